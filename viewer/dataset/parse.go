@@ -1,0 +1,612 @@
+// Package dataset reads DICOM files (PS3.10) into data sets without decoding pixel
+// data: the cheap metadata path that indexing, the tag browser and the pixel
+// pipeline all start from.
+//
+// It is written for hostile input. Every declared length is checked against what
+// is left in the file (or in the enclosing item) before anything is allocated, so a
+// small file declaring a 1 GiB value is refused instead of allocating 1 GiB; a
+// truncated file is an error, never a silently shorter data set. Pixel Data is
+// located, not read: File.Pixel gives its byte ranges in File.Source, and the
+// pixel pipeline reads only the frame it needs.
+//
+// Files without a meta header or preamble are common in archives (old modality
+// exports); their encoding is sniffed from the first element. Explicit VR data
+// sets that carry implicit VR sequences (a known writer bug) are read element by
+// element: an element whose VR bytes are not a VR is read as implicit VR.
+package dataset
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Sentinel errors callers branch on; each is returned wrapped in an *Error that
+// names the file and the offset.
+var (
+	// ErrNotDICOM: the input is neither a PS3.10 file nor a recognisable bare data set.
+	ErrNotDICOM = errors.New("not a DICOM file")
+	// ErrTruncated: the input ends inside an element, item or pixel data.
+	ErrTruncated = errors.New("truncated data")
+	// ErrValueTooLong: a declared value length exceeds what is left of the input.
+	ErrValueTooLong = errors.New("value length exceeds remaining data")
+	// ErrNoTransferSyntax: the meta header lacks (0002,0010) Transfer Syntax UID.
+	ErrNoTransferSyntax = errors.New("meta header has no transfer syntax")
+	// ErrMalformed: structurally invalid encoding (bad delimiters, nesting too deep).
+	ErrMalformed = errors.New("malformed data set")
+)
+
+// Error describes where parsing failed.
+type Error struct {
+	Name   string // file name or path
+	Offset int64  // byte offset in the (inflated) data set where the problem was found
+	Tag    Tag    // the element being read, when known
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Tag != 0 {
+		return fmt.Sprintf("dicom: %s: at offset %d, element %s: %v", e.Name, e.Offset, e.Tag, e.Err)
+	}
+	return fmt.Sprintf("dicom: %s: at offset %d: %v", e.Name, e.Offset, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// String formats a tag as (GGGG,EEEE).
+func (t Tag) String() string { return fmt.Sprintf("(%04X,%04X)", t.Group(), t.Element()) }
+
+// Fragment is the byte range of one encapsulated item's value in File.Source.
+type Fragment struct{ Offset, Length int64 }
+
+// Pixels locates the pixel data element without reading it.
+type Pixels struct {
+	Tag          Tag    // PixelData, FloatPixelData or DoubleFloatPixelData
+	VR           string // OB, OW, OF or OD
+	Encapsulated bool
+	// Native: the value's byte range in File.Source.
+	Offset, Length int64
+	// Encapsulated: the Basic Offset Table (empty when absent; offsets are
+	// relative to the first byte of the first fragment's item header) and the
+	// items after it.
+	OffsetTable []uint32
+	Fragments   []Fragment
+	// FragmentItemOffsets holds the offset of each fragment's item header relative
+	// to the first fragment's item header, the unit Basic Offset Table entries use.
+	FragmentItemOffsets []int64
+}
+
+// File is a parsed DICOM file.
+type File struct {
+	Name     string   // path or name, used in error messages
+	Meta     *DataSet // file meta information (group 0002); empty when the file has none
+	*DataSet          // the data set proper; Pixel Data is described by Pixel, not stored as a value
+	// TransferSyntax comes from the meta header, or is the UID of the detected
+	// encoding when the file has none.
+	TransferSyntax string
+	// HasMeta reports whether the file has a meta header (with or without preamble).
+	HasMeta bool
+	Pixel   *Pixels     // nil when there is no pixel data
+	Source  io.ReaderAt // where Pixel offsets point: the file, or the inflated data set
+	size    int64       // size of Source
+	closer  io.Closer
+}
+
+// Close releases the file opened by Open.
+func (f *File) Close() error {
+	if f.closer != nil {
+		err := f.closer.Close()
+		f.closer = nil
+		return err
+	}
+	return nil
+}
+
+// SourceSize returns the number of bytes in Source.
+func (f *File) SourceSize() int64 { return f.size }
+
+// ReadPixelRange reads n bytes at off from Source, refusing ranges outside it.
+func (f *File) ReadPixelRange(off, n int64) ([]byte, error) {
+	if off < 0 || n < 0 || off > f.size || n > f.size-off {
+		return nil, &Error{Name: f.Name, Offset: off, Tag: PixelData, Err: ErrTruncated}
+	}
+	b := make([]byte, n)
+	if _, err := f.Source.ReadAt(b, off); err != nil && !(errors.Is(err, io.EOF) && int64(len(b)) == n) {
+		return nil, &Error{Name: f.Name, Offset: off, Tag: PixelData, Err: fmt.Errorf("read: %w", err)}
+	}
+	return b, nil
+}
+
+// Open parses the file at path. The file stays open (for pixel reads) until Close.
+func Open(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dicom: open: %w", err)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("dicom: stat %s: %w", path, err)
+	}
+	f, err := Parse(fh, st.Size(), path)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	if f.Source == io.ReaderAt(fh) {
+		f.closer = fh
+	} else {
+		fh.Close() // deflated: Source is the inflated copy in memory
+	}
+	return f, nil
+}
+
+// MaxInflatedSize bounds the inflated size of a deflated data set, so that a
+// small deflate bomb cannot exhaust memory.
+const MaxInflatedSize = 1 << 30
+
+// maxDepth bounds sequence nesting; real data sets nest a handful of levels.
+const maxDepth = 64
+
+// Parse reads a DICOM file of the given size from r. name is used in errors.
+func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
+	f := &File{Name: name, Meta: &DataSet{}, Source: r, size: size}
+	head := make([]byte, 132)
+	n, _ := r.ReadAt(head, 0)
+	head = head[:n]
+	var start int64
+	switch {
+	case n >= 132 && string(head[128:132]) == "DICM":
+		start = 132
+		f.HasMeta = true
+	case n >= 4 && string(head[0:4]) == "DICM":
+		start = 4 // meta header without the 128-byte preamble
+		f.HasMeta = true
+	}
+	if f.HasMeta {
+		p := newParser(r, size, name, false, true)
+		p.pos = start
+		meta, err := p.readDataSet(-1, 0, func(t Tag) bool { return t.Group() != 0x0002 })
+		if err != nil {
+			return nil, err
+		}
+		f.Meta = meta
+		f.TransferSyntax = meta.String(TransferSyntaxUID)
+		if f.TransferSyntax == "" {
+			return nil, &Error{Name: name, Offset: start, Tag: TransferSyntaxUID, Err: ErrNoTransferSyntax}
+		}
+		start = p.pos
+	} else {
+		ts, err := sniff(head)
+		if err != nil {
+			return nil, &Error{Name: name, Offset: 0, Err: err}
+		}
+		f.TransferSyntax = ts
+	}
+
+	bigEndian := f.TransferSyntax == ExplicitVRBigEndian
+	explicit := f.TransferSyntax != ImplicitVRLittleEndian
+	src, srcSize, off := r, size, start
+	if f.TransferSyntax == DeflatedExplicitVRLittleEndian {
+		inflated, err := inflate(r, start, size)
+		if err != nil {
+			return nil, &Error{Name: name, Offset: start, Err: err}
+		}
+		src, srcSize, off = bytes.NewReader(inflated), int64(len(inflated)), 0
+		f.Source, f.size = src, srcSize
+	}
+	p := newParser(src, srcSize, name, bigEndian, explicit)
+	p.pos = off
+	p.pixel = &f.Pixel
+	ds, err := p.readDataSet(-1, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	f.DataSet = ds
+	return f, nil
+}
+
+// sniff detects the encoding of a data set that has no meta header from its first
+// element: group numbers of the first elements are small (0x0008 usually), and an
+// explicit VR element has two upper-case letters after its tag.
+func sniff(b []byte) (string, error) {
+	if len(b) < 8 {
+		return "", ErrNotDICOM
+	}
+	vrOK := isVR(b[4], b[5])
+	groupLE := binary.LittleEndian.Uint16(b[0:2])
+	groupBE := binary.BigEndian.Uint16(b[0:2])
+	switch {
+	case vrOK && b[1] == 0 && groupLE != 0 && groupLE <= 0x0010:
+		return ExplicitVRLittleEndian, nil
+	case vrOK && b[0] == 0 && groupBE != 0 && groupBE <= 0x0010:
+		return ExplicitVRBigEndian, nil
+	case b[1] == 0 && groupLE != 0 && groupLE <= 0x0010 && b[3] == 0 || b[1] == 0 && groupLE == 0x0008:
+		// Implicit VR: the tag is followed by a 4-byte length; the first element of
+		// a bare data set is in group 0008 (or a group length in 0000-0010).
+		return ImplicitVRLittleEndian, nil
+	}
+	return "", ErrNotDICOM
+}
+
+func inflate(r io.ReaderAt, start, size int64) ([]byte, error) {
+	zr := flate.NewReader(io.NewSectionReader(r, start, size-start))
+	defer zr.Close()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(zr, MaxInflatedSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("inflate deflated data set: %w", err)
+	}
+	if n > MaxInflatedSize {
+		return nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
+	}
+	return buf.Bytes(), nil
+}
+
+// parser reads elements through a window buffer so that small header reads do not
+// each cost a system call.
+type parser struct {
+	src       io.ReaderAt
+	size      int64
+	name      string
+	bigEndian bool
+	explicit  bool
+	pos       int64
+	win       []byte
+	winOff    int64
+	pixel     **Pixels // where top-level pixel data is recorded; nil inside meta
+}
+
+const windowSize = 64 << 10
+
+func newParser(src io.ReaderAt, size int64, name string, bigEndian, explicit bool) *parser {
+	return &parser{src: src, size: size, name: name, bigEndian: bigEndian, explicit: explicit, winOff: -1}
+}
+
+func (p *parser) errAt(off int64, t Tag, err error) error {
+	return &Error{Name: p.name, Offset: off, Tag: t, Err: err}
+}
+
+// peek returns n (small) bytes at pos without advancing, or fewer at the end.
+func (p *parser) peek(n int) []byte {
+	if p.winOff < 0 || p.pos < p.winOff || p.pos+int64(n) > p.winOff+int64(len(p.win)) {
+		if p.win == nil {
+			p.win = make([]byte, windowSize)
+		}
+		p.win = p.win[:cap(p.win)]
+		m, _ := p.src.ReadAt(p.win, p.pos)
+		p.win = p.win[:m]
+		p.winOff = p.pos
+	}
+	i := int(p.pos - p.winOff)
+	end := i + n
+	if end > len(p.win) {
+		end = len(p.win)
+	}
+	return p.win[i:end]
+}
+
+func (p *parser) u16(b []byte) uint16 {
+	if p.bigEndian {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (p *parser) u32(b []byte) uint32 {
+	if p.bigEndian {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+const undefinedLength = 0xFFFFFFFF
+
+// header is one element header as read.
+type header struct {
+	tag    Tag
+	vr     string
+	length uint32
+	start  int64 // offset of the header
+}
+
+// readHeader reads an element header at pos. end is the end of the enclosing
+// container (-1: end of input).
+func (p *parser) readHeader(end int64) (header, error) {
+	limit := p.size
+	if end >= 0 {
+		limit = end
+	}
+	h := header{start: p.pos}
+	b := p.peek(8)
+	if len(b) < 8 || p.pos+8 > limit {
+		return h, p.errAt(p.pos, 0, ErrTruncated)
+	}
+	h.tag = T(p.u16(b[0:2]), p.u16(b[2:4]))
+	if h.tag.Group() == 0xFFFE {
+		h.length = p.u32(b[4:8])
+		p.pos += 8
+		return h, nil
+	}
+	if p.explicit && isVR(b[4], b[5]) {
+		h.vr = string(b[4:6])
+		if longVR(h.vr) {
+			b = p.peek(12)
+			if len(b) < 12 || p.pos+12 > limit {
+				return h, p.errAt(p.pos, h.tag, ErrTruncated)
+			}
+			h.length = p.u32(b[8:12])
+			p.pos += 12
+		} else {
+			h.length = uint32(p.u16(b[6:8]))
+			p.pos += 8
+		}
+		return h, nil
+	}
+	// Implicit VR (by transfer syntax, or an implicit element inside an explicit
+	// data set, as some writers produce).
+	h.length = p.u32(b[4:8])
+	h.vr = dictVR(h.tag)
+	p.pos += 8
+	return h, nil
+}
+
+// readDataSet reads elements until end (-1: end of input; undefined-length items
+// stop at the item delimiter), or until stop says the next tag belongs elsewhere.
+func (p *parser) readDataSet(end int64, depth int, stop func(Tag) bool) (*DataSet, error) {
+	if depth > maxDepth {
+		return nil, p.errAt(p.pos, 0, fmt.Errorf("sequences nested deeper than %d: %w", maxDepth, ErrMalformed))
+	}
+	ds := &DataSet{bigEndian: p.bigEndian}
+	for {
+		if end >= 0 && p.pos >= end {
+			if p.pos > end {
+				return nil, p.errAt(p.pos, 0, fmt.Errorf("element overruns its item: %w", ErrMalformed))
+			}
+			return ds, nil
+		}
+		if end < 0 && p.pos >= p.size {
+			return ds, nil
+		}
+		if stop != nil {
+			b := p.peek(4)
+			if len(b) < 4 {
+				return ds, nil
+			}
+			if stop(T(p.u16(b[0:2]), p.u16(b[2:4]))) {
+				return ds, nil
+			}
+		}
+		if end < 0 && p.size-p.pos < 8 {
+			// Fewer bytes than an element header at the very end: trailing
+			// padding some writers leave. Anything larger is truncation.
+			if allZero(p.peek(int(p.size - p.pos))) {
+				return ds, nil
+			}
+			return nil, p.errAt(p.pos, 0, ErrTruncated)
+		}
+		h, err := p.readHeader(end)
+		if err != nil {
+			return nil, err
+		}
+		switch h.tag {
+		case ItemDelimitationItem:
+			if depth == 0 {
+				return nil, p.errAt(h.start, h.tag, fmt.Errorf("item delimiter outside an item: %w", ErrMalformed))
+			}
+			return ds, errItemEnd
+		case SequenceDelimitation:
+			if depth == 0 {
+				// A stray sequence delimiter at top level: skip it (seen in the wild).
+				continue
+			}
+			return nil, p.errAt(h.start, h.tag, fmt.Errorf("sequence delimiter inside an item: %w", ErrMalformed))
+		case Item:
+			return nil, p.errAt(h.start, h.tag, fmt.Errorf("item outside a sequence: %w", ErrMalformed))
+		}
+		el, err := p.readValue(h, end, depth)
+		if err != nil {
+			return nil, err
+		}
+		if el != nil {
+			ds.elements = append(ds.elements, el)
+		}
+	}
+}
+
+// errItemEnd signals the item delimiter to readItems; it never escapes.
+var errItemEnd = errors.New("item end")
+
+func (p *parser) remaining(end int64) int64 {
+	if end >= 0 {
+		return end - p.pos
+	}
+	return p.size - p.pos
+}
+
+func (p *parser) readValue(h header, end int64, depth int) (*Element, error) {
+	el := &Element{Tag: h.tag, VR: h.vr}
+	isPixel := depth == 0 && p.pixel != nil && (h.tag == PixelData || h.tag == FloatPixelData || h.tag == DoubleFloatPixelData)
+	if h.length == undefinedLength {
+		switch {
+		case isPixel && h.tag == PixelData:
+			pd, err := p.readEncapsulated(h, end)
+			if err != nil {
+				return nil, err
+			}
+			*p.pixel = pd
+			return nil, nil
+		case h.vr == "SQ" || h.vr == "UN" || h.vr == "" || !p.explicit:
+			// UN with undefined length is an implicit VR little endian sequence (PS3.5 6.2.2).
+			saveExplicit, saveBig := p.explicit, p.bigEndian
+			if h.vr == "UN" {
+				p.explicit, p.bigEndian = false, false
+			}
+			items, err := p.readItems(-1, depth)
+			p.explicit, p.bigEndian = saveExplicit, saveBig
+			if err != nil {
+				return nil, err
+			}
+			el.VR, el.Items = "SQ", items
+			return el, nil
+		default:
+			return nil, p.errAt(h.start, h.tag, fmt.Errorf("undefined length on VR %s: %w", h.vr, ErrMalformed))
+		}
+	}
+	n := int64(h.length)
+	if n > p.remaining(end) {
+		return nil, p.errAt(h.start, h.tag, fmt.Errorf("length %d, %d bytes left: %w", n, p.remaining(end), ErrValueTooLong))
+	}
+	if isPixel {
+		*p.pixel = &Pixels{Tag: h.tag, VR: h.vr, Offset: p.pos, Length: n}
+		p.pos += n
+		return nil, nil
+	}
+	if h.vr == "SQ" || (h.vr == "UN" && dictVR(h.tag) == "SQ") {
+		items, err := p.readItems(p.pos+n, depth)
+		if err != nil {
+			return nil, err
+		}
+		el.VR, el.Items = "SQ", items
+		return el, nil
+	}
+	b := make([]byte, n)
+	if n > 0 {
+		if w := p.peek(int(min(n, windowSize))); int64(len(w)) == n {
+			copy(b, w)
+		} else if _, err := p.src.ReadAt(b, p.pos); err != nil && !errors.Is(err, io.EOF) {
+			return nil, p.errAt(h.start, h.tag, fmt.Errorf("read value: %w", err))
+		}
+	}
+	p.pos += n
+	el.Value = b
+	return el, nil
+}
+
+// readItems reads the items of a sequence that ends at end (-1: at the sequence
+// delimiter).
+func (p *parser) readItems(end int64, depth int) ([]*DataSet, error) {
+	var items []*DataSet
+	for {
+		if end >= 0 && p.pos >= end {
+			return items, nil
+		}
+		h, err := p.readHeader(end)
+		if err != nil {
+			return nil, err
+		}
+		switch h.tag {
+		case SequenceDelimitation:
+			if end >= 0 {
+				// Tolerated: a delimiter inside a defined-length sequence.
+				continue
+			}
+			return items, nil
+		case Item:
+		default:
+			return nil, p.errAt(h.start, h.tag, fmt.Errorf("expected an item in a sequence: %w", ErrMalformed))
+		}
+		var item *DataSet
+		if h.length == undefinedLength {
+			item, err = p.readDataSet(end, depth+1, nil)
+			if err != errItemEnd {
+				if err == nil {
+					err = p.errAt(p.pos, 0, ErrTruncated)
+				}
+				return nil, err
+			}
+		} else {
+			n := int64(h.length)
+			if n > p.remaining(end) {
+				return nil, p.errAt(h.start, h.tag, fmt.Errorf("item length %d, %d bytes left: %w", n, p.remaining(end), ErrValueTooLong))
+			}
+			item, err = p.readDataSet(p.pos+n, depth+1, nil)
+			if err == errItemEnd {
+				err = nil // a delimiter in a defined-length item: tolerated
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		items = append(items, item)
+	}
+}
+
+// readEncapsulated records the items of encapsulated pixel data.
+func (p *parser) readEncapsulated(h header, end int64) (*Pixels, error) {
+	pd := &Pixels{Tag: h.tag, VR: h.vr, Encapsulated: true}
+	first := true
+	var firstItem int64
+	for {
+		ih, err := p.readHeader(end)
+		if err != nil {
+			return nil, err
+		}
+		switch ih.tag {
+		case SequenceDelimitation:
+			return pd, nil
+		case Item:
+		default:
+			return nil, p.errAt(ih.start, ih.tag, fmt.Errorf("expected a pixel data item: %w", ErrMalformed))
+		}
+		if ih.length == undefinedLength {
+			return nil, p.errAt(ih.start, ih.tag, fmt.Errorf("pixel data item of undefined length: %w", ErrMalformed))
+		}
+		n := int64(ih.length)
+		if n > p.remaining(end) {
+			return nil, p.errAt(ih.start, PixelData, fmt.Errorf("fragment length %d, %d bytes left: %w", n, p.remaining(end), ErrValueTooLong))
+		}
+		if first {
+			first = false
+			if n%4 != 0 {
+				return nil, p.errAt(ih.start, PixelData, fmt.Errorf("basic offset table length %d: %w", n, ErrMalformed))
+			}
+			if n > 0 {
+				b := make([]byte, n)
+				if _, err := p.src.ReadAt(b, p.pos); err != nil && !errors.Is(err, io.EOF) {
+					return nil, p.errAt(p.pos, PixelData, err)
+				}
+				pd.OffsetTable = make([]uint32, n/4)
+				for i := range pd.OffsetTable {
+					pd.OffsetTable[i] = binary.LittleEndian.Uint32(b[4*i:])
+				}
+			}
+			p.pos += n
+			firstItem = p.pos
+			continue
+		}
+		pd.FragmentItemOffsets = append(pd.FragmentItemOffsets, ih.start-firstItem)
+		pd.Fragments = append(pd.Fragments, Fragment{Offset: p.pos, Length: n})
+		p.pos += n
+	}
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func isVR(a, b byte) bool {
+	_, ok := vrs[string([]byte{a, b})]
+	return ok
+}
+
+// vrs lists the value representations of PS3.5 Table 6.2-1; true marks those with
+// a reserved field and 4-byte length in explicit VR.
+var vrs = map[string]bool{
+	"AE": false, "AS": false, "AT": false, "CS": false, "DA": false, "DS": false, "DT": false,
+	"FL": false, "FD": false, "IS": false, "LO": false, "LT": false, "PN": false, "SH": false,
+	"SL": false, "SS": false, "ST": false, "TM": false, "UI": false, "UL": false, "US": false,
+	"OB": true, "OD": true, "OF": true, "OL": true, "OV": true, "OW": true, "SQ": true,
+	"SV": true, "UC": true, "UN": true, "UR": true, "UT": true, "UV": true,
+}
+
+func longVR(vr string) bool { return vrs[vr] }
