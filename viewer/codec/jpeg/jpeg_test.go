@@ -1,0 +1,149 @@
+package jpeg
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"teleread/viewer/codec"
+	"teleread/viewer/codec/internal/corpus"
+)
+
+const (
+	tsBaseline = "1.2.840.10008.1.2.4.50"
+	tsExtended = "1.2.840.10008.1.2.4.51"
+)
+
+// TestDecodeCorpus decodes frame 0 of every JPEG baseline/extended file of the
+// corpus and compares it with the reference decode (GDCM). The references are
+// lossy-process outputs, but libjpeg-family decoders with default settings
+// reproduce them exactly, so any difference is reported; the README's
+// tolerance decides pass or fail.
+func TestDecodeCorpus(t *testing.T) {
+	dir := corpus.Dir(t)
+	entries := corpus.Entries(t, dir, tsBaseline, tsExtended)
+	if len(entries) == 0 {
+		t.Fatal("no JPEG entries in the corpus manifest")
+	}
+	for _, e := range entries {
+		t.Run(e.ID, func(t *testing.T) {
+			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := Decode(src)
+			if e.Expectation.Render == "error" {
+				if err == nil {
+					t.Fatal("decoded a file the corpus marks as an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstReference(t, dir, &e, img)
+		})
+	}
+}
+
+func checkAgainstReference(t *testing.T, dir string, e *corpus.Entry, img *codec.Image) {
+	t.Helper()
+	d := &e.DICOM
+	if img.Width != d.Columns || img.Height != d.Rows || img.Components != d.SamplesPerPixel {
+		t.Fatalf("got %dx%dx%d, want %dx%dx%d", img.Width, img.Height, img.Components, d.Columns, d.Rows, d.SamplesPerPixel)
+	}
+	wantColor := map[string]codec.ColorSpace{"RGB": codec.ColorRGB, "YBR_FULL": codec.ColorYBRFull, "MONOCHROME": codec.ColorUnknown}[e.Reference.DecodedColorSpace]
+	if img.ColorSpace != wantColor {
+		t.Errorf("colour space %v, want %v (%s)", img.ColorSpace, wantColor, e.Reference.DecodedColorSpace)
+	}
+	want, err := corpus.Reference0(dir, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := corpus.Stored(img, d.BitsStored, d.PixelRepresentation == 1)
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, want %d", len(got), len(want))
+	}
+	diff := corpus.Compare(got, want)
+	if diff.Differ == 0 {
+		return
+	}
+	t.Logf("differs from the reference: %+v", diff)
+	if !e.Lossy() || diff.MeanAbs > 1 || diff.Within2 < 0.99 {
+		corpus.WriteGot(t, e.ID, got)
+		t.Errorf("outside tolerance: %+v", diff)
+	}
+}
+
+// TestDecodeDamaged feeds streams that must fail with an error, never crash,
+// print, or come back as a grey-filled image.
+func TestDecodeDamaged(t *testing.T) {
+	dir := corpus.Dir(t)
+	base, err := corpus.Frame0(filepath.Join(dir, "files/sc_jpeg_baseline_ybr_full.dcm"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext, err := corpus.Frame0(filepath.Join(dir, "files/nm1_jpeg_extended_fixed.dcm"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A frame header claiming 65535x65535 with 4 components: 16 Gi samples.
+	huge := []byte{0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x14, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x04,
+		1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 0xFF, 0xD9}
+	lossless := append([]byte(nil), base...)
+	if i := sofOffset(t, lossless); i >= 0 {
+		lossless[i] = 0xC3
+	}
+	tests := []struct {
+		name    string
+		src     []byte
+		wantErr error
+	}{
+		{"empty", nil, codec.ErrCorrupt},
+		{"not JPEG", []byte("DICM this is not a JPEG stream"), codec.ErrCorrupt},
+		{"SOI only", []byte{0xFF, 0xD8}, codec.ErrCorrupt},
+		{"baseline cut in the header", base[:100], codec.ErrCorrupt},
+		{"baseline cut in the scan", base[:len(base)*2/3], codec.ErrCorrupt},
+		{"extended cut in the scan", ext[:len(ext)/2], codec.ErrCorrupt},
+		{"frame header over the size limit", huge, codec.ErrUnsupported},
+		{"lossless process", lossless, codec.ErrUnsupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := Decode(tt.src)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Decode = %v, %v; want error %v", img != nil, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func sofOffset(t *testing.T, b []byte) int {
+	t.Helper()
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == 0xFF && (b[i+1] == 0xC0 || b[i+1] == 0xC1) {
+			return i + 1
+		}
+	}
+	t.Fatal("no SOF0/SOF1 marker")
+	return -1
+}
+
+func TestDecodeHeader(t *testing.T) {
+	dir := corpus.Dir(t)
+	for _, e := range corpus.Entries(t, dir, tsBaseline, tsExtended) {
+		t.Run(e.ID, func(t *testing.T) {
+			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := DecodeHeader(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Width != e.DICOM.Columns || h.Height != e.DICOM.Rows || h.Components != e.DICOM.SamplesPerPixel {
+				t.Errorf("header %+v, want %dx%dx%d", h, e.DICOM.Columns, e.DICOM.Rows, e.DICOM.SamplesPerPixel)
+			}
+		})
+	}
+}
