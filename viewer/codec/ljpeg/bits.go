@@ -1,0 +1,81 @@
+package ljpeg
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// padding is how many zero bytes follow the entropy-coded data in bitReader.buf, so
+// that a refill can always load 8 bytes at once.
+const padding = 8
+
+// bitReader reads the entropy-coded segment of one restart interval after its
+// byte stuffing has been removed (unstuff), so that the hot loop never looks for
+// 0xFF00. Past the end of the data it reads zero bits; the scan decoder notices
+// the overrun with overrun and reports the stream as truncated.
+type bitReader struct {
+	buf  []byte // data, then padding zero bytes
+	n    int    // length of the data proper
+	pos  int    // next byte of buf to load into acc
+	acc  uint64 // the next bits, most significant first
+	bits uint   // how many of acc's top bits are valid
+}
+
+func (br *bitReader) reset(buf []byte, n int) {
+	br.buf, br.n, br.pos, br.acc, br.bits = buf, n, 0, 0, 0
+}
+
+// refill makes at least 56 bits valid. Bytes beyond the data count as zeros.
+func (br *bitReader) refill() {
+	if br.pos <= br.n {
+		br.acc |= binary.BigEndian.Uint64(br.buf[br.pos:br.pos+8]) >> br.bits
+	}
+	br.pos += int(63-br.bits) >> 3
+	br.bits |= 56
+}
+
+// overrun says whether more bits were consumed than the data holds.
+func (br *bitReader) overrun() bool {
+	return br.pos*8-int(br.bits) > br.n*8
+}
+
+// unstuff copies the entropy-coded data that starts at src[pos] into dst without
+// its stuffed zero bytes (0xFF00 -> 0xFF) and fill bytes, up to the next marker.
+// It returns the data (with padding zero bytes after it, not counted in n) and
+// the offset of the marker's 0xFF in src, or len(src) when the data ends first.
+func unstuff(dst, src []byte, pos int) (buf []byte, n int, next int) {
+	dst = dst[:0]
+	for pos < len(src) {
+		// Copy up to the next 0xFF in one go.
+		i := bytes.IndexByte(src[pos:], 0xFF)
+		if i < 0 {
+			i = len(src)
+		} else {
+			i += pos
+		}
+		dst = append(dst, src[pos:i]...)
+		pos = i
+		if pos >= len(src) {
+			break
+		}
+		// src[pos] is 0xFF.
+		j := pos + 1
+		for j < len(src) && src[j] == 0xFF {
+			j++ // fill bytes before a marker
+		}
+		if j >= len(src) {
+			pos = len(src)
+			break
+		}
+		if src[j] != 0 {
+			pos = j - 1 // a marker: leave pos on its (last) 0xFF
+			break
+		}
+		dst = append(dst, 0xFF)
+		pos = j + 1
+	}
+	n = len(dst)
+	var zero [padding]byte
+	dst = append(dst, zero[:]...)
+	return dst, n, pos
+}

@@ -1,0 +1,114 @@
+package ljpeg
+
+import (
+	"errors"
+	"fmt"
+)
+
+var errBadCode = errors.New("invalid Huffman code")
+
+// decodeDiffs decodes len(diff) differences coded with table t. The bit reader's
+// state lives in locals for the duration of the loop so that the compiler keeps
+// it in registers.
+func decodeDiffs(br *bitReader, t *huffTable, diff []int32) error {
+	acc, bits := br.acc, br.bits
+	for i := range diff {
+		if bits < 32 {
+			br.acc, br.bits = acc, bits
+			br.refill()
+			acc, bits = br.acc, br.bits
+		}
+		e := t.fast[acc>>(64-fastBits)]
+		if l := uint(e & fastLenMask); l != 0 && e&fastNeedsExtra == 0 {
+			acc <<= l
+			bits -= l
+			diff[i] = e >> 8
+			continue
+		}
+		v, used, err := slowDiff(t, acc, e)
+		if err != nil {
+			br.acc, br.bits = acc, bits
+			return err
+		}
+		acc <<= used
+		bits -= used
+		diff[i] = v
+	}
+	br.acc, br.bits = acc, bits
+	return nil
+}
+
+// decodeDiffsInterleaved decodes the differences of an interleaved scan in
+// pixel order: entry i uses tabs[i%len(tabs)].
+func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diff []int32) error {
+	acc, bits := br.acc, br.bits
+	k := 0
+	for i := range diff {
+		t := tabs[k]
+		k++
+		if k == len(tabs) {
+			k = 0
+		}
+		if bits < 32 {
+			br.acc, br.bits = acc, bits
+			br.refill()
+			acc, bits = br.acc, br.bits
+		}
+		e := t.fast[acc>>(64-fastBits)]
+		if l := uint(e & fastLenMask); l != 0 && e&fastNeedsExtra == 0 {
+			acc <<= l
+			bits -= l
+			diff[i] = e >> 8
+			continue
+		}
+		v, used, err := slowDiff(t, acc, e)
+		if err != nil {
+			br.acc, br.bits = acc, bits
+			return err
+		}
+		acc <<= used
+		bits -= used
+		diff[i] = v
+	}
+	br.acc, br.bits = acc, bits
+	return nil
+}
+
+// slowDiff decodes a difference that the look-ahead table could not finish:
+// a code longer than fastBits, or a short code whose extra bits did not fit.
+// acc holds at least 32 valid bits; it returns the value and the bits used.
+func slowDiff(t *huffTable, acc uint64, e int32) (int32, uint, error) {
+	var l uint
+	var s int
+	if l = uint(e & fastLenMask); l != 0 {
+		s = int(e >> 8)
+	} else {
+		code := int32(acc >> 48)
+		for l = fastBits + 1; l <= 16; l++ {
+			if code>>(16-l) <= t.maxcode[l] {
+				break
+			}
+		}
+		if l > 16 {
+			return 0, 0, errBadCode
+		}
+		c := code >> (16 - l)
+		idx := t.valptr[l] + c - t.mincode[l]
+		if c < t.mincode[l] || idx < 0 || int(idx) >= t.nvals {
+			return 0, 0, errBadCode
+		}
+		s = int(t.vals[idx])
+	}
+	if s > 16 {
+		return 0, 0, fmt.Errorf("difference category %d", s)
+	}
+	extra := uint(s)
+	if s == 16 {
+		extra = 0
+	}
+	v := int32((acc << l) >> (64 - extra))
+	if extra == 0 {
+		v = 0
+	}
+	return extend(v, s), l + extra, nil
+}
