@@ -1,0 +1,335 @@
+package viewer
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+	"runtime"
+	"sync"
+)
+
+// CPURenderer is the reference Renderer: pure Go, exact, and fast enough to be
+// the renderer on machines with software GL or none. For integer frames of up to
+// 16 bits it builds an 8-bit lookup table over the whole stored range once per
+// Display (so a window drag costs one table plus one pass over the pixels) and
+// fills the target in row bands on all cores.
+//
+// The zero value is ready to use. A CPURenderer is not safe for concurrent use.
+type CPURenderer struct {
+	frame *Frame
+
+	key   pipelineKey // the display parameters lut was built for
+	built bool
+	lut   [3][]uint8 // per stored value (offset lutMin): grey in [0]; palette R,G,B
+	lutLo int
+}
+
+// pipelineKey is the part of a Display that the lookup tables depend on.
+type pipelineKey struct {
+	slope, intercept float64
+	modalityLUT      *LUT
+	window           Window
+	voiLUT           *LUT
+	invert           bool
+	palette          *Palette
+	shift            int
+}
+
+func keyOf(d *Display) pipelineKey {
+	return pipelineKey{d.Slope, d.Intercept, d.ModalityLUT, d.Window, d.VOILUT, d.Invert, d.Palette, d.RGBShift}
+}
+
+// errNoFrame is returned by Render before any Upload.
+var errNoFrame = errors.New("viewer: render: no frame uploaded")
+
+// Upload keeps f for the following Render calls.
+func (r *CPURenderer) Upload(f *Frame) error {
+	if f == nil || f.Len() == 0 {
+		return errors.New("viewer: upload: empty frame")
+	}
+	r.frame = f
+	r.built = false
+	return nil
+}
+
+// Close drops the uploaded frame.
+func (r *CPURenderer) Close() error {
+	r.frame = nil
+	r.built = false
+	r.lut = [3][]uint8{}
+	return nil
+}
+
+// lutRange returns the range of stored values a table must cover, and whether the
+// frame is small-integer data that a table can serve at all.
+func lutRange(f *Frame) (lo, n int, ok bool) {
+	if f.IsFloat() || f.BitsStored < 1 || f.BitsStored > 16 {
+		return 0, 0, false
+	}
+	n = 1 << f.BitsStored
+	if f.Signed {
+		lo = -n / 2
+	}
+	return lo, n, true
+}
+
+// buildLUT makes the tables for d when the frame allows them.
+func (r *CPURenderer) buildLUT(d *Display) {
+	k := keyOf(d)
+	if r.built && r.key == k {
+		return
+	}
+	r.key, r.built = k, true
+	r.lut = [3][]uint8{}
+	f := r.frame
+	lo, n, ok := lutRange(f)
+	if !ok {
+		return
+	}
+	r.lutLo = lo
+	switch f.Color {
+	case Monochrome:
+		t := make([]uint8, n)
+		for i := range t {
+			t[i] = d.Grey8(float64(lo + i))
+		}
+		r.lut[0] = t
+	case PaletteIndex:
+		if d.Palette == nil {
+			return
+		}
+		for c := range r.lut {
+			r.lut[c] = make([]uint8, n)
+		}
+		for i := 0; i < n; i++ {
+			r.lut[0][i], r.lut[1][i], r.lut[2][i] = d.Palette.Palette8(float64(lo + i))
+		}
+	}
+}
+
+// Render draws the uploaded frame with d into dst.
+func (r *CPURenderer) Render(d *Display, dst draw.Image) error {
+	f := r.frame
+	if f == nil {
+		return errNoFrame
+	}
+	if f.Color == PaletteIndex && d.Palette == nil {
+		return fmt.Errorf("viewer: render: %w: palette colour frame without a palette", ErrInvalid)
+	}
+	r.buildLUT(d)
+	b := dst.Bounds()
+	if b.Empty() {
+		return nil
+	}
+	m := newMapping(f, &d.View, b.Dx(), b.Dy())
+	parallelRows(b.Dy(), b.Dx(), func(y0, y1 int) {
+		idx := make([]int32, b.Dx())
+		px := make([]uint8, 4*b.Dx())
+		for y := y0; y < y1; y++ {
+			if m.linear && f.Color != PaletteIndex {
+				r.rowBilinear(d, m, y, px)
+			} else {
+				m.row(y, idx)
+				r.rowNearest(d, idx, px)
+			}
+			putRow(dst, b, y, px, f.Color == Monochrome)
+		}
+	})
+	return nil
+}
+
+// parallelRows splits rows into bands, one per core, when the image is big enough
+// to pay for the goroutines.
+func parallelRows(rows, cols int, fn func(y0, y1 int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > rows {
+		workers = rows
+	}
+	if workers <= 1 || rows*cols < 1<<16 {
+		fn(0, rows)
+		return
+	}
+	var wg sync.WaitGroup
+	band := (rows + workers - 1) / workers
+	for y := 0; y < rows; y += band {
+		y1 := min(y+band, rows)
+		wg.Add(1)
+		go func(y0, y1 int) {
+			defer wg.Done()
+			fn(y0, y1)
+		}(y, y1)
+	}
+	wg.Wait()
+}
+
+// putRow writes one row of RGBA pixels (grey: R=G=B) into dst.
+func putRow(dst draw.Image, b image.Rectangle, y int, px []uint8, grey bool) {
+	w := b.Dx()
+	switch t := dst.(type) {
+	case *image.Gray:
+		o := t.PixOffset(b.Min.X, b.Min.Y+y)
+		row := t.Pix[o : o+w]
+		if grey {
+			for x := range row {
+				row[x] = px[4*x]
+			}
+			return
+		}
+		for x := range row {
+			row[x] = color.GrayModel.Convert(color.RGBA{px[4*x], px[4*x+1], px[4*x+2], 255}).(color.Gray).Y
+		}
+	case *image.RGBA:
+		o := t.PixOffset(b.Min.X, b.Min.Y+y)
+		copy(t.Pix[o:o+4*w], px)
+	case *image.NRGBA:
+		o := t.PixOffset(b.Min.X, b.Min.Y+y)
+		copy(t.Pix[o:o+4*w], px)
+	default:
+		for x := 0; x < w; x++ {
+			dst.Set(b.Min.X+x, b.Min.Y+y, color.RGBA{px[4*x], px[4*x+1], px[4*x+2], px[4*x+3]})
+		}
+	}
+}
+
+// rowNearest fills px (RGBA) from the source sample indices idx (pixel index, -1
+// outside the image).
+func (r *CPURenderer) rowNearest(d *Display, idx []int32, px []uint8) {
+	f := r.frame
+	switch f.Color {
+	case Monochrome:
+		if t := r.lut[0]; t != nil {
+			gatherGrey(f, idx, t, r.lutLo, px)
+			return
+		}
+		for x, i := range idx {
+			var v uint8
+			if i >= 0 {
+				v = d.Grey8(f.At(int(i)))
+			} else if d.Invert {
+				v = 0
+			}
+			px[4*x], px[4*x+1], px[4*x+2], px[4*x+3] = v, v, v, 255
+		}
+	case PaletteIndex:
+		for x, i := range idx {
+			var rr, g, b uint8
+			if i >= 0 {
+				if r.lut[0] != nil {
+					j := int(f.At(int(i))) - r.lutLo
+					rr, g, b = r.lut[0][j], r.lut[1][j], r.lut[2][j]
+				} else {
+					rr, g, b = d.Palette.Palette8(f.At(int(i)))
+				}
+			}
+			px[4*x], px[4*x+1], px[4*x+2], px[4*x+3] = rr, g, b, 255
+		}
+	case RGB, YBRFull:
+		if f.U8 != nil && f.Color == RGB && d.RGBShift == 0 {
+			for x, i := range idx {
+				if i < 0 {
+					px[4*x], px[4*x+1], px[4*x+2], px[4*x+3] = 0, 0, 0, 255
+					continue
+				}
+				s := f.U8[3*int(i) : 3*int(i)+3]
+				px[4*x], px[4*x+1], px[4*x+2], px[4*x+3] = s[0], s[1], s[2], 255
+			}
+			return
+		}
+		for x, i := range idx {
+			var c [3]float64
+			if i >= 0 {
+				for k := range c {
+					c[k] = f.At(3*int(i) + k)
+				}
+			}
+			rr, g, b := colourPixel(f.Color, c, d.RGBShift, i >= 0)
+			px[4*x], px[4*x+1], px[4*x+2], px[4*x+3] = rr, g, b, 255
+		}
+	}
+}
+
+// colourPixel turns one colour triple of stored values into display RGB.
+func colourPixel(cs ColorSpace, c [3]float64, shift int, inside bool) (r, g, b uint8) {
+	if !inside {
+		return 0, 0, 0
+	}
+	var v [3]uint8
+	for k := range c {
+		v[k] = colour8(uint32(int64(c[k])) >> uint(shift))
+	}
+	if cs == YBRFull {
+		return YBRToRGB(float64(v[0]), float64(v[1]), float64(v[2]))
+	}
+	return v[0], v[1], v[2]
+}
+
+// gatherGrey maps grey stored values through the table t (indexed by value-lo).
+func gatherGrey(f *Frame, idx []int32, t []uint8, lo int, px []uint8) {
+	switch {
+	case f.U8 != nil:
+		gather(f.U8, idx, t, lo, px)
+	case f.I8 != nil:
+		gather(f.I8, idx, t, lo, px)
+	case f.U16 != nil:
+		gather(f.U16, idx, t, lo, px)
+	case f.I16 != nil:
+		gather(f.I16, idx, t, lo, px)
+	case f.U32 != nil:
+		gather(f.U32, idx, t, lo, px)
+	case f.I32 != nil:
+		gather(f.I32, idx, t, lo, px)
+	}
+}
+
+func gather[T uint8 | int8 | uint16 | int16 | uint32 | int32](src []T, idx []int32, t []uint8, lo int, px []uint8) {
+	px = px[:4*len(idx)]
+	for x, i := range idx {
+		var v uint8
+		if i >= 0 {
+			j := int(src[i]) - lo
+			if uint(j) < uint(len(t)) {
+				v = t[j]
+			}
+		}
+		p := px[4*x : 4*x+4 : 4*x+4]
+		p[0], p[1], p[2], p[3] = v, v, v, 255
+	}
+}
+
+// rowBilinear fills px for target row y by interpolating stored values.
+func (r *CPURenderer) rowBilinear(d *Display, m *mapping, y int, px []uint8) {
+	f := r.frame
+	for x := 0; x < m.w; x++ {
+		sx, sy := m.source(x, y)
+		px[4*x+3] = 255
+		if sx < 0 || sy < 0 || sx >= float64(f.Cols) || sy >= float64(f.Rows) {
+			px[4*x], px[4*x+1], px[4*x+2] = 0, 0, 0
+			continue
+		}
+		// Sample centres are at integer+0.5; clamp the 2x2 neighbourhood to the image.
+		fx, fy := sx-0.5, sy-0.5
+		x0, y0 := int(math.Floor(fx)), int(math.Floor(fy))
+		ax, ay := fx-float64(x0), fy-float64(y0)
+		x1, y1 := min(x0+1, f.Cols-1), min(y0+1, f.Rows-1)
+		x0, y0 = max(x0, 0), max(y0, 0)
+		var c [3]float64
+		for k := 0; k < f.Samples; k++ {
+			at := func(xx, yy int) float64 { return f.At((yy*f.Cols+xx)*f.Samples + k) }
+			top := at(x0, y0)*(1-ax) + at(x1, y0)*ax
+			bot := at(x0, y1)*(1-ax) + at(x1, y1)*ax
+			c[k] = top*(1-ay) + bot*ay
+		}
+		if f.Color == Monochrome {
+			v := d.Grey8(c[0])
+			px[4*x], px[4*x+1], px[4*x+2] = v, v, v
+			continue
+		}
+		for k := range c {
+			c[k] = math.Floor(c[k] + 0.5)
+		}
+		px[4*x], px[4*x+1], px[4*x+2] = colourPixel(f.Color, c, d.RGBShift, true)
+	}
+}

@@ -1,0 +1,252 @@
+package viewer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"teleread/viewer/dataset"
+)
+
+// Errors callers branch on; each is returned wrapped with the file and operation.
+var (
+	// ErrNoPixelData: the object has no Pixel Data (SR, RT Plan, ...): nothing to show.
+	ErrNoPixelData = errors.New("no pixel data")
+	// ErrTruncated: the pixel data are shorter than the header says they must be.
+	ErrTruncated = errors.New("pixel data truncated")
+	// ErrUnsupported: a valid image this package cannot decode (transfer syntax,
+	// photometric interpretation or bit depth).
+	ErrUnsupported = errors.New("unsupported pixel data")
+	// ErrInvalid: the pixel description is contradictory or out of range.
+	ErrInvalid = errors.New("invalid pixel description")
+	// ErrFrameRange: a frame number outside 0..NumFrames()-1.
+	ErrFrameRange = errors.New("frame out of range")
+)
+
+// maxFrameSamples caps rows*cols*samples of one frame before anything is allocated
+// (64 Mi samples, an 8192x8192 image), so a hostile header cannot ask for gigabytes.
+const maxFrameSamples = 64 << 20
+
+// Image is an opened DICOM image: the parsed data set and its pixel description.
+// Frames are decoded one at a time, on demand, by Frame.
+type Image struct {
+	File *dataset.File
+
+	Rows, Cols          int
+	Frames              int    // Number of Frames, 1 when absent
+	Samples             int    // Samples per Pixel: 1 or 3
+	BitsAllocated       int    // 1, 8, 16, 32 (64 for Double Float Pixel Data)
+	BitsStored          int    // defaults to BitsAllocated; 0 for float data
+	HighBit             int    // as in the header (informative; BitsStored decides)
+	PixelRepresentation int    // 1: signed two's complement
+	PlanarConfiguration int    // 0: R,G,B,R,... 1: RR..GG..BB.. (native colour only)
+	Photometric         string // Photometric Interpretation, e.g. "MONOCHROME2"
+	TransferSyntax      string
+	Float               bool // Float or Double Float Pixel Data
+
+	closer func() error
+}
+
+// Open opens the DICOM file at path and reads its pixel description; pixel values
+// are read only by Frame. Close releases the file.
+func Open(path string) (*Image, error) {
+	f, err := dataset.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("viewer: open %s: %w", path, err)
+	}
+	im, err := NewImage(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	im.closer = f.Close
+	return im, nil
+}
+
+// Close closes the file when the Image was made by Open.
+func (im *Image) Close() error {
+	if im.closer == nil {
+		return nil
+	}
+	c := im.closer
+	im.closer = nil
+	return c()
+}
+
+// NewImage reads the pixel description of a parsed file. It returns an error
+// wrapping ErrNoPixelData when the object has no pixel data, and ErrInvalid or
+// ErrUnsupported when the description cannot be decoded.
+func NewImage(f *dataset.File) (*Image, error) {
+	name := f.Name
+	if f.Pixel == nil {
+		return nil, fmt.Errorf("viewer: open %s: %w", name, ErrNoPixelData)
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("viewer: open %s: %w: %s", name, ErrInvalid, fmt.Sprintf(format, a...))
+	}
+	d := f.DataSet
+	im := &Image{File: f, TransferSyntax: f.TransferSyntax}
+	var ok bool
+	if im.Rows, ok = d.Int(dataset.Rows); !ok || im.Rows <= 0 {
+		return nil, bad("Rows %q", d.String(dataset.Rows))
+	}
+	if im.Cols, ok = d.Int(dataset.Columns); !ok || im.Cols <= 0 {
+		return nil, bad("Columns %q", d.String(dataset.Columns))
+	}
+	im.Frames = 1
+	if d.Has(dataset.NumberOfFrames) {
+		if im.Frames, ok = d.Int(dataset.NumberOfFrames); !ok || im.Frames < 1 {
+			return nil, bad("Number of Frames %q", d.String(dataset.NumberOfFrames))
+		}
+	}
+	im.Samples = 1
+	if d.Has(dataset.SamplesPerPixel) {
+		if im.Samples, ok = d.Int(dataset.SamplesPerPixel); !ok || (im.Samples != 1 && im.Samples != 3) {
+			return nil, bad("Samples per Pixel %q", d.String(dataset.SamplesPerPixel))
+		}
+	}
+	if im.BitsAllocated, ok = d.Int(dataset.BitsAllocated); !ok {
+		return nil, bad("no Bits Allocated")
+	}
+	im.Float = f.Pixel.VR == "OF" || f.Pixel.VR == "OD"
+	switch {
+	case im.Float && im.BitsAllocated != 32 && im.BitsAllocated != 64:
+		return nil, bad("Bits Allocated %d with float pixel data", im.BitsAllocated)
+	case im.Float:
+	case im.BitsAllocated == 1 || im.BitsAllocated == 8 || im.BitsAllocated == 16 || im.BitsAllocated == 32:
+	default:
+		return nil, fmt.Errorf("viewer: open %s: %w: Bits Allocated %d", name, ErrUnsupported, im.BitsAllocated)
+	}
+	if !im.Float {
+		im.BitsStored = im.BitsAllocated
+		if v, ok := d.Int(dataset.BitsStored); ok {
+			im.BitsStored = v
+		}
+		if im.BitsStored < 1 || im.BitsStored > im.BitsAllocated {
+			return nil, bad("Bits Stored %d with Bits Allocated %d", im.BitsStored, im.BitsAllocated)
+		}
+		im.HighBit = im.BitsStored - 1
+		if v, ok := d.Int(dataset.HighBit); ok {
+			im.HighBit = v
+		}
+		im.PixelRepresentation, _ = d.Int(dataset.PixelRepresentation)
+	}
+	im.PlanarConfiguration, _ = d.Int(dataset.PlanarConfiguration)
+	im.Photometric = strings.TrimSpace(d.String(dataset.PhotometricInterpretation))
+	if im.Photometric == "" {
+		if im.Samples == 3 {
+			im.Photometric = "RGB"
+		} else {
+			im.Photometric = "MONOCHROME2"
+		}
+	}
+	switch im.Photometric {
+	case "MONOCHROME1", "MONOCHROME2", "PALETTE COLOR":
+		if im.Samples != 1 {
+			return nil, bad("%s with %d samples per pixel", im.Photometric, im.Samples)
+		}
+	case "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_RCT", "YBR_ICT", "YBR_PARTIAL_420":
+		if im.Samples != 3 {
+			return nil, bad("%s with %d samples per pixel", im.Photometric, im.Samples)
+		}
+	default:
+		return nil, fmt.Errorf("viewer: open %s: %w: Photometric Interpretation %q", name, ErrUnsupported, im.Photometric)
+	}
+	if n := int64(im.Rows) * int64(im.Cols) * int64(im.Samples); n > maxFrameSamples {
+		return nil, bad("frame of %dx%dx%d samples is too large", im.Rows, im.Cols, im.Samples)
+	}
+	return im, nil
+}
+
+// NumFrames returns the number of frames.
+func (im *Image) NumFrames() int { return im.Frames }
+
+// ColorSpace returns what a decoded frame's samples are, as far as the header
+// says (a codec may report RGB for a YBR header when it converted the colours).
+func (im *Image) ColorSpace() ColorSpace {
+	switch {
+	case im.Samples == 1 && im.Photometric == "PALETTE COLOR":
+		return PaletteIndex
+	case im.Samples == 1:
+		return Monochrome
+	case im.Photometric == "YBR_FULL" || im.Photometric == "YBR_FULL_422":
+		return YBRFull
+	}
+	return RGB
+}
+
+// Monochrome1 reports whether the image is MONOCHROME1 (displayed inverted).
+func (im *Image) Monochrome1() bool { return im.Photometric == "MONOCHROME1" }
+
+// Frame decodes frame n (from 0) into its stored values. Only that frame's bytes
+// are read and decoded.
+func (im *Image) Frame(n int) (*Frame, error) {
+	if n < 0 || n >= im.Frames {
+		return nil, fmt.Errorf("viewer: frame %d of %s: %w (%d frames)", n, im.File.Name, ErrFrameRange, im.Frames)
+	}
+	var fr *Frame
+	var err error
+	if im.File.Pixel.Encapsulated {
+		fr, err = im.encapsulatedFrame(n)
+	} else {
+		fr, err = im.nativeFrame(n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("viewer: frame %d of %s: %w", n, im.File.Name, err)
+	}
+	return fr, nil
+}
+
+// newFrame allocates the typed slice a frame of this image is kept in.
+func (im *Image) newFrame(color ColorSpace) *Frame {
+	f := &Frame{Rows: im.Rows, Cols: im.Cols, Samples: im.Samples, Color: color,
+		BitsStored: im.BitsStored, Signed: im.PixelRepresentation == 1}
+	n := f.Len()
+	switch {
+	case im.Float && im.BitsAllocated == 64:
+		f.F64 = make([]float64, n)
+		f.Signed = true
+	case im.Float:
+		f.F32 = make([]float32, n)
+		f.Signed = true
+	case im.BitsAllocated <= 8 && f.Signed:
+		f.I8 = make([]int8, n)
+	case im.BitsAllocated <= 8:
+		f.U8 = make([]uint8, n)
+	case im.BitsAllocated == 16 && f.Signed:
+		f.I16 = make([]int16, n)
+	case im.BitsAllocated == 16:
+		f.U16 = make([]uint16, n)
+	case f.Signed:
+		f.I32 = make([]int32, n)
+	default:
+		f.U32 = make([]uint32, n)
+	}
+	return f
+}
+
+// setRaw stores sample i from its raw bit pattern, masked to Bits Stored and
+// sign-extended when the image is signed.
+func (f *Frame) setRaw(i int, v uint32) {
+	bs := f.BitsStored
+	if bs < 32 {
+		v &= 1<<bs - 1
+		if f.Signed && v>>(bs-1)&1 == 1 {
+			v |= ^uint32(0) << bs
+		}
+	}
+	switch {
+	case f.U8 != nil:
+		f.U8[i] = uint8(v)
+	case f.I8 != nil:
+		f.I8[i] = int8(v)
+	case f.U16 != nil:
+		f.U16[i] = uint16(v)
+	case f.I16 != nil:
+		f.I16[i] = int16(v)
+	case f.U32 != nil:
+		f.U32[i] = v
+	case f.I32 != nil:
+		f.I32[i] = int32(v)
+	}
+}

@@ -1,0 +1,94 @@
+package viewer
+
+import "math"
+
+// mapping is a View resolved for one frame and target size: the affine map from
+// target pixel centres to image positions (see View).
+type mapping struct {
+	w, h   int // target size
+	cols   int
+	rows   int
+	ox, oy float64 // image position of target pixel (0,0)'s centre
+	dxx    float64 // image position change per target column (x, y)
+	dxy    float64
+	dyx    float64 // ... per target row
+	dyy    float64
+	linear bool
+}
+
+// Scale returns the target pixels per image pixel that v gives for an image of
+// cols x rows drawn into a w x h target.
+func (v *View) Scale(cols, rows, w, h int) float64 {
+	if v.Zoom > 0 {
+		return v.Zoom
+	}
+	rw, rh := float64(cols), float64(rows)
+	if v.quarterTurns()%2 == 1 {
+		rw, rh = rh, rw
+	}
+	return math.Min(float64(w)/rw, float64(h)/rh)
+}
+
+func (v *View) quarterTurns() int { return ((v.Rotation % 4) + 4) % 4 }
+
+// ImagePoint returns the image position (in pixels, 0..cols, 0..rows) shown at
+// target position (tx, ty) of a w x h target; the inverse of the View.
+func (v *View) ImagePoint(tx, ty float64, cols, rows, w, h int) (x, y float64) {
+	s := v.Scale(cols, rows, w, h)
+	px := (tx - float64(w)/2 - v.PanX) / s
+	py := (ty - float64(h)/2 - v.PanY) / s
+	for k := v.quarterTurns(); k > 0; k-- {
+		px, py = py, -px // undo one clockwise quarter turn
+	}
+	if v.FlipH {
+		px = -px
+	}
+	if v.FlipV {
+		py = -py
+	}
+	return px + float64(cols)/2, py + float64(rows)/2
+}
+
+func newMapping(f *Frame, v *View, w, h int) *mapping {
+	m := &mapping{w: w, h: h, cols: f.Cols, rows: f.Rows, linear: v.Interpolation == Bilinear}
+	m.ox, m.oy = v.ImagePoint(0.5, 0.5, f.Cols, f.Rows, w, h)
+	x1, y1 := v.ImagePoint(1.5, 0.5, f.Cols, f.Rows, w, h)
+	x2, y2 := v.ImagePoint(0.5, 1.5, f.Cols, f.Rows, w, h)
+	m.dxx, m.dxy = x1-m.ox, y1-m.oy
+	m.dyx, m.dyy = x2-m.ox, y2-m.oy
+	return m
+}
+
+// source returns the image position sampled by target pixel (x, y).
+func (m *mapping) source(x, y int) (float64, float64) {
+	fx, fy := float64(x), float64(y)
+	return m.ox + fx*m.dxx + fy*m.dyx, m.oy + fx*m.dxy + fy*m.dyy
+}
+
+// row fills idx with the pixel index (row*cols+col) that each target pixel of row
+// y shows by nearest sampling, -1 outside the image.
+func (m *mapping) row(y int, idx []int32) {
+	sx, sy := m.source(0, y)
+	if m.dxx == 1 && m.dxy == 0 && sy >= 0 && sy < float64(m.rows) && sx == math.Floor(sx)+0.5 {
+		// Unscaled, unrotated row: consecutive pixels.
+		r := int(sy)
+		c := int(math.Floor(sx))
+		base := int32(r * m.cols)
+		for x := range idx {
+			if cc := c + x; cc >= 0 && cc < m.cols {
+				idx[x] = base + int32(cc)
+			} else {
+				idx[x] = -1
+			}
+		}
+		return
+	}
+	for x := range idx {
+		px, py := sx+float64(x)*m.dxx, sy+float64(x)*m.dxy
+		if px < 0 || py < 0 || px >= float64(m.cols) || py >= float64(m.rows) {
+			idx[x] = -1
+			continue
+		}
+		idx[x] = int32(int(py)*m.cols + int(px))
+	}
+}
