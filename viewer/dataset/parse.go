@@ -167,6 +167,10 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 		start = 4 // meta header without the 128-byte preamble
 		f.HasMeta = true
 	}
+	if !f.HasMeta && n >= 8 && binary.LittleEndian.Uint16(head[0:2]) == 0x0002 {
+		// A meta group without preamble or "DICM" prefix (some toolkits write this).
+		f.HasMeta = true
+	}
 	if f.HasMeta {
 		p := newParser(r, size, name, false, true)
 		p.pos = start
