@@ -169,14 +169,10 @@ func (im *Image) frameFromCodec(ci *codec.Image) (*Frame, error) {
 	if im.Float {
 		return nil, fmt.Errorf("%w: compressed float pixel data", ErrUnsupported)
 	}
-	cs := im.ColorSpace()
-	switch {
-	case im.Samples == 3 && ci.ColorSpace == codec.ColorRGB:
-		cs = RGB
-	case im.Samples == 3 && ci.ColorSpace == codec.ColorYBRFull:
-		cs = YBRFull
-	}
-	f := im.newFrame(cs)
+	// The header's Photometric Interpretation says what the samples are, as in the
+	// references: JPEG data stay as coded (YBR_FULL_422 -> YBRFull); JPEG 2000
+	// YBR_RCT/ICT come out of the codec as RGB, which ColorSpace already says.
+	f := im.newFrame(im.ColorSpace())
 	n := f.Len()
 	switch {
 	case ci.U8 != nil && len(ci.U8) >= n:

@@ -47,6 +47,7 @@ func (c ColorSpace) String() string {
 // sign-extended from bit Bits Stored-1, whatever junk the file or the codec left above
 // the high bit. Colour samples are interleaved (planar configuration 1 is undone).
 type Frame struct {
+	Index      int // frame number in its image, from 0 (selects per-frame functional groups)
 	Rows, Cols int
 	Samples    int        // 1 or 3
 	Color      ColorSpace // what the samples are

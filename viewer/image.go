@@ -194,6 +194,7 @@ func (im *Image) Frame(n int) (*Frame, error) {
 	if err != nil {
 		return nil, fmt.Errorf("viewer: frame %d of %s: %w", n, im.File.Name, err)
 	}
+	fr.Index = n
 	return fr, nil
 }
 

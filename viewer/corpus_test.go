@@ -1,0 +1,379 @@
+package viewer
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// manifestEntry is the part of a corpus MANIFEST.json entry these tests read.
+type manifestEntry struct {
+	ID     string `json:"id"`
+	File   string `json:"file"`
+	Broken bool   `json:"broken"`
+	DICOM  struct {
+		TransferSyntaxUID string `json:"transfer_syntax_uid"`
+	} `json:"dicom"`
+	Reference struct {
+		Status            string   `json:"status"`
+		DecodedColorSpace string   `json:"decoded_color_space"`
+		Dtype             string   `json:"dtype"`
+		Shape             []int    `json:"shape"`
+		FrameSHA256       []string `json:"frame_sha256"`
+		ArrayFile         string   `json:"array_file"`
+		ArrayFrames       int      `json:"array_frames"`
+		NpyDataOffset     int      `json:"npy_data_offset"`
+		Display           struct {
+			File           string `json:"file"`
+			SubsampledFile string `json:"subsampled_file"`
+			SubsampleStep  int    `json:"subsample_step"`
+			Shape          []int  `json:"shape"`
+		} `json:"display"`
+	} `json:"reference"`
+	Expectation struct {
+		StoredValues string `json:"stored_values"`
+		Display      string `json:"display"`
+		Render       string `json:"render"`
+	} `json:"expectation"`
+	FileSize int64 `json:"file_size"`
+}
+
+// goldenCorpusDir finds the shared test corpus ($TELEREAD_CORPUS, or ../shared/corpus
+// beside the module). Missing, the test skips, or fails under CI=true.
+func goldenCorpusDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv("TELEREAD_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "corpus")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("test corpus not found (set TELEREAD_CORPUS): %v", err)
+		}
+		tb.Skipf("test corpus not found (set TELEREAD_CORPUS): %v", err)
+	}
+	return dir
+}
+
+func loadManifest(tb testing.TB, dir string) []manifestEntry {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var m struct {
+		Files []manifestEntry `json:"files"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		tb.Fatalf("MANIFEST.json: %v", err)
+	}
+	return m.Files
+}
+
+// writeGot keeps what a failing golden comparison produced, under a stable temp
+// path, and names it in the test log.
+func writeGot(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	dir := filepath.Join(os.TempDir(), "teleread-viewer-golden")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Logf("cannot keep output: %v", err)
+		return
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, got, 0o644); err != nil {
+		tb.Logf("cannot keep output: %v", err)
+		return
+	}
+	tb.Logf("output written to %s", p)
+}
+
+// refSamples reads frame f of a reference .npy array as float64.
+func refSamples(dir string, e *manifestEntry, f int) ([]float64, error) {
+	r := &e.Reference
+	b, err := os.ReadFile(filepath.Join(dir, r.ArrayFile))
+	if err != nil {
+		return nil, err
+	}
+	n := r.Shape[1] * r.Shape[2] * r.Shape[3]
+	size := map[string]int{"|u1": 1, "|i1": 1, "<u2": 2, "<i2": 2, "<u4": 4, "<i4": 4, "<f4": 4, "<f8": 8}[r.Dtype]
+	start := r.NpyDataOffset + f*n*size
+	if size == 0 || start+n*size > len(b) {
+		return nil, fmt.Errorf("%s: array too short or dtype %s", e.ID, r.Dtype)
+	}
+	b = b[start:]
+	out := make([]float64, n)
+	for i := range out {
+		switch r.Dtype {
+		case "|u1":
+			out[i] = float64(b[i])
+		case "|i1":
+			out[i] = float64(int8(b[i]))
+		case "<u2":
+			out[i] = float64(binary.LittleEndian.Uint16(b[2*i:]))
+		case "<i2":
+			out[i] = float64(int16(binary.LittleEndian.Uint16(b[2*i:])))
+		case "<u4":
+			out[i] = float64(binary.LittleEndian.Uint32(b[4*i:]))
+		case "<i4":
+			out[i] = float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
+		case "<f4":
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		case "<f8":
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+	}
+	return out, nil
+}
+
+// diffStats summarises |got-want| over equally long slices.
+type diffStats struct {
+	max           float64
+	mean          float64
+	within2, in4  float64 // fractions of samples within 2 and 4
+	differ, first int
+}
+
+func compare(got, want []float64) diffStats {
+	s := diffStats{first: -1}
+	var sum float64
+	var n2, n4 int
+	for i := range want {
+		d := math.Abs(got[i] - want[i])
+		if d != 0 {
+			s.differ++
+			if s.first < 0 {
+				s.first = i
+			}
+		}
+		if d <= 2 {
+			n2++
+		}
+		if d <= 4 {
+			n4++
+		}
+		s.max = math.Max(s.max, d)
+		sum += d
+	}
+	if len(want) > 0 {
+		s.mean = sum / float64(len(want))
+		s.within2 = float64(n2) / float64(len(want))
+		s.in4 = float64(n4) / float64(len(want))
+	}
+	return s
+}
+
+func frameValues(f *Frame) []float64 {
+	out := make([]float64, f.Len())
+	for i := range out {
+		out[i] = f.At(i)
+	}
+	return out
+}
+
+// renderNative renders f with d at the frame's own size and returns the display
+// bytes laid out like the references (grey: one byte a pixel; colour: R, G, B).
+func renderNative(t *testing.T, f *Frame, d *Display) []byte {
+	t.Helper()
+	img, err := RenderFrame(f, d)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	return displayBytes(img)
+}
+
+func displayBytes(img image.Image) []byte {
+	switch m := img.(type) {
+	case *image.Gray:
+		return m.Pix
+	case *image.RGBA:
+		out := make([]byte, 0, len(m.Pix)/4*3)
+		for i := 0; i < len(m.Pix); i += 4 {
+			out = append(out, m.Pix[i], m.Pix[i+1], m.Pix[i+2])
+		}
+		return out
+	}
+	return nil
+}
+
+// TestCorpus checks every corpus file against its references, as its expectation
+// says: stored values of every frame (hash or tolerance), the display of frame 0
+// with DefaultDisplay within 1, and errors where an error is expected.
+func TestCorpus(t *testing.T) {
+	dir := goldenCorpusDir(t)
+	for _, e := range loadManifest(t, dir) {
+		t.Run(e.ID, func(t *testing.T) {
+			path := filepath.Join(dir, e.File)
+			switch e.Expectation.Render {
+			case "no_pixel_data":
+				im, err := Open(path)
+				if err == nil {
+					im.Close()
+					t.Fatalf("Open succeeded, want ErrNoPixelData")
+				}
+				if !errors.Is(err, ErrNoPixelData) {
+					t.Fatalf("Open: %v, want ErrNoPixelData", err)
+				}
+				return
+			case "error":
+				if err := renderFrame0(path); err == nil {
+					t.Fatalf("rendering frame 0 succeeded, want an error (broken file)")
+				} else {
+					t.Logf("error as expected: %v", err)
+				}
+				return
+			case "error_or_reference":
+				if err := renderFrame0(path); err != nil {
+					t.Logf("error (allowed): %v", err)
+					return
+				}
+			}
+			if e.Reference.Status != "ok" {
+				return
+			}
+			checkEntry(t, dir, path, &e)
+		})
+	}
+}
+
+// renderFrame0 opens, decodes and renders frame 0 the way the CLI does.
+func renderFrame0(path string) error {
+	im, err := Open(path)
+	if err != nil {
+		return err
+	}
+	defer im.Close()
+	f, err := im.Frame(0)
+	if err != nil {
+		return err
+	}
+	d, err := DefaultDisplay(im, f)
+	if err != nil {
+		return err
+	}
+	_, err = RenderFrame(f, d)
+	return err
+}
+
+func checkEntry(t *testing.T, dir, path string, e *manifestEntry) {
+	im, err := Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer im.Close()
+	r := &e.Reference
+	if im.NumFrames() != len(r.FrameSHA256) {
+		t.Fatalf("NumFrames() = %d, reference has %d", im.NumFrames(), len(r.FrameSHA256))
+	}
+	lossy := e.Expectation.StoredValues == "approximate"
+	var frame0 *Frame
+	for n := 0; n < im.NumFrames(); n++ {
+		f, err := im.Frame(n)
+		if err != nil {
+			t.Fatalf("Frame(%d): %v", n, err)
+		}
+		if n == 0 {
+			frame0 = f
+		}
+		if got := f.Color.String(); got != r.DecodedColorSpace {
+			t.Errorf("frame %d colour space %s, want %s", n, got, r.DecodedColorSpace)
+		}
+		if !lossy {
+			sum := sha256.Sum256(f.Bytes())
+			if got := hex.EncodeToString(sum[:]); got != r.FrameSHA256[n] {
+				msg := ""
+				if r.ArrayFile != "" && n < r.ArrayFrames {
+					if want, err := refSamples(dir, e, n); err == nil && len(want) == f.Len() {
+						s := compare(frameValues(f), want)
+						msg = fmt.Sprintf(": %d samples differ, first at %d (got %v want %v), max %v",
+							s.differ, s.first, f.At(max(s.first, 0)), want[max(s.first, 0)], s.max)
+					}
+				}
+				t.Errorf("frame %d stored values hash %s, want %s%s", n, got[:12], r.FrameSHA256[n][:12], msg)
+				writeGot(t, fmt.Sprintf("%s.frame%d.stored.raw", e.ID, n), f.Bytes())
+			}
+			continue
+		}
+		if r.ArrayFile == "" || n >= r.ArrayFrames {
+			continue
+		}
+		want, err := refSamples(dir, e, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != f.Len() {
+			t.Fatalf("frame %d has %d samples, reference %d", n, f.Len(), len(want))
+		}
+		s := compare(frameValues(f), want)
+		// README: mean |diff| <= 1 LSB and 99% within 2 LSB; 4:2:2 colour chroma
+		// is checked after conversion, in the display comparison.
+		ok := s.mean <= 1 && s.within2 >= 0.99
+		if r.DecodedColorSpace == "YBR_FULL" {
+			ok = s.mean <= 2 && s.in4 >= 0.95
+		}
+		if !ok {
+			t.Errorf("frame %d stored values: mean |diff| %.3f, %.4f within 2, %.4f within 4, max %v",
+				n, s.mean, s.within2, s.in4, s.max)
+			writeGot(t, fmt.Sprintf("%s.frame%d.stored.raw", e.ID, n), f.Bytes())
+		}
+	}
+	d, err := DefaultDisplay(im, frame0)
+	if err != nil {
+		t.Fatalf("DefaultDisplay: %v", err)
+	}
+	got := renderNative(t, frame0, d)
+	ref := r.Display.File
+	step := 1
+	if r.Display.SubsampledFile != "" {
+		ref, step = r.Display.SubsampledFile, r.Display.SubsampleStep
+	}
+	wantB, err := os.ReadFile(filepath.Join(dir, ref))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spp := 1
+	if len(r.Display.Shape) == 3 {
+		spp = r.Display.Shape[2]
+	}
+	if step > 1 {
+		got = subsample(got, frame0.Rows, frame0.Cols, spp, step)
+	}
+	if len(got) != len(wantB) {
+		t.Fatalf("display has %d bytes, reference %d", len(got), len(wantB))
+	}
+	gf, wf := make([]float64, len(got)), make([]float64, len(got))
+	for i := range got {
+		gf[i], wf[i] = float64(got[i]), float64(wantB[i])
+	}
+	s := compare(gf, wf)
+	ok := s.max <= 1
+	if e.Expectation.Display == "approximate" {
+		ok = s.mean <= 1.5 && s.in4 >= 0.95
+	}
+	if !ok {
+		t.Errorf("display of frame 0 (%+v): %d samples differ, max %v, mean %.3f, %.4f within 4; first at %d",
+			*d, s.differ, s.max, s.mean, s.in4, s.first)
+		writeGot(t, e.ID+".display0.got.u8.raw", got)
+	} else if s.differ > 0 {
+		t.Logf("display within tolerance: %d samples differ, max %v, mean %.4f", s.differ, s.max, s.mean)
+	}
+}
+
+// subsample keeps every step-th row and column (numpy's a[::step, ::step]).
+func subsample(b []byte, rows, cols, spp, step int) []byte {
+	var out []byte
+	for r := 0; r < rows; r += step {
+		for c := 0; c < cols; c += step {
+			o := (r*cols + c) * spp
+			out = append(out, b[o:o+spp]...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,60 @@
+package viewer
+
+import (
+	"fmt"
+	"image"
+)
+
+// RenderFrame renders f with d at the frame's own size on the CPU: an *image.Gray
+// for grey frames, an *image.RGBA for colour frames.
+func RenderFrame(f *Frame, d *Display) (image.Image, error) {
+	var r CPURenderer
+	if err := r.Upload(f); err != nil {
+		return nil, err
+	}
+	rect := image.Rect(0, 0, f.Cols, f.Rows)
+	if f.Color == Monochrome {
+		dst := image.NewGray(rect)
+		if err := r.Render(d, dst); err != nil {
+			return nil, err
+		}
+		return dst, nil
+	}
+	dst := image.NewRGBA(rect)
+	if err := r.Render(d, dst); err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// RenderOptions choose what RenderFile draws. The zero value renders frame 0 with
+// the file's default display.
+type RenderOptions struct {
+	Frame  int     // frame number, from 0
+	Window *Window // overrides the default VOI (grey images only); nil keeps it
+}
+
+// RenderFile opens the DICOM file at path, decodes one frame and renders it with the
+// default display (or the given window) at its own size.
+func RenderFile(path string, opt RenderOptions) (image.Image, error) {
+	im, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer im.Close()
+	f, err := im.Frame(opt.Frame)
+	if err != nil {
+		return nil, err
+	}
+	d, err := DefaultDisplay(im, f)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Window != nil && f.Color == Monochrome {
+		if !opt.Window.Valid() {
+			return nil, fmt.Errorf("viewer: render %s: %w: window width %g", path, ErrInvalid, opt.Window.Width)
+		}
+		d.Window, d.VOILUT = *opt.Window, nil
+	}
+	return RenderFrame(f, d)
+}
