@@ -1,0 +1,225 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// acceptStored asks for the instances as stored, without transcoding.
+const acceptStored = `multipart/related; type="application/dicom"; transfer-syntax=*`
+
+// PartFunc receives one instance of a WADO-RS retrieve as a stream. It must
+// read the part to its end before committing it anywhere: a read error
+// (the answer broke off) means the part is incomplete. Returning an error
+// stops the retrieve.
+type PartFunc func(part io.Reader) error
+
+// RetrieveStudy streams every instance of a study, as stored (transfer
+// syntax "*"), to fn, one part at a time. It returns how many parts were
+// handed to fn. An answer that ends before its closing boundary is an
+// ErrTruncated error even when its status was 200.
+func (c *Client) RetrieveStudy(ctx context.Context, studyUID string, fn PartFunc) (int, error) {
+	if err := checkUIDs(studyUID); err != nil {
+		return 0, err
+	}
+	return c.retrieve(ctx, "/studies/"+studyUID, fn)
+}
+
+// RetrieveSeries streams every instance of a series to fn (see RetrieveStudy).
+func (c *Client) RetrieveSeries(ctx context.Context, studyUID, seriesUID string, fn PartFunc) (int, error) {
+	if err := checkUIDs(studyUID, seriesUID); err != nil {
+		return 0, err
+	}
+	return c.retrieve(ctx, "/studies/"+studyUID+"/series/"+seriesUID, fn)
+}
+
+// RetrieveInstance streams one instance to fn (see RetrieveStudy).
+func (c *Client) RetrieveInstance(ctx context.Context, studyUID, seriesUID, sopUID string, fn PartFunc) error {
+	if err := checkUIDs(studyUID, seriesUID, sopUID); err != nil {
+		return err
+	}
+	path := "/studies/" + studyUID + "/series/" + seriesUID + "/instances/" + sopUID
+	n, err := c.retrieve(ctx, path, fn)
+	if err == nil && n != 1 {
+		err = fmt.Errorf("sync: GET %s%s: %w: %d parts for one instance", c.base.Path, path, ErrBadResponse, n)
+	}
+	return err
+}
+
+// retrieve runs a WADO-RS retrieve. An answer that fails before its first
+// part reached fn is retried like any transient failure; after that the
+// caller decides (it knows which instances it already has).
+func (c *Client) retrieve(ctx context.Context, path string, fn PartFunc) (int, error) {
+	r := request{
+		method: http.MethodGet,
+		path:   path,
+		accept: acceptStored,
+		// Compressing DICOM costs both ends CPU for little gain.
+		header: http.Header{"Accept-Encoding": {"identity"}},
+	}
+	for attempt := 0; ; attempt++ {
+		n, err := c.retrieveOnce(ctx, r, fn)
+		if err == nil || n > 0 || attempt >= c.cfg.MaxRetries || ctx.Err() != nil ||
+			!(errors.Is(err, ErrTruncated) || errors.Is(err, ErrStalled)) {
+			return n, err
+		}
+		d := c.backoff(attempt, 0)
+		c.log.Info("retrying", "request", r.name(c), "attempt", attempt+1, "after", d, "error", err)
+		if serr := sleepCtx(ctx, d); serr != nil {
+			return 0, err
+		}
+	}
+}
+
+func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int, error) {
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	ct := resp.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "multipart/related" || params["boundary"] == "" {
+		return 0, fmt.Errorf("sync: %s: %w: content type %.80q, want multipart/related", resp.name, ErrBadResponse, ct)
+	}
+	if t := params["type"]; t != "" && !strings.EqualFold(t, "application/dicom") {
+		return 0, fmt.Errorf("sync: %s: %w: multipart of %.40q, want application/dicom", resp.name, ErrBadResponse, t)
+	}
+	mr := multipart.NewReader(resp.Body, params["boundary"])
+	n := 0
+	for {
+		part, err := mr.NextRawPart()
+		// Only a bare io.EOF means the closing boundary was read:
+		// mime/multipart wraps a premature end as "NextPart: EOF", which
+		// errors.Is would also take for io.EOF.
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, c.bodyError(ctx, resp.name, n, err)
+		}
+		if pt := part.Header.Get("Content-Type"); pt != "" {
+			if pmt, _, perr := mime.ParseMediaType(pt); perr != nil || pmt != "application/dicom" {
+				return n, fmt.Errorf("sync: %s: part %d: %w: content type %.80q, want application/dicom", resp.name, n+1, ErrBadResponse, pt)
+			}
+		}
+		want := int64(-1)
+		if cl := part.Header.Get("Content-Length"); cl != "" {
+			v, perr := strconv.ParseInt(strings.TrimSpace(cl), 10, 64)
+			if perr != nil || v < 0 {
+				return n, fmt.Errorf("sync: %s: part %d: %w: Content-Length %.30q", resp.name, n+1, ErrBadResponse, cl)
+			}
+			want = v
+		}
+		pr := &partReader{r: part, want: want}
+		ferr := fn(pr)
+		if pr.err == nil && ferr == nil {
+			// Make sure the part was whole even if fn stopped early.
+			_, _ = io.Copy(io.Discard, pr)
+		}
+		if pr.err != nil {
+			return n, c.bodyError(ctx, resp.name, n, pr.err)
+		}
+		if ferr != nil {
+			return n, fmt.Errorf("sync: %s: part %d: %w", resp.name, n+1, ferr)
+		}
+		n++
+	}
+}
+
+// bodyError classifies a failure while reading a body; n is the number of
+// parts already delivered, or -1 for a body that is not multipart.
+func (c *Client) bodyError(ctx context.Context, name string, n int, err error) error {
+	where := name
+	if n >= 0 {
+		where = fmt.Sprintf("%s: after %d parts", name, n)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("sync: %s: %w", where, context.Cause(ctx))
+	case errors.Is(err, ErrStalled), errors.Is(err, ErrBadResponse), errors.Is(err, ErrTruncated):
+		return fmt.Errorf("sync: %s: %w", where, err)
+	}
+	var ne interface{ Timeout() bool }
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe") {
+		return fmt.Errorf("sync: %s: %w: %w", where, ErrTruncated, err)
+	}
+	// Anything else is a multipart that does not parse.
+	return fmt.Errorf("sync: %s: %w: %w", where, ErrBadResponse, err)
+}
+
+// partReader counts a part's bytes, checks them against its Content-Length,
+// and remembers the first read error.
+type partReader struct {
+	r    io.Reader
+	want int64 // -1 when the part had no Content-Length
+	got  int64
+	err  error
+}
+
+func (p *partReader) Read(b []byte) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	n, err := p.r.Read(b)
+	p.got += int64(n)
+	if p.want >= 0 && p.got > p.want {
+		p.err = fmt.Errorf("%w: part longer than its Content-Length %d", ErrBadResponse, p.want)
+		return n, p.err
+	}
+	if err == io.EOF && p.want >= 0 && p.got < p.want {
+		p.err = fmt.Errorf("%w: part has %d of its %d bytes", ErrTruncated, p.got, p.want)
+		return n, p.err
+	}
+	if err != nil && err != io.EOF {
+		p.err = err
+	}
+	return n, err
+}
+
+// Metadata returns the metadata of every instance of a study (WADO-RS
+// .../metadata), or of one series when seriesUID is not empty. Bulk data
+// are referenced by BulkDataURI, not included.
+func (c *Client) Metadata(ctx context.Context, studyUID, seriesUID string) ([]Object, error) {
+	if err := checkUIDs(studyUID); err != nil {
+		return nil, err
+	}
+	path := "/studies/" + studyUID
+	if seriesUID != "" {
+		if err := checkUIDs(seriesUID); err != nil {
+			return nil, err
+		}
+		path += "/series/" + seriesUID
+	}
+	r := request{method: http.MethodGet, path: path + "/metadata", accept: "application/dicom+json, application/json"}
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := checkJSONType(resp.Header.Get("Content-Type")); err != nil {
+		return nil, fmt.Errorf("sync: %s: %w", resp.name, err)
+	}
+	objs, err := decodeObjects(resp.Body, c.cfg.MaxJSONBytes)
+	if err != nil {
+		return nil, c.jsonError(ctx, resp.name, err)
+	}
+	return objs, nil
+}
+
+// jsonError names the request of a failed JSON answer: malformed, or broken
+// off while it was read.
+func (c *Client) jsonError(ctx context.Context, name string, err error) error {
+	if errors.Is(err, ErrBadResponse) {
+		return fmt.Errorf("sync: %s: %w", name, err)
+	}
+	return c.bodyError(ctx, name, -1, err)
+}
