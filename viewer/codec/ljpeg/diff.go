@@ -1,6 +1,7 @@
 package ljpeg
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -11,15 +12,18 @@ var errBadCode = errors.New("invalid Huffman code")
 // state lives in locals for the duration of the loop so that the compiler keeps
 // it in registers.
 func decodeDiffs(br *bitReader, t *huffTable, diff []int32) error {
-	acc, bits := br.acc, br.bits
+	acc, bits, buf, n, pos := br.acc, br.bits, br.buf, br.n, br.pos
 	for i := range diff {
 		if bits < 32 {
-			br.acc, br.bits = acc, bits
-			br.refill()
-			acc, bits = br.acc, br.bits
+			// bitReader.refill, by hand on the locals.
+			if pos <= n {
+				acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+			}
+			pos += int(63-bits) >> 3
+			bits |= 56
 		}
 		e := t.fast[acc>>(64-fastBits)]
-		if l := uint(e & fastLenMask); l != 0 && e&fastNeedsExtra == 0 {
+		if l := uint(e & fastLenMask); l != 0 {
 			acc <<= l
 			bits -= l
 			diff[i] = e >> 8
@@ -27,21 +31,21 @@ func decodeDiffs(br *bitReader, t *huffTable, diff []int32) error {
 		}
 		v, used, err := slowDiff(t, acc, e)
 		if err != nil {
-			br.acc, br.bits = acc, bits
+			br.acc, br.bits, br.pos = acc, bits, pos
 			return err
 		}
 		acc <<= used
 		bits -= used
 		diff[i] = v
 	}
-	br.acc, br.bits = acc, bits
+	br.acc, br.bits, br.pos = acc, bits, pos
 	return nil
 }
 
 // decodeDiffsInterleaved decodes the differences of an interleaved scan in
 // pixel order: entry i uses tabs[i%len(tabs)].
 func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diff []int32) error {
-	acc, bits := br.acc, br.bits
+	acc, bits, buf, n, pos := br.acc, br.bits, br.buf, br.n, br.pos
 	k := 0
 	for i := range diff {
 		t := tabs[k]
@@ -50,12 +54,15 @@ func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diff []int32) erro
 			k = 0
 		}
 		if bits < 32 {
-			br.acc, br.bits = acc, bits
-			br.refill()
-			acc, bits = br.acc, br.bits
+			// bitReader.refill, by hand on the locals.
+			if pos <= n {
+				acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+			}
+			pos += int(63-bits) >> 3
+			bits |= 56
 		}
 		e := t.fast[acc>>(64-fastBits)]
-		if l := uint(e & fastLenMask); l != 0 && e&fastNeedsExtra == 0 {
+		if l := uint(e & fastLenMask); l != 0 {
 			acc <<= l
 			bits -= l
 			diff[i] = e >> 8
@@ -63,14 +70,14 @@ func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diff []int32) erro
 		}
 		v, used, err := slowDiff(t, acc, e)
 		if err != nil {
-			br.acc, br.bits = acc, bits
+			br.acc, br.bits, br.pos = acc, bits, pos
 			return err
 		}
 		acc <<= used
 		bits -= used
 		diff[i] = v
 	}
-	br.acc, br.bits = acc, bits
+	br.acc, br.bits, br.pos = acc, bits, pos
 	return nil
 }
 
@@ -80,8 +87,9 @@ func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diff []int32) erro
 func slowDiff(t *huffTable, acc uint64, e int32) (int32, uint, error) {
 	var l uint
 	var s int
-	if l = uint(e & fastLenMask); l != 0 {
-		s = int(e >> 8)
+	if e&fastShortCode != 0 {
+		l = uint(e>>8) & 31
+		s = int(e >> 16)
 	} else {
 		code := int32(acc >> 48)
 		for l = fastBits + 1; l <= 16; l++ {

@@ -9,13 +9,16 @@ const fastBits = 11
 
 // Entries of huffTable.fast, packed into an int32 so that the table stays small:
 //
-//	bits 0-4  number of bits consumed (0: the code is longer than fastBits)
-//	bit  7    set when only the code word was consumed and the value holds SSSS,
-//	          whose extra bits must still be read
-//	bits 8-   the difference value (signed), or SSSS when bit 7 is set
+//   - a finished difference: bits 0-4 hold the bits consumed (code and extra
+//     bits, 1-fastBits) and bits 8- the signed difference;
+//   - a code word whose extra bits do not fit: bits 0-4 are zero, bits 8-12 hold
+//     the code length and bits 16- SSSS (fastShortCode is set);
+//   - zero: the code is longer than fastBits.
+//
+// The hot loop thus tests one field to take the common case.
 const (
-	fastLenMask    = 0x1f
-	fastNeedsExtra = 0x80
+	fastLenMask   = 0x1f
+	fastShortCode = 0x20
 )
 
 // huffTable is one DC Huffman table (class 0) of a lossless scan, built from DHT.
@@ -80,7 +83,7 @@ func (t *huffTable) fillFast(code int32, l int, ssss uint8) {
 		extra = 0 // SSSS 16 means the difference 32768, with no extra bits
 	}
 	if l+extra > fastBits {
-		e := int32(l) | fastNeedsExtra | int32(s)<<8
+		e := fastShortCode | int32(l)<<8 | int32(s)<<16
 		for i := 0; i < 1<<shift; i++ {
 			t.fast[base+i] = e
 		}

@@ -91,6 +91,9 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 	if ns > 1 {
 		idiff = make([]int32, w*ns)
 	}
+	// A single 9-16 bit component without point transform is reconstructed
+	// straight into the image, each row predicted from the one above it there.
+	direct := ns == 1 && len(d.comps) == 1 && pt == 0 && d.img.U16 != nil
 	ri := d.restartInterval
 	left := ri // MCUs (pixels) until the next restart marker
 	var resets []int
@@ -141,8 +144,13 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 		}
 		for i := range scs {
 			s := &scs[i]
+			if direct {
+				s.cur = d.img.U16[y*w : (y+1)*w]
+			}
 			reconstructRow(s.cur, s.prev, s.diff, psv, initial, firstRow, resets)
-			d.store(s.index, y, s.cur, pt)
+			if !direct {
+				d.store(s.index, y, s.cur, pt)
+			}
 			s.prev, s.cur = s.cur, s.prev
 		}
 	}
