@@ -160,3 +160,25 @@ func clampInt(v float64, lo, hi int) int {
 	}
 	return int(v)
 }
+
+// ModalityValues returns a ValueFunc reading the modality values (for CT, HU) of a
+// grey frame: stored value through d's Modality LUT stage (d nil: stored values).
+// Stored values equal to one of padding (Pixel Padding Value) are left out, as are
+// pixels outside the frame. Colour frames have no modality values: nothing counts.
+func ModalityValues(f *Frame, d *Display, padding ...float64) ValueFunc {
+	return func(x, y int) (float64, bool) {
+		if f == nil || f.Samples != 1 || x < 0 || y < 0 || x >= f.Cols || y >= f.Rows || y*f.Cols+x >= f.Len() {
+			return 0, false
+		}
+		s := f.At(y*f.Cols + x)
+		for _, p := range padding {
+			if s == p {
+				return 0, false
+			}
+		}
+		if d == nil {
+			return s, true
+		}
+		return d.Modality(s), true
+	}
+}

@@ -254,3 +254,30 @@ func BenchmarkMeasureEllipse512(b *testing.B) {
 		}
 	}
 }
+
+func TestModalityValues(t *testing.T) {
+	f := &Frame{Rows: 2, Cols: 3, Samples: 1, I16: []int16{0, 1000, -2000, 24, 1024, 2048}, BitsStored: 16, Signed: true}
+	d := &Display{Slope: 1, Intercept: -1024}
+	vf := ModalityValues(f, d, -2000)
+	tests := []struct {
+		x, y   int
+		want   float64
+		wantOK bool
+	}{
+		{0, 0, -1024, true},
+		{1, 0, -24, true},
+		{2, 0, 0, false}, // padding
+		{1, 1, 0, true},
+		{3, 0, 0, false}, // outside
+		{0, 2, 0, false},
+		{-1, 0, 0, false},
+	}
+	for _, tt := range tests {
+		if v, ok := vf(tt.x, tt.y); v != tt.want || ok != tt.wantOK {
+			t.Errorf("(%d,%d) = %v %v, want %v %v", tt.x, tt.y, v, ok, tt.want, tt.wantOK)
+		}
+	}
+	if _, ok := ModalityValues(&Frame{Rows: 1, Cols: 1, Samples: 3, U8: []uint8{1, 2, 3}}, d)(0, 0); ok {
+		t.Error("colour frame gave a modality value")
+	}
+}
