@@ -23,8 +23,12 @@ type CPURenderer struct {
 
 	key   pipelineKey // the display parameters lut was built for
 	built bool
-	lut   [3][]uint8 // per stored value (offset lutMin): grey in [0]; palette R,G,B
+	lut   [3][]uint8 // per stored value (offset lutLo): grey in [0]; palette R,G,B
 	lutLo int
+
+	// The frame's stored value range, found once at Upload, bounds the tables:
+	// a 16-bit CT frame needs a few thousand entries, not 65536.
+	lo, hi int
 }
 
 // pipelineKey is the part of a Display that the lookup tables depend on.
@@ -52,6 +56,14 @@ func (r *CPURenderer) Upload(f *Frame) error {
 	}
 	r.frame = f
 	r.built = false
+	if lo, n, ok := lutRange(f); ok {
+		if f.Color == Monochrome || f.Color == PaletteIndex {
+			a, b := f.MinMax()
+			r.lo, r.hi = int(a), int(b)
+		} else {
+			r.lo, r.hi = lo, lo+n-1
+		}
+	}
 	return nil
 }
 
@@ -85,10 +97,10 @@ func (r *CPURenderer) buildLUT(d *Display) {
 	r.key, r.built = k, true
 	r.lut = [3][]uint8{}
 	f := r.frame
-	lo, n, ok := lutRange(f)
-	if !ok {
+	if _, _, ok := lutRange(f); !ok {
 		return
 	}
+	lo, n := r.lo, r.hi-r.lo+1
 	r.lutLo = lo
 	switch f.Color {
 	case Monochrome:
@@ -125,6 +137,11 @@ func (r *CPURenderer) Render(d *Display, dst draw.Image) error {
 		return nil
 	}
 	m := newMapping(f, &d.View, b.Dx(), b.Dy())
+	if m.identity() && f.Color == Monochrome && r.lut[0] != nil {
+		if r.renderGreyIdentity(dst, b) {
+			return nil
+		}
+	}
 	parallelRows(b.Dy(), b.Dx(), func(y0, y1 int) {
 		idx := make([]int32, b.Dx())
 		px := make([]uint8, 4*b.Dx())
@@ -331,5 +348,68 @@ func (r *CPURenderer) rowBilinear(d *Display, m *mapping, y int, px []uint8) {
 			c[k] = math.Floor(c[k] + 0.5)
 		}
 		px[4*x], px[4*x+1], px[4*x+2] = colourPixel(f.Color, c, d.RGBShift, true)
+	}
+}
+
+// renderGreyIdentity is the common case of a grey frame drawn 1:1 into a Gray or
+// RGBA target: one table lookup per pixel straight into the target, no index rows.
+func (r *CPURenderer) renderGreyIdentity(dst draw.Image, b image.Rectangle) bool {
+	f := r.frame
+	var pix []uint8
+	var stride, bpp, off int
+	switch t := dst.(type) {
+	case *image.Gray:
+		pix, stride, bpp, off = t.Pix, t.Stride, 1, t.PixOffset(b.Min.X, b.Min.Y)
+	case *image.RGBA:
+		pix, stride, bpp, off = t.Pix, t.Stride, 4, t.PixOffset(b.Min.X, b.Min.Y)
+	default:
+		return false
+	}
+	t, lo := r.lut[0], r.lutLo
+	parallelRows(f.Rows, f.Cols, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			row := pix[off+y*stride : off+y*stride+bpp*f.Cols]
+			s := y * f.Cols
+			switch {
+			case f.U8 != nil:
+				lookupRow(f.U8[s:s+f.Cols], t, lo, row, bpp)
+			case f.I8 != nil:
+				lookupRow(f.I8[s:s+f.Cols], t, lo, row, bpp)
+			case f.U16 != nil:
+				lookupRow(f.U16[s:s+f.Cols], t, lo, row, bpp)
+			case f.I16 != nil:
+				lookupRow(f.I16[s:s+f.Cols], t, lo, row, bpp)
+			case f.U32 != nil:
+				lookupRow(f.U32[s:s+f.Cols], t, lo, row, bpp)
+			case f.I32 != nil:
+				lookupRow(f.I32[s:s+f.Cols], t, lo, row, bpp)
+			}
+		}
+	})
+	return true
+}
+
+func lookupRow[T uint8 | int8 | uint16 | int16 | uint32 | int32](src []T, t []uint8, lo int, row []uint8, bpp int) {
+	if bpp == 1 {
+		row = row[:len(src)]
+		for x, v := range src {
+			j := int(v) - lo
+			var o uint8
+			if uint(j) < uint(len(t)) {
+				o = t[j]
+			}
+			row[x] = o
+		}
+		return
+	}
+	row = row[:4*len(src)]
+	for x, v := range src {
+		j := int(v) - lo
+		var o uint8
+		if uint(j) < uint(len(t)) {
+			o = t[j]
+		}
+		p := row[4*x : 4*x+4 : 4*x+4]
+		p[0], p[1], p[2], p[3] = o, o, o, 255
 	}
 }

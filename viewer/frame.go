@@ -149,23 +149,44 @@ func (f *Frame) Bytes() []byte {
 // MinMax returns the smallest and largest sample of the frame (0, 0 when empty).
 // NaNs in float data are skipped.
 func (f *Frame) MinMax() (lo, hi float64) {
-	n := f.Len()
+	switch {
+	case f.U8 != nil:
+		return minMax(f.U8)
+	case f.I8 != nil:
+		return minMax(f.I8)
+	case f.U16 != nil:
+		return minMax(f.U16)
+	case f.I16 != nil:
+		return minMax(f.I16)
+	case f.U32 != nil:
+		return minMax(f.U32)
+	case f.I32 != nil:
+		return minMax(f.I32)
+	case f.F32 != nil:
+		return minMax(f.F32)
+	case f.F64 != nil:
+		return minMax(f.F64)
+	}
+	return 0, 0
+}
+
+func minMax[T uint8 | int8 | uint16 | int16 | uint32 | int32 | float32 | float64](s []T) (lo, hi float64) {
 	first := true
-	for i := 0; i < n; i++ {
-		v := f.At(i)
-		if math.IsNaN(v) {
+	var a, b T
+	for _, v := range s {
+		if v != v { // NaN
 			continue
 		}
 		if first {
-			lo, hi, first = v, v, false
+			a, b, first = v, v, false
 			continue
 		}
-		if v < lo {
-			lo = v
+		if v < a {
+			a = v
 		}
-		if v > hi {
-			hi = v
+		if v > b {
+			b = v
 		}
 	}
-	return lo, hi
+	return float64(a), float64(b)
 }

@@ -59,6 +59,12 @@ func newMapping(f *Frame, v *View, w, h int) *mapping {
 	return m
 }
 
+// identity reports whether target pixel (x, y) shows image pixel (x, y) exactly.
+func (m *mapping) identity() bool {
+	return m.w == m.cols && m.h == m.rows && m.ox == 0.5 && m.oy == 0.5 &&
+		m.dxx == 1 && m.dxy == 0 && m.dyx == 0 && m.dyy == 1
+}
+
 // source returns the image position sampled by target pixel (x, y).
 func (m *mapping) source(x, y int) (float64, float64) {
 	fx, fy := float64(x), float64(y)
