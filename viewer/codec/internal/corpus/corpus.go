@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"testing"
 
 	"teleread/viewer/codec"
+	"teleread/viewer/dataset"
 )
 
 // Entry is the part of one MANIFEST.json entry the codec tests use.
@@ -114,84 +114,39 @@ func Entries(tb testing.TB, dir string, uids ...string) []Entry {
 	return out
 }
 
-// pixelDataUndefined is the explicit VR little endian header of (7FE0,0010)
-// with VR OB and undefined length.
-var pixelDataUndefined = []byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF}
-
-// Fragments returns the Basic Offset Table and the fragments of the last
-// encapsulated Pixel Data element in the file (the last, so that one inside an
-// Icon Image Sequence is not taken for the image's).
-func Fragments(b []byte) (bot []uint32, frags [][]byte, err error) {
-	i := bytes.LastIndex(b, pixelDataUndefined)
-	if i < 0 {
-		return nil, nil, errors.New("no encapsulated Pixel Data")
-	}
-	p := b[i+len(pixelDataUndefined):]
-	first := true
-	for {
-		if len(p) < 8 {
-			return nil, nil, errors.New("truncated item header")
-		}
-		g, el := binary.LittleEndian.Uint16(p), binary.LittleEndian.Uint16(p[2:])
-		n := binary.LittleEndian.Uint32(p[4:])
-		p = p[8:]
-		if g == 0xFFFE && el == 0xE0DD {
-			return bot, frags, nil
-		}
-		if g != 0xFFFE || el != 0xE000 {
-			return nil, nil, fmt.Errorf("unexpected tag (%04X,%04X) in Pixel Data", g, el)
-		}
-		if uint64(n) > uint64(len(p)) {
-			return nil, nil, fmt.Errorf("item of %d bytes with %d left", n, len(p))
-		}
-		v := p[:n]
-		p = p[n:]
-		if first {
-			first = false
-			for j := 0; j+4 <= len(v); j += 4 {
-				bot = append(bot, binary.LittleEndian.Uint32(v[j:]))
-			}
-			continue
-		}
-		frags = append(frags, v)
-	}
-}
-
-// Frame0 returns the code stream of frame 0 of the encapsulated file at path:
-// the fragments up to the second Basic Offset Table entry, or without a table,
-// one fragment per frame when the counts match, else the fragments up to the
-// first one that ends a code stream (FFD9: the EOI of JPEG and JPEG-LS and the
-// EOC of JPEG 2000).
+// Frame0 returns the code stream of frame 0 of the encapsulated file at path,
+// located with viewer/dataset: the fragments before the second Basic Offset
+// Table entry; without a table, one fragment per frame when the counts match,
+// else the fragments up to the first one that ends a code stream (FFD9: the EOI
+// of JPEG and JPEG-LS and the EOC of JPEG 2000), or all of them for one frame.
 func Frame0(path string, frames int) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	f, err := dataset.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	bot, frags, err := Fragments(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	defer f.Close()
+	px := f.Pixel
+	if px == nil || !px.Encapsulated {
+		return nil, fmt.Errorf("%s: no encapsulated Pixel Data", path)
 	}
-	if len(frags) == 0 {
+	if len(px.Fragments) == 0 {
 		return nil, fmt.Errorf("%s: no fragments", path)
 	}
-	if frames > 1 && len(frags) == frames {
-		return frags[0], nil
+	read := func(fr dataset.Fragment) ([]byte, error) { return f.ReadPixelRange(fr.Offset, fr.Length) }
+	if frames > 1 && len(px.Fragments) == frames {
+		return read(px.Fragments[0])
 	}
 	var out []byte
-	if len(bot) > 1 {
-		off := uint32(0)
-		for _, f := range frags {
-			if off >= bot[1] {
-				break
-			}
-			out = append(out, f...)
-			off += uint32(len(f)) + 8
+	for i, fr := range px.Fragments {
+		if len(px.OffsetTable) > 1 && i < len(px.FragmentItemOffsets) && px.FragmentItemOffsets[i] >= int64(px.OffsetTable[1]) {
+			break
 		}
-		return out, nil
-	}
-	for _, f := range frags {
-		out = append(out, f...)
-		if frames > 1 && bytes.HasSuffix(bytes.TrimRight(out, "\x00"), []byte{0xFF, 0xD9}) {
+		b, err := read(fr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b...)
+		if len(px.OffsetTable) <= 1 && frames > 1 && bytes.HasSuffix(bytes.TrimRight(out, "\x00"), []byte{0xFF, 0xD9}) {
 			break
 		}
 	}
@@ -319,14 +274,44 @@ func Compare(got, want []int64) Diff {
 // tolerance (the README's "approximate") rather than exactly.
 func (e *Entry) Lossy() bool { return strings.EqualFold(e.Expectation.StoredValues, "approximate") }
 
-// WriteGot writes a failing decode next to the test's temp output for a look.
+// WriteGot writes a failing decode, one sample a line, to the system's temp
+// folder for a look (the corpus itself is never written to).
 func WriteGot(tb testing.TB, name string, got []int64) {
 	tb.Helper()
-	p := filepath.Join(tb.TempDir(), name+".got.txt")
+	p := filepath.Join(os.TempDir(), "teleread-codec-"+name+".got.txt")
 	var sb strings.Builder
 	for _, v := range got {
 		fmt.Fprintln(&sb, v)
 	}
 	_ = os.WriteFile(p, []byte(sb.String()), 0o644)
 	tb.Logf("decoded values written to %s", p)
+}
+
+// CheckStored compares a decoded frame 0 with the entry's reference: size,
+// then the stored values, exactly for "exact" entries and within the README's
+// tolerance (mean |diff| <= 1, 99% within 2) for "approximate" ones. Any
+// difference is logged, since decoders of the reference's family match exactly.
+func CheckStored(tb testing.TB, dir string, e *Entry, img *codec.Image) {
+	tb.Helper()
+	d := &e.DICOM
+	if img.Width != d.Columns || img.Height != d.Rows || img.Components != d.SamplesPerPixel {
+		tb.Fatalf("got %dx%dx%d, want %dx%dx%d", img.Width, img.Height, img.Components, d.Columns, d.Rows, d.SamplesPerPixel)
+	}
+	want, err := Reference0(dir, e)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	got := Stored(img, d.BitsStored, d.PixelRepresentation == 1)
+	if len(got) != len(want) {
+		tb.Fatalf("%d samples, want %d", len(got), len(want))
+	}
+	diff := Compare(got, want)
+	if diff.Differ == 0 {
+		return
+	}
+	tb.Logf("differs from the reference: %+v", diff)
+	if !e.Lossy() || diff.MeanAbs > 1 || diff.Within2 < 0.99 {
+		WriteGot(tb, e.ID, got)
+		tb.Errorf("outside tolerance: %+v", diff)
+	}
 }

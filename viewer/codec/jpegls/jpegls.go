@@ -1,0 +1,203 @@
+// Package jpegls decodes DICOM JPEG-LS frames, lossless (1.2.840.10008.1.2.4.80)
+// and near-lossless (1.2.840.10008.1.2.4.81), with CharLS.
+//
+// All three interleave modes are accepted; the Image is always pixel
+// interleaved. CharLS returns the component planes one after the other for
+// interleave mode "none", and this package interleaves them.
+package jpegls
+
+/*
+#cgo pkg-config: charls
+#include <stdlib.h>
+#include <charls/charls.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"teleread/viewer/codec"
+)
+
+// Header is what the JPEG-LS frame and scan headers say about the image.
+type Header struct {
+	Width, Height  int
+	Components     int
+	Precision      int // bits per sample, 2 to 16
+	InterleaveMode int // 0 none, 1 line, 2 sample
+	NearLossless   int // NEAR of the first component; 0 is lossless
+}
+
+// decoder owns a CharLS decoder that reads from a pinned Go buffer.
+type decoder struct {
+	d      *C.charls_jpegls_decoder
+	pinner runtime.Pinner
+	h      Header
+	xform  C.charls_color_transformation
+}
+
+func errorf(op string, rc C.charls_jpegls_errc) error {
+	msg := C.GoString(C.charls_get_error_message(rc))
+	return fmt.Errorf("jpegls: %s: %s (CharLS error %d): %w", op, msg, int(rc), errKind(rc))
+}
+
+// errKind maps CharLS error codes to the codec sentinels: streams CharLS can
+// parse but does not implement are unsupported, everything else is damage.
+func errKind(rc C.charls_jpegls_errc) error {
+	switch rc {
+	case C.CHARLS_JPEGLS_ERRC_ENCODING_NOT_SUPPORTED,
+		C.CHARLS_JPEGLS_ERRC_PARAMETER_VALUE_NOT_SUPPORTED,
+		C.CHARLS_JPEGLS_ERRC_COLOR_TRANSFORM_NOT_SUPPORTED,
+		C.CHARLS_JPEGLS_ERRC_JPEGLS_PRESET_EXTENDED_PARAMETER_TYPE_NOT_SUPPORTED,
+		C.CHARLS_JPEGLS_ERRC_BIT_DEPTH_FOR_TRANSFORM_NOT_SUPPORTED:
+		return codec.ErrUnsupported
+	}
+	return codec.ErrCorrupt
+}
+
+// open creates a decoder over src and reads its headers. The caller must call
+// close.
+func open(src []byte) (*decoder, error) {
+	if len(src) == 0 {
+		return nil, fmt.Errorf("jpegls: read header: empty code stream: %w", codec.ErrCorrupt)
+	}
+	if !endsWithEOI(src) {
+		return nil, fmt.Errorf("jpegls: read header: no EOI marker at the end (truncated code stream): %w", codec.ErrCorrupt)
+	}
+	d := &decoder{d: C.charls_jpegls_decoder_create()}
+	if d.d == nil {
+		return nil, fmt.Errorf("jpegls: read header: cannot create a CharLS decoder")
+	}
+	// CharLS keeps the source pointer between calls, so the buffer must not move.
+	p := unsafe.SliceData(src)
+	d.pinner.Pin(p)
+	if rc := C.charls_jpegls_decoder_set_source_buffer(d.d, unsafe.Pointer(p), C.size_t(len(src))); rc != 0 {
+		d.close()
+		return nil, errorf("read header", rc)
+	}
+	if rc := C.charls_jpegls_decoder_read_header(d.d); rc != 0 {
+		d.close()
+		return nil, errorf("read header", rc)
+	}
+	var fi C.charls_frame_info
+	var ilv C.charls_interleave_mode
+	var near C.int32_t
+	if rc := C.charls_jpegls_decoder_get_frame_info(d.d, &fi); rc != 0 {
+		d.close()
+		return nil, errorf("read header", rc)
+	}
+	if rc := C.charls_jpegls_decoder_get_interleave_mode(d.d, &ilv); rc != 0 {
+		d.close()
+		return nil, errorf("read header", rc)
+	}
+	if rc := C.charls_jpegls_decoder_get_near_lossless(d.d, 0, &near); rc != 0 {
+		d.close()
+		return nil, errorf("read header", rc)
+	}
+	if rc := C.charls_jpegls_decoder_get_color_transformation(d.d, &d.xform); rc != 0 {
+		d.close()
+		return nil, errorf("read header", rc)
+	}
+	d.h = Header{
+		Width: int(fi.width), Height: int(fi.height), Components: int(fi.component_count),
+		Precision: int(fi.bits_per_sample), InterleaveMode: int(ilv), NearLossless: int(near),
+	}
+	return d, nil
+}
+
+// endsWithEOI reports whether the stream ends with an EOI marker, allowing the
+// byte (0x00, or 0xFF from some encoders) that pads odd-length fragments. CharLS 2.4.1 spends tens of
+// seconds on a scan that runs into the end of the buffer instead of a marker
+// (a truncated frame; fixed upstream after 2.4.1), so such streams are refused
+// before CharLS sees them. With a marker at the end, every scan's bit reader
+// stops at a marker.
+func endsWithEOI(b []byte) bool {
+	n := len(b)
+	for n > 0 && (b[n-1] == 0 || b[n-1] == 0xFF) {
+		n--
+	}
+	return n >= 2 && b[n-2] == 0xFF && b[n-1] == 0xD9
+}
+
+func (d *decoder) close() {
+	C.charls_jpegls_decoder_destroy(d.d)
+	d.pinner.Unpin()
+}
+
+// DecodeHeader reads the headers of a JPEG-LS stream up to the first scan
+// without decoding samples.
+func DecodeHeader(src []byte) (Header, error) {
+	d, err := open(src)
+	if err != nil {
+		return Header{}, err
+	}
+	defer d.close()
+	return d.h, nil
+}
+
+// Decode decodes one JPEG-LS code stream (a DICOM frame) into an Image. Errors
+// wrap codec.ErrCorrupt, or codec.ErrUnsupported for streams CharLS does not
+// implement and frames over codec.MaxPixels.
+func Decode(src []byte) (*codec.Image, error) {
+	d, err := open(src)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	h := d.h
+	if h.Width <= 0 || h.Height <= 0 || h.Components <= 0 || h.Precision < 2 || h.Precision > 16 {
+		return nil, fmt.Errorf("jpegls: decode: header says %dx%dx%d at %d bits: %w", h.Width, h.Height, h.Components, h.Precision, codec.ErrCorrupt)
+	}
+	samples := h.Width * h.Height * h.Components
+	if samples > codec.MaxPixels {
+		return nil, fmt.Errorf("jpegls: decode: %dx%dx%d samples exceed the limit of %d: %w", h.Width, h.Height, h.Components, codec.MaxPixels, codec.ErrUnsupported)
+	}
+	img := &codec.Image{Width: h.Width, Height: h.Height, Components: h.Components, Precision: h.Precision}
+	if d.xform != C.CHARLS_COLOR_TRANSFORMATION_NONE {
+		// The HP transforms are defined on RGB; CharLS undoes them.
+		img.ColorSpace = codec.ColorRGB
+	}
+	var buf unsafe.Pointer
+	var size int
+	if h.Precision <= 8 {
+		img.U8 = make([]uint8, samples)
+		buf, size = unsafe.Pointer(unsafe.SliceData(img.U8)), samples
+	} else {
+		img.U16 = make([]uint16, samples)
+		buf, size = unsafe.Pointer(unsafe.SliceData(img.U16)), 2*samples
+	}
+	var need C.size_t
+	if rc := C.charls_jpegls_decoder_get_destination_size(d.d, 0, &need); rc != 0 {
+		return nil, errorf("decode", rc)
+	}
+	if int(need) != size {
+		return nil, fmt.Errorf("jpegls: decode: CharLS needs %d bytes for %dx%dx%d at %d bits: %w", need, h.Width, h.Height, h.Components, h.Precision, codec.ErrUnsupported)
+	}
+	if rc := C.charls_jpegls_decoder_decode_to_buffer(d.d, buf, C.size_t(size), 0); rc != 0 {
+		return nil, errorf("decode", rc)
+	}
+	if h.Components > 1 && h.InterleaveMode == int(C.CHARLS_INTERLEAVE_MODE_NONE) {
+		if img.U8 != nil {
+			img.U8 = interleave(img.U8, h.Components)
+		} else {
+			img.U16 = interleave(img.U16, h.Components)
+		}
+	}
+	return img, nil
+}
+
+// interleave turns component planes (c0 c0 ... c1 c1 ...) into pixels
+// (c0 c1 ... c0 c1 ...).
+func interleave[T uint8 | uint16](planar []T, components int) []T {
+	out := make([]T, len(planar))
+	n := len(planar) / components
+	for c := range components {
+		plane := planar[c*n : (c+1)*n]
+		for i, v := range plane {
+			out[i*components+c] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package jpegls
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"teleread/viewer/codec"
+	"teleread/viewer/codec/internal/corpus"
+)
+
+const (
+	tsLossless     = "1.2.840.10008.1.2.4.80"
+	tsNearLossless = "1.2.840.10008.1.2.4.81"
+)
+
+// TestDecodeCorpus decodes frame 0 of every JPEG-LS file of the corpus and
+// compares it bit for bit with the reference (JPEG-LS near-lossless decoding
+// is deterministic, so it is exact too).
+func TestDecodeCorpus(t *testing.T) {
+	dir := corpus.Dir(t)
+	entries := corpus.Entries(t, dir, tsLossless, tsNearLossless)
+	if len(entries) == 0 {
+		t.Fatal("no JPEG-LS entries in the corpus manifest")
+	}
+	for _, e := range entries {
+		t.Run(e.ID, func(t *testing.T) {
+			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := Decode(src)
+			if e.Expectation.Render == "error" {
+				if err == nil {
+					t.Fatal("decoded a file the corpus marks as an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.ColorSpace != codec.ColorUnknown {
+				t.Errorf("colour space %v for a stream without colour transform", img.ColorSpace)
+			}
+			corpus.CheckStored(t, dir, &e, img)
+		})
+	}
+}
+
+func TestDecodeHeader(t *testing.T) {
+	dir := corpus.Dir(t)
+	tests := []struct {
+		id   string
+		want Header
+	}{
+		{"rgb_jpegls_ilv0", Header{Width: 256, Height: 256, Components: 3, Precision: 8, InterleaveMode: 0}},
+		{"rgb_jpegls_ilv1", Header{Width: 256, Height: 256, Components: 3, Precision: 8, InterleaveMode: 1}},
+		{"sc_rgb_jpegls_ilv2", Header{Width: 256, Height: 256, Components: 3, Precision: 8, InterleaveMode: 2}},
+		{"sc_jpegls_7bit", Header{Width: 128, Height: 128, Components: 1, Precision: 7}},
+	}
+	entries := corpus.Entries(t, dir, tsLossless, tsNearLossless)
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			var e *corpus.Entry
+			for i := range entries {
+				if entries[i].ID == tt.id {
+					e = &entries[i]
+				}
+			}
+			if e == nil {
+				t.Fatalf("%s not in the corpus", tt.id)
+			}
+			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := DecodeHeader(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h != tt.want {
+				t.Errorf("header %+v, want %+v", h, tt.want)
+			}
+		})
+	}
+	near, err := corpus.Frame0(filepath.Join(dir, "files/ct2_jpegls_near_lossless.dcm"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := DecodeHeader(near); err != nil || h.NearLossless == 0 {
+		t.Errorf("near-lossless stream: header %+v, %v; want NEAR > 0", h, err)
+	}
+}
+
+// TestDecodeDamaged feeds streams that must fail with an error, never crash.
+func TestDecodeDamaged(t *testing.T) {
+	dir := corpus.Dir(t)
+	src, err := corpus.Frame0(filepath.Join(dir, "files/ct2_jpegls_near_lossless.dcm"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SOI, SOF55 claiming 65535x65535 with 4 components of 16 bits, SOS, EOI.
+	huge := []byte{0xFF, 0xD8, 0xFF, 0xF7, 0x00, 0x14, 0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x04,
+		1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0,
+		0xFF, 0xDA, 0x00, 0x0E, 0x04, 1, 0, 2, 0, 3, 0, 4, 0, 0, 2, 0, 0xFF, 0xD9}
+	tests := []struct {
+		name    string
+		src     []byte
+		wantErr error
+	}{
+		{"empty", nil, codec.ErrCorrupt},
+		{"not JPEG-LS", []byte("DICM this is not a JPEG-LS stream"), codec.ErrCorrupt},
+		{"cut in the header", src[:20], codec.ErrCorrupt},
+		// CharLS 2.4.1 took 11-33 s to fail on these before the EOI check.
+		{"cut in the scan", src[:len(src)/2], codec.ErrCorrupt},
+		{"cut near the start of the scan", src[:len(src)/10], codec.ErrCorrupt},
+		{"cut in the scan, EOI appended", append(append([]byte(nil), src[:len(src)/2]...), 0xFF, 0xD9), codec.ErrCorrupt},
+		{"valid stream with zero padding", append(append([]byte(nil), src...), 0), nil},
+		{"frame header over the size limit", huge, codec.ErrUnsupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img, err := Decode(tt.src)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Decode = %v, %v; want error %v", img != nil, err, tt.wantErr)
+			}
+		})
+	}
+}
