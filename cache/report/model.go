@@ -196,7 +196,7 @@ func (r *Report) AddAddendum(study StudyContext, text string, signer Observer, n
 	if err := r.checkStudy(study); err != nil {
 		return Document{}, err
 	}
-	text = strings.TrimRight(text, " \t\r\n\f")
+	text = freeze(Sections{Findings: text}).Findings
 	if text == "" {
 		return Document{}, fmt.Errorf("report: addendum %s: %w", r.StudyInstanceUID, ErrEmptyReport)
 	}
@@ -308,10 +308,13 @@ func (r *Report) checkStudy(study StudyContext) error {
 	return nil
 }
 
-// freeze returns the text as it is signed: trailing white space, which
-// DICOM text values do not keep (PS3.5 6.2, UT), is removed, so that what
-// the SR says is exactly what the report says.
+// freeze returns the text as it is signed, so that what the SR says is
+// exactly what the report says: trailing white space, which DICOM text
+// values do not keep (PS3.5 6.2, UT), is removed, and each TAB, which they
+// may not contain, becomes four spaces.
 func freeze(s Sections) Sections {
-	trim := func(t string) string { return strings.TrimRight(t, " \t\r\n\f") }
+	trim := func(t string) string {
+		return strings.TrimRight(strings.ReplaceAll(t, "\t", "    "), " \r\n\f")
+	}
 	return Sections{Findings: trim(s.Findings), Impression: trim(s.Impression), Recommendation: trim(s.Recommendation)}
 }

@@ -477,13 +477,14 @@ func singleLine(s string) bool {
 }
 
 // checkText accepts UTF-8 text with the control characters that LT/ST/UT
-// allow (PS3.5 6.2: TAB, LF, FF, CR).
+// allow (PS3.5 6.1.3, 6.2: LF, FF, CR; ESC only with ISO 2022, which
+// ISO_IR 192 excludes). TAB is not among them; signing turns it into spaces.
 func checkText(s string) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("text is not UTF-8: %w", ErrInvalidValue)
 	}
 	for _, r := range s {
-		if (r < 0x20 && r != '\t' && r != '\n' && r != '\f' && r != '\r') || r == 0x7f {
+		if (r < 0x20 && r != '\n' && r != '\f' && r != '\r') || r == 0x7f {
 			return fmt.Errorf("text has control character %U: %w", r, ErrInvalidValue)
 		}
 	}

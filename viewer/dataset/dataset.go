@@ -108,7 +108,12 @@ func (d *DataSet) Ints(t Tag) []int {
 		for i := 0; i+2 <= len(e.Value); i += 2 {
 			out = append(out, int(int16(order.Uint16(e.Value[i:]))))
 		}
-	case "UL", "AT", "OL":
+	case "AT":
+		// A tag: group then element, each in the data set's byte order.
+		for i := 0; i+4 <= len(e.Value); i += 4 {
+			out = append(out, int(order.Uint16(e.Value[i:]))<<16|int(order.Uint16(e.Value[i+2:])))
+		}
+	case "UL", "OL":
 		for i := 0; i+4 <= len(e.Value); i += 4 {
 			out = append(out, int(order.Uint32(e.Value[i:])))
 		}

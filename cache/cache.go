@@ -1,0 +1,163 @@
+// Package cache is the local study store that makes offline reading possible: DICOM
+// files kept exactly as received, one file per SOP Instance, and a SQLite index of
+// patients, studies, series and instances (plus worklist state, reports and the
+// outbox, added by later migrations).
+//
+// Durability rule: a file is written to a temporary file, fsynced, renamed into
+// place and its directory fsynced, and only then indexed. A crash at any moment
+// therefore leaves no index row without its complete file; temporary files left by
+// a crash are removed by the next Open.
+package cache
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	gosync "sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the SQLite driver, pure Go
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Cache is an open study cache rooted at a home directory.
+type Cache struct {
+	home string
+	db   *sql.DB
+	// commit serialises the look-up, rename and index steps of imports, so two
+	// files with the same SOP Instance UID can never overwrite each other's stored
+	// copy; the expensive copy and fsync happen outside it.
+	commit gosync.Mutex
+}
+
+// DefaultHome returns the per-user cache location: $TELEREAD_HOME, else the
+// user's data directory (XDG_DATA_HOME or ~/.local/share on Linux) + teleread.
+func DefaultHome() string {
+	if h := os.Getenv("TELEREAD_HOME"); h != "" {
+		return h
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "teleread")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "teleread")
+	}
+	return filepath.Join(os.TempDir(), "teleread")
+}
+
+// Open opens (creating if needed) the cache at home, applies pending migrations
+// and removes temporary files left by an interrupted write.
+func Open(home string) (*Cache, error) {
+	for _, d := range []string{home, filepath.Join(home, "files"), filepath.Join(home, "tmp")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("cache: open %s: %w", home, err)
+		}
+	}
+	if err := cleanTemp(filepath.Join(home, "tmp")); err != nil {
+		return nil, fmt.Errorf("cache: open %s: %w", home, err)
+	}
+	dsn := "file:" + filepath.Join(home, "index.db") +
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("cache: open index: %w", err)
+	}
+	c := &Cache{home: home, db: db}
+	if err := c.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenTemp opens a cache in a new temporary directory, for tests.
+func OpenTemp(dir string) (*Cache, error) { return Open(dir) }
+
+// Close closes the index.
+func (c *Cache) Close() error { return c.db.Close() }
+
+// Home returns the cache's root directory.
+func (c *Cache) Home() string { return c.home }
+
+// DB returns the index database, for the packages that keep their own tables in
+// it (reports, outbox). They must use transactions for multi-row changes.
+func (c *Cache) DB() *sql.DB { return c.db }
+
+// FilePath returns the absolute path of a stored file from its index path.
+func (c *Cache) FilePath(rel string) string {
+	return filepath.Join(c.home, "files", filepath.FromSlash(rel))
+}
+
+func cleanTemp(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate applies the numbered migrations not yet applied, all in one
+// transaction, so that a failure leaves the schema as it was.
+func (c *Cache) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	sort.Strings(names)
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	var current int
+	if err := tx.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	for _, name := range names {
+		base := filepath.Base(name)
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("cache: migrate: bad migration name %s", base)
+		}
+		if n <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("cache: migrate: %w", err)
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			return fmt.Errorf("cache: migrate %s: %w", base, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_version(version) VALUES (?)`, n); err != nil {
+			return fmt.Errorf("cache: migrate %s: %w", base, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	return nil
+}
+
+func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+
+// ErrNotFound is returned when a study, series or instance is not in the cache.
+var ErrNotFound = errors.New("cache: not found")

@@ -1,0 +1,220 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+const corpusDir = "../../shared/corpus"
+
+type entry struct {
+	ID          string         `json:"id"`
+	File        string         `json:"file"`
+	Info        map[string]any `json:"info"`
+	Expectation map[string]any `json:"expectation"`
+}
+
+func manifest(t *testing.T) []entry {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	var m struct{ Files []entry }
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.Files
+}
+
+func openTemp(t *testing.T) *Cache {
+	t.Helper()
+	c, err := OpenTemp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestImportCorpus imports the whole corpus: each file is accepted or rejected as
+// its manifest entry says, studies have the instance counts the manifest implies,
+// and a second import finds everything already present.
+func TestImportCorpus(t *testing.T) {
+	files := manifest(t)
+	c := openTemp(t)
+	sum := c.ImportPaths([]string{filepath.Join(corpusDir, "files")}, nil)
+	rejected := map[string]string{}
+	for _, r := range sum.Rejected {
+		rejected[filepath.Base(r.Name)] = r.Reason
+	}
+	// Some corpus files are one image in several transfer syntaxes under one SOP
+	// Instance UID: the first stored wins and the others are conflicts, so
+	// studies count unique SOP Instance UIDs.
+	conflicts := map[string]bool{}
+	for _, r := range sum.Conflicts {
+		conflicts[filepath.Base(r.Name)] = true
+	}
+	wantSOPs := map[string]map[string]bool{}
+	unique := map[string]bool{}
+	accepted := 0
+	for _, e := range files {
+		name := filepath.Base(e.File)
+		reason, isRejected := rejected[name]
+		switch e.Expectation["import"] {
+		case "accept":
+			if isRejected {
+				t.Errorf("%s rejected (%s), want accepted", e.ID, reason)
+			}
+		case "reject":
+			if !isRejected {
+				t.Errorf("%s accepted, want rejected", e.ID)
+			} else if reason == "" {
+				t.Errorf("%s rejected without a reason", e.ID)
+			}
+		}
+		if !isRejected {
+			accepted++
+			sop, _ := e.Info["SOPInstanceUID"].(string)
+			if sop == "" {
+				sop = e.ID
+			}
+			unique[sop] = true
+			if uid, ok := e.Info["StudyInstanceUID"].(string); ok {
+				if wantSOPs[uid] == nil {
+					wantSOPs[uid] = map[string]bool{}
+				}
+				wantSOPs[uid][sop] = true
+			}
+		}
+	}
+	if sum.Imported != len(unique) || sum.Imported+len(sum.Conflicts) != accepted {
+		t.Errorf("imported %d + %d conflicts, want %d unique of %d accepted", sum.Imported, len(sum.Conflicts), len(unique), accepted)
+	}
+	studies, err := c.Studies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, s := range studies {
+		got[s.StudyInstanceUID] = s.NumberOfInstances
+	}
+	for uid, sops := range wantSOPs {
+		if got[uid] != len(sops) {
+			t.Errorf("study %s: %d instances, want %d", uid, got[uid], len(sops))
+		}
+	}
+
+	again := c.ImportPaths([]string{filepath.Join(corpusDir, "files")}, nil)
+	if again.Imported != 0 || again.AlreadyPresent+len(again.Conflicts) != accepted {
+		t.Errorf("second import: imported %d, already present %d, want 0 and %d", again.Imported, again.AlreadyPresent, accepted-len(again.Conflicts))
+	}
+	probs, err := c.Verify()
+	if err != nil || len(probs) != 0 {
+		t.Errorf("verify: %v %v", probs, err)
+	}
+}
+
+func TestImportConflictKeepsStoredCopy(t *testing.T) {
+	c := openTemp(t)
+	src := filepath.Join(corpusDir, "files", "mr_small_explicit_le.dcm")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.Import(bytes.NewReader(data), "a.dcm")
+	if err != nil || first.Outcome != Imported {
+		t.Fatalf("first import: %v %v", first.Outcome, err)
+	}
+	changed := bytes.Clone(data)
+	changed[len(changed)-1] ^= 0xFF // same UID, one pixel differs
+	_, err = c.Import(bytes.NewReader(changed), "b.dcm")
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("changed bytes: got %v, want ErrConflict", err)
+	}
+	stored, _ := os.ReadFile(first.Path)
+	if !bytes.Equal(stored, data) {
+		t.Fatal("stored copy changed by a conflicting import")
+	}
+	same, err := c.Import(bytes.NewReader(data), "c.dcm")
+	if err != nil || same.Outcome != AlreadyPresent {
+		t.Fatalf("same bytes: %v %v", same.Outcome, err)
+	}
+}
+
+func TestRejectLeavesNoFile(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"text", []byte("<html>502 Bad Gateway</html>")},
+		{"declares 1 GiB", append(append(append(make([]byte, 128), "DICM"...), []byte{0x02, 0, 0x10, 0, 'U', 'I', 20, 0}...), append([]byte("1.2.840.10008.1.2.1\x00"), 0x09, 0, 0x10, 0, 'O', 'B', 0, 0, 0, 0, 0, 0x40)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTemp(t)
+			_, err := c.Import(bytes.NewReader(tt.data), tt.name)
+			if !errors.Is(err, ErrRejected) {
+				t.Fatalf("got %v, want ErrRejected", err)
+			}
+			for _, d := range []string{"tmp", "files"} {
+				n := 0
+				filepath.WalkDir(filepath.Join(c.Home(), d), func(p string, de os.DirEntry, err error) error {
+					if de != nil && !de.IsDir() {
+						n++
+					}
+					return nil
+				})
+				if n != 0 {
+					t.Errorf("%d files left in %s", n, d)
+				}
+			}
+		})
+	}
+}
+
+func TestOpenRemovesTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	stale := filepath.Join(dir, "tmp", "in-123.part")
+	if err := os.WriteFile(stale, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("stale temp file survived Open: %v", err)
+	}
+}
+
+func BenchmarkImportCT(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"))
+	if err != nil {
+		b.Skip(err)
+	}
+	c, err := OpenTemp(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for b.Loop() {
+		if _, err := c.Import(bytes.NewReader(data), "ct"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

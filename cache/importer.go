@@ -1,0 +1,266 @@
+package cache
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	gosync "sync"
+
+	"teleread/viewer/dataset"
+)
+
+// Summary counts what ImportPaths did.
+type Summary struct {
+	Imported       int
+	AlreadyPresent int
+	Rejected       []Rejection
+	// Conflicts are valid instances whose SOP Instance UID is already stored with
+	// other bytes; the stored copy is kept.
+	Conflicts []Rejection
+	Studies   map[string]bool // studies touched
+}
+
+// Rejection names a rejected input and why.
+type Rejection struct {
+	Name   string
+	Reason string
+	Err    error
+}
+
+// ImportPaths imports files, folders (recursively), zip archives and DICOMDIRs
+// (following their references). Every good file is imported even when others are
+// bad. progress, if not nil, is called after each input with its result.
+func (c *Cache) ImportPaths(paths []string, progress func(name string, res Result, err error)) Summary {
+	sum := Summary{Studies: map[string]bool{}}
+	var mu gosync.Mutex
+	record := func(name string, res Result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil && res.Outcome == Imported:
+			sum.Imported++
+			sum.Studies[res.StudyInstanceUID] = true
+		case err == nil:
+			sum.AlreadyPresent++
+			sum.Studies[res.StudyInstanceUID] = true
+		case errors.Is(err, ErrConflict):
+			sum.Conflicts = append(sum.Conflicts, Rejection{Name: name, Reason: reason(err), Err: err})
+		default:
+			sum.Rejected = append(sum.Rejected, Rejection{Name: name, Reason: reason(err), Err: err})
+		}
+		if progress != nil {
+			progress(name, res, err)
+		}
+	}
+
+	// Workers overlap one file's fsync with another's parse.
+	jobs := make(chan string)
+	var wg gosync.WaitGroup
+	for range max(2, runtime.NumCPU()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range jobs {
+				res, err := c.importOne(p)
+				record(p, res, err)
+			}
+		}()
+	}
+	for _, p := range paths {
+		c.walk(p, jobs, record)
+	}
+	close(jobs)
+	wg.Wait()
+	return sum
+}
+
+// importOne imports a file, recovering from a panic as a last line of defence so
+// one bad file cannot stop an import of thousands (the cause is still a bug).
+func (c *Cache) importOne(p string) (res Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &RejectError{Name: p, Err: fmt.Errorf("internal error while reading: %v", r)}
+		}
+	}()
+	return c.ImportFile(p)
+}
+
+func reason(err error) string {
+	var re *RejectError
+	if errors.As(err, &re) {
+		var pe *dataset.Error
+		if errors.As(re.Err, &pe) {
+			return fmt.Sprintf("%v (at offset %d)", pe.Err, pe.Offset)
+		}
+		return re.Err.Error()
+	}
+	return err.Error()
+}
+
+// walk sends the files under p to jobs; zip archives and DICOMDIRs are expanded
+// here (zip members are imported directly from the archive).
+func (c *Cache) walk(p string, jobs chan<- string, record func(string, Result, error)) {
+	st, err := os.Stat(p)
+	if err != nil {
+		record(p, Result{}, fmt.Errorf("cache: import %s: %w", p, err))
+		return
+	}
+	if !st.IsDir() {
+		switch {
+		case isZip(p):
+			c.importZip(p, record)
+		case isDICOMDIR(p):
+			refs, err := DICOMDIRFiles(p)
+			if err != nil {
+				record(p, Result{}, &RejectError{Name: p, Err: err})
+				return
+			}
+			for _, r := range refs {
+				jobs <- r
+			}
+		default:
+			jobs <- p
+		}
+		return
+	}
+	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			record(q, Result{}, fmt.Errorf("cache: import %s: %w", q, err))
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		// Inside a folder, a DICOMDIR is skipped: the walk meets its files anyway.
+		if strings.EqualFold(d.Name(), "DICOMDIR") {
+			return nil
+		}
+		if isZip(q) {
+			c.importZip(q, record)
+			return nil
+		}
+		jobs <- q
+		return nil
+	})
+}
+
+func isZip(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil {
+		return false
+	}
+	return string(magic[:]) == "PK\x03\x04"
+}
+
+func isDICOMDIR(p string) bool {
+	if strings.EqualFold(filepath.Base(p), "DICOMDIR") {
+		return true
+	}
+	f, err := dataset.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.Meta.String(dataset.MediaStorageSOPClassUID) == "1.2.840.10008.1.3.10"
+}
+
+// maxZipMember bounds one member's uncompressed size.
+const maxZipMember = MaxInstanceSize
+
+func (c *Cache) importZip(p string, record func(string, Result, error)) {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		record(p, Result{}, &RejectError{Name: p, Err: fmt.Errorf("zip: %w", err)})
+		return
+	}
+	defer zr.Close()
+	for _, zf := range zr.File {
+		if zf.FileInfo().IsDir() || strings.EqualFold(filepath.Base(zf.Name), "DICOMDIR") {
+			continue
+		}
+		name := p + "!" + zf.Name
+		if zf.UncompressedSize64 > maxZipMember {
+			record(name, Result{}, &RejectError{Name: name, Err: fmt.Errorf("zip member larger than %d bytes", int64(maxZipMember))})
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			record(name, Result{}, &RejectError{Name: name, Err: err})
+			continue
+		}
+		res, err := c.Import(rc, name)
+		rc.Close()
+		record(name, res, err)
+	}
+}
+
+// Directory Record Sequence and Referenced File ID (PS3.3 F.5).
+const (
+	directoryRecordSequence dataset.Tag = 0x00041220
+	referencedFileID        dataset.Tag = 0x00041500
+)
+
+// DICOMDIRFiles returns the files a DICOMDIR references, resolved against its
+// folder. Media written by old burners use upper-case 8.3 names while the
+// filesystem may show another case: a path component that does not exist as
+// written is matched case-insensitively.
+func DICOMDIRFiles(dicomdir string) ([]string, error) {
+	f, err := dataset.Open(dicomdir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	base := filepath.Dir(dicomdir)
+	var out []string
+	for _, rec := range f.Items(directoryRecordSequence) {
+		parts := rec.Strings(referencedFileID)
+		if len(parts) == 0 {
+			continue
+		}
+		p, err := resolveFold(base, parts)
+		if err != nil {
+			return nil, fmt.Errorf("dicomdir %s: %w", dicomdir, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func resolveFold(base string, parts []string) (string, error) {
+	cur := base
+	for _, part := range parts {
+		if part == "" || part == "." || part == ".." || strings.ContainsAny(part, `/\`) {
+			return "", fmt.Errorf("referenced file ID component %q not allowed", part)
+		}
+		next := filepath.Join(cur, part)
+		if _, err := os.Stat(next); err != nil {
+			entries, rerr := os.ReadDir(cur)
+			if rerr != nil {
+				return "", rerr
+			}
+			found := false
+			for _, e := range entries {
+				if strings.EqualFold(e.Name(), part) {
+					next, found = filepath.Join(cur, e.Name()), true
+					break
+				}
+			}
+			if !found {
+				return "", fmt.Errorf("referenced file %s: %w", filepath.Join(append([]string{base}, parts...)...), os.ErrNotExist)
+			}
+		}
+		cur = next
+	}
+	return cur, nil
+}

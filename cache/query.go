@@ -1,0 +1,201 @@
+package cache
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Study is one cached study as `teleread studies --json` prints it (the JSON
+// keys are DICOM keywords).
+type Study struct {
+	StudyInstanceUID  string   `json:"StudyInstanceUID"`
+	PatientID         string   `json:"PatientID"`
+	PatientName       string   `json:"PatientName"`
+	PatientBirthDate  string   `json:"PatientBirthDate,omitempty"`
+	PatientSex        string   `json:"PatientSex,omitempty"`
+	StudyDate         string   `json:"StudyDate"`
+	StudyTime         string   `json:"StudyTime,omitempty"`
+	AccessionNumber   string   `json:"AccessionNumber,omitempty"`
+	StudyDescription  string   `json:"StudyDescription"`
+	ModalitiesInStudy []string `json:"ModalitiesInStudy"`
+	NumberOfSeries    int      `json:"NumberOfSeries"`
+	NumberOfInstances int      `json:"NumberOfInstances"`
+	Source            string   `json:"Source,omitempty"`
+}
+
+const studySelect = `SELECT s.study_uid, p.patient_id, p.name, p.birth_date, p.sex, s.study_date, s.study_time, s.accession,
+	s.description, s.source,
+	COALESCE((SELECT GROUP_CONCAT(DISTINCT se.modality) FROM series se WHERE se.study_uid = s.study_uid), ''),
+	(SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid),
+	(SELECT COUNT(*) FROM instances i JOIN series se ON i.series_uid = se.series_uid WHERE se.study_uid = s.study_uid)
+	FROM studies s JOIN patients p ON p.id = s.patient_pk`
+
+func scanStudy(sc interface{ Scan(...any) error }) (Study, error) {
+	var s Study
+	var mods string
+	err := sc.Scan(&s.StudyInstanceUID, &s.PatientID, &s.PatientName, &s.PatientBirthDate, &s.PatientSex, &s.StudyDate,
+		&s.StudyTime, &s.AccessionNumber, &s.StudyDescription, &s.Source, &mods, &s.NumberOfSeries, &s.NumberOfInstances)
+	s.ModalitiesInStudy = []string{}
+	for _, m := range strings.Split(mods, ",") {
+		if m != "" {
+			s.ModalitiesInStudy = append(s.ModalitiesInStudy, m)
+		}
+	}
+	sort.Strings(s.ModalitiesInStudy)
+	return s, err
+}
+
+// Studies lists the cached studies, newest study date first.
+func (c *Cache) Studies() ([]Study, error) {
+	rows, err := c.db.Query(studySelect + ` ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid`)
+	if err != nil {
+		return nil, fmt.Errorf("cache: studies: %w", err)
+	}
+	defer rows.Close()
+	out := []Study{}
+	for rows.Next() {
+		s, err := scanStudy(rows)
+		if err != nil {
+			return nil, fmt.Errorf("cache: studies: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// StudyByUID returns one cached study, or ErrNotFound.
+func (c *Cache) StudyByUID(uid string) (Study, error) {
+	s, err := scanStudy(c.db.QueryRow(studySelect+` WHERE s.study_uid = ?`, uid))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("cache: study %s: %w", uid, ErrNotFound)
+	}
+	if err != nil {
+		return s, fmt.Errorf("cache: study %s: %w", uid, err)
+	}
+	return s, nil
+}
+
+// Series is one series of a cached study.
+type Series struct {
+	SeriesInstanceUID string
+	StudyInstanceUID  string
+	Modality          string
+	SeriesNumber      int
+	Description       string
+	BodyPart          string
+	NumberOfInstances int
+}
+
+// SeriesOf lists a study's series by series number.
+func (c *Cache) SeriesOf(studyUID string) ([]Series, error) {
+	rows, err := c.db.Query(`SELECT se.series_uid, se.study_uid, se.modality, COALESCE(se.series_number, 0), se.description, se.body_part,
+		(SELECT COUNT(*) FROM instances i WHERE i.series_uid = se.series_uid)
+		FROM series se WHERE se.study_uid = ? ORDER BY COALESCE(se.series_number, 0), se.series_uid`, studyUID)
+	if err != nil {
+		return nil, fmt.Errorf("cache: series of %s: %w", studyUID, err)
+	}
+	defer rows.Close()
+	var out []Series
+	for rows.Next() {
+		var s Series
+		if err := rows.Scan(&s.SeriesInstanceUID, &s.StudyInstanceUID, &s.Modality, &s.SeriesNumber, &s.Description, &s.BodyPart, &s.NumberOfInstances); err != nil {
+			return nil, fmt.Errorf("cache: series of %s: %w", studyUID, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Instance is one stored instance.
+type Instance struct {
+	SOPInstanceUID    string
+	SeriesInstanceUID string
+	SOPClassUID       string
+	InstanceNumber    int
+	Rows, Columns     int
+	Frames            int
+	TransferSyntax    string
+	Path              string // absolute
+	Size              int64
+	SHA256            string
+}
+
+const instanceSelect = `SELECT sop_uid, series_uid, sop_class, COALESCE(instance_number, 0), COALESCE(rows, 0), COALESCE(columns, 0), frames,
+	transfer_syntax, path, size, sha256 FROM instances`
+
+func (c *Cache) queryInstances(where string, args ...any) ([]Instance, error) {
+	rows, err := c.db.Query(instanceSelect+" "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Instance
+	for rows.Next() {
+		var in Instance
+		if err := rows.Scan(&in.SOPInstanceUID, &in.SeriesInstanceUID, &in.SOPClassUID, &in.InstanceNumber, &in.Rows, &in.Columns,
+			&in.Frames, &in.TransferSyntax, &in.Path, &in.Size, &in.SHA256); err != nil {
+			return nil, err
+		}
+		in.Path = c.FilePath(in.Path)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// InstancesOf lists a series' instances by instance number.
+func (c *Cache) InstancesOf(seriesUID string) ([]Instance, error) {
+	out, err := c.queryInstances(`WHERE series_uid = ? ORDER BY COALESCE(instance_number, 0), sop_uid`, seriesUID)
+	if err != nil {
+		return nil, fmt.Errorf("cache: instances of %s: %w", seriesUID, err)
+	}
+	return out, nil
+}
+
+// StudyInstances lists every instance of a study.
+func (c *Cache) StudyInstances(studyUID string) ([]Instance, error) {
+	out, err := c.queryInstances(`WHERE series_uid IN (SELECT series_uid FROM series WHERE study_uid = ?) ORDER BY series_uid, COALESCE(instance_number, 0), sop_uid`, studyUID)
+	if err != nil {
+		return nil, fmt.Errorf("cache: instances of study %s: %w", studyUID, err)
+	}
+	return out, nil
+}
+
+// InstanceByUID returns one stored instance, or ErrNotFound.
+func (c *Cache) InstanceByUID(sop string) (Instance, error) {
+	out, err := c.queryInstances(`WHERE sop_uid = ?`, sop)
+	if err != nil {
+		return Instance{}, fmt.Errorf("cache: instance %s: %w", sop, err)
+	}
+	if len(out) == 0 {
+		return Instance{}, fmt.Errorf("cache: instance %s: %w", sop, ErrNotFound)
+	}
+	return out[0], nil
+}
+
+// AllInstances lists every indexed instance.
+func (c *Cache) AllInstances() ([]Instance, error) {
+	out, err := c.queryInstances(`ORDER BY sop_uid`)
+	if err != nil {
+		return nil, fmt.Errorf("cache: instances: %w", err)
+	}
+	return out, nil
+}
+
+// MarkRead records that a study was opened (for least-recently-read eviction).
+func (c *Cache) MarkRead(studyUID string) error {
+	if _, err := c.db.Exec(`UPDATE studies SET last_read_at = ? WHERE study_uid = ?`, now(), studyUID); err != nil {
+		return fmt.Errorf("cache: mark read %s: %w", studyUID, err)
+	}
+	return nil
+}
+
+// SetSource records where a study came from (import, archive, shared).
+func (c *Cache) SetSource(studyUID, source string) error {
+	if _, err := c.db.Exec(`UPDATE studies SET source = ? WHERE study_uid = ?`, source, studyUID); err != nil {
+		return fmt.Errorf("cache: set source %s: %w", studyUID, err)
+	}
+	return nil
+}
