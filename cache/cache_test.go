@@ -58,10 +58,6 @@ func TestImportCorpus(t *testing.T) {
 	// Some corpus files are one image in several transfer syntaxes under one SOP
 	// Instance UID: the first stored wins and the others are conflicts, so
 	// studies count unique SOP Instance UIDs.
-	conflicts := map[string]bool{}
-	for _, r := range sum.Conflicts {
-		conflicts[filepath.Base(r.Name)] = true
-	}
 	wantSOPs := map[string]map[string]bool{}
 	unique := map[string]bool{}
 	accepted := 0

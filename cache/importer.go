@@ -92,6 +92,10 @@ func (c *Cache) importOne(p string) (res Result, err error) {
 }
 
 func reason(err error) string {
+	var ce *ConflictError
+	if errors.As(err, &ce) {
+		return ce.Reason()
+	}
 	var re *RejectError
 	if errors.As(err, &re) {
 		var pe *dataset.Error

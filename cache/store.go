@@ -30,6 +30,25 @@ const (
 // already stored; the stored copy is left untouched.
 var ErrConflict = errors.New("same SOP Instance UID already stored with different bytes")
 
+// ConflictError reports an import of a SOP Instance that is already stored with
+// other bytes. It matches ErrConflict with errors.Is.
+type ConflictError struct {
+	Name           string
+	SOPInstanceUID string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("cache: import %s: %s", e.Name, e.Reason())
+}
+
+// Reason says what conflicted, without the file name.
+func (e *ConflictError) Reason() string {
+	return fmt.Sprintf("SOP Instance %s is already stored with different bytes; the stored copy is kept", e.SOPInstanceUID)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
 // ErrRejected marks input that is not an acceptable DICOM instance; the wrapped
 // error says why.
 var ErrRejected = errors.New("rejected")
@@ -120,7 +139,7 @@ func (c *Cache) Import(r io.Reader, name string) (Result, error) {
 		res.Outcome, res.Path = AlreadyPresent, c.FilePath(oldPath)
 		return res, nil
 	case err == nil:
-		return res, fmt.Errorf("cache: import %s: SOP Instance %s: %w", name, rec.sop, ErrConflict)
+		return res, &ConflictError{Name: name, SOPInstanceUID: rec.sop}
 	case !errors.Is(err, sql.ErrNoRows):
 		return res, fmt.Errorf("cache: import %s: lookup: %w", name, err)
 	}

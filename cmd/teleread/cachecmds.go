@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"teleread/cache"
+	"teleread/viewer/dataset"
+)
+
+func runImport(g *globals, args []string) int {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	quiet := fs.Bool("q", false, "print only the summary and rejected files")
+	paths, err := interleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: teleread import PATH...")
+		return 2
+	}
+	c, err := g.openCache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer c.Close()
+	n := 0
+	sum := c.ImportPaths(paths, func(name string, res cache.Result, err error) {
+		n++
+		if !*quiet && err == nil && isTerminal(os.Stderr) && n%50 == 0 {
+			fmt.Fprintf(os.Stderr, "\r%d files...", n)
+		}
+	})
+	if !*quiet && isTerminal(os.Stderr) && n >= 50 {
+		fmt.Fprintln(os.Stderr)
+	}
+	for _, r := range sum.Rejected {
+		fmt.Printf("rejected: %s: %s\n", r.Name, r.Reason)
+	}
+	for _, r := range sum.Conflicts {
+		fmt.Printf("conflict: %s: %s\n", r.Name, r.Reason)
+	}
+	fmt.Printf("imported %d, already present %d, conflicts %d, rejected %d (%d studies)\n",
+		sum.Imported, sum.AlreadyPresent, len(sum.Conflicts), len(sum.Rejected), len(sum.Studies))
+	if len(sum.Rejected) > 0 || len(sum.Conflicts) > 0 {
+		return 1
+	}
+	return 0
+}
+
+func runStudies(g *globals, args []string) int {
+	fs := flag.NewFlagSet("studies", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := interleaved(fs, args); err != nil {
+		return 2
+	}
+	c, err := g.openCache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer c.Close()
+	studies, err := c.Studies()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	if *asJSON {
+		return printJSON(studies)
+	}
+	for _, s := range studies {
+		fmt.Printf("%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
+			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)
+	}
+	return 0
+}
+
+func runInfo(g *globals, args []string) int {
+	fs := flag.NewFlagSet("info", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	paths, err := interleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(paths) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: teleread info [--json] FILE")
+		return 2
+	}
+	f, err := dataset.Open(paths[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer f.Close()
+	if err := f.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	in := f.Info()
+	if *asJSON {
+		return printJSON(in)
+	}
+	b, _ := json.Marshal(in)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for _, k := range infoOrder {
+		v := m[k]
+		if v == nil {
+			v = "-"
+		}
+		fmt.Printf("%-26s %v\n", k, v)
+	}
+	return 0
+}
+
+var infoOrder = []string{"TransferSyntaxUID", "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "Modality",
+	"Rows", "Columns", "NumberOfFrames", "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated", "BitsStored",
+	"PixelRepresentation", "PlanarConfiguration", "RescaleSlope", "RescaleIntercept", "WindowCenter", "WindowWidth"}
+
+func runVerify(g *globals, args []string) int {
+	c, err := g.openCache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer c.Close()
+	probs, err := c.Verify()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	for _, p := range probs {
+		fmt.Println(p)
+	}
+	if len(probs) > 0 {
+		fmt.Printf("%d problems\n", len(probs))
+		return 1
+	}
+	fmt.Println("cache OK")
+	return 0
+}
+
+func printJSON(v any) int {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	return 0
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,52 @@
+// Command teleread is the Teleread workstation: with no subcommand it opens the
+// reading app; subcommands do the same work headless (import, info, render, sync,
+// report, ...). main only reads flags and configuration and wires packages together.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// command is one subcommand: it gets the global options and its own arguments and
+// returns the exit status.
+type command struct {
+	summary string
+	run     func(g *globals, args []string) int
+}
+
+var commands = map[string]command{
+	"app":     {"open the reading workstation (the default)", runApp},
+	"import":  {"import files, folders, zip archives and DICOMDIRs into the cache", runImport},
+	"studies": {"list the cached studies", runStudies},
+	"info":    {"print one file's metadata without decoding pixels", runInfo},
+	"verify":  {"check every cached file against the index", runVerify},
+	"render":  {"render one frame of a file to PNG, PGM or PPM", runRender},
+}
+
+func run(args []string) int {
+	g, rest, err := parseGlobals(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 2
+	}
+	if len(rest) == 0 {
+		return runApp(g, nil)
+	}
+	name := rest[0]
+	if name == "help" || name == "-h" || name == "--help" {
+		usage()
+		return 0
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "teleread: unknown command %q\n", name)
+		usage()
+		return 2
+	}
+	return c.run(g, rest[1:])
+}
