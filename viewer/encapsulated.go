@@ -118,8 +118,10 @@ func (im *Image) extendedOffsets() []int64 {
 // first fragment's item header): the fragments from offs[n] up to offs[n+1].
 func (im *Image) fragmentsByOffsets(n int, offs []int64) (from, to int, err error) {
 	itemOffs := im.File.Pixel.FragmentItemOffsets
-	from = -1
-	to = len(itemOffs)
+	from, to = -1, -1
+	if n+1 == len(offs) {
+		to = len(itemOffs)
+	}
 	for i, o := range itemOffs {
 		if o == offs[n] {
 			from = i
@@ -129,7 +131,7 @@ func (im *Image) fragmentsByOffsets(n int, offs []int64) (from, to int, err erro
 		}
 	}
 	if from < 0 || to <= from {
-		return 0, 0, fmt.Errorf("%w: offset table entry %d (%d) is not the start of a fragment", ErrInvalid, n, offs[n])
+		return 0, 0, fmt.Errorf("%w: offset table entry %d (%d) or the next one is not the start of a fragment", ErrInvalid, n, offs[n])
 	}
 	return from, to, nil
 }
