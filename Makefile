@@ -1,0 +1,79 @@
+# Teleread build, run and test. `make run` and `make test` do all the set-up on a
+# fresh Debian machine (as root, or with sudo): they install the Debian packages
+# below when missing, then build.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+export LANG ?= en_US.UTF-8
+GO ?= go
+BIN := bin/teleread
+
+# Build: cgo for Fyne/GLFW/GL and the codecs. Run: the archive, validators and
+# codecs. Test: Xvfb for the GL and GUI tests.
+DEB_PACKAGES := gcc libc6-dev pkg-config git ca-certificates curl \
+	libgl-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+	libopenjp2-7-dev libcharls-dev libjpeg62-turbo-dev libgdcm-dev \
+	xvfb xauth orthanc orthanc-dicomweb dcmtk dicom3tools libgdcm-tools
+
+# Fuzz targets run briefly by `make test` and longer by `make fuzz`.
+FUZZ_TIME_TEST ?= 5s
+FUZZ_TIME ?= 2m
+
+.PHONY: all deps build run test test-go fuzz-brief fuzz bench lint clean
+
+all: build
+
+# deps installs the Debian packages that `dpkg -s` does not show as installed
+# (apt-get update first, once, only when something is missing) and the Go modules.
+deps: .deps-stamp
+.deps-stamp: Makefile go.mod go.sum
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required (https://go.dev/dl/); put it on PATH"; exit 1; }
+	$(GO) mod download
+	@touch $@
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/teleread
+
+run: build
+	./$(BIN)
+
+# Every test runs under a virtual X display (the GL and GUI tests need one; the
+# rest do not mind). CI=true makes a missing dependency fail instead of skip.
+test: deps
+	$(GO) vet ./...
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory fuzz-brief
+
+# fuzz-brief runs each fuzz target for FUZZ_TIME_TEST (go test runs one fuzz
+# target per invocation).
+fuzz-brief:
+	@set -e; for pkg in $$($(GO) list -f '{{.Dir}}' ./...); do \
+	  for fz in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$fz in $${pkg#$(CURDIR)/} for $(FUZZ_TIME_TEST)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZ_TIME_TEST) ./$${pkg#$(CURDIR)/}; \
+	  done; \
+	done
+
+fuzz: deps
+	$(MAKE) --no-print-directory fuzz-brief FUZZ_TIME_TEST=$(FUZZ_TIME)
+
+# bench prints Teleread's figures beside its peers' (dcmdump, gdcmconv, curl) as
+# ratios, then the Go benchmarks.
+bench: build
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) run ./cmd/benchreport
+
+lint: deps
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+clean:
+	rm -rf bin .deps-stamp
