@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,14 +93,20 @@ func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int,
 	if t := params["type"]; t != "" && !strings.EqualFold(t, "application/dicom") {
 		return 0, fmt.Errorf("sync: %s: %w: multipart of %.40q, want application/dicom", resp.name, ErrBadResponse, t)
 	}
-	mr := multipart.NewReader(resp.Body, params["boundary"])
+	watch := newCloseWatcher(resp.Body, params["boundary"])
+	mr := multipart.NewReader(watch, params["boundary"])
 	n := 0
 	for {
 		part, err := mr.NextRawPart()
-		// Only a bare io.EOF means the closing boundary was read:
-		// mime/multipart wraps a premature end as "NextPart: EOF", which
-		// errors.Is would also take for io.EOF.
+		// mime/multipart ends with a bare io.EOF both at the closing
+		// boundary and when the body stops right after a delimiter line or
+		// inside a part's headers; and it wraps other premature ends as
+		// "NextPart: EOF", which errors.Is takes for io.EOF too. Only the
+		// closing delimiter, seen in the stream, ends a retrieve well.
 		if err == io.EOF {
+			if !watch.closed {
+				return n, fmt.Errorf("sync: %s: after %d parts: %w", resp.name, n, ErrTruncated)
+			}
 			return n, nil
 		}
 		if err != nil {
@@ -154,6 +161,39 @@ func (c *Client) bodyError(ctx context.Context, name string, n int, err error) e
 	}
 	// Anything else is a multipart that does not parse.
 	return fmt.Errorf("sync: %s: %w: %w", where, ErrBadResponse, err)
+}
+
+// closeWatcher passes a multipart body through and notes whether its close
+// delimiter ("--boundary--" at the start of a line) went by. A boundary
+// never occurs inside a part, so seeing it proves the body was whole.
+type closeWatcher struct {
+	r      io.Reader
+	delim  []byte // "\n--boundary--"
+	tail   []byte // the last len(delim)-1 bytes seen, to find a delimiter split across reads
+	closed bool
+}
+
+func newCloseWatcher(r io.Reader, boundary string) *closeWatcher {
+	// The body's start counts as a line start.
+	return &closeWatcher{r: r, delim: []byte("\n--" + boundary + "--"), tail: []byte("\n")}
+}
+
+func (w *closeWatcher) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if n > 0 && !w.closed {
+		k := len(w.delim) - 1
+		// Look across the seam between the previous read and this one.
+		seam := append(w.tail, p[:min(n, k)]...)
+		if bytes.Contains(seam, w.delim) || bytes.Contains(p[:n], w.delim) {
+			w.closed = true
+		}
+		if n >= k {
+			w.tail = append(w.tail[:0], p[n-k:n]...)
+		} else {
+			w.tail = seam[max(0, len(seam)-k):]
+		}
+	}
+	return n, err
 }
 
 // partReader counts a part's bytes, checks them against its Content-Length,
