@@ -28,7 +28,7 @@ func signReports(t *testing.T) (*cache.Cache, []string) {
 	t.Cleanup(func() { c.Close() })
 	var studies []string
 	for _, name := range outboxStudies {
-		res, err := c.ImportFile(filepath.Join(corpusFiles, name))
+		res, err := c.ImportFile(filepath.Join(corpusDir, "files", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func srCount(t *testing.T, s *orthanctest.Server, studyUID string) int {
 func TestOutboxThroughOutage(t *testing.T) {
 	srv := orthanctest.New(t, orthanctest.Options{})
 	for _, name := range outboxStudies {
-		if _, err := srv.UploadFile(filepath.Join(corpusFiles, name)); err != nil {
+		if _, err := srv.UploadFile(filepath.Join(corpusDir, "files", name)); err != nil {
 			t.Fatal(err)
 		}
 	}
