@@ -208,7 +208,7 @@ func buildSR(doc *SRDocument) ([]elem, error) {
 		seq(0x0040, 0xA073, []elem{
 			str(0x0040, 0xA075, "PN", doc.Verifier.Name),
 			seq(0x0040, 0xA088),
-			str(0x0040, 0xA027, "LO", doc.Verifier.Organization),
+			str(0x0040, 0xA027, "LO", verifyingOrganization(doc.Verifier.Organization)),
 			str(0x0040, 0xA030, "DT", t.Format("20060102150405-0700")),
 		}),
 		seq(0x0040, 0xA372),
@@ -501,4 +501,15 @@ func validLanguageTag(s string) bool {
 		}
 	}
 	return true
+}
+
+// UnknownOrganization stands in for a reader's organization that was not
+// configured: Verifying Organization is Type 1 and may not be empty.
+const UnknownOrganization = "Unspecified organization"
+
+func verifyingOrganization(org string) string {
+	if org == "" {
+		return UnknownOrganization
+	}
+	return org
 }

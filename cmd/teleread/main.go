@@ -26,6 +26,8 @@ var commands = map[string]command{
 	"info":    {"print one file's metadata without decoding pixels", runInfo},
 	"verify":  {"check every cached file against the index", runVerify},
 	"render":  {"render one frame of a file to PNG, PGM or PPM", runRender},
+	"report":  {"write, sign, amend or export a study's report", runReport},
+	"outbox":  {"show (and with --send, deliver) signed reports waiting for the archive", runOutbox},
 }
 
 func run(args []string) int {

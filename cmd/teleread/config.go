@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	tsync "teleread/sync"
+)
+
+// config is the user's configuration file (JSON), by default
+// $XDG_CONFIG_HOME/teleread/config.json (~/.config/teleread/config.json).
+// Environment variables override it; flags override both. Secrets may be kept
+// here only in a file readable by the user alone; TELEREAD_PASSWORD and
+// TELEREAD_TOKEN are the alternative. Nothing here is ever logged.
+type config struct {
+	Archive   string `json:"archive"`    // DICOMweb root, e.g. https://pacs.example.org/dicom-web
+	Reader    string `json:"reader"`     // the reading radiologist's name as the archive spells it (DICOM PN, e.g. Smith^Ann)
+	User      string `json:"user"`       // HTTP basic user
+	Password  string `json:"password"`   // HTTP basic password
+	Token     string `json:"token"`      // bearer token
+	TokenFile string `json:"token_file"` // file holding a bearer token
+	OAuth2    *struct {
+		TokenURL     string   `json:"token_url"`
+		ClientID     string   `json:"client_id"`
+		ClientSecret string   `json:"client_secret"`
+		Scopes       []string `json:"scopes"`
+	} `json:"oauth2"`
+	CAFile string `json:"ca_file"` // extra trusted CA certificates (PEM)
+	// InsecureSkipVerifyDANGEROUS turns off TLS verification: for a lab archive only.
+	InsecureSkipVerifyDANGEROUS bool   `json:"insecure_skip_verify_DANGEROUS"`
+	Organization                string `json:"organization"` // the reader's organization, for the SR's Verifying Observer
+}
+
+func configPath() string {
+	if p := os.Getenv("TELEREAD_CONFIG"); p != "" {
+		return p
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "teleread", "config.json")
+}
+
+// loadConfig reads the configuration file (absent is fine) and applies the
+// environment: TELEREAD_ARCHIVE, TELEREAD_READER, TELEREAD_USER,
+// TELEREAD_PASSWORD, TELEREAD_TOKEN.
+func loadConfig() (config, error) {
+	var c config
+	if p := configPath(); p != "" {
+		b, err := os.ReadFile(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return c, fmt.Errorf("config %s: %w", p, err)
+		default:
+			if err := json.Unmarshal(b, &c); err != nil {
+				return c, fmt.Errorf("config %s: %w", p, err)
+			}
+			if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 && (c.Password != "" || c.Token != "" || c.OAuth2 != nil) {
+				fmt.Fprintf(os.Stderr, "teleread: warning: %s holds credentials and is readable by others: chmod 600 it\n", p)
+			}
+		}
+	}
+	env := func(dst *string, name string) {
+		if v := os.Getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	env(&c.Archive, "TELEREAD_ARCHIVE")
+	env(&c.Reader, "TELEREAD_READER")
+	env(&c.User, "TELEREAD_USER")
+	env(&c.Password, "TELEREAD_PASSWORD")
+	env(&c.Token, "TELEREAD_TOKEN")
+	return c, nil
+}
+
+// client builds the DICOMweb client from the configuration.
+func (c config) client() (*tsync.Client, error) {
+	if c.Archive == "" {
+		return nil, errors.New("no archive configured: pass --archive URL, set TELEREAD_ARCHIVE, or put \"archive\" in " + configPath())
+	}
+	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS}
+	token := c.Token
+	if token == "" && c.TokenFile != "" {
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("token file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	switch {
+	case c.OAuth2 != nil:
+		cfg.Auth = &tsync.OAuth2ClientCredentials{TokenURL: c.OAuth2.TokenURL, ClientID: c.OAuth2.ClientID,
+			ClientSecret: c.OAuth2.ClientSecret, Scopes: c.OAuth2.Scopes}
+	case token != "":
+		cfg.Auth = tsync.BearerToken{Token: token}
+	case c.User != "":
+		cfg.Auth = tsync.BasicAuth{User: c.User, Password: c.Password}
+	}
+	return tsync.New(cfg)
+}
