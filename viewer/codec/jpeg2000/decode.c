@@ -1,0 +1,139 @@
+#include <string.h>
+
+#include "decode.h"
+
+/* OpenJPEG would print nothing without handlers, but its messages are what
+ * tells a reader why a frame failed, so they are kept for the Go error. */
+static void tl_msg(const char *m, void *u) {
+	tl_j2k *t = (tl_j2k *)u;
+	size_t used = strlen(t->msg), n = strlen(m);
+	if (used + 3 >= TL_J2K_MSG) {
+		return;
+	}
+	if (used > 0) {
+		strcat(t->msg, "; ");
+		used += 2;
+	}
+	if (n > TL_J2K_MSG - 1 - used) {
+		n = TL_J2K_MSG - 1 - used;
+	}
+	memcpy(t->msg + used, m, n);
+	n += used;
+	t->msg[n] = 0;
+	/* drop OpenJPEG's trailing newline */
+	while (n > 0 && (t->msg[n - 1] == '\n' || t->msg[n - 1] == ' ')) {
+		t->msg[--n] = 0;
+	}
+}
+
+static void tl_ignore(const char *m, void *u) { (void)m; (void)u; }
+
+static OPJ_SIZE_T tl_read(void *buf, OPJ_SIZE_T n, void *u) {
+	tl_j2k *t = (tl_j2k *)u;
+	size_t left = t->len - t->pos;
+	if (left == 0) {
+		return (OPJ_SIZE_T)-1;
+	}
+	if (n > left) {
+		n = left;
+	}
+	memcpy(buf, t->data + t->pos, n);
+	t->pos += n;
+	return n;
+}
+
+static OPJ_OFF_T tl_skip(OPJ_OFF_T n, void *u) {
+	tl_j2k *t = (tl_j2k *)u;
+	if (n < 0) {
+		if ((size_t)(-n) > t->pos) {
+			return -1;
+		}
+		t->pos -= (size_t)(-n);
+		return n;
+	}
+	if ((size_t)n > t->len - t->pos) {
+		n = (OPJ_OFF_T)(t->len - t->pos);
+	}
+	t->pos += (size_t)n;
+	return n;
+}
+
+static OPJ_BOOL tl_seek(OPJ_OFF_T n, void *u) {
+	tl_j2k *t = (tl_j2k *)u;
+	if (n < 0 || (size_t)n > t->len) {
+		return OPJ_FALSE;
+	}
+	t->pos = (size_t)n;
+	return OPJ_TRUE;
+}
+
+int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format) {
+	opj_dparameters_t params;
+	opj_codestream_info_v2_t *info;
+
+	memset(t, 0, sizeof(*t));
+	t->data = src;
+	t->len = n;
+	t->codec = opj_create_decompress(format == 1 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K);
+	if (t->codec == NULL) {
+		strcpy(t->msg, "cannot create an OpenJPEG decoder");
+		return 0;
+	}
+	opj_set_error_handler(t->codec, tl_msg, t);
+	opj_set_warning_handler(t->codec, tl_msg, t);
+	opj_set_info_handler(t->codec, tl_ignore, t);
+	opj_set_default_decoder_parameters(&params);
+	if (!opj_setup_decoder(t->codec, &params)) {
+		return 0;
+	}
+	/* A truncated code stream is an error, not a partly decoded image. */
+	if (!opj_decoder_set_strict_mode(t->codec, OPJ_TRUE)) {
+		return 0;
+	}
+
+	t->stream = opj_stream_default_create(OPJ_TRUE);
+	if (t->stream == NULL) {
+		strcpy(t->msg, "cannot create an OpenJPEG stream");
+		return 0;
+	}
+	opj_stream_set_user_data(t->stream, t, NULL);
+	opj_stream_set_user_data_length(t->stream, (OPJ_UINT64)n);
+	opj_stream_set_read_function(t->stream, tl_read);
+	opj_stream_set_skip_function(t->stream, tl_skip);
+	opj_stream_set_seek_function(t->stream, tl_seek);
+
+	if (!opj_read_header(t->stream, t->codec, &t->image) || t->image == NULL) {
+		return 0;
+	}
+	info = opj_get_cstr_info(t->codec);
+	if (info != NULL) {
+		t->mct = (int)info->m_default_tile_info.mct;
+		opj_destroy_cstr_info(&info);
+	}
+	return 1;
+}
+
+int tl_j2k_decode(tl_j2k *t) {
+	if (!opj_decode(t->codec, t->stream, t->image)) {
+		return 0;
+	}
+	if (!opj_end_decompress(t->codec, t->stream)) {
+		return 0;
+	}
+	return 1;
+}
+
+void tl_j2k_close(tl_j2k *t) {
+	if (t->image != NULL) {
+		opj_image_destroy(t->image);
+		t->image = NULL;
+	}
+	if (t->stream != NULL) {
+		opj_stream_destroy(t->stream);
+		t->stream = NULL;
+	}
+	if (t->codec != NULL) {
+		opj_destroy_codec(t->codec);
+		t->codec = NULL;
+	}
+}

@@ -1,0 +1,189 @@
+// Package jpeg2000 decodes DICOM JPEG 2000 frames (1.2.840.10008.1.2.4.90 and
+// .91, and the High-Throughput JPEG 2000 syntaxes .201 to .203) with OpenJPEG.
+//
+// Raw J2K code streams, which DICOM requires, and JP2-wrapped streams, which
+// some encoders write anyway, are both accepted. Where the code stream uses a
+// multiple component transform (RCT for YBR_RCT, ICT for YBR_ICT) OpenJPEG
+// undoes it and the Image is codec.ColorRGB. Signed components come back as
+// their raw bit patterns with Signed set. OpenJPEG's messages never reach
+// stderr; they become the text of the returned error.
+package jpeg2000
+
+/*
+#cgo pkg-config: libopenjp2
+#include <stdlib.h>
+#include "decode.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"teleread/viewer/codec"
+)
+
+// Header is what the main header (SIZ, COD) says about the image.
+type Header struct {
+	Width, Height int
+	Components    int
+	Precision     int // bits per sample of component 0
+	Signed        bool
+	MCT           bool // a multiple component transform (RCT or ICT) is applied on decoding
+	JP2           bool // the stream is wrapped in a JP2 file
+}
+
+var (
+	jp2Signature = []byte{0, 0, 0, 0x0C, 'j', 'P', ' ', ' ', 0x0D, 0x0A, 0x87, 0x0A}
+	j2kSignature = []byte{0xFF, 0x4F, 0xFF, 0x51} // SOC, SIZ
+)
+
+// stream is an open OpenJPEG decoder reading a pinned Go buffer.
+type stream struct {
+	t      *C.tl_j2k // C memory: OpenJPEG keeps a pointer to it as user data
+	pinner runtime.Pinner
+	h      Header
+}
+
+func (s *stream) errorf(op string, kind error) error {
+	msg := C.GoString(&s.t.msg[0])
+	if msg == "" {
+		msg = "OpenJPEG failed without a message"
+	}
+	return fmt.Errorf("jpeg2000: %s: %s: %w", op, msg, kind)
+}
+
+// open reads the main header; the caller must call close.
+func open(src []byte) (*stream, error) {
+	var format C.int
+	switch {
+	case bytes.HasPrefix(src, j2kSignature):
+	case bytes.HasPrefix(src, jp2Signature):
+		format = 1
+	default:
+		return nil, fmt.Errorf("jpeg2000: read header: neither a J2K code stream nor a JP2 file: %w", codec.ErrCorrupt)
+	}
+	s := &stream{t: (*C.tl_j2k)(C.calloc(1, C.sizeof_tl_j2k))}
+	if s.t == nil {
+		return nil, fmt.Errorf("jpeg2000: read header: out of memory")
+	}
+	p := unsafe.SliceData(src)
+	s.pinner.Pin(p) // the C stream keeps this pointer between calls
+	if C.tl_j2k_open(s.t, (*C.uchar)(unsafe.Pointer(p)), C.size_t(len(src)), format) == 0 {
+		err := s.errorf("read header", codec.ErrCorrupt)
+		s.close()
+		return nil, err
+	}
+	img := s.t.image
+	if img.numcomps == 0 || img.comps == nil {
+		s.close()
+		return nil, fmt.Errorf("jpeg2000: read header: no components: %w", codec.ErrCorrupt)
+	}
+	c0 := unsafe.Slice(img.comps, img.numcomps)[0]
+	s.h = Header{
+		Width:      int(img.x1) - int(img.x0),
+		Height:     int(img.y1) - int(img.y0),
+		Components: int(img.numcomps),
+		Precision:  int(c0.prec),
+		Signed:     c0.sgnd != 0,
+		MCT:        s.t.mct != 0,
+		JP2:        format == 1,
+	}
+	return s, nil
+}
+
+func (s *stream) close() {
+	C.tl_j2k_close(s.t)
+	C.free(unsafe.Pointer(s.t))
+	s.pinner.Unpin()
+}
+
+// DecodeHeader reads the main header without decoding any tile.
+func DecodeHeader(src []byte) (Header, error) {
+	s, err := open(src)
+	if err != nil {
+		return Header{}, err
+	}
+	defer s.close()
+	return s.h, nil
+}
+
+// Decode decodes one JPEG 2000 code stream (a DICOM frame) into an Image.
+// Damaged or truncated streams wrap codec.ErrCorrupt; subsampled components,
+// components of different precision or signedness, precisions over 32 bits
+// and frames over codec.MaxPixels wrap codec.ErrUnsupported.
+func Decode(src []byte) (*codec.Image, error) {
+	s, err := open(src)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	h := s.h
+	if h.Width <= 0 || h.Height <= 0 {
+		return nil, fmt.Errorf("jpeg2000: decode: image area %dx%d: %w", h.Width, h.Height, codec.ErrCorrupt)
+	}
+	if uint64(h.Width)*uint64(h.Height)*uint64(h.Components) > codec.MaxPixels {
+		return nil, fmt.Errorf("jpeg2000: decode: %dx%dx%d samples exceed the limit of %d: %w", h.Width, h.Height, h.Components, codec.MaxPixels, codec.ErrUnsupported)
+	}
+	comps := unsafe.Slice(s.t.image.comps, s.t.image.numcomps)
+	for i, c := range comps {
+		if c.dx != 1 || c.dy != 1 || int(c.w) != h.Width || int(c.h) != h.Height {
+			return nil, fmt.Errorf("jpeg2000: decode: component %d is %dx%d subsampled %dx%d: %w", i, c.w, c.h, c.dx, c.dy, codec.ErrUnsupported)
+		}
+		if int(c.prec) != h.Precision || (c.sgnd != 0) != h.Signed {
+			return nil, fmt.Errorf("jpeg2000: decode: component %d has %d bits (signed %v), component 0 %d bits (signed %v): %w",
+				i, c.prec, c.sgnd != 0, h.Precision, h.Signed, codec.ErrUnsupported)
+		}
+	}
+	if h.Precision < 1 || h.Precision > 32 {
+		return nil, fmt.Errorf("jpeg2000: decode: %d-bit samples: %w", h.Precision, codec.ErrUnsupported)
+	}
+	if C.tl_j2k_decode(s.t) == 0 {
+		return nil, s.errorf("decode", codec.ErrCorrupt)
+	}
+
+	img := &codec.Image{Width: h.Width, Height: h.Height, Components: h.Components, Precision: h.Precision, Signed: h.Signed}
+	if h.MCT && h.Components >= 3 {
+		img.ColorSpace = codec.ColorRGB
+	}
+	n := h.Width * h.Height
+	samples := n * h.Components
+	mask := uint32(1)<<h.Precision - 1
+	if h.Precision == 32 {
+		mask = ^uint32(0)
+	}
+	switch {
+	case h.Precision <= 8:
+		img.U8 = make([]uint8, samples)
+	case h.Precision <= 16:
+		img.U16 = make([]uint16, samples)
+	default:
+		img.U32 = make([]uint32, samples)
+	}
+	// The decoded component may have been reallocated: read it only now.
+	comps = unsafe.Slice(s.t.image.comps, s.t.image.numcomps)
+	for ci, c := range comps {
+		if c.data == nil || int(c.w)*int(c.h) != n {
+			return nil, fmt.Errorf("jpeg2000: decode: component %d has no %dx%d samples after decoding: %w", ci, h.Width, h.Height, codec.ErrCorrupt)
+		}
+		data := unsafe.Slice((*int32)(unsafe.Pointer(c.data)), n)
+		k := h.Components
+		switch {
+		case img.U8 != nil:
+			for i, v := range data {
+				img.U8[i*k+ci] = uint8(uint32(v) & mask)
+			}
+		case img.U16 != nil:
+			for i, v := range data {
+				img.U16[i*k+ci] = uint16(uint32(v) & mask)
+			}
+		default:
+			for i, v := range data {
+				img.U32[i*k+ci] = uint32(v) & mask
+			}
+		}
+	}
+	return img, nil
+}
