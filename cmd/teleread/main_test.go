@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"teleread/cache/cachetest"
+)
+
+const corpusDir = "../../../shared/corpus"
+
+var binPath string
+
+// TestMain builds the teleread binary once: these tests run it as a user would,
+// including killing it with SIGKILL.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "teleread-bin")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "teleread")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build teleread: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+	maxRSSKiB      int64
+}
+
+func teleread(t *testing.T, home string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binPath, append([]string{"--home", home}, args...)...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	cmd.Env = append(os.Environ(), "TELEREAD_CONFIG="+filepath.Join(t.TempDir(), "none.json"))
+	err := cmd.Run()
+	r := result{stdout: so.String(), stderr: se.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run teleread %v: %v", args, err)
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSSKiB = ru.Maxrss
+	}
+	return r
+}
+
+func requireCorpus(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(corpusDir, "MANIFEST.json")); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+// TestImportCorpusCLI: `teleread import` follows each manifest entry's import
+// expectation, names every rejected file with a reason, exits non-zero, and a
+// second import finds everything already present.
+func TestImportCorpusCLI(t *testing.T) {
+	requireCorpus(t)
+	home := t.TempDir()
+	r := teleread(t, home, "import", filepath.Join(corpusDir, "files"))
+	if r.code == 0 {
+		t.Errorf("exit 0 although broken files were rejected")
+	}
+	var m struct {
+		Files []struct {
+			ID, File    string
+			Expectation struct{ Import string }
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
+	json.Unmarshal(b, &m)
+	for _, e := range m.Files {
+		line := "rejected: " + filepath.Join(corpusDir, "files", filepath.Base(e.File)) + ": "
+		rejected := strings.Contains(r.stdout, line)
+		switch e.Expectation.Import {
+		case "accept":
+			if rejected {
+				t.Errorf("%s rejected, want accepted", e.ID)
+			}
+		case "reject":
+			if !rejected {
+				t.Errorf("%s not rejected", e.ID)
+			}
+		}
+	}
+	var studies []struct {
+		StudyInstanceUID  string
+		NumberOfInstances int
+	}
+	s := teleread(t, home, "studies", "--json")
+	if err := json.Unmarshal([]byte(s.stdout), &studies); err != nil || len(studies) == 0 {
+		t.Fatalf("studies --json: %v %q", err, s.stdout)
+	}
+	again := teleread(t, home, "import", filepath.Join(corpusDir, "files"))
+	if !strings.Contains(again.stdout, "imported 0,") {
+		t.Errorf("second import imported something: %s", lastLine(again.stdout))
+	}
+	if v := teleread(t, home, "verify"); v.code != 0 {
+		t.Errorf("verify: %s", v.stdout)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestKilledImportLeavesConsistentCache kills an import of 320 files with SIGKILL
+// part-way: the cache must verify cleanly (no index row without its complete
+// file, no temporary file after the next open) and a second import completes it.
+func TestKilledImportLeavesConsistentCache(t *testing.T) {
+	requireCorpus(t)
+	src := filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm")
+	dir := t.TempDir()
+	if _, err := cachetest.MakeSeries(src, dir, 320); err != nil {
+		t.Fatal(err)
+	}
+	for _, delay := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond} {
+		home := t.TempDir()
+		cmd := exec.Command(binPath, "--home", home, "import", dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+
+		if v := teleread(t, home, "verify"); v.code != 0 {
+			t.Fatalf("after SIGKILL at %v: verify failed:\n%s", delay, v.stdout)
+		}
+		if tmps, _ := os.ReadDir(filepath.Join(home, "tmp")); len(tmps) != 0 {
+			t.Fatalf("%d temporary files survived the next open", len(tmps))
+		}
+		if r := teleread(t, home, "import", dir); r.code != 0 {
+			t.Fatalf("second import: %s %s", r.stdout, r.stderr)
+		}
+		var studies []struct{ NumberOfInstances int }
+		json.Unmarshal([]byte(teleread(t, home, "studies", "--json").stdout), &studies)
+		if len(studies) != 1 || studies[0].NumberOfInstances != 320 {
+			t.Fatalf("after resume: %+v, want one study of 320 instances", studies)
+		}
+	}
+}
+
+// TestHugeDeclaredLength: a 184-byte file that declares a 1 GiB value is
+// rejected with a clear reason, in well under 100 MB of memory.
+func TestHugeDeclaredLength(t *testing.T) {
+	var b bytes.Buffer
+	b.Write(make([]byte, 128))
+	b.WriteString("DICM")
+	ts := "1.2.840.10008.1.2.1\x00"
+	b.Write([]byte{0x02, 0x00, 0x10, 0x00, 'U', 'I'})
+	binary.Write(&b, binary.LittleEndian, uint16(len(ts)))
+	b.WriteString(ts)
+	b.Write([]byte{0x10, 0x00, 0x10, 0x00, 'P', 'N', 4, 0})
+	b.WriteString("A^B ")
+	b.Write([]byte{0xE0, 0x7F, 0x10, 0x00, 'O', 'W', 0, 0})
+	binary.Write(&b, binary.LittleEndian, uint32(1<<30))
+	b.Write(make([]byte, 184-b.Len()))
+	p := filepath.Join(t.TempDir(), "huge.dcm")
+	os.WriteFile(p, b.Bytes(), 0o644)
+
+	r := teleread(t, t.TempDir(), "import", p)
+	if r.code == 0 || !strings.Contains(r.stdout, "rejected: "+p) || !strings.Contains(r.stdout, "exceeds") {
+		t.Fatalf("want a rejection naming the file and the length:\n%s", r.stdout)
+	}
+	if r.maxRSSKiB > 100*1024 {
+		t.Fatalf("peak memory %d KiB, want under 100 MB", r.maxRSSKiB)
+	}
+	if i := teleread(t, t.TempDir(), "info", p); i.code == 0 {
+		t.Fatal("info accepted the file")
+	}
+}
+
+// TestInfoJSON compares `info --json` with the manifest's info block for a file
+// of each encoding family (the parser's own test covers every file).
+func TestInfoJSON(t *testing.T) {
+	requireCorpus(t)
+	var m struct {
+		Files []struct {
+			ID, File string
+			Info     map[string]any
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
+	json.Unmarshal(b, &m)
+	want := map[string]bool{"cr_mono1_chest_nometa": true, "mr_small_big_endian": true, "image_deflate_sc": true, "rgb_jpegls_ilv0": true}
+	for _, e := range m.Files {
+		if !want[e.ID] {
+			continue
+		}
+		r := teleread(t, t.TempDir(), "info", "--json", filepath.Join(corpusDir, e.File))
+		var got map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatalf("%s: %v %s", e.ID, err, r.stderr)
+		}
+		for k, v := range e.Info {
+			if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+				t.Errorf("%s: %s = %v, want %v", e.ID, k, got[k], v)
+			}
+		}
+	}
+}
+
+// TestReportCLI signs a report from the command line and checks the exported SR
+// with the standard's validators.
+func TestReportCLI(t *testing.T) {
+	requireCorpus(t)
+	for _, tool := range []string{"dciodvfy", "dsrdump"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s missing", tool)
+			}
+			t.Skip(err)
+		}
+	}
+	home := t.TempDir()
+	teleread(t, home, "import", filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"))
+	study := "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
+	r := teleread(t, home, "report", "--study", study, "--findings", "Müller, 5 mm Läsion, 肺", "--impression", "Stable.", "--sign")
+	if r.code != 0 {
+		t.Fatalf("sign: %s %s", r.stdout, r.stderr)
+	}
+	if r := teleread(t, home, "report", "--study", study, "--findings", "changed"); r.code == 0 {
+		t.Errorf("a signed report was edited")
+	}
+	out := filepath.Join(t.TempDir(), "sr.dcm")
+	if r := teleread(t, home, "report", "--study", study, "--export", out); r.code != 0 {
+		t.Fatalf("export: %s", r.stderr)
+	}
+	v, _ := exec.Command("dciodvfy", out).CombinedOutput()
+	for _, l := range strings.Split(string(v), "\n") {
+		if strings.HasPrefix(l, "Error") {
+			t.Errorf("dciodvfy: %s", l)
+		}
+	}
+	d, err := exec.Command("dsrdump", out).CombinedOutput()
+	if err != nil || !strings.Contains(string(d), "Müller, 5 mm Läsion, 肺") {
+		t.Errorf("dsrdump: %v\n%s", err, d)
+	}
+	o := teleread(t, home, "outbox", "--json")
+	var items []struct{ State string }
+	json.Unmarshal([]byte(o.stdout), &items)
+	if len(items) != 1 || items[0].State != "pending" {
+		t.Errorf("outbox: %s", o.stdout)
+	}
+}
+
+// TestRenderCLI renders files of several kinds to each output format and
+// compares with the corpus reference display.
+func TestRenderCLI(t *testing.T) {
+	requireCorpus(t)
+	tests := []struct {
+		id, ext string
+		rgb     bool
+	}{
+		{"ct_small_explicit_le", ".pgm", false},
+		{"cr_mono1_chest_nometa", ".pgm", false},
+		{"us_rgb_planar1", ".ppm", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out"+tt.ext)
+			r := teleread(t, t.TempDir(), "render", filepath.Join(corpusDir, "files", tt.id+".dcm"), "--renderer", "cpu", "-o", out)
+			if r.code != 0 {
+				t.Fatalf("render: %s", r.stderr)
+			}
+			got, _ := os.ReadFile(out)
+			ref, err := os.ReadFile(filepath.Join(corpusDir, "refs", tt.id+".display0.u8.raw"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// PNM: three header lines, then the samples.
+			parts := bytes.SplitN(got, []byte("\n"), 4)
+			if len(parts) != 4 || len(parts[3]) != len(ref) {
+				t.Fatalf("output has %d sample bytes, reference %d", len(parts[len(parts)-1]), len(ref))
+			}
+			for i := range ref {
+				if d := int(parts[3][i]) - int(ref[i]); d > 1 || d < -1 {
+					t.Fatalf("sample %d: %d, reference %d", i, parts[3][i], ref[i])
+				}
+			}
+		})
+	}
+	if r := teleread(t, t.TempDir(), "render", filepath.Join(corpusDir, "files", "broken_mr_truncated.dcm"), "-o", filepath.Join(t.TempDir(), "x.png")); r.code == 0 || r.stderr == "" {
+		t.Errorf("broken file rendered without an error")
+	}
+}
