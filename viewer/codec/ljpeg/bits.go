@@ -44,6 +44,11 @@ func (br *bitReader) overrun() bool {
 // It returns the data (with padding zero bytes after it, not counted in n) and
 // the offset of the marker's 0xFF in src, or len(src) when the data ends first.
 func unstuff(dst, src []byte, pos int) (buf []byte, n int, next int) {
+	// The data cannot be longer than what is left of src, so one allocation
+	// of that size serves every restart interval of the stream.
+	if need := len(src) - pos + padding; cap(dst) < need {
+		dst = make([]byte, 0, need)
+	}
 	dst = dst[:0]
 	for pos < len(src) {
 		// Copy up to the next 0xFF in one go.
