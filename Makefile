@@ -13,7 +13,7 @@ BIN := bin/teleread
 DEB_PACKAGES := gcc libc6-dev pkg-config git ca-certificates curl \
 	libgl-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
 	libopenjp2-7-dev libcharls-dev libjpeg62-turbo-dev libgdcm-dev \
-	xvfb xauth orthanc orthanc-dicomweb dcmtk dicom3tools libgdcm-tools
+	xvfb xauth orthanc orthanc-dicomweb dcmtk dicom3tools libgdcm-tools openjph-tools
 
 # Fuzz targets run briefly by `make test` and longer by `make fuzz`.
 FUZZ_TIME_TEST ?= 5s
