@@ -11,6 +11,9 @@ type encParams struct {
 	psv, pt     int
 	restart     int  // restart interval in MCUs; 0: none
 	interleaved bool // one scan for all components, else one scan each
+	// pred6Int16 codes predictor 6 with the signed 16-bit arithmetic of the
+	// encoder whose predictor 6 overflowed (see pred6Overflows).
+	pred6Int16 bool
 }
 
 // Two Huffman tables: tableA has codes of every length 2-16 (so the decoder's
@@ -98,6 +101,8 @@ func predict(rec []uint16, w, x, y, psv int, initial int32, restartX, restartY i
 		return ra + (rb-rc)>>1
 	case 6:
 		return rb + (ra-rc)>>1
+	case psv6Int16:
+		return int32(int16(rb)) + (int32(int16(ra))-int32(int16(rc)))>>1
 	}
 	return (ra + rb) >> 1
 }
@@ -193,7 +198,11 @@ func encodeLossless(p encParams, planes [][]uint16) []byte {
 				}
 				for _, c := range comps {
 					v := planes[c][y*p.w+x] >> p.pt
-					pred := predict(rec[c], p.w, x, y, p.psv, initial, restartX, restartY)
+					psv := p.psv
+					if psv == 6 && p.pred6Int16 {
+						psv = psv6Int16
+					}
+					pred := predict(rec[c], p.w, x, y, psv, initial, restartX, restartY)
 					encodeDiff(bw, codes[tableOf(c)], int32(v)-pred)
 					rec[c][y*p.w+x] = v
 				}

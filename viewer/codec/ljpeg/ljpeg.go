@@ -53,6 +53,7 @@ type decoder struct {
 	tableBuf [4]huffTable
 
 	restartInterval int
+	pred6           int // pred6Unknown until the first predictor 6 row is seen
 
 	img *codec.Image
 
