@@ -79,52 +79,78 @@ func decode(src []byte, rows, cols, spp, bitsAllocated int) (*codec.Image, error
 
 	img := &codec.Image{Width: cols, Height: rows, Components: spp, Precision: bitsAllocated}
 	n := int(pixels)
+	// segment decodes segment i into dst, zero-filling what it leaves short.
+	segment := func(dst []byte, i int) {
+		m := unpackBits(dst, src[offs[i]:offs[i+1]])
+		clear(dst[m:])
+	}
 	switch bps {
 	case 1:
 		img.U8 = make([]uint8, n*spp)
 		if spp == 1 {
-			unpackBits(img.U8, src[offs[0]:offs[1]])
+			segment(img.U8, 0)
 			return img, nil
 		}
+		planes := make([]byte, n*spp)
+		for s := range spp {
+			segment(planes[s*n:(s+1)*n], s)
+		}
+		interleave8(img.U8, planes, n, spp)
 	case 2:
 		img.U16 = make([]uint16, n*spp)
+		planes := make([]byte, 2*n)
+		hi, lo := planes[:n], planes[n:]
+		for s := range spp {
+			segment(hi, 2*s)
+			segment(lo, 2*s+1)
+			if spp == 1 {
+				out := img.U16[:n]
+				for i := range out {
+					out[i] = uint16(hi[i])<<8 | uint16(lo[i])
+				}
+				continue
+			}
+			out := img.U16[s:]
+			for i := range n {
+				out[i*spp] = uint16(hi[i])<<8 | uint16(lo[i])
+			}
+		}
 	case 4:
 		img.U32 = make([]uint32, n*spp)
-	}
-	plane := make([]byte, n)
-	for s := range spp {
-		for b := range bps {
-			seg := s*bps + b
-			clear(plane)
-			unpackBits(plane, src[offs[seg]:offs[seg+1]])
-			shift := uint(8 * (bps - 1 - b))
-			switch bps {
-			case 1:
-				out := img.U8[s:]
-				for i, v := range plane {
-					out[i*spp] = v
-				}
-			case 2:
-				if spp == 1 {
-					out := img.U16[:n]
-					for i, v := range plane {
-						out[i] |= uint16(v) << shift
-					}
-					continue
-				}
-				out := img.U16[s:]
-				for i, v := range plane {
-					out[i*spp] |= uint16(v) << shift
-				}
-			case 4:
-				out := img.U32[s:]
-				for i, v := range plane {
-					out[i*spp] |= uint32(v) << shift
-				}
+		planes := make([]byte, 4*n)
+		b0, b1, b2, b3 := planes[:n], planes[n:2*n], planes[2*n:3*n], planes[3*n:]
+		for s := range spp {
+			segment(b0, 4*s)
+			segment(b1, 4*s+1)
+			segment(b2, 4*s+2)
+			segment(b3, 4*s+3)
+			out := img.U32[s:]
+			for i := range n {
+				out[i*spp] = uint32(b0[i])<<24 | uint32(b1[i])<<16 | uint32(b2[i])<<8 | uint32(b3[i])
 			}
 		}
 	}
 	return img, nil
+}
+
+// interleave8 merges spp byte planes of n samples into pixel order.
+func interleave8(out, planes []byte, n, spp int) {
+	if spp == 3 {
+		r, g, b := planes[:n], planes[n:2*n], planes[2*n:3*n]
+		out = out[:3*n]
+		for i := range n {
+			o := out[3*i : 3*i+3]
+			o[0], o[1], o[2] = r[i], g[i], b[i]
+		}
+		return
+	}
+	for s := range spp {
+		p := planes[s*n : (s+1)*n]
+		o := out[s:]
+		for i, v := range p {
+			o[i*spp] = v
+		}
+	}
 }
 
 // unpackBits decodes one PackBits segment (PS3.5 G.3.1) into dst, stopping when
@@ -148,12 +174,22 @@ func unpackBits(dst, seg []byte) int {
 			v := seg[i]
 			i++
 			n := min(1-c, len(dst)-o)
-			run := dst[o : o+n]
-			for j := range run {
-				run[j] = v
-			}
+			fill(dst[o:o+n], v)
 			o += n
 		}
 	}
 	return o
+}
+
+// fill sets every byte of run to v, eight at a time: replicate runs of up to
+// 128 bytes are what flat image regions compress to.
+func fill(run []byte, v byte) {
+	w := uint64(v) * 0x0101010101010101
+	for len(run) >= 8 {
+		binary.LittleEndian.PutUint64(run, w)
+		run = run[8:]
+	}
+	for i := range run {
+		run[i] = v
+	}
 }
