@@ -411,6 +411,12 @@ func (s *Server) Get(path string) ([]byte, error) {
 	return s.do(http.MethodGet, path, nil)
 }
 
+// Post performs a POST on Orthanc's REST API with a JSON or binary body and
+// returns the body of a 2xx answer.
+func (s *Server) Post(path string, body []byte) ([]byte, error) {
+	return s.do(http.MethodPost, path, bytes.NewReader(body))
+}
+
 // Delete performs a DELETE on Orthanc's REST API.
 func (s *Server) Delete(path string) error {
 	_, err := s.do(http.MethodDelete, path, nil)

@@ -1,0 +1,594 @@
+package sync
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	gosync "sync"
+	"time"
+)
+
+// Store is what the puller needs from the local study cache. The cache
+// implements it; its methods use only built-in types so that the cache
+// never imports this package. All methods must be safe for concurrent use.
+type Store interface {
+	// HasInstance reports whether the instance is complete and durable in
+	// the store.
+	HasInstance(sopUID string) (bool, error)
+	// StoreInstance reads r to its end and stores the instance atomically
+	// (temporary file, fsync, rename, then the index row), returning its SOP
+	// Instance UID. When r fails or the data is not DICOM it stores nothing
+	// and returns an error. Storing an instance already present with the
+	// same bytes succeeds. name is for messages.
+	StoreInstance(r io.Reader, name string) (sopUID string, err error)
+	// PutWorkItem adds a study to the worklist, or updates its fields,
+	// keeping the state and state time of a study already there. role is
+	// "assigned" or "prior" (then priorOf names the assigned study);
+	// priority is 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW; fields holds display
+	// values by keyword: PatientID, PatientName, StudyDate, ModalitiesInStudy
+	// (backslash-separated), StudyDescription, AccessionNumber.
+	PutWorkItem(studyUID, reader, role, priorOf string, priority int, fields map[string]string) error
+	// SetStudyState records a study's state ("assigned", "downloading",
+	// "ready", "failed"), instances done and total, and for "failed" the
+	// reason; the state time changes only when the state does.
+	SetStudyState(studyUID, state string, done, total int, reason string) error
+	// UnassignOthers marks "unassigned" every study assigned to reader that
+	// is not in keep (they stay readable until evicted).
+	UnassignOthers(reader string, keep []string) error
+}
+
+// Study states written through Store.SetStudyState.
+const (
+	StateAssigned    = "assigned"
+	StateDownloading = "downloading"
+	StateReady       = "ready"
+	StateFailed      = "failed"
+)
+
+// Priorities, as the worklist table stores them.
+const (
+	PrioritySTAT    = 0
+	PriorityHigh    = 1
+	PriorityRoutine = 2
+	PriorityLow     = 3
+)
+
+// Event tells a subscriber (the app's status bar, the CLI) what the puller
+// is doing. Events are sent from the puller's goroutines; the callback must
+// not block.
+type Event struct {
+	Kind      EventKind
+	StudyUID  string
+	State     string // for StudyState
+	Done      int    // instances durable so far (StudyProgress, StudyState)
+	Total     int    // instances the archive counts
+	Bytes     int64  // bytes received for this study in this pull
+	Err       error  // for StudyState failed, or Offline
+	Online    bool   // for Connectivity
+	Timestamp time.Time
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	// StudyState: a study changed state.
+	StudyState EventKind = iota
+	// StudyProgress: one more instance of a study is stored.
+	StudyProgress
+	// Connectivity: the archive became reachable or unreachable.
+	Connectivity
+)
+
+// PriorPolicy says which earlier studies of a patient are fetched.
+type PriorPolicy struct {
+	// Max is the number of priors per assigned study, most recent first;
+	// zero means none.
+	Max int
+	// Modalities, when not empty, keeps only priors with one of these
+	// modalities.
+	Modalities []string
+}
+
+// Puller fetches the reader's worklist and the patients' priors from the
+// archive into the Store: assigned studies first, by priority then oldest,
+// then their priors. A study is ready only when every instance the archive
+// counts is durable; a restart fetches only what is missing.
+type Puller struct {
+	Client *Client
+	Store  Store
+	// Reader is the radiologist's name as the archive writes it in
+	// NameOfPhysiciansReadingStudy (e.g. "Doe^Jane").
+	Reader string
+	// Worklist is the QIDO-RS study query that finds the reader's studies;
+	// nil means NameOfPhysiciansReadingStudy=*<Reader>*, whose matches are
+	// then re-checked exactly on the client (archives match names loosely,
+	// and a wildcard also finds "Doe^Janet" for "Doe^Jane").
+	Worklist *Query
+	// Accessions, when not empty, replaces the query: the worklist is the
+	// studies with these accession numbers.
+	Accessions []string
+	// Priors says which earlier studies to fetch.
+	Priors PriorPolicy
+	// SeriesConcurrency bounds the series fetched at once; default 2.
+	SeriesConcurrency int
+	// OnEvent receives progress; nil discards it.
+	OnEvent func(Event)
+}
+
+// Assignment is one study of the worklist.
+type Assignment struct {
+	StudyUID string
+	Priority int
+	Role     string // "assigned" or "prior"
+	PriorOf  string
+	Study    Object // the QIDO-RS study result
+}
+
+// PullResult summarises a pull.
+type PullResult struct {
+	Assigned, Priors int      // studies on the worklist and priors found
+	Ready            []string // studies complete in the store
+	Failed           map[string]error
+	Fetched          int   // instances retrieved in this pull
+	Bytes            int64 // bytes retrieved in this pull
+	Offline          bool  // the archive was unreachable at some point
+}
+
+// studyFields are the study attributes asked for with every worklist query.
+var studyFields = []string{
+	"StudyInstanceUID", "PatientID", "PatientName", "StudyDate", "StudyTime", "AccessionNumber",
+	"StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedInstances", "NameOfPhysiciansReadingStudy",
+	"RequestedProcedurePriority",
+}
+
+// Pull runs one pass: worklist, priors, then every missing instance. It
+// returns an error wrapping ErrOffline when the archive could not be reached
+// for the worklist; per-study failures are in the result.
+func (p *Puller) Pull(ctx context.Context) (*PullResult, error) {
+	res := &PullResult{Failed: map[string]error{}}
+	work, err := p.worklist(ctx)
+	if err != nil {
+		p.connectivity(err)
+		res.Offline = errors.Is(err, ErrOffline)
+		return res, err
+	}
+	p.emit(Event{Kind: Connectivity, Online: true})
+	res.Assigned = len(work)
+	keep := make([]string, 0, len(work))
+	for _, a := range work {
+		keep = append(keep, a.StudyUID)
+		if err := p.Store.PutWorkItem(a.StudyUID, p.Reader, a.Role, "", a.Priority, displayFields(a.Study)); err != nil {
+			return res, fmt.Errorf("sync: pull: %w", err)
+		}
+	}
+	if err := p.Store.UnassignOthers(p.Reader, keep); err != nil {
+		return res, fmt.Errorf("sync: pull: %w", err)
+	}
+	priors, err := p.priors(ctx, work)
+	if err != nil {
+		p.connectivity(err)
+		res.Offline = res.Offline || errors.Is(err, ErrOffline)
+		// Priors are a bonus: fetch the assigned studies anyway.
+	}
+	res.Priors = len(priors)
+	for _, a := range priors {
+		if err := p.Store.PutWorkItem(a.StudyUID, p.Reader, a.Role, a.PriorOf, a.Priority, displayFields(a.Study)); err != nil {
+			return res, fmt.Errorf("sync: pull: %w", err)
+		}
+	}
+	for _, a := range append(work, priors...) {
+		if ctx.Err() != nil {
+			return res, context.Cause(ctx)
+		}
+		n, bytes, err := p.fetchStudy(ctx, a)
+		res.Fetched += n
+		res.Bytes += bytes
+		if err != nil {
+			res.Failed[a.StudyUID] = err
+			if errors.Is(err, ErrOffline) {
+				res.Offline = true
+				p.connectivity(err)
+			}
+			continue
+		}
+		res.Ready = append(res.Ready, a.StudyUID)
+	}
+	return res, nil
+}
+
+// worklist returns the assigned studies, ordered by priority then oldest.
+func (p *Puller) worklist(ctx context.Context) ([]Assignment, error) {
+	var found []Object
+	collect := func(o Object) error {
+		if validUID(o.StudyUID()) {
+			found = append(found, o)
+		}
+		return nil
+	}
+	if len(p.Accessions) > 0 {
+		for _, acc := range p.Accessions {
+			q := Query{Match: []Param{{"AccessionNumber", acc}}, IncludeFields: studyFields}
+			if err := p.Client.SearchAll(ctx, "/studies", q, 100, func(o Object) error {
+				if o.String(TagAccessionNumber) == acc {
+					return collect(o)
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		q := Query{Match: []Param{{"NameOfPhysiciansReadingStudy", "*" + p.Reader + "*"}}}
+		exact := true
+		if p.Worklist != nil {
+			q, exact = *p.Worklist, false
+		}
+		q.IncludeFields = append(slices.Clone(q.IncludeFields), studyFields...)
+		if err := p.Client.SearchAll(ctx, "/studies", q, 100, func(o Object) error {
+			if !exact || readerMatches(o.Strings(TagNameOfPhysiciansReadingStudy), p.Reader) {
+				return collect(o)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	seen := map[string]bool{}
+	var out []Assignment
+	for _, o := range found {
+		if seen[o.StudyUID()] {
+			continue
+		}
+		seen[o.StudyUID()] = true
+		out = append(out, Assignment{StudyUID: o.StudyUID(), Priority: priorityOf(o), Role: "assigned", Study: o})
+	}
+	SortWorklist(out)
+	return out, nil
+}
+
+// SortWorklist orders assignments: priority first (STAT before HIGH before
+// ROUTINE), then the oldest study first, then by UID for a stable order.
+func SortWorklist(a []Assignment) {
+	slices.SortStableFunc(a, func(x, y Assignment) int {
+		return cmp.Or(
+			cmp.Compare(x.Priority, y.Priority),
+			cmp.Compare(studyMoment(x.Study), studyMoment(y.Study)),
+			cmp.Compare(x.StudyUID, y.StudyUID),
+		)
+	})
+}
+
+// studyMoment is StudyDate+StudyTime as a sortable string; unknown dates
+// sort last (they are not known to be old).
+func studyMoment(o Object) string {
+	d := strings.TrimSpace(o.String(TagStudyDate))
+	if len(d) != 8 {
+		return "99999999"
+	}
+	return d + strings.TrimSpace(o.String(TagStudyTime))
+}
+
+func priorityOf(o Object) int {
+	switch strings.ToUpper(strings.TrimSpace(o.String(TagRequestedProcedurePriority))) {
+	case "STAT":
+		return PrioritySTAT
+	case "HIGH":
+		return PriorityHigh
+	case "LOW":
+		return PriorityLow
+	}
+	return PriorityRoutine
+}
+
+// readerMatches compares person names exactly, ignoring case, surrounding
+// spaces and empty trailing components ("Doe^Jane^^" is "Doe^Jane").
+func readerMatches(names []string, reader string) bool {
+	want := normalizePN(reader)
+	if want == "" {
+		return false
+	}
+	for _, n := range names {
+		// A multi-valued name may arrive as one backslash-joined string.
+		for _, v := range strings.Split(n, `\`) {
+			if normalizePN(v) == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func normalizePN(s string) string {
+	parts := strings.Split(strings.TrimSpace(s), "^")
+	for i := range parts {
+		parts[i] = strings.ToUpper(strings.TrimSpace(parts[i]))
+	}
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return strings.Join(parts, "^")
+}
+
+func displayFields(o Object) map[string]string {
+	return map[string]string{
+		"PatientID":         o.String(TagPatientID),
+		"PatientName":       o.String(TagPatientName),
+		"StudyDate":         o.String(TagStudyDate),
+		"ModalitiesInStudy": strings.Join(o.Strings(TagModalitiesInStudy), `\`),
+		"StudyDescription":  o.String(TagStudyDescription),
+		"AccessionNumber":   o.String(TagAccessionNumber),
+	}
+}
+
+// priors returns, for each assigned study, the patient's earlier studies
+// allowed by the policy, most recent first; a study is listed once.
+func (p *Puller) priors(ctx context.Context, work []Assignment) ([]Assignment, error) {
+	if p.Priors.Max <= 0 {
+		return nil, nil
+	}
+	taken := map[string]bool{}
+	for _, a := range work {
+		taken[a.StudyUID] = true
+	}
+	var out []Assignment
+	var firstErr error
+	for _, a := range work {
+		pid := a.Study.String(TagPatientID)
+		if pid == "" || strings.ContainsAny(pid, `*?\`) {
+			continue // no identity to match priors on
+		}
+		q := Query{Match: []Param{{"PatientID", pid}}, IncludeFields: studyFields}
+		var cands []Object
+		err := p.Client.SearchAll(ctx, "/studies", q, 100, func(o Object) error {
+			if o.String(TagPatientID) != pid || !validUID(o.StudyUID()) || taken[o.StudyUID()] {
+				return nil
+			}
+			if studyMoment(o) >= studyMoment(a.Study) {
+				return nil // not earlier
+			}
+			if len(p.Priors.Modalities) > 0 && !anyIn(o.Strings(TagModalitiesInStudy), p.Priors.Modalities) {
+				return nil
+			}
+			cands = append(cands, o)
+			return nil
+		})
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		slices.SortFunc(cands, func(x, y Object) int { return cmp.Compare(studyMoment(y), studyMoment(x)) })
+		for _, o := range cands[:min(len(cands), p.Priors.Max)] {
+			taken[o.StudyUID()] = true
+			out = append(out, Assignment{StudyUID: o.StudyUID(), Priority: a.Priority, Role: "prior", PriorOf: a.StudyUID, Study: o})
+		}
+	}
+	return out, firstErr
+}
+
+func anyIn(have, want []string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if strings.EqualFold(strings.TrimSpace(h), strings.TrimSpace(w)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fetchStudy brings every instance of a study into the store, fetching
+// whole series where none of it is present and single instances otherwise,
+// and marks the study ready only when every instance the archive lists is
+// durable. It returns the instances and bytes retrieved.
+func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, error) {
+	uid := a.StudyUID
+	fail := func(done, total int, err error) (int, int64, error) {
+		state := StateFailed
+		if IsTransient(err) || ctx.Err() != nil {
+			// It will be resumed; it is not ready and says why.
+			state = StateDownloading
+		}
+		_ = p.Store.SetStudyState(uid, state, done, total, err.Error())
+		p.emit(Event{Kind: StudyState, StudyUID: uid, State: state, Done: done, Total: total, Err: err})
+		return 0, 0, err
+	}
+
+	// The instance list comes from QIDO, series by series: the archive's
+	// count per series and per study must agree with what is listed.
+	series, err := p.Client.SearchSeries(ctx, uid, Query{IncludeFields: []string{"SeriesInstanceUID", "NumberOfSeriesRelatedInstances"}})
+	if err != nil {
+		return fail(0, 0, err)
+	}
+	type seriesWork struct {
+		uid     string
+		all     []string // SOP Instance UIDs
+		missing []string
+	}
+	var todo []seriesWork
+	total, done := 0, 0
+	for _, s := range series {
+		if !validUID(s.SeriesUID()) {
+			return fail(done, total, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID()))
+		}
+		sw := seriesWork{uid: s.SeriesUID()}
+		err := p.Client.SearchAll(ctx, "/studies/"+uid+"/series/"+sw.uid+"/instances",
+			Query{IncludeFields: []string{"SOPInstanceUID"}}, 1000, func(o Object) error {
+				if !validUID(o.SOPInstanceUID()) {
+					return fmt.Errorf("sync: study %s: %w: SOP Instance UID %.80q", uid, ErrBadResponse, o.SOPInstanceUID())
+				}
+				sw.all = append(sw.all, o.SOPInstanceUID())
+				return nil
+			})
+		if err != nil {
+			return fail(done, total, err)
+		}
+		if want, ok := s.Int(TagNumberOfSeriesRelatedInstances); ok && want != len(sw.all) {
+			return fail(done, total, fmt.Errorf("sync: study %s series %s: the archive counts %d instances but lists %d", uid, sw.uid, want, len(sw.all)))
+		}
+		for _, sop := range sw.all {
+			has, err := p.Store.HasInstance(sop)
+			if err != nil {
+				return fail(done, total, fmt.Errorf("sync: study %s: %w", uid, err))
+			}
+			if has {
+				done++
+			} else {
+				sw.missing = append(sw.missing, sop)
+			}
+		}
+		total += len(sw.all)
+		if len(sw.missing) > 0 {
+			todo = append(todo, sw)
+		}
+	}
+	if want, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); ok && want != total {
+		return fail(done, total, fmt.Errorf("sync: study %s: the archive counts %d instances but lists %d", uid, want, total))
+	}
+	if total == 0 {
+		return fail(0, 0, fmt.Errorf("sync: study %s: the archive lists no instance", uid))
+	}
+	if len(todo) == 0 {
+		return 0, 0, p.ready(uid, done, total)
+	}
+	_ = p.Store.SetStudyState(uid, StateDownloading, done, total, "")
+	p.emit(Event{Kind: StudyState, StudyUID: uid, State: StateDownloading, Done: done, Total: total})
+
+	var (
+		mu       gosync.Mutex
+		fetched  int
+		received int64
+		firstErr error
+		wg       gosync.WaitGroup
+	)
+	expected := map[string]bool{}
+	for _, sw := range todo {
+		for _, sop := range sw.all {
+			expected[sop] = true
+		}
+	}
+	sink := func(part io.Reader) error {
+		cr := &countingReader{r: part}
+		sop, err := p.Store.StoreInstance(cr, "study "+uid)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		received += cr.n
+		if !expected[sop] {
+			// The archive sent an instance it did not list: stored, but it
+			// does not count toward this study.
+			return nil
+		}
+		delete(expected, sop)
+		fetched++
+		done++
+		p.emit(Event{Kind: StudyProgress, StudyUID: uid, Done: done, Total: total, Bytes: received})
+		return nil
+	}
+	conc := p.SeriesConcurrency
+	if conc <= 0 {
+		conc = 2
+	}
+	sem := make(chan struct{}, conc)
+	record := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+	}
+	for _, sw := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if len(sw.missing) == len(sw.all) {
+				_, err := p.Client.RetrieveSeries(ctx, uid, sw.uid, sink)
+				if err != nil && (!IsTransient(err) || errors.Is(err, ErrOffline)) {
+					record(err)
+					return
+				}
+				// A series retrieve that broke off: what it did not
+				// bring is fetched one instance at a time below.
+			}
+			for _, sop := range sw.missing {
+				if ctx.Err() != nil {
+					record(context.Cause(ctx))
+					return
+				}
+				if has, err := p.Store.HasInstance(sop); err == nil && has {
+					continue
+				}
+				if err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, sink); err != nil {
+					record(err)
+					if errors.Is(err, ErrOffline) {
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+
+	// Ready means every listed instance is durable, whatever the errors were.
+	done = total
+	var missing []string
+	for _, sw := range todo {
+		for _, sop := range sw.missing {
+			if has, err := p.Store.HasInstance(sop); err != nil || !has {
+				missing = append(missing, sop)
+				done--
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return fetched, received, p.ready(uid, done, total)
+	}
+	err = firstErr
+	if err == nil {
+		err = fmt.Errorf("sync: study %s: %d of %d instances did not arrive (first %s)", uid, len(missing), total, missing[0])
+	}
+	_, _, err = fail(done, total, err)
+	return fetched, received, err
+}
+
+func (p *Puller) ready(uid string, done, total int) error {
+	if err := p.Store.SetStudyState(uid, StateReady, done, total, ""); err != nil {
+		return fmt.Errorf("sync: study %s: %w", uid, err)
+	}
+	p.emit(Event{Kind: StudyState, StudyUID: uid, State: StateReady, Done: done, Total: total})
+	return nil
+}
+
+func (p *Puller) emit(e Event) {
+	if p.OnEvent != nil {
+		e.Timestamp = time.Now()
+		p.OnEvent(e)
+	}
+}
+
+func (p *Puller) connectivity(err error) {
+	if errors.Is(err, ErrOffline) {
+		p.emit(Event{Kind: Connectivity, Online: false, Err: err})
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
