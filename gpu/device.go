@@ -47,6 +47,8 @@ const (
 	unitPaletteRed
 	unitPaletteGreen
 	unitPaletteBlue
+	unitAxisCol // sampling table per target column
+	unitAxisRow // ... per target row
 	numUnits
 )
 
@@ -69,6 +71,7 @@ const (
 	fmtRGB16I
 	fmtRGB32UI
 	fmtRGB32I
+	fmtRGBA32F // sampling tables of the view
 	numFormats
 )
 
@@ -85,6 +88,8 @@ func (f texFormat) bytesPerPixel() int {
 		return 3
 	case fmtRGB16UI, fmtRGB16I:
 		return 6
+	case fmtRGBA32F:
+		return 16
 	}
 	return 12
 }
@@ -95,7 +100,7 @@ func (f texFormat) sampler() byte {
 	switch f {
 	case fmtR8I, fmtR16I, fmtR32I, fmtRGB8I, fmtRGB16I, fmtRGB32I:
 		return 'i'
-	case fmtR32F:
+	case fmtR32F, fmtRGBA32F:
 		return 'f'
 	}
 	return 'u'
@@ -106,9 +111,7 @@ func (f texFormat) sampler() byte {
 type uniforms struct {
 	Kind       int32    // kindGrey, kindPalette, kindRGB, kindYBR
 	ImageSize  [2]int32 // cols, rows
-	Origin     [2]float32
-	StepX      [2]float32 // image position change per target column
-	StepY      [2]float32 // ... per target row
+	SwapAxes   bool     // odd quarter turns: image x from the row table, y from the column table
 	Bilinear   bool
 	Slope      float32
 	Intercept  float32

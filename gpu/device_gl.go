@@ -52,6 +52,7 @@ var glFormats = [numFormats][3]uint32{
 	fmtRGB16I:  {gl.RGB16I, gl.RGB_INTEGER, gl.SHORT},
 	fmtRGB32UI: {gl.RGB32UI, gl.RGB_INTEGER, gl.UNSIGNED_INT},
 	fmtRGB32I:  {gl.RGB32I, gl.RGB_INTEGER, gl.INT},
+	fmtRGBA32F: {gl.RGBA32F, gl.RGBA, gl.FLOAT},
 }
 
 func glError(op string) error {
@@ -201,7 +202,7 @@ func (d *glDevice) DeleteProgram(p program) {
 
 // locations are a program's uniform locations, looked up once at link time.
 type locations struct {
-	kind, imageSize, origin, stepX, stepY, bilinear  int32
+	kind, imageSize, swapAxes, bilinear              int32
 	slope, intercept, useModLUT, modLUTLen, modFirst int32
 	voiMode, winLo, winHi, winCenter, winWidth       int32
 	voiLUTLen, voiFirst, voiMax, invert              int32
@@ -211,12 +212,12 @@ type locations struct {
 func newLocations(p uint32) *locations {
 	at := func(name string) int32 { return gl.GetUniformLocation(p, gl.Str(name+"\x00")) }
 	gl.UseProgram(p)
-	for unit, name := range [numUnits]string{"image", "modLUT", "voiLUT", "palRed", "palGreen", "palBlue"} {
+	for unit, name := range [numUnits]string{"image", "modLUT", "voiLUT", "palRed", "palGreen", "palBlue", "axisCol", "axisRow"} {
 		gl.Uniform1i(at(name), int32(unit))
 	}
 	gl.UseProgram(0)
 	return &locations{
-		kind: at("kind"), imageSize: at("imageSize"), origin: at("origin"), stepX: at("stepX"), stepY: at("stepY"),
+		kind: at("kind"), imageSize: at("imageSize"), swapAxes: at("swapAxes"),
 		bilinear: at("bilinear"), slope: at("slope"), intercept: at("intercept"), useModLUT: at("useModLUT"),
 		modLUTLen: at("modLUTLen"), modFirst: at("modFirst"), voiMode: at("voiMode"), winLo: at("winLo"),
 		winHi: at("winHi"), winCenter: at("winCenter"), winWidth: at("winWidth"), voiLUTLen: at("voiLUTLen"),
@@ -246,9 +247,7 @@ func (d *glDevice) Draw(p program, t target, tex [numUnits]texture, u *uniforms)
 	}
 	gl.Uniform1i(l.kind, u.Kind)
 	gl.Uniform2i(l.imageSize, u.ImageSize[0], u.ImageSize[1])
-	gl.Uniform2f(l.origin, u.Origin[0], u.Origin[1])
-	gl.Uniform2f(l.stepX, u.StepX[0], u.StepX[1])
-	gl.Uniform2f(l.stepY, u.StepY[0], u.StepY[1])
+	gl.Uniform1i(l.swapAxes, b2i(u.SwapAxes))
 	gl.Uniform1i(l.bilinear, b2i(u.Bilinear))
 	gl.Uniform1f(l.slope, u.Slope)
 	gl.Uniform1f(l.intercept, u.Intercept)

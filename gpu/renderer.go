@@ -33,6 +33,10 @@ type Renderer struct {
 	luts   [numUnits]lutTexture // indexed by unit; unitImage unused
 	tgt    target
 
+	axes    [2]texture // sampling tables: per target column, per target row
+	axesLen [2]int
+	axesKey samplingKey
+
 	pix  []byte    // readback buffer, reused
 	conv []float32 // float64 frames converted for upload, reused
 }
@@ -182,7 +186,7 @@ func (r *Renderer) Render(d *viewer.Display, dst draw.Image) error {
 		return nil
 	}
 	w, h := b.Dx(), b.Dy()
-	if lim := r.ctx.info.MaxTarget; lim > 0 && (w > lim || h > lim) {
+	if lim := min(r.ctx.info.MaxTarget, r.ctx.info.MaxTexture); lim > 0 && (w > lim || h > lim) {
 		return tooLarge("target", w, h, lim)
 	}
 	u := resolve(f, d, w, h)
@@ -213,6 +217,11 @@ func (r *Renderer) Render(d *viewer.Display, dst draw.Image) error {
 				return err
 			}
 			tex[unit] = t
+		}
+		var err error
+		k := samplingKey{view: d.View, cols: f.Cols, rows: f.Rows, w: w, h: h}
+		if tex[unitAxisCol], tex[unitAxisRow], err = r.samplingTextures(dev, k); err != nil {
+			return err
 		}
 		if r.tgt.fbo == 0 || r.tgt.w != w || r.tgt.h != h {
 			if r.tgt.fbo != 0 {
@@ -298,6 +307,12 @@ func (r *Renderer) Close() error {
 			dev.DeleteTexture(r.img)
 			r.img = 0
 		}
+		for i, t := range r.axes {
+			if t != 0 {
+				dev.DeleteTexture(t)
+			}
+			r.axes[i] = 0
+		}
 		for i := range r.luts {
 			if r.luts[i].tex != 0 {
 				dev.DeleteTexture(r.luts[i].tex)
@@ -321,12 +336,7 @@ func (r *Renderer) Close() error {
 func resolve(f *viewer.Frame, d *viewer.Display, w, h int) uniforms {
 	u := uniforms{ImageSize: [2]int32{int32(f.Cols), int32(f.Rows)}}
 	v := &d.View
-	ox, oy := v.ImagePoint(0.5, 0.5, f.Cols, f.Rows, w, h)
-	x1, y1 := v.ImagePoint(1.5, 0.5, f.Cols, f.Rows, w, h)
-	x2, y2 := v.ImagePoint(0.5, 1.5, f.Cols, f.Rows, w, h)
-	u.Origin = [2]float32{float32(ox), float32(oy)}
-	u.StepX = [2]float32{float32(x1 - ox), float32(y1 - oy)}
-	u.StepY = [2]float32{float32(x2 - ox), float32(y2 - oy)}
+	u.SwapAxes = ((v.Rotation%4)+4)%4%2 == 1
 	u.Bilinear = v.Interpolation == viewer.Bilinear
 
 	switch f.Color {

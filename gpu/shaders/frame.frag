@@ -18,12 +18,16 @@ uniform usampler2D voiLUT;
 uniform usampler2D palRed;
 uniform usampler2D palGreen;
 uniform usampler2D palBlue;
+// Sampling tables, one texel per target column (axisCol) and row (axisRow),
+// computed in float64 exactly as viewer's CPU code places its samples:
+// (nearest pixel or -1 outside the image, x0 = floor(p-0.5), 1-a, a) with
+// a = p-0.5-x0.
+uniform sampler2D axisCol;
+uniform sampler2D axisRow;
 
 uniform int kind;        // 0 grey, 1 palette index, 2 RGB, 3 YBR_FULL
 uniform ivec2 imageSize; // cols, rows
-uniform vec2 origin;     // image position sampled by target pixel (0,0)
-uniform vec2 stepX;      // image position change per target column
-uniform vec2 stepY;      // ... per target row
+uniform bool swapAxes;   // odd quarter turns: image x from axisRow, image y from axisCol
 uniform bool bilinear;
 
 uniform float slope;
@@ -162,16 +166,15 @@ vec3 nearest(ivec2 p) {
 // linear interpolates the stored values of the four nearest pixels (sample
 // centres at integer+0.5, neighbourhood clamped to the image), then applies the
 // pipeline to the result.
-vec3 linear(vec2 s) {
-	vec2 f = s - 0.5;
-	vec2 f0 = floor(f);
-	vec2 a = f - f0;
-	ivec2 p0 = ivec2(f0);
+vec3 linear(vec4 sx, vec4 sy) {
+	vec2 a = vec2(sx.w, sy.w);
+	vec2 b = vec2(sx.z, sy.z); // 1-a
+	ivec2 p0 = ivec2(sx.y, sy.y);
 	ivec2 p1 = min(p0 + 1, imageSize - 1);
 	p0 = max(p0, 0);
-	vec4 top = fetch(p0) * (1.0 - a.x) + fetch(ivec2(p1.x, p0.y)) * a.x;
-	vec4 bot = fetch(ivec2(p0.x, p1.y)) * (1.0 - a.x) + fetch(p1) * a.x;
-	vec4 c = top * (1.0 - a.y) + bot * a.y;
+	vec4 top = fetch(p0) * b.x + fetch(ivec2(p1.x, p0.y)) * a.x;
+	vec4 bot = fetch(ivec2(p0.x, p1.y)) * b.x + fetch(p1) * a.x;
+	vec4 c = top * b.y + bot * a.y;
 	if (kind == 0) {
 		return vec3(grey8(c.r));
 	}
@@ -180,17 +183,20 @@ vec3 linear(vec2 s) {
 }
 
 void main() {
-	vec2 t = floor(gl_FragCoord.xy);
-	vec2 s = origin + t.x * stepX + t.y * stepY;
-	if (s.x < 0.0 || s.y < 0.0 || s.x >= float(imageSize.x) || s.y >= float(imageSize.y)) {
+	ivec2 t = ivec2(gl_FragCoord.xy);
+	vec4 col = texelFetch(axisCol, ivec2(t.x, 0), 0);
+	vec4 row = texelFetch(axisRow, ivec2(t.y, 0), 0);
+	vec4 sx = swapAxes ? row : col;
+	vec4 sy = swapAxes ? col : row;
+	if (sx.x < 0.0 || sy.x < 0.0) {
 		fragColor = vec4(0.0, 0.0, 0.0, 1.0);
 		return;
 	}
 	vec3 rgb;
 	if (bilinear && kind != 1) {
-		rgb = linear(s);
+		rgb = linear(sx, sy);
 	} else {
-		rgb = nearest(ivec2(s));
+		rgb = nearest(ivec2(int(sx.x), int(sy.x)));
 	}
 	fragColor = vec4(rgb / 255.0, 1.0);
 }
