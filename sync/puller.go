@@ -191,8 +191,11 @@ func (p *Puller) Pull(ctx context.Context) (*PullResult, error) {
 		if err != nil {
 			res.Failed[a.StudyUID] = err
 			if errors.Is(err, ErrOffline) {
+				// The rest would wait out the same retries: stop here;
+				// the next pull resumes where this one stopped.
 				res.Offline = true
 				p.connectivity(err)
+				return res, nil
 			}
 			continue
 		}
