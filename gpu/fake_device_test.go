@@ -114,7 +114,7 @@ func (d *fakeDevice) ReadPixels(t target, dst []byte) error {
 	return nil
 }
 
-func (d *fakeDevice) Limits() (int, int)                 { return 4096, 4096 }
+func (d *fakeDevice) Limits() (int, int)                { return 4096, 4096 }
 func (d *fakeDevice) Strings() (string, string, string) { return "fake", "fake renderer", "3.3 fake" }
 func (d *fakeDevice) Release()                          { d.released = true }
 

@@ -32,7 +32,9 @@ func TestUploadOnceWindowRerunsShaderOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	var uploaded, textures, targets, draws int
-	inspect(c, func() { uploaded, textures, targets, draws = dev.uploaded, len(dev.textures), dev.newTargets, dev.draws })
+	inspect(c, func() {
+		uploaded, textures, targets, draws = dev.uploaded, len(dev.textures), dev.newTargets, dev.draws
+	})
 	if want := 64*64*2 + 2*64*16; uploaded != want {
 		t.Errorf("first render uploaded %d bytes, want %d (frame and sampling tables)", uploaded, want)
 	}
