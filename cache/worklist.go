@@ -1,0 +1,141 @@
+package cache
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// StoreInstance imports one instance from r (see Import) and returns its SOP
+// Instance UID: the shape the archive puller stores through. An instance already
+// present with the same bytes is not an error.
+func (c *Cache) StoreInstance(r io.Reader, name string) (string, error) {
+	res, err := c.Import(r, name)
+	if err != nil {
+		return "", err
+	}
+	if res.Outcome == Imported {
+		c.db.Exec(`UPDATE studies SET source = 'archive' WHERE study_uid = ? AND source = 'import'`, res.StudyInstanceUID)
+	}
+	return res.SOPInstanceUID, nil
+}
+
+// PutWorkItem adds a study to the worklist or refreshes its display fields,
+// keeping the state and the state time of a study already there. role is
+// "assigned" or "prior"; priority 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW.
+func (c *Cache) PutWorkItem(studyUID, reader, role, priorOf string, priority int, fields map[string]string) error {
+	t := now()
+	_, err := c.db.Exec(`INSERT INTO worklist(study_uid, reader, priority, role, prior_of, state, state_since, assigned_at,
+		patient_id, patient_name, study_date, modalities, description, accession)
+		VALUES (?,?,?,?,?,'assigned',?,?,?,?,?,?,?,?)
+		ON CONFLICT(study_uid) DO UPDATE SET reader = excluded.reader, priority = excluded.priority,
+		  role = CASE WHEN worklist.role = 'assigned' AND excluded.role = 'prior' THEN worklist.role ELSE excluded.role END,
+		  prior_of = excluded.prior_of,
+		  state = CASE WHEN worklist.state = 'unassigned' THEN 'assigned' ELSE worklist.state END,
+		  patient_id = excluded.patient_id, patient_name = excluded.patient_name, study_date = excluded.study_date,
+		  modalities = excluded.modalities, description = excluded.description, accession = excluded.accession`,
+		studyUID, reader, priority, role, priorOf, t, t,
+		fields["PatientID"], fields["PatientName"], fields["StudyDate"], fields["ModalitiesInStudy"],
+		fields["StudyDescription"], fields["AccessionNumber"])
+	if err != nil {
+		return fmt.Errorf("cache: worklist put %s: %w", studyUID, err)
+	}
+	return nil
+}
+
+// SetStudyState records a study's download state; the state time changes only
+// when the state does (turnaround time is measured from these).
+func (c *Cache) SetStudyState(studyUID, state string, done, total int, reason string) error {
+	_, err := c.db.Exec(`UPDATE worklist SET
+		state_since = CASE WHEN state != ? THEN ? ELSE state_since END,
+		state = ?, done = ?, total = ?, reason = ? WHERE study_uid = ?`,
+		state, now(), state, done, total, reason, studyUID)
+	if err != nil {
+		return fmt.Errorf("cache: worklist state %s: %w", studyUID, err)
+	}
+	return nil
+}
+
+// UnassignOthers marks "unassigned" every study assigned to reader that is not in
+// keep. Their files stay readable until evicted.
+func (c *Cache) UnassignOthers(reader string, keep []string) error {
+	args := []any{now(), reader}
+	q := `UPDATE worklist SET state = 'unassigned', state_since = ? WHERE reader = ? AND role = 'assigned' AND state != 'unassigned'`
+	if len(keep) > 0 {
+		q += ` AND study_uid NOT IN (?` + strings.Repeat(",?", len(keep)-1) + `)`
+		for _, k := range keep {
+			args = append(args, k)
+		}
+	}
+	// Priors of studies no longer assigned go with them.
+	if _, err := c.db.Exec(q, args...); err != nil {
+		return fmt.Errorf("cache: worklist unassign: %w", err)
+	}
+	if _, err := c.db.Exec(`UPDATE worklist SET state = 'unassigned', state_since = ? WHERE role = 'prior' AND state != 'unassigned'
+		AND prior_of IN (SELECT study_uid FROM worklist WHERE role = 'assigned' AND state = 'unassigned')`, now()); err != nil {
+		return fmt.Errorf("cache: worklist unassign: %w", err)
+	}
+	return nil
+}
+
+// WorkItem is one worklist row as the app shows it.
+type WorkItem struct {
+	StudyInstanceUID string
+	Reader           string
+	Priority         int // 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW
+	Role             string
+	PriorOf          string
+	State            string
+	StateSince       string
+	AssignedAt       string
+	Done, Total      int
+	Reason           string
+	PatientID        string
+	PatientName      string
+	StudyDate        string
+	Modalities       string
+	Description      string
+	Accession        string
+	Priors           int // priors of this study in the worklist
+}
+
+// Worklist lists the worklist rows that are not unassigned: priority first, then
+// oldest assignment.
+func (c *Cache) Worklist() ([]WorkItem, error) {
+	rows, err := c.db.Query(`SELECT w.study_uid, w.reader, w.priority, w.role, w.prior_of, w.state, w.state_since, w.assigned_at,
+		w.done, w.total, w.reason, w.patient_id, w.patient_name, w.study_date, w.modalities, w.description, w.accession,
+		(SELECT COUNT(*) FROM worklist p WHERE p.prior_of = w.study_uid AND p.role = 'prior')
+		FROM worklist w WHERE w.state != 'unassigned' ORDER BY w.role, w.priority, w.assigned_at, w.study_date`)
+	if err != nil {
+		return nil, fmt.Errorf("cache: worklist: %w", err)
+	}
+	defer rows.Close()
+	var out []WorkItem
+	for rows.Next() {
+		var w WorkItem
+		if err := rows.Scan(&w.StudyInstanceUID, &w.Reader, &w.Priority, &w.Role, &w.PriorOf, &w.State, &w.StateSince, &w.AssignedAt,
+			&w.Done, &w.Total, &w.Reason, &w.PatientID, &w.PatientName, &w.StudyDate, &w.Modalities, &w.Description, &w.Accession,
+			&w.Priors); err != nil {
+			return nil, fmt.Errorf("cache: worklist: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// WorkItemByUID returns one worklist row, or ErrNotFound.
+func (c *Cache) WorkItemByUID(uid string) (WorkItem, error) {
+	var w WorkItem
+	err := c.db.QueryRow(`SELECT study_uid, reader, priority, role, prior_of, state, state_since, assigned_at, done, total, reason
+		FROM worklist WHERE study_uid = ?`, uid).Scan(&w.StudyInstanceUID, &w.Reader, &w.Priority, &w.Role, &w.PriorOf, &w.State,
+		&w.StateSince, &w.AssignedAt, &w.Done, &w.Total, &w.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, fmt.Errorf("cache: worklist %s: %w", uid, ErrNotFound)
+	}
+	if err != nil {
+		return w, fmt.Errorf("cache: worklist %s: %w", uid, err)
+	}
+	return w, nil
+}

@@ -1,0 +1,82 @@
+package cache
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"teleread/cache/report"
+)
+
+// TestEvictNeverTakesUnreportedWork fills a cache with three studies: one on the
+// worklist, one with a draft, one read long ago. Evicting to zero bytes may only
+// remove the last.
+func TestEvictNeverTakesUnreportedWork(t *testing.T) {
+	c := openTemp(t)
+	var uids []string
+	for _, name := range []string{"ct_small_explicit_le.dcm", "mr_small_explicit_le.dcm", "us_cine_jpeg_ybr422_30f.dcm", "cr_mono1_chest_nometa.dcm"} {
+		res, err := c.ImportFile(filepath.Join(corpusDir, "files", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, res.StudyInstanceUID)
+	}
+	if err := c.PutWorkItem(uids[0], "A", "assigned", "", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	draft := report.NewDraft(report.KindReport, uids[1], report.Observer{Name: "A"}, report.Template{}, time.Now())
+	if err := c.SaveDraft(draft); err != nil {
+		t.Fatal(err)
+	}
+	signed := report.NewDraft(report.KindReport, uids[3], report.Observer{Name: "A"}, report.Template{}, time.Now())
+	signed.Edit(report.Sections{Findings: "x"})
+	if _, err := c.SignReport(signed, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	c.MarkRead(uids[2])
+
+	ev, err := c.Evict(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) != 1 || ev[0].StudyInstanceUID != uids[2] {
+		t.Fatalf("evicted %+v, want only %s", ev, uids[2])
+	}
+	if probs, _ := c.Verify(); len(probs) != 0 {
+		t.Fatalf("verify after evict: %v", probs)
+	}
+	// Delivered: the signed study may now go.
+	c.MarkDelivered(func() string { it, _ := c.Outbox(); return it[0].SOPInstanceUID }(), time.Now())
+	ev, _ = c.Evict(0)
+	if len(ev) != 1 || ev[0].StudyInstanceUID != uids[3] {
+		t.Fatalf("after delivery evicted %+v, want %s", ev, uids[3])
+	}
+}
+
+func TestWorklistState(t *testing.T) {
+	c := openTemp(t)
+	c.PutWorkItem("1.2.3", "A", "assigned", "", 0, map[string]string{"PatientName": "Doe^J"})
+	c.PutWorkItem("1.2.4", "A", "assigned", "", 2, nil)
+	c.PutWorkItem("1.2.2", "A", "prior", "1.2.3", 2, nil)
+	if err := c.SetStudyState("1.2.3", "downloading", 3, 10, ""); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := c.WorkItemByUID("1.2.3")
+	since := w.StateSince
+	c.SetStudyState("1.2.3", "downloading", 4, 10, "")
+	w, _ = c.WorkItemByUID("1.2.3")
+	if w.StateSince != since || w.Done != 4 {
+		t.Errorf("progress changed the state time or lost progress: %+v", w)
+	}
+	c.UnassignOthers("A", []string{"1.2.4"})
+	list, _ := c.Worklist()
+	if len(list) != 1 || list[0].StudyInstanceUID != "1.2.4" {
+		t.Fatalf("after unassign: %+v", list)
+	}
+	// Assigned again: back on the list with its progress kept.
+	c.PutWorkItem("1.2.3", "A", "assigned", "", 0, nil)
+	list, _ = c.Worklist()
+	if len(list) != 2 || list[0].StudyInstanceUID != "1.2.3" {
+		t.Fatalf("STAT study not first: %+v", list)
+	}
+}
