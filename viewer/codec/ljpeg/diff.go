@@ -42,40 +42,36 @@ func decodeDiffs(br *bitReader, t *huffTable, diff []int32) error {
 	return nil
 }
 
-// decodeDiffsInterleaved decodes the differences of an interleaved scan in
-// pixel order: entry i uses tabs[i%len(tabs)].
-func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diff []int32) error {
+// decodeDiffsInterleaved decodes the differences of columns [from, to) of an
+// interleaved scan, which come in pixel order: component k's difference of
+// column x goes to diffs[k][x], decoded with tabs[k].
+func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diffs [][]int32, from, to int) error {
 	acc, bits, buf, n, pos := br.acc, br.bits, br.buf, br.n, br.pos
-	k := 0
-	for i := range diff {
-		t := tabs[k]
-		k++
-		if k == len(tabs) {
-			k = 0
-		}
-		if bits < 32 {
-			// bitReader.refill, by hand on the locals.
-			if pos <= n {
-				acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+	for x := from; x < to; x++ {
+		for k, t := range tabs {
+			if bits < 32 {
+				if pos <= n {
+					acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+				}
+				pos += int(63-bits) >> 3
+				bits |= 56
 			}
-			pos += int(63-bits) >> 3
-			bits |= 56
+			e := t.fast[acc>>(64-fastBits)]
+			if l := uint(e & fastLenMask); l != 0 {
+				acc <<= l
+				bits -= l
+				diffs[k][x] = e >> 8
+				continue
+			}
+			v, used, err := slowDiff(t, acc, e)
+			if err != nil {
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return err
+			}
+			acc <<= used
+			bits -= used
+			diffs[k][x] = v
 		}
-		e := t.fast[acc>>(64-fastBits)]
-		if l := uint(e & fastLenMask); l != 0 {
-			acc <<= l
-			bits -= l
-			diff[i] = e >> 8
-			continue
-		}
-		v, used, err := slowDiff(t, acc, e)
-		if err != nil {
-			br.acc, br.bits, br.pos = acc, bits, pos
-			return err
-		}
-		acc <<= used
-		bits -= used
-		diff[i] = v
 	}
 	br.acc, br.bits, br.pos = acc, bits, pos
 	return nil

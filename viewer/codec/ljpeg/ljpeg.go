@@ -49,8 +49,7 @@ type decoder struct {
 	comps     []component
 	compBuf   [4]component
 
-	tables   [4]*huffTable
-	tableBuf [4]huffTable
+	tables [4]*huffTable
 
 	restartInterval int
 	pred6           int // pred6Unknown until the first predictor 6 row is seen
@@ -281,7 +280,10 @@ func (d *decoder) readDHT() error {
 		if tc != 0 {
 			continue // AC tables have no use in a lossless scan
 		}
-		t := &d.tableBuf[th]
+		t := d.tables[th]
+		if t == nil {
+			t = new(huffTable)
+		}
 		if err := t.build(&counts, symbols); err != nil {
 			d.tables[th] = nil
 			return corrupt("DHT: %v", err)

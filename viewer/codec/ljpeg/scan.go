@@ -85,12 +85,17 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 	d.clean, n, next = unstuff(d.clean, d.src, d.pos)
 	d.br.reset(d.clean, n)
 
-	// Interleaved scans decode the differences of a row in pixel order into
-	// one buffer and then split them per component.
-	var idiff []int32
-	if ns > 1 {
-		idiff = make([]int32, w*ns)
+	diffs := make([][]int32, ns)
+	for i := range scs {
+		diffs[i] = scs[i].diff
 	}
+	// A scan holding every component of the frame in frame order writes its
+	// rows into the image together, pixel by pixel.
+	together := ns == len(d.comps) && ns > 1
+	for i := range scs {
+		together = together && scs[i].index == i
+	}
+	rows := make([][]uint16, ns)
 	// A single 9-16 bit component without point transform is reconstructed
 	// straight into the image, each row predicted from the one above it there.
 	direct := ns == 1 && len(d.comps) == 1 && pt == 0 && d.img.U16 != nil
@@ -121,7 +126,7 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 			if ns == 1 {
 				err = decodeDiffs(&d.br, tabs[0], scs[0].diff[x:end])
 			} else {
-				err = decodeDiffsInterleaved(&d.br, tabs, idiff[x*ns:end*ns])
+				err = decodeDiffsInterleaved(&d.br, tabs, diffs, x, end)
 			}
 			if err != nil {
 				return corrupt("row %d: %v", y, err)
@@ -133,14 +138,6 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 		}
 		if d.br.overrun() {
 			return corrupt("truncated: entropy-coded data ends in row %d of %d", y, h)
-		}
-		if ns > 1 {
-			for i := range scs {
-				dst := scs[i].diff
-				for x := range dst {
-					dst[x] = idiff[x*ns+i]
-				}
-			}
 		}
 		for i := range scs {
 			s := &scs[i]
@@ -164,10 +161,14 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 				}
 			}
 			reconstructRow(s.cur, s.prev, s.diff, p, initial, firstRow, resets)
-			if !direct {
+			if !direct && !together {
 				d.store(s.index, y, s.cur, pt)
 			}
+			rows[i] = s.cur
 			s.prev, s.cur = s.cur, s.prev
+		}
+		if together {
+			d.storePixels(y, rows, pt)
 		}
 	}
 	d.pos = next
@@ -227,6 +228,37 @@ func (d *decoder) store(ci, y int, row []uint16, pt int) {
 	out = out[ci:]
 	for x, v := range row {
 		out[x*nc] = uint8(v << pt)
+	}
+}
+
+// storePixels writes one reconstructed row of every component (rows in frame
+// order) into the image, interleaving them.
+func (d *decoder) storePixels(y int, rows [][]uint16, pt int) {
+	nc, w := len(rows), d.width
+	if d.img.U8 != nil {
+		out := d.img.U8[y*w*nc : (y+1)*w*nc]
+		if nc == 3 {
+			r, g, b := rows[0][:w], rows[1][:w], rows[2][:w]
+			for x := range r {
+				o := out[3*x : 3*x+3 : 3*x+3]
+				o[0], o[1], o[2] = uint8(r[x]<<pt), uint8(g[x]<<pt), uint8(b[x]<<pt)
+			}
+			return
+		}
+		for c, row := range rows {
+			o := out[c:]
+			for x, v := range row {
+				o[x*nc] = uint8(v << pt)
+			}
+		}
+		return
+	}
+	out := d.img.U16[y*w*nc : (y+1)*w*nc]
+	for c, row := range rows {
+		o := out[c:]
+		for x, v := range row {
+			o[x*nc] = v << pt
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ package rle
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"teleread/viewer/codec"
 )
@@ -91,14 +92,16 @@ func decode(src []byte, rows, cols, spp, bitsAllocated int) (*codec.Image, error
 			segment(img.U8, 0)
 			return img, nil
 		}
-		planes := make([]byte, n*spp)
+		planes := scratch(n * spp)
+		defer release(planes)
 		for s := range spp {
 			segment(planes[s*n:(s+1)*n], s)
 		}
 		interleave8(img.U8, planes, n, spp)
 	case 2:
 		img.U16 = make([]uint16, n*spp)
-		planes := make([]byte, 2*n)
+		planes := scratch(2 * n)
+		defer release(planes)
 		hi, lo := planes[:n], planes[n:]
 		for s := range spp {
 			segment(hi, 2*s)
@@ -117,7 +120,8 @@ func decode(src []byte, rows, cols, spp, bitsAllocated int) (*codec.Image, error
 		}
 	case 4:
 		img.U32 = make([]uint32, n*spp)
-		planes := make([]byte, 4*n)
+		planes := scratch(4 * n)
+		defer release(planes)
 		b0, b1, b2, b3 := planes[:n], planes[n:2*n], planes[2*n:3*n], planes[3*n:]
 		for s := range spp {
 			segment(b0, 4*s)
@@ -133,14 +137,29 @@ func decode(src []byte, rows, cols, spp, bitsAllocated int) (*codec.Image, error
 	return img, nil
 }
 
+// planePool holds the byte-plane scratch buffers between frames: a cine loop
+// decodes hundreds of same-sized frames, and reusing the planes halves what
+// each one allocates.
+var planePool sync.Pool
+
+func scratch(n int) []byte {
+	if p, ok := planePool.Get().(*[]byte); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n)
+}
+
+func release(b []byte) {
+	planePool.Put(&b)
+}
+
 // interleave8 merges spp byte planes of n samples into pixel order.
 func interleave8(out, planes []byte, n, spp int) {
 	if spp == 3 {
 		r, g, b := planes[:n], planes[n:2*n], planes[2*n:3*n]
 		out = out[:3*n]
-		for i := range n {
-			o := out[3*i : 3*i+3]
-			o[0], o[1], o[2] = r[i], g[i], b[i]
+		for i, j := 0, 0; i < len(r) && j+2 < len(out); i, j = i+1, j+3 {
+			out[j], out[j+1], out[j+2] = r[i], g[i], b[i]
 		}
 		return
 	}
