@@ -65,6 +65,14 @@ var keyVR = map[dataset.Tag]string{
 	0x00081115: "SQ", 0x00700080: "CS", 0x00700081: "LO", 0x00700082: "DA", 0x00700083: "TM", 0x00700084: "PN",
 }
 
+// required holds a stand-in for record keys of type 1 that an instance has
+// empty or lacks (a de-identified study has no Study Date or Study ID), as
+// media writers do (dcmmkdir --invent).
+var required = map[dataset.Tag]string{
+	0x00100020: "UNKNOWN", 0x00080020: "19000101", 0x00080030: "000000", 0x00200010: "1",
+	0x00200011: "0", 0x00200013: "0", 0x00080023: "19000101", 0x00080033: "000000",
+}
+
 func newRecord(kind string, r Record) *dirNode {
 	es := []elem{
 		{tag: tagOffsetOfNextDirectoryRecord, vr: "UL", value: make([]byte, 4)},
@@ -80,14 +88,14 @@ func newRecord(kind string, r Record) *dirNode {
 	for _, t := range keyTags[kind] {
 		found := false
 		for _, e := range r.keys {
-			if e.tag == t {
+			if e.tag == t && (len(e.value) > 0 || required[t] == "") {
 				es = append(es, e)
 				found = true
 				break
 			}
 		}
 		if !found {
-			e := elem{tag: t, vr: keyVR[t]}
+			e := elem{tag: t, vr: keyVR[t], value: []byte(required[t])}
 			if e.vr == "SQ" {
 				e.items = [][]elem{}
 			}

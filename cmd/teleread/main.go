@@ -26,8 +26,11 @@ var commands = map[string]command{
 	"info":    {"print one file's metadata without decoding pixels", runInfo},
 	"verify":  {"check every cached file against the index", runVerify},
 	"render":  {"render one frame of a file to PNG, PGM or PPM", runRender},
+	"sync":    {"pull the assigned worklist and priors from the archive, deliver the outbox", runSync},
 	"report":  {"write, sign, amend or export a study's report", runReport},
 	"outbox":  {"show (and with --send, deliver) signed reports waiting for the archive", runOutbox},
+	"open":    {"open a shared study: folder, zip, DICOMDIR or DICOMweb study URL", runOpen},
+	"export":  {"export studies as a zip with a DICOMDIR or by STOW-RS, optionally de-identified", runExport},
 }
 
 func run(args []string) int {

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"archive/zip"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"teleread/cache/share"
+)
+
+func runExport(g *globals, args []string) int {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	deid := fs.Bool("deidentify", false, "apply the DICOM Basic Application Level Confidentiality Profile (PS3.15 E)")
+	out := fs.String("o", "", "write a zip file set (files under DICOM/ and a DICOMDIR)")
+	keepDates := fs.Bool("keep-dates", false, "with --deidentify: keep longitudinal dates, shifted by one offset for the export")
+	keepDevice := fs.Bool("keep-device", false, "with --deidentify: keep device identity (serial numbers, station names)")
+	burnedIn := fs.Bool("include-burned-in", false, "with --deidentify: include images whose Burned In Annotation is YES")
+	stow := fs.String("stow", "", "DICOMweb root to send the copy to with STOW-RS (e.g. https://host/dicom-web)")
+	tokenFile := fs.String("token-file", "", "file holding the bearer token for --stow")
+	studies, err := interleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(studies) == 0 || (*out == "" && *stow == "") {
+		fmt.Fprintln(os.Stderr, "usage: teleread export [--deidentify [--keep-dates] [--keep-device] [--include-burned-in]] STUDY_UID... (-o OUT.zip | --stow URL [--token-file F])")
+		return 2
+	}
+	if !*deid && (*keepDates || *keepDevice || *burnedIn) {
+		fmt.Fprintln(os.Stderr, "teleread: export: --keep-dates, --keep-device and --include-burned-in need --deidentify")
+		return 2
+	}
+	c, err := g.openCache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer c.Close()
+
+	// The zip is written first, also when only STOW-RS was asked for, so that
+	// what is sent is exactly the copy written (same replacement UIDs).
+	zipPath := *out
+	var tmp *os.File
+	if zipPath != "" {
+		tmp, err = os.CreateTemp(filepath.Dir(zipPath), ".export-*.zip")
+	} else {
+		tmp, err = os.CreateTemp("", "teleread-export-*.zip")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread: export:", err)
+		return 1
+	}
+	defer os.Remove(tmp.Name())
+	x := &share.Exporter{Cache: c, Deidentify: *deid, Options: share.Options{
+		KeepDates: *keepDates, KeepDevice: *keepDevice, IncludeBurnedIn: *burnedIn}}
+	sum, err := x.WriteZip(tmp, studies)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	printExportSummary(sum)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread: export:", err)
+		return 1
+	}
+	if zipPath != "" {
+		if err := os.Rename(tmp.Name(), zipPath); err != nil {
+			fmt.Fprintln(os.Stderr, "teleread: export:", err)
+			return 1
+		}
+		fmt.Printf("wrote %s\n", zipPath)
+	}
+	code := 0
+	if len(sum.Failed) > 0 {
+		code = 1
+	}
+	if *stow != "" {
+		src := tmp.Name()
+		if zipPath != "" {
+			src = zipPath
+		}
+		if err := stowZip(src, *stow, *tokenFile, sum); err != nil {
+			fmt.Fprintln(os.Stderr, "teleread: export: stow:", err)
+			return 1
+		}
+	}
+	return code
+}
+
+func printExportSummary(sum share.Summary) {
+	if sum.Deidentified {
+		opts := []string{"Basic Application Confidentiality Profile"}
+		if sum.Options.KeepDates {
+			opts = append(opts, "dates kept, shifted")
+		}
+		if sum.Options.KeepDevice {
+			opts = append(opts, "device identity kept")
+		}
+		fmt.Printf("de-identified (%s)\n", strings.Join(opts, "; "))
+	} else {
+		fmt.Println("NOT de-identified: the copy carries the patient's identity")
+	}
+	fmt.Printf("exported %d instances in %d series of %d studies\n", sum.Instances, sum.Series, sum.Studies)
+	if n := len(sum.BurnedIn); n > 0 {
+		fmt.Printf("left out %d images with burned-in annotation (Burned In Annotation YES); --include-burned-in exports them:\n", n)
+		for _, s := range sum.BurnedIn {
+			fmt.Printf("  %s, instance %s\n", s.Series, s.InstanceNumber)
+		}
+	} else if sum.Deidentified && !sum.Options.IncludeBurnedIn {
+		fmt.Println("no image with burned-in annotation was found")
+	}
+	for _, s := range sum.Failed {
+		fmt.Printf("failed: %s, instance %s: %s\n", s.Series, s.InstanceNumber, s.Reason)
+	}
+}
+
+// stowBatch bounds the bytes sent in one STOW-RS request.
+const stowBatch = 32 << 20
+
+// stowZip sends the files of an exported zip to a DICOMweb archive and checks
+// that the archive referenced every SOP Instance UID sent.
+func stowZip(zipPath, root, tokenFile string, sum share.Summary) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if !sameHost(cfg.Archive, root) && os.Getenv("TELEREAD_USER") == "" && os.Getenv("TELEREAD_TOKEN") == "" {
+		cfg.User, cfg.Password, cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", "", "", "", nil
+	}
+	cfg.Archive = root
+	if tokenFile != "" {
+		cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", tokenFile, nil
+	}
+	cl, err := cfg.client()
+	if err != nil {
+		return err
+	}
+	uidOf := map[string]string{}
+	for _, r := range sum.Records {
+		uidOf[strings.Join(r.FileID, "/")] = r.SOPInstanceUID
+	}
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	var batch [][]byte
+	var uids []string
+	size, stored := 0, 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := cl.Store(context.Background(), "", batch...)
+		if err != nil {
+			return err
+		}
+		for _, u := range uids {
+			if !res.StoredUID(u) {
+				return fmt.Errorf("the archive did not confirm instance %s", u)
+			}
+		}
+		stored += len(uids)
+		batch, uids, size = nil, nil, 0
+		return nil
+	}
+	for _, zf := range zr.File {
+		uid, ok := uidOf[zf.Name]
+		if !ok {
+			continue // the DICOMDIR
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, int64(zf.UncompressedSize64)+1))
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		batch, uids, size = append(batch, b), append(uids, uid), size+len(b)
+		if size >= stowBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	fmt.Printf("stored %d instances at %s\n", stored, cl.BaseURL())
+	return nil
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+
+	"teleread/cache"
+)
+
+// sourceShared marks studies opened for a second opinion (not on the worklist).
+const sourceShared = "shared"
+
+func runOpen(g *globals, args []string) int {
+	fs := flag.NewFlagSet("open", flag.ContinueOnError)
+	tokenFile := fs.String("token-file", "", "file holding the bearer token for a DICOMweb study URL")
+	noApp := fs.Bool("no-app", false, "only import and list the studies; do not open the app")
+	targets, err := interleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(targets) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: teleread open FOLDER|ZIP|DICOMDIR|https://host/dicom-web/studies/UID [--token-file F] [--no-app]")
+		return 2
+	}
+	c, err := g.openCache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer c.Close()
+
+	studies := map[string]bool{}
+	failed := false
+	for _, t := range targets {
+		if strings.HasPrefix(t, "https://") || strings.HasPrefix(t, "http://") {
+			got, err := openStudyURL(c, t, *tokenFile)
+			for uid := range got {
+				studies[uid] = true
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "teleread: open:", err)
+				failed = true
+			}
+			continue
+		}
+		sum := c.ImportPaths([]string{t}, nil)
+		for _, r := range sum.Rejected {
+			fmt.Printf("rejected: %s: %s\n", r.Name, r.Reason)
+		}
+		for _, r := range sum.Conflicts {
+			fmt.Printf("conflict: %s: %s (the cached copy is kept)\n", r.Name, r.Reason)
+		}
+		for uid := range sum.Studies {
+			studies[uid] = true
+		}
+	}
+	if len(studies) == 0 {
+		fmt.Fprintln(os.Stderr, "teleread: open: no study found")
+		return 1
+	}
+	uids := make([]string, 0, len(studies))
+	for uid := range studies {
+		uids = append(uids, uid)
+	}
+	sort.Strings(uids)
+	for _, uid := range uids {
+		if err := c.SetSource(uid, sourceShared); err != nil {
+			fmt.Fprintln(os.Stderr, "teleread:", err)
+			return 1
+		}
+		s, err := c.StudyByUID(uid)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "teleread:", err)
+			return 1
+		}
+		fmt.Printf("%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
+			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)
+	}
+	fmt.Printf("opened %d studies (marked shared)\n", len(uids))
+	if !*noApp && (os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "") {
+		// The app lists shared studies first; it takes no study arguments yet,
+		// so the studies are opened from its list.
+		fmt.Println("start the app (teleread app) to read them: shared studies are listed first")
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// parseStudyURL splits a DICOMweb study URL (…/studies/UID, optionally with
+// a series or instance path after it) into the service root and the study.
+func parseStudyURL(s string) (root, study string, err error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", "", fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	i := strings.LastIndex(u.Path, "/studies/")
+	if i < 0 {
+		return "", "", fmt.Errorf("%s: not a DICOMweb study URL (…/studies/UID)", u.Redacted())
+	}
+	rest := strings.Split(strings.Trim(u.Path[i+len("/studies/"):], "/"), "/")
+	study = rest[0]
+	if study == "" {
+		return "", "", fmt.Errorf("%s: no study UID", u.Redacted())
+	}
+	if len(rest) > 1 && rest[1] != "series" {
+		return "", "", fmt.Errorf("%s: not a DICOMweb study URL (…/studies/UID)", u.Redacted())
+	}
+	r := *u
+	r.Path, r.RawPath, r.RawQuery, r.Fragment = u.Path[:i], "", "", ""
+	return r.String(), study, nil
+}
+
+// sameHost reports whether two URLs name the same scheme, host and port.
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
+}
+
+// openStudyURL retrieves a study from a DICOMweb URL into the cache. The
+// bearer token comes from tokenFile; otherwise the configured credentials are
+// used, but only for the configured archive's host (or when given in the
+// environment), so that they are never sent to a host they were not meant for.
+func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, error) {
+	root, study, err := parseStudyURL(target)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	fromEnv := os.Getenv("TELEREAD_USER") != "" || os.Getenv("TELEREAD_TOKEN") != ""
+	if !sameHost(cfg.Archive, root) && !fromEnv {
+		cfg.User, cfg.Password, cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", "", "", "", nil
+	}
+	cfg.Archive = root
+	if tokenFile != "" {
+		cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", tokenFile, nil
+	}
+	cl, err := cfg.client()
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]bool{}
+	var rejected []string
+	n, err := cl.RetrieveStudy(context.Background(), study, func(part io.Reader) error {
+		res, err := c.Import(part, "part")
+		switch {
+		case err == nil, errors.Is(err, cache.ErrConflict):
+			if res.StudyInstanceUID != "" {
+				got[res.StudyInstanceUID] = true
+			}
+			return nil
+		case errors.Is(err, cache.ErrRejected):
+			rejected = append(rejected, err.Error())
+			return nil
+		}
+		return err
+	})
+	for _, r := range rejected {
+		fmt.Printf("rejected: %s\n", r)
+	}
+	if err != nil {
+		return got, fmt.Errorf("retrieve study %s after %d instances: %w", study, n, err)
+	}
+	if n == 0 {
+		return got, fmt.Errorf("study %s: the archive returned no instance", study)
+	}
+	fmt.Printf("retrieved %d instances of study %s\n", n, study)
+	return got, nil
+}
