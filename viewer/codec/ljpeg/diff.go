@@ -44,11 +44,12 @@ func decodeDiffs(br *bitReader, t *huffTable, diff []int32) error {
 
 // decodeDiffsInterleaved decodes the differences of columns [from, to) of an
 // interleaved scan, which come in pixel order: component k's difference of
-// column x goes to diffs[k][x], decoded with tabs[k].
-func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diffs [][]int32, from, to int) error {
+// column x goes to diffs[k*w+x], decoded with tabs[k].
+func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diffs []int32, w, from, to int) error {
 	acc, bits, buf, n, pos := br.acc, br.bits, br.buf, br.n, br.pos
 	for x := from; x < to; x++ {
-		for k, t := range tabs {
+		o := x
+		for _, t := range tabs {
 			if bits < 32 {
 				if pos <= n {
 					acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
@@ -60,7 +61,8 @@ func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diffs [][]int32, f
 			if l := uint(e & fastLenMask); l != 0 {
 				acc <<= l
 				bits -= l
-				diffs[k][x] = e >> 8
+				diffs[o] = e >> 8
+				o += w
 				continue
 			}
 			v, used, err := slowDiff(t, acc, e)
@@ -70,7 +72,8 @@ func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diffs [][]int32, f
 			}
 			acc <<= used
 			bits -= used
-			diffs[k][x] = v
+			diffs[o] = v
+			o += w
 		}
 	}
 	br.acc, br.bits, br.pos = acc, bits, pos

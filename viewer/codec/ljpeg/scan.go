@@ -51,7 +51,6 @@ func (d *decoder) readScan() error {
 			table: d.tables[td],
 			prev:  make([]uint16, w),
 			cur:   make([]uint16, w),
-			diff:  make([]int32, w),
 		}
 		tabs[i] = d.tables[td]
 	}
@@ -85,9 +84,11 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 	d.clean, n, next = unstuff(d.clean, d.src, d.pos)
 	d.br.reset(d.clean, n)
 
-	diffs := make([][]int32, ns)
+	// The components' difference rows are consecutive in one buffer, so that
+	// an interleaved scan stores each difference with a single index.
+	diffs := make([]int32, ns*w)
 	for i := range scs {
-		diffs[i] = scs[i].diff
+		scs[i].diff = diffs[i*w : (i+1)*w : (i+1)*w]
 	}
 	// A scan holding every component of the frame in frame order writes its
 	// rows into the image together, pixel by pixel.
@@ -126,7 +127,7 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 			if ns == 1 {
 				err = decodeDiffs(&d.br, tabs[0], scs[0].diff[x:end])
 			} else {
-				err = decodeDiffsInterleaved(&d.br, tabs, diffs, x, end)
+				err = decodeDiffsInterleaved(&d.br, tabs, diffs, w, x, end)
 			}
 			if err != nil {
 				return corrupt("row %d: %v", y, err)
