@@ -1,18 +1,17 @@
 package ljpeg
 
-import (
-	"bytes"
-	"encoding/binary"
-)
+import "bytes"
 
 // padding is how many zero bytes follow the entropy-coded data in bitReader.buf, so
 // that a refill can always load 8 bytes at once.
 const padding = 8
 
-// bitReader reads the entropy-coded segment of one restart interval after its
-// byte stuffing has been removed (unstuff), so that the hot loop never looks for
-// 0xFF00. Past the end of the data it reads zero bits; the scan decoder notices
-// the overrun with overrun and reports the stream as truncated.
+// bitReader holds the state for reading the entropy-coded segment of one
+// restart interval after its byte stuffing has been removed (unstuff), so that
+// the hot loop never looks for 0xFF00. The decoding loops (diff.go) keep the
+// fields in locals and refill acc themselves, 8 bytes at a time, to at least
+// 56 valid bits; past the end of the data they read zero bits, and the scan
+// decoder reports the overrun as a truncated stream.
 type bitReader struct {
 	buf  []byte // data, then padding zero bytes
 	n    int    // length of the data proper
@@ -23,15 +22,6 @@ type bitReader struct {
 
 func (br *bitReader) reset(buf []byte, n int) {
 	br.buf, br.n, br.pos, br.acc, br.bits = buf, n, 0, 0, 0
-}
-
-// refill makes at least 56 bits valid. Bytes beyond the data count as zeros.
-func (br *bitReader) refill() {
-	if br.pos <= br.n {
-		br.acc |= binary.BigEndian.Uint64(br.buf[br.pos:br.pos+8]) >> br.bits
-	}
-	br.pos += int(63-br.bits) >> 3
-	br.bits |= 56
 }
 
 // overrun says whether more bits were consumed than the data holds.

@@ -6,7 +6,10 @@ import (
 	"fmt"
 )
 
-var errBadCode = errors.New("invalid Huffman code")
+var (
+	errBadCode   = errors.New("invalid Huffman code")
+	errTruncated = errors.New("truncated: entropy-coded data ends early")
+)
 
 // decodeDiffs decodes len(diff) differences coded with table t. The bit reader's
 // state lives in locals for the duration of the loop so that the compiler keeps
@@ -15,9 +18,14 @@ func decodeDiffs(br *bitReader, t *huffTable, diff []int32) error {
 	acc, bits, buf, n, pos := br.acc, br.bits, br.buf, br.n, br.pos
 	for i := range diff {
 		if bits < 32 {
-			// bitReader.refill, by hand on the locals.
+			// Refill to at least 56 valid bits (see bitReader).
 			if pos <= n {
 				acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+			} else if pos*8-int(bits) > n*8 {
+				// Past the end of the data: stop now rather than at the
+				// end of the row, so a scan costs no more than its bytes.
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return errTruncated
 			}
 			pos += int(63-bits) >> 3
 			bits |= 56
@@ -53,6 +61,9 @@ func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diffs []int32, w, 
 			if bits < 32 {
 				if pos <= n {
 					acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+				} else if pos*8-int(bits) > n*8 {
+					br.acc, br.bits, br.pos = acc, bits, pos
+					return errTruncated
 				}
 				pos += int(63-bits) >> 3
 				bits |= 56
