@@ -57,8 +57,10 @@ func decode(src []byte, rows, cols, spp, bitsAllocated int) (*codec.Image, error
 	if nseg < need {
 		return nil, fmt.Errorf("%w: %d segments, the image needs %d", codec.ErrCorrupt, nseg, need)
 	}
+	// Only the segments the image needs are used; a segment ends where the
+	// next declared one starts, the last at the end of the data.
 	var offs [maxSegments + 1]int
-	for i := range nseg {
+	for i := range need {
 		o := int64(binary.LittleEndian.Uint32(src[4+4*i:]))
 		if o < headerSize || o > int64(len(src)) {
 			return nil, fmt.Errorf("%w: segment %d at offset %d, data is %d bytes", codec.ErrCorrupt, i, o, len(src))
@@ -68,7 +70,12 @@ func decode(src []byte, rows, cols, spp, bitsAllocated int) (*codec.Image, error
 		}
 		offs[i] = int(o)
 	}
-	offs[nseg] = len(src)
+	offs[need] = len(src)
+	if nseg > need {
+		if o := int64(binary.LittleEndian.Uint32(src[4+4*need:])); o >= int64(offs[need-1]) && o <= int64(len(src)) {
+			offs[need] = int(o)
+		}
+	}
 	// A segment of n bytes decodes to at most 64n bytes (two-byte runs of 128),
 	// so a plane it cannot come near filling means data is missing; refuse it
 	// before allocating.

@@ -158,6 +158,13 @@ func TestDecode(t *testing.T) {
 			want: []uint32{0x0102, 0x0304, 0x0506}},
 		{name: "extra segments ignored", src: header([]byte{0, 1}, []byte{0, 2}), rows: 1, cols: 1, spp: 1, bits: 8,
 			want: []uint32{1}},
+		{name: "extra segment with a bogus offset", src: func() []byte {
+			b := header([]byte{1, 1, 2}, []byte{0, 2})
+			binary.LittleEndian.PutUint32(b[8:], 0xFFFFFF)
+			return b
+		}(), rows: 1, cols: 2, spp: 1, bits: 8, want: []uint32{1, 2}},
+		{name: "segment ends at the next declared one", src: header([]byte{0, 1}, []byte{0, 2}), rows: 1, cols: 2, spp: 1, bits: 8,
+			want: []uint32{1, 0}},
 
 		{name: "too few segments", src: header([]byte{0, 1}), rows: 1, cols: 1, spp: 3, bits: 8, wantErr: codec.ErrCorrupt},
 		{name: "no segments", src: header(), rows: 1, cols: 1, spp: 1, bits: 8, wantErr: codec.ErrCorrupt},
