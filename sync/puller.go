@@ -432,7 +432,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		if err != nil {
 			return fail(done, total, err)
 		}
-		if want, ok := s.Int(TagNumberOfSeriesRelatedInstances); ok && want != len(sw.all) {
+		if want, ok := s.Int(TagNumberOfSeriesRelatedInstances); ok && want != len(sw.all) && !p.headerCount(ctx, uid, sw.uid, TagNumberOfSeriesRelatedInstances, want) {
 			return fail(done, total, fmt.Errorf("sync: study %s series %s: the archive counts %d instances but lists %d", uid, sw.uid, want, len(sw.all)))
 		}
 		for _, sop := range sw.all {
@@ -451,7 +451,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			todo = append(todo, sw)
 		}
 	}
-	if want, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); ok && want != total {
+	if want, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); ok && want != total && !p.headerCount(ctx, uid, "", TagNumberOfStudyRelatedInstances, want) {
 		return fail(done, total, fmt.Errorf("sync: study %s: the archive counts %d instances but lists %d", uid, want, total))
 	}
 	if total == 0 {
@@ -594,4 +594,23 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// headerCount reports whether a count the archive gave back is a value stored
+// in the instances' own headers rather than one the archive computed: some
+// archives (Orthanc 1.10 among them) answer NumberOfStudyRelatedInstances from
+// the stored files when they carry it, and files exported from a bigger study
+// do (a TCIA corpus file says 1386 for a study of one instance). Such a value
+// says nothing about what the archive holds, so the listing decides.
+func (p *Puller) headerCount(ctx context.Context, studyUID, seriesUID, tag string, want int) bool {
+	meta, err := p.Client.Metadata(ctx, studyUID, seriesUID)
+	if err != nil || len(meta) == 0 {
+		return false
+	}
+	for _, o := range meta {
+		if n, ok := o.Int(tag); !ok || n != want {
+			return false
+		}
+	}
+	return true
 }
