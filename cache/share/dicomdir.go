@@ -48,10 +48,10 @@ var keyTags = map[string][]dataset.Tag{
 	"STUDY":            {0x00080020, 0x00080030, 0x00080050, 0x00081030, 0x0020000D, 0x00200010},
 	"SERIES":           {0x00080060, 0x0020000E, 0x00200011},
 	"IMAGE":            {0x00200013},
-	"SR DOCUMENT":      {0x00080023, 0x00080033, 0x00200013, 0x0040A043, 0x0040A491, 0x0040A493},
+	"SR DOCUMENT":      {0x00080023, 0x00080033, 0x00200013, 0x0040A030, 0x0040A043, 0x0040A491, 0x0040A493},
 	"KEY OBJECT DOC":   {0x00080023, 0x00080033, 0x00200013, 0x0040A043},
 	"RT DOSE":          {0x00200013, 0x3004000A},
-	"RT PLAN":          {0x00200013, 0x300A0002},
+	"RT PLAN":          {0x00200013, 0x300A0002, 0x300A0006, 0x300A0007},
 	"RT STRUCTURE SET": {0x00200013, 0x30060002},
 	"PRESENTATION":     {0x00080023, 0x00080033, 0x00081115, 0x00200013, 0x00700080, 0x00700081, 0x00700082, 0x00700083, 0x00700084},
 }
@@ -62,7 +62,7 @@ var keyVR = map[dataset.Tag]string{
 	0x00081030: "LO", 0x0020000D: "UI", 0x00200010: "SH", 0x00080060: "CS", 0x0020000E: "UI",
 	0x00200011: "IS", 0x00200013: "IS", 0x00080023: "DA", 0x00080033: "TM", 0x0040A043: "SQ",
 	0x0040A491: "CS", 0x0040A493: "CS", 0x3004000A: "CS", 0x300A0002: "SH", 0x30060002: "SH",
-	0x00081115: "SQ", 0x00700080: "CS", 0x00700081: "LO", 0x00700082: "DA", 0x00700083: "TM", 0x00700084: "PN",
+	0x00081115: "SQ", 0x300A0006: "DA", 0x300A0007: "TM", 0x00700080: "CS", 0x00700081: "LO", 0x00700082: "DA", 0x00700083: "TM", 0x00700084: "PN",
 }
 
 // required holds a stand-in for record keys of type 1 that an instance has
@@ -70,8 +70,12 @@ var keyVR = map[dataset.Tag]string{
 // media writers do (dcmmkdir --invent).
 var required = map[dataset.Tag]string{
 	0x00100020: "UNKNOWN", 0x00080020: "19000101", 0x00080030: "000000", 0x00200010: "1",
-	0x00200011: "0", 0x00200013: "0", 0x00080023: "19000101", 0x00080033: "000000",
+	0x00200011: "0", 0x00200013: "0", 0x00080060: "OT", 0x300A0002: "PLAN", 0x00080023: "19000101", 0x00080033: "000000",
 }
+
+// optionalKey marks record keys written only when the instance has them
+// (type 1C keys whose condition follows the instance).
+var optionalKey = map[dataset.Tag]bool{0x0040A030: true}
 
 func newRecord(kind string, r Record) *dirNode {
 	es := []elem{
@@ -93,6 +97,23 @@ func newRecord(kind string, r Record) *dirNode {
 				found = true
 				break
 			}
+		}
+		if !found && t == 0x0040A030 && r.str(0x0040A493) == "VERIFIED" {
+			// Verification DateTime sits in the Verifying Observer Sequence of
+			// the instance and at the top of the record.
+			for _, e := range r.keys {
+				if e.tag == 0x0040A073 && len(e.items) > 0 {
+					for _, ie := range e.items[0] {
+						if ie.tag == t {
+							es = append(es, ie)
+							found = true
+						}
+					}
+				}
+			}
+		}
+		if !found && optionalKey[t] {
+			continue
 		}
 		if !found {
 			e := elem{tag: t, vr: keyVR[t], value: []byte(required[t])}
