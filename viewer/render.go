@@ -34,27 +34,37 @@ type RenderOptions struct {
 	Window *Window // overrides the default VOI (grey images only); nil keeps it
 }
 
-// RenderFile opens the DICOM file at path, decodes one frame and renders it with the
-// default display (or the given window) at its own size.
-func RenderFile(path string, opt RenderOptions) (image.Image, error) {
+// LoadFrame opens the DICOM file at path, decodes one frame and returns it with
+// the display it is shown with: the file's default, or the given window.
+func LoadFrame(path string, opt RenderOptions) (*Frame, *Display, error) {
 	im, err := Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer im.Close()
 	f, err := im.Frame(opt.Frame)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d, err := DefaultDisplay(im, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if opt.Window != nil && f.Color == Monochrome {
 		if !opt.Window.Valid() {
-			return nil, fmt.Errorf("viewer: render %s: %w: window width %g", path, ErrInvalid, opt.Window.Width)
+			return nil, nil, fmt.Errorf("viewer: render %s: %w: window width %g", path, ErrInvalid, opt.Window.Width)
 		}
 		d.Window, d.VOILUT = *opt.Window, nil
+	}
+	return f, d, nil
+}
+
+// RenderFile renders one frame of the DICOM file at path on the CPU at its own
+// size (see LoadFrame).
+func RenderFile(path string, opt RenderOptions) (image.Image, error) {
+	f, d, err := LoadFrame(path, opt)
+	if err != nil {
+		return nil, err
 	}
 	return RenderFrame(f, d)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -307,4 +309,70 @@ func TestRenderCLI(t *testing.T) {
 	if r := teleread(t, t.TempDir(), "render", filepath.Join(corpusDir, "files", "broken_mr_truncated.dcm"), "-o", filepath.Join(t.TempDir(), "x.png")); r.code == 0 || r.stderr == "" {
 		t.Errorf("broken file rendered without an error")
 	}
+}
+
+// TestRenderGPUMatchesCPU: for every corpus file that renders, `render
+// --renderer gpu` equals `render --renderer cpu` within 1 on every sample.
+func TestRenderGPUMatchesCPU(t *testing.T) {
+	requireCorpus(t)
+	var m struct {
+		Files []struct {
+			ID, File    string
+			Expectation struct{ Render string }
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
+	json.Unmarshal(b, &m)
+	dir := t.TempDir()
+	for _, e := range m.Files {
+		if e.Expectation.Render != "reference" {
+			continue
+		}
+		src := filepath.Join(corpusDir, e.File)
+		cpu, gpu := filepath.Join(dir, e.ID+".cpu.png"), filepath.Join(dir, e.ID+".gpu.png")
+		if r := teleread(t, dir, "render", src, "--renderer", "cpu", "-o", cpu); r.code != 0 {
+			t.Errorf("%s: cpu: %s", e.ID, r.stderr)
+			continue
+		}
+		r := teleread(t, dir, "render", src, "--renderer", "gpu", "-o", gpu)
+		if r.code != 0 {
+			t.Fatalf("%s: gpu: %s", e.ID, r.stderr)
+		}
+		a, b := readPNG(t, cpu), readPNG(t, gpu)
+		if !a.Bounds().Eq(b.Bounds()) {
+			t.Errorf("%s: sizes %v and %v", e.ID, a.Bounds(), b.Bounds())
+			continue
+		}
+		for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+			for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+				r1, g1, b1, _ := a.At(x, y).RGBA()
+				r2, g2, b2, _ := b.At(x, y).RGBA()
+				if diff8(r1, r2) > 1 || diff8(g1, g2) > 1 || diff8(b1, b2) > 1 {
+					t.Fatalf("%s: pixel (%d,%d) cpu %v gpu %v", e.ID, x, y, a.At(x, y), b.At(x, y))
+				}
+			}
+		}
+	}
+}
+
+func readPNG(t *testing.T, p string) image.Image {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func diff8(a, b uint32) int {
+	d := int(a>>8) - int(b>>8)
+	if d < 0 {
+		return -d
+	}
+	return d
 }
