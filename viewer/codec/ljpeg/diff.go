@@ -91,6 +91,96 @@ func decodeDiffsInterleaved(br *bitReader, tabs []*huffTable, diffs []int32, w, 
 	return nil
 }
 
+// decodeDiffs3 is decodeDiffsInterleaved for the common three-component
+// (colour) scan, unrolled: it is most of the time spent on a colour frame.
+func decodeDiffs3(br *bitReader, tabs []*huffTable, diffs []int32, w, from, to int) error {
+	acc, bits, buf, n, pos := br.acc, br.bits, br.buf, br.n, br.pos
+	t0, t1, t2 := tabs[0], tabs[1], tabs[2]
+	d0, d1, d2 := diffs[:to], diffs[w:w+to], diffs[2*w:2*w+to]
+	for x := from; x < to; x++ {
+		// Component 0.
+		if bits < 32 {
+			if pos <= n {
+				acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+			} else if pos*8-int(bits) > n*8 {
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return errTruncated
+			}
+			pos += int(63-bits) >> 3
+			bits |= 56
+		}
+		if e := t0.fast[acc>>(64-fastBits)]; e&fastLenMask != 0 {
+			l := uint(e & fastLenMask)
+			acc <<= l
+			bits -= l
+			d0[x] = e >> 8
+		} else {
+			v, used, err := slowDiff(t0, acc, e)
+			if err != nil {
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return err
+			}
+			acc <<= used
+			bits -= used
+			d0[x] = v
+		}
+		// Component 1.
+		if bits < 32 {
+			if pos <= n {
+				acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+			} else if pos*8-int(bits) > n*8 {
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return errTruncated
+			}
+			pos += int(63-bits) >> 3
+			bits |= 56
+		}
+		if e := t1.fast[acc>>(64-fastBits)]; e&fastLenMask != 0 {
+			l := uint(e & fastLenMask)
+			acc <<= l
+			bits -= l
+			d1[x] = e >> 8
+		} else {
+			v, used, err := slowDiff(t1, acc, e)
+			if err != nil {
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return err
+			}
+			acc <<= used
+			bits -= used
+			d1[x] = v
+		}
+		// Component 2.
+		if bits < 32 {
+			if pos <= n {
+				acc |= binary.BigEndian.Uint64(buf[pos:pos+8]) >> bits
+			} else if pos*8-int(bits) > n*8 {
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return errTruncated
+			}
+			pos += int(63-bits) >> 3
+			bits |= 56
+		}
+		if e := t2.fast[acc>>(64-fastBits)]; e&fastLenMask != 0 {
+			l := uint(e & fastLenMask)
+			acc <<= l
+			bits -= l
+			d2[x] = e >> 8
+		} else {
+			v, used, err := slowDiff(t2, acc, e)
+			if err != nil {
+				br.acc, br.bits, br.pos = acc, bits, pos
+				return err
+			}
+			acc <<= used
+			bits -= used
+			d2[x] = v
+		}
+	}
+	br.acc, br.bits, br.pos = acc, bits, pos
+	return nil
+}
+
 // slowDiff decodes a difference that the look-ahead table could not finish:
 // a code longer than fastBits, or a short code whose extra bits did not fit.
 // acc holds at least 32 valid bits; it returns the value and the bits used.

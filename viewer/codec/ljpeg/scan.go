@@ -126,6 +126,8 @@ func (d *decoder) decodeScan(scs []scanComponent, tabs []*huffTable, psv, pt int
 			var err error
 			if ns == 1 {
 				err = decodeDiffs(&d.br, tabs[0], scs[0].diff[x:end])
+			} else if ns == 3 {
+				err = decodeDiffs3(&d.br, tabs, diffs, w, x, end)
 			} else {
 				err = decodeDiffsInterleaved(&d.br, tabs, diffs, w, x, end)
 			}
@@ -240,9 +242,14 @@ func (d *decoder) storePixels(y int, rows [][]uint16, pt int) {
 		out := d.img.U8[y*w*nc : (y+1)*w*nc]
 		if nc == 3 {
 			r, g, b := rows[0][:w], rows[1][:w], rows[2][:w]
-			for x := range r {
-				o := out[3*x : 3*x+3 : 3*x+3]
-				o[0], o[1], o[2] = uint8(r[x]<<pt), uint8(g[x]<<pt), uint8(b[x]<<pt)
+			if pt == 0 {
+				for x, j := 0, 0; x < len(r) && j+2 < len(out); x, j = x+1, j+3 {
+					out[j], out[j+1], out[j+2] = uint8(r[x]), uint8(g[x]), uint8(b[x])
+				}
+				return
+			}
+			for x, j := 0, 0; x < len(r) && j+2 < len(out); x, j = x+1, j+3 {
+				out[j], out[j+1], out[j+2] = uint8(r[x]<<pt), uint8(g[x]<<pt), uint8(b[x]<<pt)
 			}
 			return
 		}
