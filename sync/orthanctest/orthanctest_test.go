@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-const corpus = "/work/shared/corpus/files"
+const corpus = "../../../shared/corpus/files"
 
 func corpusFile(t *testing.T, name string) string {
 	t.Helper()
