@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"teleread/cache"
+	"teleread/cache/cachetest"
+	"teleread/viewer/dataset"
+)
+
+// importFloor is issue 2's floor for the full import, in instances per second.
+const importFloor = 1000
+
+// benchImport generates a CT series from the corpus' small CT, imports it into
+// fresh caches (the whole durable path: parse, temp file, fsync, rename, index
+// row) and parses its metadata only, beside one dcmdump run over the same
+// files.
+func benchImport(b *bench) error {
+	src, err := b.corpusFile("ct_small_explicit_le")
+	if err != nil {
+		return err
+	}
+	paths, err := cachetest.MakeSeries(src, filepath.Join(b.tmp, "import-series"), b.instances)
+	if err != nil {
+		return err
+	}
+	n := float64(len(paths))
+	fmt.Fprintf(b.out, "%d-instance CT series made from %s (%d bytes each), files in the page cache\n",
+		len(paths), filepath.Base(src), fileSize(src))
+
+	// Full durable import, each run into a fresh cache (opening it, which
+	// creates the database, is not timed).
+	var c *cache.Cache
+	run := 0
+	closeCache := func() {
+		if c != nil {
+			home := c.Home()
+			c.Close()
+			os.RemoveAll(home)
+			c = nil
+		}
+	}
+	defer closeCache()
+	imp, impErr := b.eachRun(func() error {
+		closeCache()
+		run++
+		var err error
+		c, err = cache.Open(filepath.Join(b.tmp, fmt.Sprintf("import-cache-%d", run)))
+		return err
+	}, func() error {
+		sum := c.ImportPaths(paths, nil)
+		if sum.Imported != len(paths) {
+			return fmt.Errorf("imported %d of %d (%d rejected, %d conflicts)", sum.Imported, len(paths), len(sum.Rejected), len(sum.Conflicts))
+		}
+		return nil
+	})
+	closeCache()
+
+	// Metadata only: what indexing reads, without the store.
+	parse, parseErr := b.perOp(func() error {
+		for _, p := range paths {
+			f, err := dataset.Open(p)
+			if err != nil {
+				return err
+			}
+			f.Close()
+		}
+		return nil
+	})
+
+	// dcmdump: one process over all files, output to /dev/null.
+	dump, dumpErr := b.timeCommand(command{"dcmdump", paths})
+	var startup time.Duration
+	startupErr := dumpErr
+	if dumpErr == nil {
+		startup, startupErr = b.startup("dcmdump")
+	}
+
+	t := newTable("measure", "Teleread", "dcmdump", "ratio", "dcmdump minus start-up", "ratio", "floor 1,000/s")
+	peer, peerC := na(dumpErr), na(startupErr)
+	var dumpRate, dumpRateC float64
+	if dumpErr == nil {
+		dumpRate = n / dump.Seconds()
+		peer = rate(n, dump, "inst")
+	}
+	if startupErr == nil && dump > startup {
+		dumpRateC = n / (dump - startup).Seconds()
+		peerC = rate(n, dump-startup, "inst")
+	}
+	addRow := func(name string, d time.Duration, err error, floor bool) {
+		if err != nil {
+			t.add(name, na(err), peer, "", peerC, "", "")
+			return
+		}
+		ours := n / d.Seconds()
+		v := ""
+		if floor {
+			v = verdict(ours >= importFloor)
+		}
+		t.add(name, rate(n, d, "inst"), peer, ratio(ours, dumpRate), peerC, ratio(ours, dumpRateC), v)
+	}
+	addRow("full durable import (cache.ImportPaths)", imp, impErr, true)
+	addRow("metadata parse only (dataset.Open)", parse, parseErr, false)
+	t.print(b.out)
+	if dumpErr == nil {
+		fmt.Fprintf(b.out, "  dcmdump: one process over all %d files (%s for all, %s per file); start-up on a trivial file %s.\n",
+			len(paths), ms(dump), ms(dump/time.Duration(len(paths))), msOr(startup, startupErr))
+		fmt.Fprintln(b.out, "  dcmdump parses and prints every element (to /dev/null) and writes nothing durable;")
+		fmt.Fprintln(b.out, "  Teleread's import also copies each file, fsyncs it, renames it into place and indexes it in SQLite.")
+	}
+	return nil
+}
+
+// msOr formats d, or the error when there is one.
+func msOr(d time.Duration, err error) string {
+	if err != nil {
+		return na(err)
+	}
+	return ms(d)
+}
+
+// trivialFile is a small valid DICOM file without pixel data, the input that
+// measures a peer's start-up time.
+func (b *bench) trivialFile() (string, error) {
+	var firstErr error
+	for _, id := range []string{"sr_basic_text", "mr_small_explicit_le"} {
+		p, err := b.corpusFile(id)
+		if err == nil {
+			return p, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return "", errors.Join(errors.New("no trivial input for start-up timing"), firstErr)
+}
+
+// startup returns the median time of a peer tool on the trivial file: its
+// process start-up, loading its libraries and dictionaries included.
+func (b *bench) startup(tool string) (time.Duration, error) {
+	p, err := b.trivialFile()
+	if err != nil {
+		return 0, err
+	}
+	switch tool {
+	case "dcmdump":
+		return b.timeCommand(command{"dcmdump", []string{p}})
+	case "gdcmconv":
+		return b.timeCommand(command{"gdcmconv", []string{"--raw", p, filepath.Join(b.tmp, "startup-out.dcm")}})
+	}
+	return 0, fmt.Errorf("no start-up input for %s", tool)
+}
