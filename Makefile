@@ -19,7 +19,7 @@ DEB_PACKAGES := gcc libc6-dev pkg-config git ca-certificates curl \
 FUZZ_TIME_TEST ?= 5s
 FUZZ_TIME ?= 2m
 
-.PHONY: all deps build run test test-go fuzz-brief fuzz bench lint clean
+.PHONY: all deps build run test fuzz-brief fuzz bench lint install clean
 
 all: build
 
@@ -74,6 +74,17 @@ bench: build
 lint: deps
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# install puts the binary, its icon and the desktop entry (which registers the
+# teleread:// link scheme and DICOM files) in place. `fyne package` could make
+# the entry too, but it rewrites FyneApp.toml, so it is not used here.
+PREFIX ?= /usr/local
+install: build
+	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/teleread
+	install -D -m 644 assets/icon.png $(DESTDIR)$(PREFIX)/share/icons/hicolor/128x128/apps/teleread.png
+	install -D -m 644 assets/teleread.desktop $(DESTDIR)$(PREFIX)/share/applications/teleread.desktop
+	-command -v update-desktop-database >/dev/null && update-desktop-database $(DESTDIR)$(PREFIX)/share/applications
+	-command -v xdg-mime >/dev/null && xdg-mime default teleread.desktop x-scheme-handler/teleread
 
 clean:
 	rm -rf bin .deps-stamp

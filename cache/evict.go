@@ -30,7 +30,7 @@ func (c *Cache) Evict(limit int64) ([]Evicted, error) {
 		FROM studies s
 		WHERE NOT EXISTS (SELECT 1 FROM worklist w WHERE w.study_uid = s.study_uid AND w.state != 'unassigned')
 		  AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.study_uid = s.study_uid AND r.state = 'draft')
-		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.study_uid = s.study_uid AND o.state != 'delivered')
+		  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.study_uid = s.study_uid AND o.state NOT IN ('delivered', 'local'))
 		ORDER BY COALESCE(s.last_read_at, s.created_at), s.created_at`)
 	if err != nil {
 		return nil, fmt.Errorf("cache: evict: %w", err)

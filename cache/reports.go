@@ -17,6 +17,10 @@ const (
 	OutboxSending   = "sending"   // a STOW-RS request is (or was, before a crash) under way
 	OutboxDelivered = "delivered" // the archive's answer named this exact SOP Instance UID
 	OutboxFailed    = "failed"    // refused for good (the reason says why); never retried by itself
+	// OutboxLocal holds a consultation note on a study that did not come from
+	// the archive (a CD, a zip, a shared link): there is no archive of its own
+	// to deliver it to, so it is kept for export.
+	OutboxLocal = "local"
 )
 
 // LoadReport returns the study's report of the given kind, or ErrNotFound.
@@ -63,6 +67,14 @@ func (c *Cache) SaveDraft(r *report.Report) error {
 // the new SR document's outbox row, in one transaction written with
 // synchronous=FULL: once it returns, the signed report survives a power cut.
 func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
+	state := OutboxPending
+	if r.Kind == report.KindConsult {
+		var source string
+		c.db.QueryRow(`SELECT source FROM studies WHERE study_uid = ?`, r.StudyInstanceUID).Scan(&source)
+		if source != "archive" {
+			state = OutboxLocal
+		}
+	}
 	body, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
@@ -89,7 +101,7 @@ func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
 		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
 	}
 	if _, err := tx.Exec(`INSERT INTO outbox(sop_uid, study_uid, kind, sr, state, created_at, updated_at, next_attempt_at)
-		VALUES (?,?,?,?,'pending',?,?,?)`, doc.SOPInstanceUID, r.StudyInstanceUID, string(r.Kind), doc.SR, t, t, t); err != nil {
+		VALUES (?,?,?,?,?,?,?,?)`, doc.SOPInstanceUID, r.StudyInstanceUID, string(r.Kind), doc.SR, state, t, t, t); err != nil {
 		return fmt.Errorf("cache: save signed %s: outbox: %w", r.StudyInstanceUID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -241,10 +253,10 @@ func (c *Cache) MarkDelivered(sop string, at time.Time) error {
 	return nil
 }
 
-// OutboxCount returns how many SRs are not yet delivered.
+// OutboxCount returns how many SRs wait for delivery (failed ones included).
 func (c *Cache) OutboxCount() (int, error) {
 	var n int
-	if err := c.db.QueryRow(`SELECT COUNT(*) FROM outbox WHERE state != 'delivered'`).Scan(&n); err != nil {
+	if err := c.db.QueryRow(`SELECT COUNT(*) FROM outbox WHERE state NOT IN ('delivered', 'local')`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("cache: outbox count: %w", err)
 	}
 	return n, nil

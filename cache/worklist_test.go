@@ -80,3 +80,27 @@ func TestWorklistState(t *testing.T) {
 		t.Fatalf("STAT study not first: %+v", list)
 	}
 }
+
+// TestConsultNoteStaysLocal: a consultation note on a study from a CD or zip has
+// no archive to go to; one on a study pulled from the archive is delivered.
+func TestConsultNoteStaysLocal(t *testing.T) {
+	for _, tt := range []struct {
+		source, want string
+	}{{"shared", OutboxLocal}, {"archive", OutboxPending}} {
+		c := openTemp(t)
+		res, err := c.ImportFile(filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetSource(res.StudyInstanceUID, tt.source)
+		r := report.NewDraft(report.KindConsult, res.StudyInstanceUID, report.Observer{Name: "Consultant^C"}, report.Template{}, time.Now())
+		r.Edit(report.Sections{Findings: "Agree with the primary read."})
+		if _, err := c.SignReport(r, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		items, _ := c.Outbox()
+		if len(items) != 1 || items[0].State != tt.want {
+			t.Errorf("source %s: outbox %+v, want state %s", tt.source, items, tt.want)
+		}
+	}
+}

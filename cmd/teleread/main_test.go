@@ -376,3 +376,16 @@ func diff8(a, b uint32) int {
 	}
 	return d
 }
+
+func TestFromLink(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"teleread://pacs.example.org/dicom-web/studies/1.2.3", "https://pacs.example.org/dicom-web/studies/1.2.3"},
+		{"teleread://open?url=http%3A%2F%2F127.0.0.1%3A8042%2Fdicom-web%2Fstudies%2F1.2.3", "http://127.0.0.1:8042/dicom-web/studies/1.2.3"},
+		{"/media/cdrom/DICOMDIR", "/media/cdrom/DICOMDIR"},
+	}
+	for _, tt := range tests {
+		if got := fromLink(tt.in); got != tt.want {
+			t.Errorf("fromLink(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -39,6 +39,7 @@ func runOpen(g *globals, args []string) int {
 	studies := map[string]bool{}
 	failed := false
 	for _, t := range targets {
+		t = fromLink(t)
 		if strings.HasPrefix(t, "https://") || strings.HasPrefix(t, "http://") {
 			got, err := openStudyURL(c, t, *tokenFile)
 			for uid := range got {
@@ -178,4 +179,26 @@ func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, er
 	}
 	fmt.Printf("retrieved %d instances of study %s\n", n, study)
 	return got, nil
+}
+
+// fromLink turns a teleread:// link (what the desktop entry hands over when a
+// link in a mail or a web page is clicked) into the DICOMweb study URL it
+// names: teleread://HOST/PATH is https://HOST/PATH, and
+// teleread://open?url=ENCODED carries any URL. Other targets are returned as
+// they are.
+func fromLink(t string) string {
+	if !strings.HasPrefix(t, "teleread://") {
+		return t
+	}
+	u, err := url.Parse(t)
+	if err != nil {
+		return t
+	}
+	if u.Host == "open" {
+		if inner := u.Query().Get("url"); inner != "" {
+			return inner
+		}
+	}
+	u.Scheme = "https"
+	return u.String()
 }
