@@ -58,7 +58,7 @@ type Context struct {
 	// Owned by the render goroutine.
 	dev      device
 	release  func()
-	programs map[byte]program
+	programs map[variant]program
 }
 
 type request struct {
@@ -94,7 +94,7 @@ func start(open opener) (*Context, error) {
 		reqs:     make(chan request),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
-		programs: map[byte]program{},
+		programs: map[variant]program{},
 	}
 	ready := make(chan error, 1)
 	go c.serve(open, ready)
@@ -144,17 +144,17 @@ func (c *Context) do(fn func(device) error) error {
 	return <-r.reply
 }
 
-// program returns the frame program for sampler type s, building it on first use.
+// program returns the frame program of variant v, building it on first use.
 // It runs on the render thread.
-func (c *Context) program(dev device, s byte) (program, error) {
-	if p, ok := c.programs[s]; ok {
+func (c *Context) program(dev device, v variant) (program, error) {
+	if p, ok := c.programs[v]; ok {
 		return p, nil
 	}
-	p, err := dev.NewProgram(frameVert, fragmentSource(s))
+	p, err := dev.NewProgram(frameVert, fragmentSource(v))
 	if err != nil {
 		return 0, err
 	}
-	c.programs[s] = p
+	c.programs[v] = p
 	return p, nil
 }
 

@@ -109,10 +109,17 @@ func (f texFormat) sampler() byte {
 // uniforms are the fragment shader's parameters, resolved from a Display, a
 // frame and a target size (see shaders/frame.frag for their meaning).
 type uniforms struct {
-	Kind       int32    // kindGrey, kindPalette, kindRGB, kindYBR
-	ImageSize  [2]int32 // cols, rows
-	SwapAxes   bool     // odd quarter turns: image x from the row table, y from the column table
-	Bilinear   bool
+	Kind      int32    // kindGrey, kindPalette, kindRGB, kindYBR
+	ImageSize [2]int32 // cols, rows
+	SwapAxes  bool     // odd quarter turns: image x from the row table, y from the column table
+	Bilinear  bool
+	// Direct: the shader computes the sampling table entries itself, exactly
+	// (see exactAxis), from origin + i*step along the column (0) and row (1)
+	// axes, each covering AxisSize image pixels; else it reads the tables.
+	Direct     bool
+	AxisOrigin [2]float32
+	AxisStep   [2]float32
+	AxisSize   [2]float32
 	Slope      float32
 	Intercept  float32
 	ModLUT     bool

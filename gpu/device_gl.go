@@ -202,11 +202,11 @@ func (d *glDevice) DeleteProgram(p program) {
 
 // locations are a program's uniform locations, looked up once at link time.
 type locations struct {
-	kind, imageSize, swapAxes, bilinear              int32
-	slope, intercept, useModLUT, modLUTLen, modFirst int32
-	voiMode, winLo, winHi, winCenter, winWidth       int32
-	voiLUTLen, voiFirst, voiMax, invert              int32
-	palFirst, palLen, pal16, colorShift              int32
+	imageSize, axisOrigin, axisStep, axisSize int32
+	slope, intercept, modLUTLen, modFirst     int32
+	winLo, winHi, winCenter, winWidth         int32
+	voiLUTLen, voiFirst, voiMax               int32
+	palFirst, palLen, pal16, colorShift       int32
 }
 
 func newLocations(p uint32) *locations {
@@ -217,11 +217,11 @@ func newLocations(p uint32) *locations {
 	}
 	gl.UseProgram(0)
 	return &locations{
-		kind: at("kind"), imageSize: at("imageSize"), swapAxes: at("swapAxes"),
-		bilinear: at("bilinear"), slope: at("slope"), intercept: at("intercept"), useModLUT: at("useModLUT"),
-		modLUTLen: at("modLUTLen"), modFirst: at("modFirst"), voiMode: at("voiMode"), winLo: at("winLo"),
+		imageSize: at("imageSize"), axisOrigin: at("axisOrigin"), axisStep: at("axisStep"), axisSize: at("axisSize"),
+		slope: at("slope"), intercept: at("intercept"),
+		modLUTLen: at("modLUTLen"), modFirst: at("modFirst"), winLo: at("winLo"),
 		winHi: at("winHi"), winCenter: at("winCenter"), winWidth: at("winWidth"), voiLUTLen: at("voiLUTLen"),
-		voiFirst: at("voiFirst"), voiMax: at("voiMax"), invert: at("invert"), palFirst: at("palFirst"),
+		voiFirst: at("voiFirst"), voiMax: at("voiMax"), palFirst: at("palFirst"),
 		palLen: at("palLen"), pal16: at("pal16"), colorShift: at("colorShift"),
 	}
 }
@@ -245,16 +245,14 @@ func (d *glDevice) Draw(p program, t target, tex [numUnits]texture, u *uniforms)
 		gl.ActiveTexture(gl.TEXTURE0 + uint32(unit))
 		gl.BindTexture(gl.TEXTURE_2D, uint32(name))
 	}
-	gl.Uniform1i(l.kind, u.Kind)
 	gl.Uniform2i(l.imageSize, u.ImageSize[0], u.ImageSize[1])
-	gl.Uniform1i(l.swapAxes, b2i(u.SwapAxes))
-	gl.Uniform1i(l.bilinear, b2i(u.Bilinear))
+	gl.Uniform2f(l.axisOrigin, u.AxisOrigin[0], u.AxisOrigin[1])
+	gl.Uniform2f(l.axisStep, u.AxisStep[0], u.AxisStep[1])
+	gl.Uniform2f(l.axisSize, u.AxisSize[0], u.AxisSize[1])
 	gl.Uniform1f(l.slope, u.Slope)
 	gl.Uniform1f(l.intercept, u.Intercept)
-	gl.Uniform1i(l.useModLUT, b2i(u.ModLUT))
 	gl.Uniform1i(l.modLUTLen, u.ModLUTLen)
 	gl.Uniform1i(l.modFirst, u.ModFirst)
-	gl.Uniform1i(l.voiMode, u.VOIMode)
 	gl.Uniform1f(l.winLo, u.WinLo)
 	gl.Uniform1f(l.winHi, u.WinHi)
 	gl.Uniform1f(l.winCenter, u.WinCenter)
@@ -262,7 +260,6 @@ func (d *glDevice) Draw(p program, t target, tex [numUnits]texture, u *uniforms)
 	gl.Uniform1i(l.voiLUTLen, u.VOILUTLen)
 	gl.Uniform1i(l.voiFirst, u.VOIFirst)
 	gl.Uniform1f(l.voiMax, u.VOIMax)
-	gl.Uniform1i(l.invert, b2i(u.Invert))
 	gl.Uniform3i(l.palFirst, u.PalFirst[0], u.PalFirst[1], u.PalFirst[2])
 	gl.Uniform3i(l.palLen, u.PalLen[0], u.PalLen[1], u.PalLen[2])
 	gl.Uniform3i(l.pal16, b2i(u.Pal16[0]), b2i(u.Pal16[1]), b2i(u.Pal16[2]))

@@ -219,9 +219,11 @@ func (r *Renderer) Render(d *viewer.Display, dst draw.Image) error {
 			tex[unit] = t
 		}
 		var err error
-		k := samplingKey{view: d.View, cols: f.Cols, rows: f.Rows, w: w, h: h}
-		if tex[unitAxisCol], tex[unitAxisRow], err = r.samplingTextures(dev, k); err != nil {
-			return err
+		if !u.Direct {
+			k := samplingKey{view: d.View, cols: f.Cols, rows: f.Rows, w: w, h: h}
+			if tex[unitAxisCol], tex[unitAxisRow], err = r.samplingTextures(dev, k); err != nil {
+				return err
+			}
 		}
 		if r.tgt.fbo == 0 || r.tgt.w != w || r.tgt.h != h {
 			if r.tgt.fbo != 0 {
@@ -234,7 +236,7 @@ func (r *Renderer) Render(d *viewer.Display, dst draw.Image) error {
 			}
 			r.tgt = t
 		}
-		p, err := r.ctx.program(dev, r.imgFmt.sampler())
+		p, err := r.ctx.program(dev, variantOf(r.imgFmt.sampler(), &u))
 		if err != nil {
 			return err
 		}
@@ -336,8 +338,15 @@ func (r *Renderer) Close() error {
 func resolve(f *viewer.Frame, d *viewer.Display, w, h int) uniforms {
 	u := uniforms{ImageSize: [2]int32{int32(f.Cols), int32(f.Rows)}}
 	v := &d.View
-	u.SwapAxes = ((v.Rotation%4)+4)%4%2 == 1
 	u.Bilinear = v.Interpolation == viewer.Bilinear
+	col, row, swap := samplingAxes(samplingKey{view: *v, cols: f.Cols, rows: f.Rows, w: w, h: h})
+	u.SwapAxes = swap
+	if exactAxis(col) && exactAxis(row) {
+		u.Direct = true
+		for i, a := range [2]axis{col, row} {
+			u.AxisOrigin[i], u.AxisStep[i], u.AxisSize[i] = float32(a.origin), float32(a.step), float32(a.size)
+		}
+	}
 
 	switch f.Color {
 	case viewer.Monochrome:

@@ -22,11 +22,17 @@ type samplingKey struct {
 	w, h       int
 }
 
-// samplingTables returns the tables for key: 4 floats per target column and per
-// target row (nearest pixel or -1 outside the image, x0 = floor(p-0.5), the
-// weights 1-a and a with a = p-0.5-x0, as viewer computes them),
-// and whether the column table holds image y (odd quarter turns).
-func samplingTables(k samplingKey) (col, row []float32, swap bool) {
+// axis is one sampling table as a line: entry i samples image position
+// origin + i*step along an image axis of size pixels, for n target positions.
+type axis struct {
+	origin, step float64
+	size, n      int
+}
+
+// samplingAxes returns the column and row axes of key (4 floats per target
+// column and per target row in the tables) and whether the column axis runs
+// along image y (odd quarter turns).
+func samplingAxes(k samplingKey) (col, row axis, swap bool) {
 	v := &k.view
 	ox, oy := v.ImagePoint(0.5, 0.5, k.cols, k.rows, k.w, k.h)
 	x1, y1 := v.ImagePoint(1.5, 0.5, k.cols, k.rows, k.w, k.h)
@@ -34,18 +40,52 @@ func samplingTables(k samplingKey) (col, row []float32, swap bool) {
 	dxx, dxy := x1-ox, y1-oy
 	dyx, dyy := x2-ox, y2-oy
 	swap = ((v.Rotation%4)+4)%4%2 == 1
-	col, row = make([]float32, 4*k.w), make([]float32, 4*k.h)
 	// Even turns: image x = ox + tx*dxx (+ ty*dyx, which is 0), y = oy + ty*dyy.
 	// Odd turns: image x = ox + ty*dyx, y = oy + tx*dxy.
-	o1, s1, n1 := ox, dxx, k.cols // column table
-	o2, s2, n2 := oy, dyy, k.rows // row table
+	col = axis{origin: ox, step: dxx, size: k.cols, n: k.w}
+	row = axis{origin: oy, step: dyy, size: k.rows, n: k.h}
 	if swap {
-		o1, s1, n1 = oy, dxy, k.rows
-		o2, s2, n2 = ox, dyx, k.cols
+		col = axis{origin: oy, step: dxy, size: k.rows, n: k.w}
+		row = axis{origin: ox, step: dyx, size: k.cols, n: k.h}
 	}
-	fill(col, o1, s1, n1)
-	fill(row, o2, s2, n2)
 	return col, row, swap
+}
+
+// samplingTables returns the tables for key: 4 floats per target column and per
+// target row (nearest pixel or -1 outside the image, x0 = floor(p-0.5), the
+// weights 1-a and a with a = p-0.5-x0, as viewer computes them),
+// and whether the column table holds image y (odd quarter turns).
+func samplingTables(k samplingKey) (col, row []float32, swap bool) {
+	c, r, swap := samplingAxes(k)
+	col, row = make([]float32, 4*c.n), make([]float32, 4*r.n)
+	fill(col, c.origin, c.step, c.size)
+	fill(row, r.origin, r.step, r.size)
+	return col, row, swap
+}
+
+// exactAxis reports whether float32 arithmetic computes every entry of a
+// exactly as fill does in float64: origin and step are multiples of one power
+// of two 2^-e and every value the shader forms (origin + i*step, that minus 0.5,
+// its floor and fraction) stays below 2^23 units of 2^-(e+1). Then all of them
+// are exact in float32's 24-bit significand, whatever the order of operations
+// or a fused multiply-add. The identity view, integer pans, power-of-two zooms
+// and fits between sizes with a power-of-two ratio are exact; other zooms read
+// the tables.
+func exactAxis(a axis) bool {
+	const lim = 1 << 23
+	if a.n >= lim || a.size >= lim {
+		return false
+	}
+	for e := 0; e <= 16; e++ {
+		sc := math.Ldexp(1, e+1) // units of 2^-(e+1): room for the -0.5
+		o, s := a.origin*sc, a.step*sc
+		if o != math.Trunc(o) || s != math.Trunc(s) {
+			continue // also NaN and infinities
+		}
+		last := math.Abs(o) + float64(a.n)*math.Abs(s) + sc
+		return last < lim && float64(a.size)*sc < lim
+	}
+	return false
 }
 
 func fill(t []float32, o, step float64, n int) {
