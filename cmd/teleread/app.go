@@ -1,11 +1,20 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+
+	"teleread/app"
 )
 
 func runApp(g *globals, args []string) int {
+	fs := flag.NewFlagSet("app", flag.ContinueOnError)
+	samples := fs.String("samples", defaultSamples(), "folder of sample studies imported on first run (when the cache is empty)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
 	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		fmt.Fprintln(os.Stderr, "teleread: no display (DISPLAY and WAYLAND_DISPLAY are unset).\n"+
 			"The reading app needs a graphical session. On a headless machine run it under a virtual display:\n"+
@@ -13,6 +22,34 @@ func runApp(g *globals, args []string) int {
 			"Headless commands work without one: teleread import|studies|info|render|verify ...")
 		return 1
 	}
-	fmt.Fprintln(os.Stderr, "teleread: the app is not built yet")
-	return 1
+	c, err := g.openCache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer c.Close()
+	if err := app.Run(app.Config{Home: g.home, Cache: c, SamplesDir: *samples}); err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	return 0
+}
+
+// defaultSamples is $TELEREAD_SAMPLES, else testdata/samples beside the working
+// directory or the executable (where `make run` finds them), else none.
+func defaultSamples() string {
+	if d := os.Getenv("TELEREAD_SAMPLES"); d != "" {
+		return d
+	}
+	cands := []string{filepath.Join("testdata", "samples")}
+	if exe, err := os.Executable(); err == nil {
+		cands = append(cands, filepath.Join(filepath.Dir(exe), "testdata", "samples"),
+			filepath.Join(filepath.Dir(exe), "..", "testdata", "samples"))
+	}
+	for _, d := range cands {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	return ""
 }

@@ -1,0 +1,156 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"teleread/cache"
+	"teleread/viewer"
+)
+
+// AppID is the Fyne application ID; it names where Fyne keeps the preferences.
+const AppID = "org.teleread.workstation"
+
+// RendererInfo says which renderer draws the images, for the status bar.
+type RendererInfo struct {
+	Kind string // "CPU" or "GPU"
+	// GL is the GL renderer string of the context the GPU renderer uses, or why
+	// the CPU renderer was chosen ("no GL context", "software GL: llvmpipe").
+	GL string
+}
+
+// String formats the information for the status bar.
+func (r RendererInfo) String() string {
+	if r.GL == "" {
+		return r.Kind + " renderer"
+	}
+	return r.Kind + " renderer (" + r.GL + ")"
+}
+
+// NewRendererFunc makes the renderer for one viewport. Each viewport calls it once
+// and uses the renderer from one goroutine only.
+type NewRendererFunc func() (viewer.Renderer, error)
+
+// Config is what Run needs. The zero value of every field but Cache is usable.
+type Config struct {
+	// Home is the cache directory; it also holds the app's report drafts and the
+	// key that protects stored secrets. "" is Cache.Home().
+	Home string
+	// Cache is the open study cache. Required.
+	Cache *cache.Cache
+	// SamplesDir holds DICOM files imported on first run, when the cache has no
+	// studies, so that a new user sees studies. "" imports nothing.
+	SamplesDir string
+	// NewRenderer makes viewport renderers; nil uses viewer.CPURenderer.
+	NewRenderer NewRendererFunc
+	// Renderer describes what NewRenderer makes, for the status bar; the zero
+	// value says "CPU renderer".
+	Renderer RendererInfo
+	// Status delivers online state, sync progress and outbox counts from sync; nil
+	// shows "no archive configured".
+	Status <-chan StatusEvent
+	// Metrics, when not nil, receives the app's timings (first image, scroll rate,
+	// cine drops) for benchmarks and tests; nil keeps them internal.
+	Metrics *Metrics
+	// TurnaroundTarget is how long after assignment a study becomes overdue; 0 is
+	// one hour (STAT studies are due after a quarter of it).
+	TurnaroundTarget time.Duration
+	// Preferences stores settings; nil uses the Fyne app's preferences.
+	Preferences fyne.Preferences
+	// Now returns the current time; nil is time.Now.
+	Now func() time.Time
+}
+
+// ErrNoCache is returned by Run when Config.Cache is nil.
+var ErrNoCache = errors.New("app: no cache")
+
+func (c *Config) defaults() error {
+	if c.Cache == nil {
+		return ErrNoCache
+	}
+	if c.Home == "" {
+		c.Home = c.Cache.Home()
+	}
+	if c.NewRenderer == nil {
+		c.NewRenderer = func() (viewer.Renderer, error) { return &viewer.CPURenderer{}, nil }
+		if c.Renderer.Kind == "" {
+			c.Renderer = RendererInfo{Kind: "CPU"}
+		}
+	}
+	if c.Renderer.Kind == "" {
+		c.Renderer.Kind = "CPU"
+	}
+	if c.Metrics == nil {
+		c.Metrics = &Metrics{}
+	}
+	if c.TurnaroundTarget <= 0 {
+		c.TurnaroundTarget = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// Run opens the workstation window and returns when it is closed. It must be
+// called from the main goroutine (Fyne's rule).
+func Run(cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	if _, err := ImportSamplesIfEmpty(cfg.Cache, cfg.SamplesDir); err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+	}
+	a := fyneapp.NewWithID(AppID)
+	if cfg.Preferences == nil {
+		cfg.Preferences = a.Preferences()
+	}
+	a.Settings().SetTheme(newTheme())
+	w := a.NewWindow("Teleread")
+	ws, err := newWorkstation(cfg, a, w)
+	if err != nil {
+		return err
+	}
+	defer ws.close()
+	w.Resize(fyne.NewSize(1600, 960))
+	w.ShowAndRun()
+	return nil
+}
+
+// ImportSamplesIfEmpty imports every file under dir when c holds no study yet, and
+// returns how many instances were imported. An empty dir or a cache with studies
+// imports nothing.
+func ImportSamplesIfEmpty(c *cache.Cache, dir string) (int, error) {
+	if dir == "" {
+		return 0, nil
+	}
+	studies, err := c.Studies()
+	if err != nil {
+		return 0, fmt.Errorf("app: first run: %w", err)
+	}
+	if len(studies) > 0 {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("app: first run: samples %s: %w", dir, err)
+	}
+	var paths []string
+	for _, e := range entries {
+		if !e.IsDir() && filepath.Ext(e.Name()) == ".dcm" {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	sum := c.ImportPaths(paths, nil)
+	if len(sum.Rejected) > 0 {
+		return sum.Imported, fmt.Errorf("app: first run: %d sample files rejected (first: %s: %s)",
+			len(sum.Rejected), sum.Rejected[0].Name, sum.Rejected[0].Reason)
+	}
+	return sum.Imported, nil
+}

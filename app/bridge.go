@@ -1,0 +1,49 @@
+package app
+
+import "fyne.io/fyne/v2"
+
+// StatusEvent is what sync reports about the archive connection. Zero counts are
+// shown as nothing to do.
+type StatusEvent struct {
+	Online       bool
+	Archive      string // the archive's display URL ("" when none is configured)
+	SyncDone     int    // instances retrieved in the current pull
+	SyncTotal    int    // instances the current pull will retrieve (0: idle)
+	Outbox       int    // signed reports waiting for delivery
+	Message      string // the latest error or note, "" when none
+	StudyChanged string // a study whose worklist state changed ("" when none)
+}
+
+// bridge is the one place where domain events cross onto the UI goroutine: every
+// callback that touches widgets goes through fyne.Do here.
+type bridge struct {
+	stop chan struct{}
+}
+
+// forward delivers events from ch to apply on the UI goroutine until ch closes or
+// the bridge stops. It never blocks the sender for longer than the UI takes.
+func (b *bridge) forward(ch <-chan StatusEvent, apply func(StatusEvent)) {
+	if ch == nil {
+		return
+	}
+	go func() {
+		for {
+			select {
+			case <-b.stop:
+				return
+			case ev, ok := <-ch:
+				if !ok {
+					return
+				}
+				fyne.Do(func() { apply(ev) })
+			}
+		}
+	}()
+}
+
+// ui runs fn on the UI goroutine; renderers and players call it to show results.
+func ui(fn func()) { fyne.Do(fn) }
+
+func newBridge() *bridge { return &bridge{stop: make(chan struct{})} }
+
+func (b *bridge) close() { close(b.stop) }

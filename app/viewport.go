@@ -1,0 +1,608 @@
+package app
+
+import (
+	"image"
+	"image/color"
+	"math"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"teleread/viewer"
+)
+
+// tool is what a left-button drag does in a viewport.
+type tool int
+
+const (
+	toolWindow tool = iota // window/level: horizontal drag = width, vertical = level
+	toolPan
+	toolZoom
+	toolScroll
+	toolLength
+	toolAngle
+	toolEllipse
+)
+
+var toolNames = []string{"Window/level", "Pan", "Zoom", "Scroll", "Length", "Angle", "Ellipse ROI"}
+
+// viewport shows one stack: the image drawn by its render loop, corner overlays,
+// measurements. All its fields belong to the UI goroutine.
+type viewport struct {
+	widget.BaseWidget
+
+	ws     *workstation
+	loop   *renderLoop
+	raster *canvas.Raster
+
+	study  string
+	st     *stack
+	index  int
+	window *viewer.Window // the reader's window; nil shows the file's
+	invert bool
+	view   viewer.View
+	active bool
+
+	seq      uint64
+	last     renderResult // what is on screen
+	hasLast  bool
+	pxScale  float32 // device pixels per Fyne unit
+	lastSize fyne.Size
+
+	measures map[int][]*measurement // by stack index
+	drawing  *measurement
+
+	button   desktop.MouseButton
+	modifier fyne.KeyModifier
+	lastPos  fyne.Position
+
+	cine      *cinePlayer
+	cineSpeed float64
+	cineMode  viewer.PlaybackMode
+	cineRate  float64 // frames per second of the file's timing at the chosen speed
+
+	scrollAccum float32
+
+	changed func() // tells the screen the viewport's state changed (toolbar, status)
+}
+
+func newViewport(ws *workstation) *viewport {
+	v := &viewport{ws: ws, measures: map[int][]*measurement{}, pxScale: 1, cineSpeed: 1}
+	v.raster = canvas.NewRaster(func(w, h int) image.Image { return v.loop.generate(w, h) })
+	v.raster.ScaleMode = canvas.ImageScaleFastest
+	v.loop = newRenderLoop(ws.cfg.NewRenderer, ws.cfg.Metrics, nil)
+	v.ExtendBaseWidget(v)
+	return v
+}
+
+// setStack shows a series, from its first image (or the middle one for CT/MR
+// stacks, where the reader usually starts in the middle of the anatomy).
+func (v *viewport) setStack(study string, st *stack) {
+	v.stopCine()
+	v.study, v.st, v.index = study, st, 0
+	v.window, v.invert, v.view = nil, false, viewer.View{}
+	v.measures, v.drawing = map[int][]*measurement{}, nil
+	v.hasLast = false
+	v.request(false)
+	v.Refresh()
+}
+
+func (v *viewport) close() {
+	v.stopCine()
+	v.loop.close()
+}
+
+// targetSize is the viewport's size in device pixels.
+func (v *viewport) targetSize() (int, int) {
+	scale := float32(1)
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
+		scale = c.Scale()
+	}
+	v.pxScale = scale
+	s := v.Size()
+	return int(math.Round(float64(s.Width * scale))), int(math.Round(float64(s.Height * scale)))
+}
+
+// request posts the picture the viewport's state asks for.
+func (v *viewport) request(scroll bool) { v.requestCine(scroll, -1) }
+
+func (v *viewport) requestCine(scroll bool, cineSlot int64) {
+	if v.st == nil || len(v.st.Items) == 0 {
+		return
+	}
+	w, h := v.targetSize()
+	if w <= 0 || h <= 0 {
+		return
+	}
+	v.seq++
+	r := renderRequest{seq: v.seq, study: v.study, item: v.st.Items[v.index], index: v.index, invert: v.invert,
+		view: v.view, w: w, h: h, scroll: scroll, cineSeq: cineSlot}
+	if v.window != nil {
+		win := *v.window
+		r.window = &win
+	}
+	r.done = func(res renderResult) { ui(func() { v.shown(res) }) }
+	v.loop.post(r)
+}
+
+// shown takes a finished picture: repaint, overlays, measurement values.
+func (v *viewport) shown(res renderResult) {
+	v.raster.Refresh()
+	if res.err != nil && res.frame == nil {
+		v.last, v.hasLast = res, false
+		v.Refresh()
+		return
+	}
+	v.last, v.hasLast = res, true
+	for _, m := range v.measures[res.req.index] {
+		m.compute(v)
+	}
+	v.Refresh()
+	if v.changed != nil {
+		v.changed()
+	}
+}
+
+// step moves through the stack by n images, clamped to its ends.
+func (v *viewport) step(n int) {
+	if v.st == nil || len(v.st.Items) == 0 {
+		return
+	}
+	i := min(max(v.index+n, 0), len(v.st.Items)-1)
+	if i == v.index {
+		return
+	}
+	v.index = i
+	v.drawing = nil
+	v.request(true)
+}
+
+func (v *viewport) goTo(i int) {
+	if v.st == nil || len(v.st.Items) == 0 {
+		return
+	}
+	v.index = min(max(i, 0), len(v.st.Items)-1)
+	v.request(true)
+}
+
+// currentWindow is the window on screen: the reader's, else the file's.
+func (v *viewport) currentWindow() viewer.Window {
+	if v.window != nil {
+		return *v.window
+	}
+	if v.hasLast {
+		return v.last.display.Window
+	}
+	return viewer.Window{Center: 128, Width: 256}
+}
+
+// adjustWindow changes the window by a drag of (dx, dy) Fyne units: right widens,
+// left narrows, down raises the level (darker), up lowers it, as in Weasis, OHIF
+// and RadiAnt. The step grows with the width, so both a narrow brain window and a
+// wide bone window are quick to reach.
+func (v *viewport) adjustWindow(dx, dy float32) {
+	w := v.currentWindow()
+	if w.Function == viewer.LinearExact && w.Width == 0 {
+		w.Width = 1
+	}
+	step := math.Max(w.Width/256, 0.05)
+	if v.hasLast && v.last.frame != nil && v.last.frame.Color != viewer.Monochrome {
+		return // colour images have no window
+	}
+	w.Width = math.Max(1, w.Width+float64(dx)*step)
+	w.Center += float64(dy) * step
+	if w.Function != viewer.Sigmoid {
+		w.Function = viewer.Linear
+	}
+	v.window = &w
+	v.request(false)
+}
+
+func (v *viewport) setWindow(w viewer.Window) {
+	v.window = &w
+	v.request(false)
+}
+
+// scale returns the current target pixels per image pixel.
+func (v *viewport) scale() float64 {
+	if !v.hasLast || v.last.frame == nil {
+		return 1
+	}
+	w, h := v.targetSize()
+	return v.view.Scale(v.last.frame.Cols, v.last.frame.Rows, w, h)
+}
+
+func (v *viewport) zoomBy(f float64) {
+	z := v.scale() * f
+	v.view.Zoom = math.Min(math.Max(z, 0.02), 64)
+	v.request(false)
+}
+
+func (v *viewport) pan(dx, dy float32) {
+	v.view.PanX += float64(dx * v.pxScale)
+	v.view.PanY += float64(dy * v.pxScale)
+	v.request(false)
+}
+
+func (v *viewport) fit() {
+	v.view.Zoom, v.view.PanX, v.view.PanY = 0, 0, 0
+	v.request(false)
+}
+
+func (v *viewport) actualSize() {
+	v.view.Zoom = 1
+	v.request(false)
+}
+
+func (v *viewport) rotate(quarters int) {
+	v.view.Rotation = ((v.view.Rotation+quarters)%4 + 4) % 4
+	v.request(false)
+}
+
+func (v *viewport) flip(horizontal bool) {
+	if horizontal {
+		v.view.FlipH = !v.view.FlipH
+	} else {
+		v.view.FlipV = !v.view.FlipV
+	}
+	v.request(false)
+}
+
+func (v *viewport) toggleInvert() {
+	v.invert = !v.invert
+	v.request(false)
+}
+
+// reset returns to the file's window and the fitted, unrotated view.
+func (v *viewport) reset() {
+	v.window, v.invert, v.view, v.drawing = nil, false, viewer.View{}, nil
+	v.request(false)
+}
+
+// --- cine -------------------------------------------------------------------
+
+// multiFrame reports whether the image on screen has several frames to play.
+func (v *viewport) multiFrame() bool {
+	return v.st != nil && len(v.st.Items) > 0 && v.st.Items[v.index].Frames > 1
+}
+
+func (v *viewport) playing() bool { return v.cine != nil }
+
+// toggleCine starts or pauses playback of the multi-frame image on screen at the
+// file's own timing (times the chosen speed).
+func (v *viewport) toggleCine() {
+	if v.cine != nil {
+		v.stopCine()
+		v.notify()
+		return
+	}
+	if !v.multiFrame() || !v.hasLast || v.last.image == nil {
+		return
+	}
+	timing := viewer.CineTimingOf(v.last.image.File.DataSet).WithMode(v.cineMode)
+	if t, err := timing.WithSpeed(v.cineSpeed); err == nil {
+		timing = t
+	}
+	v.cineRate = timing.FrameRate()
+	base, _ := v.st.instanceRange(v.index)
+	clock := newCineClock(timing)
+	v.ws.cfg.Metrics.ResetCine()
+	v.cine = startCine(clock, func(frame int, slot int64) {
+		ui(func() {
+			if v.cine == nil || v.st == nil || base+frame >= len(v.st.Items) {
+				return
+			}
+			v.index = base + frame
+			v.requestCine(false, slot)
+		})
+	})
+	v.notify()
+}
+
+func (v *viewport) stopCine() {
+	if v.cine != nil {
+		c := v.cine
+		v.cine = nil
+		c.halt()
+	}
+}
+
+// setCineSpeed changes the speed factor (1 = the file's rate), restarting
+// playback if it runs.
+func (v *viewport) setCineSpeed(f float64) {
+	v.cineSpeed = math.Min(math.Max(f, 1.0/16), 16)
+	v.restartCine()
+}
+
+func (v *viewport) setCineMode(m viewer.PlaybackMode) {
+	v.cineMode = m
+	v.restartCine()
+}
+
+func (v *viewport) restartCine() {
+	if v.cine != nil {
+		v.stopCine()
+		v.toggleCine()
+	}
+	v.notify()
+}
+
+// stepFrame pauses playback and moves one frame within the instance, wrapping.
+func (v *viewport) stepFrame(n int) {
+	v.stopCine()
+	if v.st == nil || len(v.st.Items) == 0 {
+		return
+	}
+	first, last := v.st.instanceRange(v.index)
+	if !v.multiFrame() {
+		v.step(n)
+		return
+	}
+	i := v.index + n
+	if i > last {
+		i = first
+	} else if i < first {
+		i = last
+	}
+	v.index = i
+	v.request(true)
+	v.notify()
+}
+
+func (v *viewport) notify() {
+	if v.changed != nil {
+		v.changed()
+	}
+}
+
+// --- input ------------------------------------------------------------------
+
+// imagePoint returns the image position under a point of the widget.
+func (v *viewport) imagePoint(p fyne.Position) (viewer.ImagePoint, bool) {
+	if !v.hasLast || v.last.frame == nil {
+		return viewer.ImagePoint{}, false
+	}
+	w, h := v.targetSize()
+	x, y := v.view.ImagePoint(float64(p.X*v.pxScale), float64(p.Y*v.pxScale), v.last.frame.Cols, v.last.frame.Rows, w, h)
+	return viewer.ImagePoint{X: x, Y: y}, true
+}
+
+// widgetPoint returns where an image position is shown in the widget.
+func (v *viewport) widgetPoint(p viewer.ImagePoint) fyne.Position {
+	if !v.hasLast || v.last.frame == nil {
+		return fyne.Position{}
+	}
+	w, h := v.targetSize()
+	c, r := v.last.frame.Cols, v.last.frame.Rows
+	x0, y0 := v.view.ImagePoint(0, 0, c, r, w, h)
+	x1, y1 := v.view.ImagePoint(1, 0, c, r, w, h)
+	x2, y2 := v.view.ImagePoint(0, 1, c, r, w, h)
+	a, b, cc, d := x1-x0, x2-x0, y1-y0, y2-y0 // image = p0 + [a b; c d] t
+	det := a*d - b*cc
+	if det == 0 {
+		return fyne.Position{}
+	}
+	px, py := p.X-x0, p.Y-y0
+	tx := (d*px - b*py) / det
+	ty := (-cc*px + a*py) / det
+	return fyne.NewPos(float32(tx)/v.pxScale, float32(ty)/v.pxScale)
+}
+
+// MouseDown remembers the button (right and middle drags zoom and pan) and makes
+// the viewport the active one.
+func (v *viewport) MouseDown(ev *desktop.MouseEvent) {
+	v.button, v.modifier, v.lastPos = ev.Button, ev.Modifier, ev.Position
+	v.activate()
+}
+
+// MouseUp ends a right- or middle-button drag.
+func (v *viewport) MouseUp(*desktop.MouseEvent) { v.button = 0 }
+
+// MouseIn is part of desktop.Hoverable.
+func (v *viewport) MouseIn(ev *desktop.MouseEvent) { v.lastPos = ev.Position }
+
+// MouseOut is part of desktop.Hoverable.
+func (v *viewport) MouseOut() {}
+
+// MouseMoved zooms while the right button is held (Fyne sends no drag events for
+// the secondary button): up zooms in, down zooms out.
+func (v *viewport) MouseMoved(ev *desktop.MouseEvent) {
+	d := ev.Position.Subtract(v.lastPos)
+	v.lastPos = ev.Position
+	if ev.Button&desktop.MouseButtonSecondary != 0 && v.button&desktop.MouseButtonSecondary != 0 {
+		v.zoomBy(math.Exp(float64(-d.Y) / 200))
+	}
+}
+
+// Dragged applies the drag: middle button or Shift pans, Ctrl scrolls the stack,
+// otherwise the active tool (window/level by default).
+func (v *viewport) Dragged(ev *fyne.DragEvent) {
+	dx, dy := ev.Dragged.DX, ev.Dragged.DY
+	switch {
+	case v.button == desktop.MouseButtonTertiary || v.modifier&fyne.KeyModifierShift != 0:
+		v.pan(dx, dy)
+		return
+	case v.modifier&fyne.KeyModifierControl != 0:
+		v.scrollDrag(dy)
+		return
+	}
+	switch v.ws.tool {
+	case toolWindow:
+		v.adjustWindow(dx, dy)
+	case toolPan:
+		v.pan(dx, dy)
+	case toolZoom:
+		v.zoomBy(math.Exp(float64(-dy) / 200))
+	case toolScroll:
+		v.scrollDrag(dy)
+	case toolLength, toolAngle, toolEllipse:
+		v.measureDrag(ev.Position)
+	}
+}
+
+// scrollDrag moves one image per 6 units of vertical drag.
+func (v *viewport) scrollDrag(dy float32) {
+	v.scrollAccum += dy
+	for v.scrollAccum >= 6 {
+		v.scrollAccum -= 6
+		v.step(1)
+	}
+	for v.scrollAccum <= -6 {
+		v.scrollAccum += 6
+		v.step(-1)
+	}
+}
+
+// DragEnd finishes a measurement being drawn.
+func (v *viewport) DragEnd() {
+	v.button, v.modifier = 0, 0
+	if v.drawing != nil && v.drawing.kind != toolAngle {
+		v.finishMeasure()
+	}
+}
+
+// Scrolled steps through the stack: wheel down shows the next image, up the
+// previous one (one image per notch).
+func (v *viewport) Scrolled(ev *fyne.ScrollEvent) {
+	switch {
+	case ev.Scrolled.DY < 0:
+		v.step(1)
+	case ev.Scrolled.DY > 0:
+		v.step(-1)
+	}
+}
+
+// Tapped activates the viewport and places the third point of an angle.
+func (v *viewport) Tapped(ev *fyne.PointEvent) {
+	v.activate()
+	if v.ws.tool == toolAngle && v.drawing != nil && len(v.drawing.pts) == 2 {
+		if p, ok := v.imagePoint(ev.Position); ok {
+			v.drawing.pts = append(v.drawing.pts, p)
+			v.finishMeasure()
+		}
+	}
+}
+
+func (v *viewport) activate() {
+	v.ws.viewer.setActive(v)
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil && c.Focused() != v {
+		c.Focus(v)
+	}
+}
+
+// FocusGained is part of fyne.Focusable.
+func (v *viewport) FocusGained() {}
+
+// FocusLost is part of fyne.Focusable.
+func (v *viewport) FocusLost() {}
+
+// TypedRune handles the character shortcuts (+, -, [, ]).
+func (v *viewport) TypedRune(r rune) { v.ws.typedRune(r) }
+
+// TypedKey handles the key shortcuts (see Shortcuts).
+func (v *viewport) TypedKey(ev *fyne.KeyEvent) { v.ws.typedKey(ev) }
+
+// --- drawing ----------------------------------------------------------------
+
+func (v *viewport) CreateRenderer() fyne.WidgetRenderer {
+	r := &viewportRenderer{v: v, bg: canvas.NewRectangle(colViewport), border: canvas.NewRectangle(color.Transparent)}
+	r.border.StrokeWidth = 1.5
+	r.message = canvas.NewText("", colOverlay)
+	r.message.Alignment = fyne.TextAlignCenter
+	return r
+}
+
+type viewportRenderer struct {
+	v       *viewport
+	bg      *canvas.Rectangle
+	border  *canvas.Rectangle
+	message *canvas.Text
+	corners [4][]*canvas.Text
+	marks   []fyne.CanvasObject
+	objects []fyne.CanvasObject
+}
+
+func (r *viewportRenderer) Layout(size fyne.Size) {
+	v := r.v
+	r.bg.Resize(size)
+	v.raster.Resize(size)
+	r.border.Resize(size)
+	r.message.Move(fyne.NewPos(0, size.Height/2-10))
+	r.message.Resize(fyne.NewSize(size.Width, 20))
+	r.layoutCorners(size)
+	if size != v.lastSize {
+		v.lastSize = size
+		v.request(false)
+	}
+}
+
+func (r *viewportRenderer) layoutCorners(size fyne.Size) {
+	const pad, line = 6, 15
+	for c, texts := range r.corners {
+		for i, t := range texts {
+			ms := t.MinSize()
+			x := float32(pad)
+			if c == 1 || c == 3 {
+				x = size.Width - ms.Width - pad
+			}
+			y := float32(pad + i*line)
+			if c >= 2 {
+				y = size.Height - pad - float32((len(texts)-i)*line)
+			}
+			t.Move(fyne.NewPos(x, y))
+			t.Resize(ms)
+		}
+	}
+}
+
+func (r *viewportRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 120) }
+
+func (r *viewportRenderer) Refresh() {
+	v := r.v
+	r.border.StrokeColor = color.NRGBA{R: 0x30, G: 0x33, B: 0x38, A: 0xff}
+	if v.active {
+		r.border.StrokeColor = colActive
+	}
+	r.message.Text = ""
+	switch {
+	case v.st == nil:
+		r.message.Text = "Choose a series"
+	case v.last.err != nil && !v.hasLast:
+		r.message.Text = "Cannot show this image: " + v.last.err.Error()
+	}
+	lines := overlayLines(v)
+	for c := range r.corners {
+		r.corners[c] = r.corners[c][:0]
+		for _, l := range lines[c] {
+			t := canvas.NewText(l.text, colOverlay)
+			if l.warn {
+				t.Color = colWarning
+			}
+			t.TextSize = 12
+			r.corners[c] = append(r.corners[c], t)
+		}
+	}
+	r.layoutCorners(v.Size())
+	r.marks = measurementObjects(v)
+	r.objects = append(r.objects[:0], r.bg, v.raster)
+	r.objects = append(r.objects, r.marks...)
+	for _, texts := range r.corners {
+		for _, t := range texts {
+			r.objects = append(r.objects, t)
+		}
+	}
+	r.objects = append(r.objects, r.message, r.border)
+	r.border.Refresh()
+	canvas.Refresh(v)
+}
+
+func (r *viewportRenderer) Objects() []fyne.CanvasObject {
+	if len(r.objects) == 0 {
+		return []fyne.CanvasObject{r.bg, r.v.raster, r.message, r.border}
+	}
+	return r.objects
+}
+
+func (r *viewportRenderer) Destroy() {}

@@ -1,0 +1,256 @@
+package app
+
+import (
+	"image/color"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// worklistScreen is the table of studies with its filter.
+type worklistScreen struct {
+	view     worklistView
+	table    *worklistTable
+	filter   *widget.Entry
+	count    *widget.Label
+	selected string // UID of the selected study, kept across refreshes
+	target   time.Duration
+	now      func() time.Time
+	open     func(uid string)
+	content  fyne.CanvasObject
+}
+
+func newWorklistScreen(target time.Duration, now func() time.Time, open func(uid string)) *worklistScreen {
+	s := &worklistScreen{target: target, now: now, open: open}
+	s.view.sortCol = -1
+	s.table = newWorklistTable(s)
+	s.filter = widget.NewEntry()
+	s.filter.SetPlaceHolder("Filter: name, ID, description, modality, accession…")
+	s.filter.OnChanged = func(text string) {
+		s.view.filter = text
+		s.refreshView()
+	}
+	s.count = widget.NewLabel("")
+	title := canvas.NewText("Worklist", theme.Color(theme.ColorNameForeground))
+	title.TextStyle = fyne.TextStyle{Bold: true}
+	title.TextSize = 16
+	top := container.NewBorder(nil, nil, container.NewHBox(title, s.count), nil, s.filter)
+	s.content = container.NewBorder(top, nil, nil, nil, s.table)
+	return s
+}
+
+// setRows replaces the studies shown. The selection stays on the same study and
+// nothing takes the keyboard focus: new arrivals never interrupt a reading.
+func (s *worklistScreen) setRows(rows []worklistRow) {
+	s.view.set(rows)
+	s.refreshView()
+}
+
+func (s *worklistScreen) refreshView() {
+	s.view.apply()
+	s.count.SetText(countText(len(s.view.rows), len(s.view.all)))
+	s.table.Refresh()
+	if i := s.view.indexOf(s.selected); i >= 0 {
+		s.table.selecting = true
+		s.table.Select(widget.TableCellID{Row: i, Col: 0})
+		s.table.selecting = false
+	}
+}
+
+func countText(shown, all int) string {
+	if shown == all {
+		return plural(all, "study", "studies")
+	}
+	return plural(shown, "study", "studies") + " of " + itoa(all)
+}
+
+// sortBy sorts by a column; a second click on the same column reverses it.
+func (s *worklistScreen) sortBy(col int) {
+	if s.view.sortCol == col {
+		s.view.desc = !s.view.desc
+	} else {
+		s.view.sortCol, s.view.desc = col, false
+	}
+	s.refreshView()
+}
+
+// selectRow selects row i of the shown rows.
+func (s *worklistScreen) selectRow(i int) {
+	if i < 0 || i >= len(s.view.rows) {
+		return
+	}
+	s.selected = s.view.rows[i].UID
+	s.table.Select(widget.TableCellID{Row: i, Col: 0})
+}
+
+// openSelected opens the selected study.
+func (s *worklistScreen) openSelected() {
+	if i := s.view.indexOf(s.selected); i >= 0 && s.view.rows[i].Cached && s.open != nil {
+		s.open(s.selected)
+	}
+}
+
+// worklistTable is a Table that opens the selected study on Enter.
+type worklistTable struct {
+	widget.Table
+	s         *worklistScreen
+	selecting bool
+}
+
+func newWorklistTable(s *worklistScreen) *worklistTable {
+	t := &worklistTable{s: s}
+	t.Length = func() (int, int) { return len(s.view.rows), numColumns }
+	t.CreateCell = func() fyne.CanvasObject { return newWorklistCell(s) }
+	t.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) { o.(*worklistCell).update(id) }
+	t.ShowHeaderRow = true
+	t.CreateHeader = func() fyne.CanvasObject {
+		b := widget.NewButton("", nil)
+		b.Alignment = widget.ButtonAlignLeading
+		b.Importance = widget.LowImportance
+		return b
+	}
+	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
+		b := o.(*widget.Button)
+		title := columnTitles[id.Col]
+		if s.view.sortCol == id.Col {
+			if s.view.desc {
+				title += " ▼"
+			} else {
+				title += " ▲"
+			}
+		}
+		b.SetText(title)
+		col := id.Col
+		b.OnTapped = func() { s.sortBy(col) }
+	}
+	t.OnSelected = func(id widget.TableCellID) {
+		if id.Row >= 0 && id.Row < len(s.view.rows) {
+			s.selected = s.view.rows[id.Row].UID
+		}
+	}
+	t.ExtendBaseWidget(t)
+	for i, w := range columnWidths {
+		t.SetColumnWidth(i, w)
+	}
+	return t
+}
+
+// TypedKey opens the selected study on Enter and moves the selection with the
+// arrow keys; other keys go to the table.
+func (t *worklistTable) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		t.s.openSelected()
+	case fyne.KeyDown:
+		t.s.selectRow(t.s.view.indexOf(t.s.selected) + 1)
+	case fyne.KeyUp:
+		t.s.selectRow(max(0, t.s.view.indexOf(t.s.selected)-1))
+	default:
+		t.Table.TypedKey(ev)
+	}
+}
+
+// worklistCell is one table cell: text on a background that marks STAT studies,
+// with a progress bar under downloading studies' state.
+type worklistCell struct {
+	widget.BaseWidget
+	s    *worklistScreen
+	id   widget.TableCellID
+	bg   *canvas.Rectangle
+	bar  *canvas.Rectangle
+	text *canvas.Text
+	frac float32
+}
+
+func newWorklistCell(s *worklistScreen) *worklistCell {
+	c := &worklistCell{s: s, bg: canvas.NewRectangle(color.Transparent), bar: canvas.NewRectangle(colActive),
+		text: canvas.NewText("", theme.Color(theme.ColorNameForeground))}
+	c.text.TextSize = theme.TextSize()
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+func (c *worklistCell) update(id widget.TableCellID) {
+	c.id = id
+	if id.Row >= len(c.s.view.rows) {
+		return
+	}
+	r := &c.s.view.rows[id.Row]
+	now := c.s.now()
+	c.text.Text = r.cell(id.Col, now, c.s.target)
+	c.text.Color = theme.Color(theme.ColorNameForeground)
+	c.text.TextStyle = fyne.TextStyle{}
+	c.bg.FillColor = color.Transparent
+	if r.Priority == 0 {
+		c.bg.FillColor = color.NRGBA{R: 0x60, G: 0x10, B: 0x10, A: 0xff}
+		if id.Col == colPriority {
+			c.bg.FillColor = colStat
+			c.text.TextStyle.Bold = true
+			c.text.Color = color.White
+		}
+	}
+	if !r.Cached {
+		c.text.Color = theme.Color(theme.ColorNameDisabled)
+	}
+	if id.Col == colSince && r.overdue(now, c.s.target) {
+		c.text.Color, c.text.TextStyle.Bold = colOverdue, true
+	}
+	if id.Col == colState && r.State == "failed" {
+		c.text.Color = colStat
+	}
+	c.frac = 0
+	if id.Col == colState && r.State == "downloading" && r.Total > 0 {
+		c.frac = float32(r.Done) / float32(r.Total)
+	}
+	c.Refresh()
+}
+
+// Tapped selects the cell's row.
+func (c *worklistCell) Tapped(*fyne.PointEvent) {
+	c.s.selectRow(c.id.Row)
+	if cv := fyne.CurrentApp().Driver().CanvasForObject(c.s.table); cv != nil {
+		cv.Focus(c.s.table)
+	}
+}
+
+// DoubleTapped opens the cell's study.
+func (c *worklistCell) DoubleTapped(*fyne.PointEvent) {
+	c.s.selectRow(c.id.Row)
+	c.s.openSelected()
+}
+
+func (c *worklistCell) CreateRenderer() fyne.WidgetRenderer { return &worklistCellRenderer{c: c} }
+
+type worklistCellRenderer struct{ c *worklistCell }
+
+func (r *worklistCellRenderer) Layout(size fyne.Size) {
+	c := r.c
+	c.bg.Resize(size)
+	c.bg.Move(fyne.NewPos(0, 0))
+	c.text.Move(fyne.NewPos(6, (size.Height-c.text.MinSize().Height)/2))
+	c.text.Resize(fyne.NewSize(size.Width-8, c.text.MinSize().Height))
+	c.bar.Move(fyne.NewPos(4, size.Height-4))
+	c.bar.Resize(fyne.NewSize((size.Width-8)*c.frac, 3))
+}
+
+func (r *worklistCellRenderer) MinSize() fyne.Size {
+	return fyne.NewSize(40, r.c.text.MinSize().Height+10)
+}
+
+func (r *worklistCellRenderer) Refresh() {
+	r.Layout(r.c.Size())
+	r.c.bg.Refresh()
+	r.c.text.Refresh()
+	r.c.bar.Hidden = r.c.frac <= 0
+	r.c.bar.Refresh()
+}
+
+func (r *worklistCellRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.c.bg, r.c.text, r.c.bar}
+}
+
+func (r *worklistCellRenderer) Destroy() {}

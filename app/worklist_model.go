@@ -1,0 +1,382 @@
+package app
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"teleread/cache"
+)
+
+// Priorities of the worklist table (cache/migrations: 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW).
+var priorityNames = []string{"STAT", "HIGH", "ROUTINE", "LOW"}
+
+// worklistRow is one study as the worklist shows it.
+type worklistRow struct {
+	UID         string
+	Priority    int
+	PatientName string // as stored, "Family^Given"
+	PatientID   string
+	BirthDate   string
+	Sex         string
+	StudyDate   string // YYYYMMDD
+	StudyTime   string // HHMMSS.frac
+	Modalities  string
+	Description string
+	Accession   string
+	State       string // assigned, downloading, ready, reading, reported, delivered, failed
+	Reason      string
+	AssignedAt  time.Time // zero for studies imported by hand
+	Done, Total int       // download progress
+	Priors      int
+	Instances   int
+	Cached      bool // the study is in the cache (it can be opened)
+}
+
+// Worklist columns, in display order.
+const (
+	colPriority = iota
+	colPatient
+	colID
+	colAgeSex
+	colDate
+	colTime
+	colModality
+	colDescription
+	colState
+	colSince
+	colPriors
+	numColumns
+)
+
+var columnTitles = [numColumns]string{"Priority", "Patient", "ID", "Age/Sex", "Study date", "Time", "Mod", "Description", "State", "Assigned", "Priors"}
+
+var columnWidths = [numColumns]float32{74, 210, 110, 70, 90, 60, 60, 300, 150, 110, 56}
+
+// loadWorklist reads the cached studies and the worklist state that sync keeps,
+// joined by Study Instance UID; worklist rows whose study is not cached yet are
+// listed too (they are downloading or failed).
+func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
+	studies, err := c.Studies()
+	if err != nil {
+		return nil, fmt.Errorf("app: worklist: %w", err)
+	}
+	byUID := map[string]*worklistRow{}
+	var rows []*worklistRow
+	for _, s := range studies {
+		r := &worklistRow{
+			UID: s.StudyInstanceUID, Priority: 2, PatientName: s.PatientName, PatientID: s.PatientID,
+			BirthDate: s.PatientBirthDate, Sex: s.PatientSex, StudyDate: s.StudyDate, StudyTime: s.StudyTime,
+			Modalities: strings.Join(s.ModalitiesInStudy, "/"), Description: s.StudyDescription,
+			Accession: s.AccessionNumber, State: "ready", Instances: s.NumberOfInstances, Cached: true,
+		}
+		byUID[r.UID] = r
+		rows = append(rows, r)
+	}
+	// The worklist table is filled by sync; the app only reads it.
+	q, err := c.DB().Query(`SELECT study_uid, priority, role, state, assigned_at, done, total, reason,
+		patient_id, patient_name, study_date, modalities, description, accession FROM worklist WHERE role = 'assigned'`)
+	if err != nil {
+		return nil, fmt.Errorf("app: worklist: %w", err)
+	}
+	defer q.Close()
+	for q.Next() {
+		var uid, role, state, assigned, reason, pid, pname, date, mods, desc, acc string
+		var prio, done, total int
+		if err := q.Scan(&uid, &prio, &role, &state, &assigned, &done, &total, &reason, &pid, &pname, &date, &mods, &desc, &acc); err != nil {
+			return nil, fmt.Errorf("app: worklist: %w", err)
+		}
+		r := byUID[uid]
+		if r == nil {
+			r = &worklistRow{UID: uid, PatientID: pid, PatientName: pname, StudyDate: date,
+				Modalities: strings.ReplaceAll(mods, ",", "/"), Description: desc, Accession: acc}
+			byUID[uid] = r
+			rows = append(rows, r)
+		}
+		r.Priority, r.State, r.Done, r.Total, r.Reason = prio, state, done, total, reason
+		if t, err := time.Parse(time.RFC3339Nano, assigned); err == nil {
+			r.AssignedAt = t
+		}
+	}
+	if err := q.Err(); err != nil {
+		return nil, fmt.Errorf("app: worklist: %w", err)
+	}
+	// Priors: other cached studies of the same patient that are older.
+	byPatient := map[string][]*worklistRow{}
+	for _, r := range rows {
+		if r.Cached && r.PatientID != "" {
+			byPatient[r.PatientID] = append(byPatient[r.PatientID], r)
+		}
+	}
+	out := make([]worklistRow, len(rows))
+	for i, r := range rows {
+		for _, o := range byPatient[r.PatientID] {
+			if o.UID != r.UID && o.StudyDate < r.StudyDate {
+				r.Priors++
+			}
+		}
+		out[i] = *r
+	}
+	return out, nil
+}
+
+// personName formats a DICOM person name "Family^Given^Middle" as "FAMILY, Given Middle".
+func personName(pn string) string {
+	pn = strings.SplitN(pn, "=", 2)[0] // alphabetic representation only
+	parts := strings.Split(pn, "^")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	given := strings.TrimSpace(strings.Join(parts[1:min(3, len(parts))], " "))
+	if given == "" {
+		return parts[0]
+	}
+	return parts[0] + ", " + given
+}
+
+// ageSex formats the patient's age at the study ("54Y", "3M", "12D") and sex.
+func ageSex(birth, studyDate, sex string) string {
+	age := ""
+	b, err1 := time.Parse("20060102", birth)
+	s, err2 := time.Parse("20060102", studyDate)
+	if err1 == nil && err2 == nil && !s.Before(b) {
+		years := s.Year() - b.Year()
+		if s.YearDay() < b.YearDay() {
+			years--
+		}
+		switch days := int(s.Sub(b).Hours() / 24); {
+		case years >= 2:
+			age = strconv.Itoa(years) + "Y"
+		case days >= 60:
+			age = strconv.Itoa(days/30) + "M"
+		default:
+			age = strconv.Itoa(days) + "D"
+		}
+	}
+	sex = strings.TrimSpace(sex)
+	switch {
+	case age == "" && sex == "":
+		return ""
+	case age == "":
+		return sex
+	case sex == "":
+		return age
+	}
+	return age + "/" + sex
+}
+
+func formatDate(d string) string {
+	if len(d) == 8 {
+		return d[:4] + "-" + d[4:6] + "-" + d[6:]
+	}
+	return d
+}
+
+func formatTime(t string) string {
+	if len(t) >= 4 {
+		return t[:2] + ":" + t[2:4]
+	}
+	return t
+}
+
+func priorityName(p int) string {
+	if p >= 0 && p < len(priorityNames) {
+		return priorityNames[p]
+	}
+	return strconv.Itoa(p)
+}
+
+// due returns how long the study may wait from assignment: the target, a quarter
+// of it for STAT.
+func due(p int, target time.Duration) time.Duration {
+	if p == 0 {
+		return target / 4
+	}
+	return target
+}
+
+// overdue reports whether an unreported study has waited past its turnaround target.
+func (r *worklistRow) overdue(now time.Time, target time.Duration) bool {
+	if r.AssignedAt.IsZero() || r.State == "reported" || r.State == "delivered" {
+		return false
+	}
+	return now.Sub(r.AssignedAt) > due(r.Priority, target)
+}
+
+func formatSince(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	h := int(d.Hours())
+	m := int(d.Minutes()) % 60
+	if h >= 48 {
+		return fmt.Sprintf("%dd %02dh", h/24, h%24)
+	}
+	return fmt.Sprintf("%dh %02dm", h, m)
+}
+
+// stateText is the State column's text.
+func (r *worklistRow) stateText() string {
+	switch r.State {
+	case "downloading":
+		if r.Total > 0 {
+			return fmt.Sprintf("downloading %d/%d", r.Done, r.Total)
+		}
+		return "downloading"
+	case "failed":
+		if r.Reason != "" {
+			return "failed: " + r.Reason
+		}
+	}
+	return r.State
+}
+
+// cell returns the text of column col.
+func (r *worklistRow) cell(col int, now time.Time, target time.Duration) string {
+	switch col {
+	case colPriority:
+		return priorityName(r.Priority)
+	case colPatient:
+		return personName(r.PatientName)
+	case colID:
+		return r.PatientID
+	case colAgeSex:
+		return ageSex(r.BirthDate, r.StudyDate, r.Sex)
+	case colDate:
+		return formatDate(r.StudyDate)
+	case colTime:
+		return formatTime(r.StudyTime)
+	case colModality:
+		return r.Modalities
+	case colDescription:
+		return r.Description
+	case colState:
+		return r.stateText()
+	case colSince:
+		if r.AssignedAt.IsZero() {
+			return "—"
+		}
+		s := formatSince(now.Sub(r.AssignedAt))
+		if r.overdue(now, target) {
+			s = "⚠ " + s
+		}
+		return s
+	case colPriors:
+		if r.Priors == 0 {
+			return ""
+		}
+		return strconv.Itoa(r.Priors)
+	}
+	return ""
+}
+
+// worklistView is the sorted, filtered list the table shows.
+type worklistView struct {
+	all     []worklistRow
+	rows    []worklistRow
+	sortCol int  // -1: the reading order (priority, then due time, then newest)
+	desc    bool // sort descending
+	filter  string
+}
+
+func (v *worklistView) set(rows []worklistRow) {
+	v.all = rows
+	v.apply()
+}
+
+// apply recomputes rows from all with the filter and sort order.
+func (v *worklistView) apply() {
+	f := strings.ToLower(strings.TrimSpace(v.filter))
+	v.rows = v.rows[:0]
+	for _, r := range v.all {
+		if f == "" || matches(&r, f) {
+			v.rows = append(v.rows, r)
+		}
+	}
+	sort.SliceStable(v.rows, func(i, j int) bool {
+		a, b := &v.rows[i], &v.rows[j]
+		if v.sortCol < 0 {
+			return readingOrder(a, b)
+		}
+		ka, kb := sortKey(a, v.sortCol), sortKey(b, v.sortCol)
+		if ka == kb {
+			return readingOrder(a, b)
+		}
+		if v.desc {
+			return ka > kb
+		}
+		return ka < kb
+	})
+}
+
+// readingOrder is the default order: priority (STAT first), then the longest
+// waiting, then the newest study.
+func readingOrder(a, b *worklistRow) bool {
+	if a.Priority != b.Priority {
+		return a.Priority < b.Priority
+	}
+	if !a.AssignedAt.Equal(b.AssignedAt) {
+		if a.AssignedAt.IsZero() || b.AssignedAt.IsZero() {
+			return !a.AssignedAt.IsZero()
+		}
+		return a.AssignedAt.Before(b.AssignedAt)
+	}
+	if a.StudyDate+a.StudyTime != b.StudyDate+b.StudyTime {
+		return a.StudyDate+a.StudyTime > b.StudyDate+b.StudyTime
+	}
+	return a.UID < b.UID
+}
+
+func sortKey(r *worklistRow, col int) string {
+	switch col {
+	case colPriority:
+		return strconv.Itoa(r.Priority)
+	case colPatient:
+		return strings.ToLower(r.PatientName)
+	case colID:
+		return r.PatientID
+	case colAgeSex:
+		return r.BirthDate
+	case colDate, colTime:
+		return r.StudyDate + r.StudyTime
+	case colModality:
+		return r.Modalities
+	case colDescription:
+		return strings.ToLower(r.Description)
+	case colState:
+		return r.State
+	case colSince:
+		if r.AssignedAt.IsZero() {
+			return "~"
+		}
+		return r.AssignedAt.UTC().Format(time.RFC3339Nano)
+	case colPriors:
+		return fmt.Sprintf("%06d", r.Priors)
+	}
+	return ""
+}
+
+func matches(r *worklistRow, f string) bool {
+	for _, s := range []string{r.PatientName, personName(r.PatientName), r.PatientID, r.Description, r.Modalities,
+		r.Accession, r.State, priorityName(r.Priority), r.StudyDate} {
+		if strings.Contains(strings.ToLower(s), f) {
+			return true
+		}
+	}
+	return false
+}
+
+// indexOf returns the row index of a study, -1 when it is not shown.
+func (v *worklistView) indexOf(uid string) int {
+	for i := range v.rows {
+		if v.rows[i].UID == uid {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,158 @@
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+)
+
+// workstation is the whole window: the worklist and viewer screens, the status
+// bar, and the keyboard shortcuts. Everything here runs on the UI goroutine.
+type workstation struct {
+	cfg    Config
+	app    fyne.App
+	win    fyne.Window
+	bridge *bridge
+
+	worklist *worklistScreen
+	viewer   *viewerScreen
+	status   *statusBar
+	body     *fyne.Container
+	onViewer bool
+	tool     tool
+
+	lastStatus StatusEvent
+	stopTicker chan struct{}
+}
+
+func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error) {
+	ws := &workstation{cfg: cfg, app: a, win: w, bridge: newBridge(), stopTicker: make(chan struct{})}
+	ws.status = newStatusBar(ws)
+	ws.worklist = newWorklistScreen(cfg.TurnaroundTarget, cfg.Now, func(uid string) { ws.openStudy(uid) })
+	ws.viewer = newViewerScreen(ws)
+	ws.body = container.NewStack(ws.worklist.content)
+	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), ws.showSettings)
+	reload := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), func() { ws.reloadWorklist() })
+	help := widget.NewButtonWithIcon("Help", theme.HelpIcon(), ws.showHelp)
+	ws.status.extra.Objects = []fyne.CanvasObject{reload, settingsBtn, help}
+	w.SetContent(container.NewBorder(nil, ws.status.content, nil, nil, ws.body))
+	w.Canvas().SetOnTypedKey(ws.typedKey)
+	w.Canvas().SetOnTypedRune(ws.typedRune)
+	if err := ws.reloadWorklist(); err != nil {
+		return nil, err
+	}
+	ws.bridge.forward(cfg.Status, ws.applyStatus)
+	ws.updateStatus()
+	// The worklist's "time since assigned" column ages while it is on screen.
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ws.stopTicker:
+				return
+			case <-t.C:
+				ui(func() {
+					if !ws.onViewer {
+						ws.worklist.table.Refresh()
+					}
+				})
+			}
+		}
+	}()
+	return ws, nil
+}
+
+func (ws *workstation) close() {
+	close(ws.stopTicker)
+	ws.bridge.close()
+	ws.viewer.close()
+	ws.viewer.report.flush()
+}
+
+// reloadWorklist reads the worklist again; the selection and focus stay.
+func (ws *workstation) reloadWorklist() error {
+	rows, err := loadWorklist(ws.cfg.Cache)
+	if err != nil {
+		ws.status.setMessage(err.Error())
+		return err
+	}
+	ws.worklist.setRows(rows)
+	return nil
+}
+
+// applyStatus shows a sync event. A changed study refreshes the worklist rows but
+// never moves the focus or the screen.
+func (ws *workstation) applyStatus(ev StatusEvent) {
+	ws.lastStatus = ev
+	if ev.StudyChanged != "" {
+		ws.reloadWorklist()
+	}
+	ws.updateStatus()
+}
+
+func (ws *workstation) updateStatus() { ws.status.update() }
+
+// openStudy shows a cached study in the viewer.
+func (ws *workstation) openStudy(uid string) {
+	st, err := ws.cfg.Cache.StudyByUID(uid)
+	if err != nil {
+		dialog.ShowError(err, ws.win)
+		return
+	}
+	ws.cfg.Metrics.startOpen(uid, time.Now())
+	if err := ws.viewer.open(st); err != nil {
+		dialog.ShowError(fmt.Errorf("open study: %w", err), ws.win)
+		return
+	}
+	_ = ws.cfg.Cache.MarkRead(uid)
+	ws.onViewer = true
+	ws.body.Objects = []fyne.CanvasObject{ws.viewer.content}
+	ws.body.Refresh()
+	ws.focusViewer()
+	ws.updateStatus()
+}
+
+func (ws *workstation) showWorklist() {
+	for _, vp := range ws.viewer.viewports {
+		vp.stopCine()
+	}
+	ws.viewer.report.flush()
+	ws.onViewer = false
+	ws.body.Objects = []fyne.CanvasObject{ws.worklist.content}
+	ws.body.Refresh()
+	ws.reloadWorklist()
+	ws.win.Canvas().Focus(ws.worklist.table)
+	ws.updateStatus()
+}
+
+// focusViewer gives the keyboard to the active viewport.
+func (ws *workstation) focusViewer() {
+	if ws.onViewer && ws.viewer.active != nil {
+		ws.win.Canvas().Focus(ws.viewer.active)
+	}
+}
+
+// applyPreset applies preset i of the active image.
+func (ws *workstation) applyPreset(i int) {
+	vp := ws.viewer.active
+	if vp == nil {
+		return
+	}
+	ps := presetsFor(vp.last)
+	if i < 0 || i >= len(ps) {
+		return
+	}
+	vp.setWindow(ps[i].Window)
+}
+
+func (ws *workstation) setTool(t tool) {
+	ws.tool = t
+	ws.viewer.toolSel.SetSelectedIndex(int(t))
+}
