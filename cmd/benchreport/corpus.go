@@ -30,9 +30,32 @@ type entry struct {
 	} `json:"reference"`
 }
 
-// tsName is the transfer syntax's name, or the detected encoding for a file
-// without a meta header.
+// shortTS names the transfer syntaxes of the corpus briefly, for the table.
+var shortTS = map[string]string{
+	"1.2.840.10008.1.2":       "Implicit VR LE",
+	"1.2.840.10008.1.2.1":     "Explicit VR LE",
+	"1.2.840.10008.1.2.1.99":  "Deflated Explicit VR LE",
+	"1.2.840.10008.1.2.2":     "Explicit VR BE",
+	"1.2.840.10008.1.2.5":     "RLE Lossless",
+	"1.2.840.10008.1.2.4.50":  "JPEG Baseline (.50)",
+	"1.2.840.10008.1.2.4.51":  "JPEG Extended 12-bit (.51)",
+	"1.2.840.10008.1.2.4.57":  "JPEG Lossless (.57)",
+	"1.2.840.10008.1.2.4.70":  "JPEG Lossless SV1 (.70)",
+	"1.2.840.10008.1.2.4.80":  "JPEG-LS Lossless (.80)",
+	"1.2.840.10008.1.2.4.81":  "JPEG-LS Near-Lossless (.81)",
+	"1.2.840.10008.1.2.4.90":  "JPEG 2000 Lossless (.90)",
+	"1.2.840.10008.1.2.4.91":  "JPEG 2000 (.91)",
+	"1.2.840.10008.1.2.4.201": "HTJ2K Lossless (.201)",
+	"1.2.840.10008.1.2.4.202": "HTJ2K Lossless RPCL (.202)",
+	"1.2.840.10008.1.2.4.203": "HTJ2K (.203)",
+}
+
+// tsName is a short name of the file's transfer syntax (the detected one for
+// a file without a meta header).
 func (e entry) tsName() string {
+	if s, ok := shortTS[e.Info.TransferSyntaxUID]; ok {
+		return s
+	}
 	if e.DICOM.TransferSyntaxName != "" {
 		return e.DICOM.TransferSyntaxName
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"image"
+	"strings"
 	"time"
 
 	"teleread/viewer"
@@ -32,9 +33,9 @@ type rendererCase struct {
 	op    func(b *bench, r viewer.Renderer) (time.Duration, error)
 	fps   bool   // print as frames per second
 	floor string // the floor or goal, as printed
-	// check says whether the last kind's figure meets the floor (on
-	// software GL) or the goal (on a hardware driver): "ok", "MISSED", or ""
-	// where neither applies. nil when the row has none.
+	// check says whether a figure meets the floor (on software GL) or the
+	// goal (on a hardware driver): "ok", "MISSED", or "" where neither
+	// applies. nil when the row has none.
 	check func(d time.Duration, software bool) string
 }
 
@@ -78,10 +79,16 @@ func compareRenderers(b *bench, kinds []rendererKind, cases []rendererCase, soft
 		if first > 0 && last > 0 {
 			sp = fmt.Sprintf("%.2fx", first.Seconds()/last.Seconds())
 		}
-		v := ""
-		if c.check != nil && last > 0 {
-			v = c.check(last, software)
+		var vs []string
+		for i, k := range kinds {
+			if c.check == nil || ds[i] <= 0 {
+				continue
+			}
+			if v := c.check(ds[i], software); v != "" {
+				vs = append(vs, k.name+" "+v)
+			}
 		}
+		v := strings.Join(vs, ", ")
 		row = append(row, sp, c.floor, v)
 		t.add(row...)
 	}
