@@ -32,7 +32,7 @@ func benchDecode(b *bench) error {
 	groups := map[string][]*decodeFile{}
 	names := map[string]string{}
 	for _, e := range entries {
-		if e.Broken || e.Reference.Status != "ok" {
+		if e.Broken || e.Reference.Status != "ok" || len(b.files) > 0 && !b.files[e.ID] {
 			continue
 		}
 		ts := e.Info.TransferSyntaxUID

@@ -44,6 +44,7 @@ type config struct {
 	runs       int             // runs per figure; the median is reported
 	minTime    time.Duration   // each timed run of our code repeats it for at least this long
 	cineFrames int             // frames per cine run
+	files      map[string]bool // corpus ids the decode section is limited to; empty means all
 	tmp        string          // scratch folder, removed at the end
 }
 
@@ -70,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 5, "runs per figure; the median is reported")
 	minTime := fs.Duration("mintime", 200*time.Millisecond, "each timed run of Teleread's code repeats it for at least this long")
 	cine := fs.Int("cineframes", 60, "frames per cine run")
+	files := fs.String("files", "", "comma-separated corpus ids the decode section is limited to (default all)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -96,6 +98,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.only[s] = true
+	}
+	cfg.files = map[string]bool{}
+	for _, id := range strings.Split(*files, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			cfg.files[id] = true
+		}
 	}
 	cfg.corpus = *corpus
 	if cfg.corpus == "" {
