@@ -112,6 +112,10 @@ type Puller struct {
 	// Accessions, when not empty, replaces the query: the worklist is the
 	// studies with these accession numbers.
 	Accessions []string
+	// Workitems, when set, replaces both: the worklist is the UPS-RS
+	// workitems scheduled for the reader, each claimed before it is fetched
+	// (see UPS.Worklist).
+	Workitems *UPS
 	// Priors says which earlier studies to fetch.
 	Priors PriorPolicy
 	// SeriesConcurrency bounds the series fetched at once; default 2.
@@ -127,6 +131,8 @@ type Assignment struct {
 	Role     string // "assigned" or "prior"
 	PriorOf  string
 	Study    Object // the QIDO-RS study result
+	// WorkitemUID names the UPS-RS workitem the study came from, if any.
+	WorkitemUID string
 }
 
 // PullResult summarises a pull.
@@ -163,6 +169,9 @@ func (p *Puller) Pull(ctx context.Context) (*PullResult, error) {
 	for _, a := range work {
 		keep = append(keep, a.StudyUID)
 		if err := p.Store.PutWorkItem(a.StudyUID, p.Reader, a.Role, "", a.Priority, displayFields(a.Study)); err != nil {
+			return res, fmt.Errorf("sync: pull: %w", err)
+		}
+		if err := p.recordWorkitem(a); err != nil {
 			return res, fmt.Errorf("sync: pull: %w", err)
 		}
 	}
@@ -206,6 +215,9 @@ func (p *Puller) Pull(ctx context.Context) (*PullResult, error) {
 
 // worklist returns the assigned studies, ordered by priority then oldest.
 func (p *Puller) worklist(ctx context.Context) ([]Assignment, error) {
+	if p.Workitems != nil {
+		return p.workitemWorklist(ctx)
+	}
 	var found []Object
 	collect := func(o Object) error {
 		if validUID(o.StudyUID()) {
