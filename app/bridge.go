@@ -35,14 +35,15 @@ func (b *bridge) forward(ch <-chan StatusEvent, apply func(StatusEvent)) {
 				if !ok {
 					return
 				}
-				fyne.Do(func() { apply(ev) })
+				ui(func() { apply(ev) })
 			}
 		}
 	}()
 }
 
 // ui runs fn on the UI goroutine; renderers and players call it to show results.
-func ui(fn func()) { fyne.Do(fn) }
+// Tests replace it with a queue they drain on their own goroutine.
+var ui = func(fn func()) { fyne.Do(fn) }
 
 func newBridge() *bridge { return &bridge{stop: make(chan struct{})} }
 

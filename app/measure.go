@@ -21,27 +21,21 @@ type measurement struct {
 }
 
 // measureDrag starts or extends the measurement being drawn.
-func (v *viewport) measureDrag(pos fyne.Position) {
+// The first drag event already carries the first movement, so the measurement
+// starts where the pointer was before it.
+func (v *viewport) measureDrag(pos fyne.Position, delta fyne.Delta) {
 	p, ok := v.imagePoint(pos)
 	if !ok {
 		return
 	}
 	if v.drawing == nil || v.drawing.kind != v.ws.tool || (v.drawing.kind == toolAngle && len(v.drawing.pts) >= 2 && v.button == 0) {
-		start, _ := v.imagePoint(v.dragStart(pos))
+		start, _ := v.imagePoint(pos.Subtract(fyne.NewPos(delta.DX, delta.DY)))
 		v.drawing = &measurement{kind: v.ws.tool, pts: []viewer.ImagePoint{start, p}}
 	} else {
 		v.drawing.pts[len(v.drawing.pts)-1] = p
 	}
 	v.drawing.compute(v)
 	v.Refresh()
-}
-
-// dragStart returns where the current drag began: the press position when known.
-func (v *viewport) dragStart(pos fyne.Position) fyne.Position {
-	if v.button != 0 {
-		return v.lastPos
-	}
-	return pos
 }
 
 // finishMeasure keeps the measurement drawn on the current image.

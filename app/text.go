@@ -10,3 +10,5 @@ func plural(n int, one, many string) string {
 	}
 	return strconv.Itoa(n) + " " + many
 }
+
+func fmtFloat0(f float64) string { return strconv.FormatFloat(f, 'f', 0, 64) }

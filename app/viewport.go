@@ -438,7 +438,7 @@ func (v *viewport) Dragged(ev *fyne.DragEvent) {
 	case toolScroll:
 		v.scrollDrag(dy)
 	case toolLength, toolAngle, toolEllipse:
-		v.measureDrag(ev.Position)
+		v.measureDrag(ev.Position, ev.Dragged)
 	}
 }
 
