@@ -81,15 +81,15 @@ func benchImport(b *bench) error {
 	}
 
 	t := newTable("measure", "Teleread", "dcmdump", "ratio", "dcmdump minus start-up", "ratio", "floor 1,000/s")
-	peer, peerC := na(dumpErr), na(startupErr)
-	var dumpRate, dumpRateC float64
+	peer := na(dumpErr)
+	var dumpRate float64
 	if dumpErr == nil {
 		dumpRate = n / dump.Seconds()
 		peer = rate(n, dump, "inst")
 	}
-	if startupErr == nil && dump > startup {
-		dumpRateC = n / (dump - startup).Seconds()
-		peerC = rate(n, dump-startup, "inst")
+	peerC, dumpRateC := corrected(n, dump, startup, startupErr, "inst")
+	if dumpRateC == 0 && startupErr == nil {
+		t.notes = append(t.notes, startupNote)
 	}
 	addRow := func(name string, d time.Duration, err error, floor bool) {
 		if err != nil {

@@ -150,3 +150,24 @@ func fileSize(path string) int64 {
 	}
 	return fi.Size()
 }
+
+// corrected is the start-up-corrected cell for a peer that took total for
+// count units, startup of which was its process start-up, and the corrected
+// rate (0 when none is printed). Where start-up is over 90% of the time the
+// difference is within its noise, and the cell says so instead.
+func corrected(count float64, total, startup time.Duration, err error, unit string) (string, float64) {
+	if err != nil {
+		return na(err), 0
+	}
+	if total <= 0 {
+		return "n/a", 0
+	}
+	rest := total - startup
+	if rest*10 < total {
+		return fmt.Sprintf("n/a* (start-up is %.0f%%)", 100*min(1, startup.Seconds()/total.Seconds())), 0
+	}
+	return rate(count, rest, unit), count / rest.Seconds()
+}
+
+// startupNote explains the n/a* cells.
+const startupNote = "  * over 90% of the peer's time there is process start-up: a corrected figure would be noise."
