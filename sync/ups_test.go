@@ -376,3 +376,60 @@ func TestUPSCancel(t *testing.T) {
 		t.Errorf("complete after cancel: %v", err)
 	}
 }
+
+// TestPullFromUPSOrthanc takes the worklist from the UPS-RS stand-in and the
+// studies from Orthanc: the reader's workitems are claimed, fetched in UPS
+// priority order, and remembered on the worklist rows.
+func TestPullFromUPSOrthanc(t *testing.T) {
+	srv := sharedArchive(t)
+	man := loadManifest(t)
+	ct2 := man["ct2_j2k_lossy"].Info.StudyInstanceUID
+	mr1 := man["mr1_jpeg_extended_wg04"].Info.StudyInstanceUID
+	s := newUPSStandIn(t)
+	s.add(t, wiA1, UPSScheduled, "", standWorkitemJSON([]string{"Doe^Jane"}, "LOW", ct2, false))
+	s.add(t, wiA2, UPSScheduled, "", standWorkitemJSON([]string{"Doe^Jane"}, "STAT", mr1, true))
+	s.add(t, wiB, UPSScheduled, "", standWorkitemJSON([]string{"Roe^Max"}, "HIGH", ct2, false))
+	c := openCache(t, t.TempDir())
+	defer c.Close()
+	archive := newTestClient(t, srv.DICOMwebURL, nil)
+	p := &Puller{Client: archive, Store: c, Reader: "Doe^Jane",
+		Workitems: &UPS{Client: newTestClient(t, s.URL(), nil), Archive: archive, Store: c, Performer: "Doe^Jane"}}
+	ctx := context.Background()
+	for pass := 1; pass <= 2; pass++ {
+		res, err := p.Pull(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{mr1, ct2}; res.Assigned != 2 || len(res.Failed) != 0 || !slices.Equal(res.Ready, want) {
+			t.Fatalf("pass %d: result %+v, want ready %v", pass, res, want)
+		}
+	}
+	for _, tt := range []struct {
+		study, workitem string
+		priority        int
+	}{{mr1, wiA2, PrioritySTAT}, {ct2, wiA1, PriorityLow}} {
+		row, err := c.WorkItemByUID(tt.study)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, _ := c.WorkitemUID(tt.study)
+		if row.State != StateReady || row.Priority != tt.priority || uid != tt.workitem {
+			t.Errorf("study %s: state %s priority %d workitem %s, want ready %d %s", tt.study, row.State, row.Priority, uid, tt.priority, tt.workitem)
+		}
+		if state, _, _ := s.get(tt.workitem); state != UPSInProgress {
+			t.Errorf("workitem %s is %s", tt.workitem, state)
+		}
+	}
+	if state, _, _ := s.get(wiB); state != UPSScheduled {
+		t.Errorf("another reader's workitem is %s", state)
+	}
+	claims := 0
+	for _, r := range s.requests() {
+		if r.State == UPSInProgress {
+			claims++
+		}
+	}
+	if claims != 2 {
+		t.Errorf("%d claims sent over two pulls, want 2", claims)
+	}
+}
