@@ -33,6 +33,12 @@ type config struct {
 	// InsecureSkipVerifyDANGEROUS turns off TLS verification: for a lab archive only.
 	InsecureSkipVerifyDANGEROUS bool   `json:"insecure_skip_verify_DANGEROUS"`
 	Organization                string `json:"organization"` // the reader's organization, for the SR's Verifying Observer
+	// Worklist says where the assignments come from: "query" (default: studies
+	// whose Name of Physician(s) Reading Study matches the reader) or "ups"
+	// (UPS-RS workitems scheduled for the reader, claimed and completed).
+	Worklist string `json:"worklist"`
+	// Workitems is the UPS-RS root holding /workitems when it is not the archive's.
+	Workitems string `json:"workitems"`
 }
 
 func configPath() string {
@@ -76,6 +82,7 @@ func loadConfig() (config, error) {
 	env(&c.User, "TELEREAD_USER")
 	env(&c.Password, "TELEREAD_PASSWORD")
 	env(&c.Token, "TELEREAD_TOKEN")
+	env(&c.Worklist, "TELEREAD_WORKLIST")
 	return c, nil
 }
 
@@ -103,4 +110,20 @@ func (c config) client() (*tsync.Client, error) {
 		cfg.Auth = tsync.BasicAuth{User: c.User, Password: c.Password}
 	}
 	return tsync.New(cfg)
+}
+
+// workitems builds the UPS-RS worklist provider: the archive's client, or one
+// for the separate workitems root, with the same credentials.
+func (c config) workitems(archive *tsync.Client, store tsync.WorkitemStore) (*tsync.UPS, error) {
+	ups := &tsync.UPS{Client: archive, Archive: archive, Store: store, Performer: c.Reader}
+	if c.Workitems != "" {
+		wc := c
+		wc.Archive = c.Workitems
+		client, err := wc.client()
+		if err != nil {
+			return nil, err
+		}
+		ups.Client = client
+	}
+	return ups, nil
 }

@@ -25,6 +25,7 @@ func runSync(g *globals, args []string) int {
 	priorMods := fs.String("prior-modalities", "", "only priors with these modalities (comma-separated; default all)")
 	accessions := fs.String("accessions", "", "worklist as accession numbers (comma-separated) instead of the reader query")
 	interval := fs.Duration("interval", time.Minute, "poll interval without --once")
+	worklist := fs.String("worklist", "", "where assignments come from: query (default) or ups (UPS-RS workitems)")
 	if _, err := interleaved(fs, args); err != nil {
 		return 2
 	}
@@ -60,6 +61,21 @@ func runSync(g *globals, args []string) int {
 	out := &tsync.Outbox{Cache: c, Client: client}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *worklist != "" {
+		conf.Worklist = *worklist
+	}
+	switch conf.Worklist {
+	case "", "query":
+	case "ups":
+		ups, err := conf.workitems(client, c)
+		if err != nil {
+			return fail(err)
+		}
+		p.Workitems = ups
+		out.OnDelivered = ups.CompleteOnDelivery(ctx)
+	default:
+		return fail(fmt.Errorf("worklist %q: want query or ups", conf.Worklist))
+	}
 
 	for {
 		code := syncOnce(ctx, p, out, c, prog)
