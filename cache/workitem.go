@@ -41,24 +41,6 @@ type WorkitemClaim struct {
 	Reason         string // why the claim was lost, or the last completion error
 }
 
-const workitemSchema = `CREATE TABLE IF NOT EXISTS workitem_claims (
-    workitem_uid     TEXT PRIMARY KEY,
-    study_uid        TEXT NOT NULL,
-    transaction_uid  TEXT NOT NULL,
-    state            TEXT NOT NULL, -- pending, claimed, completed, canceled, lost
-    claimed_at       TEXT NOT NULL,
-    updated_at       TEXT NOT NULL,
-    reason           TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS workitem_claims_study ON workitem_claims(study_uid)`
-
-func (c *Cache) ensureWorkitemSchema(ctx context.Context, ex interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}) error {
-	_, err := ex.ExecContext(ctx, workitemSchema)
-	return err
-}
-
 // BeginWorkitemClaim stores txUID as the Transaction UID for claiming a
 // workitem, with full durability, and returns the Transaction UID to use: the
 // one stored earlier when the workitem already has an open claim (a restart
@@ -71,9 +53,6 @@ func (c *Cache) BeginWorkitemClaim(workitemUID, studyUID, txUID string) (string,
 		return "", fmt.Errorf("cache: claim workitem %s: %w", workitemUID, err)
 	}
 	defer conn.Close()
-	if err := c.ensureWorkitemSchema(ctx, conn); err != nil {
-		return "", fmt.Errorf("cache: claim workitem %s: %w", workitemUID, err)
-	}
 	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
 		return "", fmt.Errorf("cache: claim workitem %s: %w", workitemUID, err)
 	}
@@ -108,10 +87,6 @@ func (c *Cache) BeginWorkitemClaim(workitemUID, studyUID, txUID string) (string,
 // SetWorkitemClaimState records a claim's state (one of the Claim constants)
 // and, for a lost claim or a failed completion, the reason.
 func (c *Cache) SetWorkitemClaimState(workitemUID, state, reason string) error {
-	ctx := context.Background()
-	if err := c.ensureWorkitemSchema(ctx, c.db); err != nil {
-		return fmt.Errorf("cache: workitem %s state: %w", workitemUID, err)
-	}
 	res, err := c.db.Exec(`UPDATE workitem_claims SET state = ?, reason = ?, updated_at = ? WHERE workitem_uid = ?`,
 		state, reason, now(), workitemUID)
 	if err != nil {
@@ -151,10 +126,6 @@ func (c *Cache) WorkitemClaims(states ...string) ([]WorkitemClaim, error) {
 }
 
 func (c *Cache) queryClaims(where string, args ...any) ([]WorkitemClaim, error) {
-	ctx := context.Background()
-	if err := c.ensureWorkitemSchema(ctx, c.db); err != nil {
-		return nil, fmt.Errorf("cache: workitem claims: %w", err)
-	}
 	rows, err := c.db.Query(`SELECT workitem_uid, study_uid, transaction_uid, state, claimed_at, updated_at, reason
 		FROM workitem_claims `+where+` ORDER BY claimed_at, workitem_uid`, args...)
 	if err != nil {
