@@ -202,11 +202,12 @@ func (d *glDevice) DeleteProgram(p program) {
 
 // locations are a program's uniform locations, looked up once at link time.
 type locations struct {
-	imageSize, axisOrigin, axisStep, axisSize int32
-	slope, intercept, modLUTLen, modFirst     int32
-	winLo, winHi, winCenter, winWidth         int32
-	voiLUTLen, voiFirst, voiMax               int32
-	palFirst, palLen, pal16, colorShift       int32
+	imageSize, swapAxes, invert           int32
+	axisOrigin, axisStep, axisSize        int32
+	slope, intercept, modLUTLen, modFirst int32
+	winLo, winHi, winCenter, winWidth     int32
+	voiLUTLen, voiFirst, voiMax           int32
+	palFirst, palLen, pal16, colorShift   int32
 }
 
 func newLocations(p uint32) *locations {
@@ -217,7 +218,8 @@ func newLocations(p uint32) *locations {
 	}
 	gl.UseProgram(0)
 	return &locations{
-		imageSize: at("imageSize"), axisOrigin: at("axisOrigin"), axisStep: at("axisStep"), axisSize: at("axisSize"),
+		imageSize: at("imageSize"), swapAxes: at("swapAxes"), invert: at("invert"),
+		axisOrigin: at("axisOrigin"), axisStep: at("axisStep"), axisSize: at("axisSize"),
 		slope: at("slope"), intercept: at("intercept"),
 		modLUTLen: at("modLUTLen"), modFirst: at("modFirst"), winLo: at("winLo"),
 		winHi: at("winHi"), winCenter: at("winCenter"), winWidth: at("winWidth"), voiLUTLen: at("voiLUTLen"),
@@ -246,6 +248,8 @@ func (d *glDevice) Draw(p program, t target, tex [numUnits]texture, u *uniforms)
 		gl.BindTexture(gl.TEXTURE_2D, uint32(name))
 	}
 	gl.Uniform2i(l.imageSize, u.ImageSize[0], u.ImageSize[1])
+	gl.Uniform1i(l.swapAxes, b2i(u.SwapAxes))
+	gl.Uniform1i(l.invert, b2i(u.Invert))
 	gl.Uniform2f(l.axisOrigin, u.AxisOrigin[0], u.AxisOrigin[1])
 	gl.Uniform2f(l.axisStep, u.AxisStep[0], u.AxisStep[1])
 	gl.Uniform2f(l.axisSize, u.AxisSize[0], u.AxisSize[1])

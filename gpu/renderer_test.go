@@ -250,3 +250,46 @@ func TestInfoIsSoftware(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramVariants checks that a program is compiled per pipeline variant
+// once, and that what the shader selects per pixel (inversion, quarter turns,
+// the window itself) compiles nothing.
+func TestProgramVariants(t *testing.T) {
+	c, dev := fakeContext(t)
+	r := c.NewRenderer()
+	defer r.Close()
+	if err := r.Upload(ctFrame(64)); err != nil {
+		t.Fatal(err)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	base := viewer.Display{Slope: 1, Window: viewer.Window{Center: 40, Width: 400}}
+	voi := &viewer.LUT{Bits: 12, Data: make([]uint16, 300)}
+	steps := []struct {
+		name     string
+		change   func(d *viewer.Display)
+		programs int
+	}{
+		{"window", func(d *viewer.Display) {}, 1},
+		{"new window", func(d *viewer.Display) { d.Window.Center = 60 }, 1},
+		{"invert", func(d *viewer.Display) { d.Invert = true }, 1},
+		{"rotate", func(d *viewer.Display) { d.View.Rotation = 1 }, 1},
+		{"integer pan", func(d *viewer.Display) { d.View.PanX = 7 }, 1},
+		{"sigmoid", func(d *viewer.Display) { d.Window.Function = viewer.Sigmoid }, 2},
+		{"VOI LUT", func(d *viewer.Display) { d.VOILUT = voi }, 3},
+		{"bilinear", func(d *viewer.Display) { d.View.Interpolation = viewer.Bilinear }, 4},
+		{"zoom 1.3 (tables)", func(d *viewer.Display) { d.View.Zoom = 1.3 }, 5},
+		{"back to the first", func(d *viewer.Display) {}, 5},
+	}
+	for _, s := range steps {
+		d := base
+		s.change(&d)
+		if err := r.Render(&d, dst); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		inspect(c, func() {
+			if _, _, p := dev.live(); p != s.programs {
+				t.Errorf("%s: %d programs, want %d", s.name, p, s.programs)
+			}
+		})
+	}
+}

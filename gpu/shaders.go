@@ -23,19 +23,17 @@ type variant struct {
 	kind     int32 // kindGrey, kindPalette, kindRGB, kindYBR
 	modLUT   bool  // grey: Modality LUT instead of rescale
 	voi      int32 // grey: voiWindow, voiSigmoid, voiLUT
-	invert   bool  // grey
 	bilinear bool  // not for palette frames
 	tables   bool  // sample positions from the sampling tables
-	swap     bool  // odd quarter turns
 }
 
 // variantOf returns the program variant that draws with u a frame whose
 // texture is read by sampler type s.
 func variantOf(s byte, u *uniforms) variant {
-	v := variant{sampler: s, kind: u.Kind, tables: !u.Direct, swap: u.SwapAxes}
+	v := variant{sampler: s, kind: u.Kind, tables: !u.Direct}
 	v.bilinear = u.Bilinear && u.Kind != kindPalette
 	if u.Kind == kindGrey {
-		v.modLUT, v.voi, v.invert = u.ModLUT, u.VOIMode, u.Invert
+		v.modLUT, v.voi = u.ModLUT, u.VOIMode
 	}
 	return v
 }
@@ -56,18 +54,12 @@ func (v variant) defines() string {
 		case voiLUT:
 			def("VOI_LUT")
 		}
-		if v.invert {
-			def("INVERT")
-		}
 	}
 	if v.bilinear {
 		def("BILINEAR")
 	}
 	if v.tables {
 		def("TABLES")
-	}
-	if v.swap {
-		def("SWAP_AXES")
 	}
 	return b.String()
 }

@@ -1,15 +1,15 @@
 #version 330 core
 // The program is specialised by #define lines inserted after the version line
 // (see variant in shaders.go), so that each compiled program is straight-line
-// code for one kind of frame and one display pipeline:
+// code for one kind of frame and one display pipeline (what is cheap to select
+// per pixel, inversion and the axes of odd quarter turns, stays a uniform, so
+// that toggling it compiles nothing):
 //   SRC_INT, SRC_UINT or SRC_FLOAT  the sampler type of the frame's texture
 //   KIND_GREY, KIND_PALETTE, KIND_RGB or KIND_YBR  the frame's colour
 //   MOD_LUT                         grey: Modality LUT (else rescale)
 //   VOI_SIGMOID or VOI_LUT          grey: VOI function (else LINEAR / LINEAR_EXACT window)
-//   INVERT                          grey: 255-y
 //   BILINEAR                        bilinear sampling (not for palette frames)
 //   TABLES                          sample positions from the sampling tables (else computed)
-//   SWAP_AXES                       odd quarter turns
 
 // The display pipeline of viewer.Display, step for step as viewer's CPU code
 // computes it (same formulas, same order, floor(y+0.5) rounding), so both
@@ -52,6 +52,8 @@ uniform vec2 axisSize;
 #endif
 
 uniform ivec2 imageSize; // cols, rows
+uniform bool swapAxes;   // odd quarter turns: image x from the row entry, image y from the column entry
+uniform bool invert;     // grey: 255-y
 
 uniform float slope;
 uniform float intercept;
@@ -120,10 +122,7 @@ float voi(float x) {
 
 float grey8(float stored) {
 	float v = round8(voi(modality(stored)));
-#if defined(INVERT)
-	v = 255.0 - v;
-#endif
-	return v;
+	return invert ? 255.0 - v : v;
 }
 #endif
 
@@ -220,13 +219,8 @@ void main() {
 	vec4 col = axisEntry(0, t.x);
 	vec4 row = axisEntry(1, t.y);
 #endif
-#if defined(SWAP_AXES)
-	vec4 sx = row;
-	vec4 sy = col;
-#else
-	vec4 sx = col;
-	vec4 sy = row;
-#endif
+	vec4 sx = swapAxes ? row : col;
+	vec4 sy = swapAxes ? col : row;
 	if (sx.x < 0.0 || sy.x < 0.0) {
 		fragColor = vec4(0.0, 0.0, 0.0, 1.0);
 		return;
