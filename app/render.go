@@ -115,7 +115,7 @@ func (l *renderLoop) generate(w, h int) image.Image {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.front < 0 {
-		return image.NewUniform(colViewport)
+		return blankImage(max(w, 1), max(h, 1))
 	}
 	if l.frontFresh {
 		l.frontFresh = false
@@ -287,4 +287,11 @@ func (l *renderLoop) decode(it stackItem) (*viewer.Image, *decoded, error) {
 		l.order = l.order[1:]
 	}
 	return img, d, nil
+}
+
+// blankImage is a black picture of w x h.
+func blankImage(w, h int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Rect, image.NewUniform(colViewport), image.Point{}, draw.Src)
+	return img
 }

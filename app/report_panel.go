@@ -140,7 +140,6 @@ func newReportPanel(ws *workstation) *reportPanel {
 		e.OnChanged = func(string) { p.edited() }
 	}
 	p.signBtn = widget.NewButtonWithIcon("Sign report", theme.ConfirmIcon(), p.sign)
-	p.signBtn.Importance = widget.HighImportance
 	p.addendum = multiline("Addendum (after signing)")
 	p.addendum.SetMinRowsVisible(2)
 	p.addBtn = widget.NewButton("Sign addendum", p.signAddendum)

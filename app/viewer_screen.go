@@ -311,7 +311,7 @@ const thumbSize = 120
 
 func newThumb(s *viewerScreen, i int, st *stack) *thumb {
 	t := &thumb{s: s, index: i}
-	t.img = canvas.NewImageFromImage(image.NewUniform(colViewport))
+	t.img = canvas.NewImageFromImage(blankImage(4, 3))
 	t.img.FillMode = canvas.ImageFillContain
 	t.img.SetMinSize(fyne.NewSize(thumbSize, thumbSize*0.8))
 	desc := st.Series.Description

@@ -135,13 +135,14 @@ func (v *viewport) shown(res renderResult) {
 		v.Refresh()
 		return
 	}
+	newImage := !v.hasLast || v.last.image != res.image
 	v.last, v.hasLast = res, true
 	for _, m := range v.measures[res.req.index] {
 		m.compute(v)
 	}
 	v.Refresh()
-	if v.changed != nil {
-		v.changed()
+	if newImage {
+		v.notify() // presets and cine controls follow the image
 	}
 }
 
@@ -561,46 +562,73 @@ func (r *viewportRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 120) }
 
 func (r *viewportRenderer) Refresh() {
 	v := r.v
-	r.border.StrokeColor = color.NRGBA{R: 0x30, G: 0x33, B: 0x38, A: 0xff}
+	border := color.Color(color.NRGBA{R: 0x30, G: 0x33, B: 0x38, A: 0xff})
 	if v.active {
-		r.border.StrokeColor = colActive
+		border = colActive
 	}
-	r.message.Text = ""
+	if r.border.StrokeColor != border {
+		r.border.StrokeColor = border
+		r.border.Refresh()
+	}
+	msg := ""
 	switch {
 	case v.st == nil:
-		r.message.Text = "Choose a series"
+		msg = "Choose a series"
 	case v.last.err != nil && !v.hasLast:
-		r.message.Text = "Cannot show this image: " + v.last.err.Error()
+		msg = "Cannot show this image: " + v.last.err.Error()
 	}
+	setText(r.message, msg, colOverlay)
+	// Overlay texts are reused and refreshed only when they change, so scrolling
+	// and cine repaint little besides the image.
 	lines := overlayLines(v)
+	grown := false
 	for c := range r.corners {
-		r.corners[c] = r.corners[c][:0]
-		for _, l := range lines[c] {
-			t := canvas.NewText(l.text, colOverlay)
-			if l.warn {
-				t.Color = colWarning
-			}
+		for len(r.corners[c]) < len(lines[c]) {
+			t := canvas.NewText("", colOverlay)
 			t.TextSize = 12
 			r.corners[c] = append(r.corners[c], t)
+			grown = true
+		}
+		for i, t := range r.corners[c] {
+			if i < len(lines[c]) {
+				col := colOverlay
+				if lines[c][i].warn {
+					col = colWarning
+				}
+				setText(t, lines[c][i].text, col)
+			} else {
+				setText(t, "", colOverlay)
+			}
 		}
 	}
 	r.layoutCorners(v.Size())
+	hadMarks := len(r.marks) > 0
 	r.marks = measurementObjects(v)
-	r.objects = append(r.objects[:0], r.bg, v.raster)
-	r.objects = append(r.objects, r.marks...)
-	for _, texts := range r.corners {
-		for _, t := range texts {
-			r.objects = append(r.objects, t)
+	if grown || hadMarks || len(r.marks) > 0 || len(r.objects) == 0 {
+		r.objects = append(r.objects[:0], r.bg, v.raster)
+		r.objects = append(r.objects, r.marks...)
+		for _, texts := range r.corners {
+			for _, t := range texts {
+				r.objects = append(r.objects, t)
+			}
 		}
+		r.objects = append(r.objects, r.message, r.border)
+		canvas.Refresh(v)
 	}
-	r.objects = append(r.objects, r.message, r.border)
-	r.border.Refresh()
-	canvas.Refresh(v)
+}
+
+// setText changes a text object only when its text or colour changes.
+func setText(t *canvas.Text, s string, c color.Color) {
+	if t.Text == s && t.Color == c {
+		return
+	}
+	t.Text, t.Color = s, c
+	t.Refresh()
 }
 
 func (r *viewportRenderer) Objects() []fyne.CanvasObject {
 	if len(r.objects) == 0 {
-		return []fyne.CanvasObject{r.bg, r.v.raster, r.message, r.border}
+		r.Refresh()
 	}
 	return r.objects
 }
