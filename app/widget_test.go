@@ -130,7 +130,7 @@ func TestPresetKeys(t *testing.T) {
 		key  fyne.KeyName
 		want viewer.Window
 	}{
-		{fyne.KeyName(string(rune('1' + file))), viewer.Window{Center: 40, Width: 80}},      // brain
+		{fyne.KeyName(string(rune('1' + file))), viewer.Window{Center: 40, Width: 80}},         // brain
 		{fyne.KeyName(string(rune('1' + file + 3))), viewer.Window{Center: -600, Width: 1500}}, // lung
 	}
 	if file > 0 {
