@@ -51,7 +51,7 @@ type guiReport struct {
 	WindowAfter    [2]float64
 	Measurement    string
 	ReportState    string
-	ViewportRegion [4]int // x0, y0, x1, y1 of the active viewport in screenshot pixels
+	ViewportRegion [4]int  // x0, y0, x1, y1 of the active viewport in screenshot pixels
 	CineRenderMS   float64 // decode + render time of the last cine frame
 }
 
