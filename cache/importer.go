@@ -59,36 +59,102 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 		}
 	}
 
-	// Workers overlap one file's fsync with another's parse.
+	// Workers stage files (copy, hash, parse) in parallel; one committer makes
+	// them durable and indexed in groups, with one filesystem sync per group.
 	jobs := make(chan string)
+	stagedCh := make(chan stagedJob)
 	var wg gosync.WaitGroup
 	for range max(2, runtime.NumCPU()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for p := range jobs {
-				res, err := c.importOne(p)
-				record(p, res, err)
+				st, err := c.stageFile(p)
+				stagedCh <- stagedJob{name: p, st: st, err: err}
 			}
 		}()
 	}
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		var group []*staged
+		flush := func() {
+			for _, o := range c.commitGroup(group) {
+				record(o.name, o.Result, o.Err)
+			}
+			group = group[:0]
+		}
+		for j := range stagedCh {
+			if j.err != nil {
+				record(j.name, Result{}, j.err)
+				continue
+			}
+			group = append(group, j.st)
+			if len(group) >= importGroup {
+				flush()
+			}
+		}
+		flush()
+	}()
 	for _, p := range paths {
 		c.walk(p, jobs, record)
 	}
 	close(jobs)
 	wg.Wait()
+	close(stagedCh)
+	<-committed
 	return sum
 }
 
-// importOne imports a file, recovering from a panic as a last line of defence so
-// one bad file cannot stop an import of thousands (the cause is still a bug).
-func (c *Cache) importOne(p string) (res Result, err error) {
+// importGroup is how many staged files share one filesystem sync.
+const importGroup = 64
+
+type stagedJob struct {
+	name string
+	st   *staged
+	err  error
+}
+
+type namedOutcome struct {
+	name string
+	outcome
+}
+
+// commitGroup commits staged files with one filesystem sync before the renames
+// and one after.
+func (c *Cache) commitGroup(group []*staged) []namedOutcome {
+	if len(group) == 0 {
+		return nil
+	}
+	out := make([]namedOutcome, len(group))
+	if err := syncFilesystem(c.FilePath("")); err != nil {
+		for i, st := range group {
+			os.Remove(st.tmp)
+			out[i] = namedOutcome{st.name, outcome{Err: err}}
+		}
+		return out
+	}
+	for i, o := range c.commitStaged(group, syncFS) {
+		out[i] = namedOutcome{group[i].name, o}
+	}
+	return out
+}
+
+// stageFile stages the file at p, recovering from a panic as a last line of
+// defence so one bad file cannot stop an import of thousands (the cause is
+// still a bug).
+func (c *Cache) stageFile(p string) (st *staged, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &RejectError{Name: p, Err: fmt.Errorf("internal error while reading: %v", r)}
+			st, err = nil, &RejectError{Name: p, Err: fmt.Errorf("internal error while reading: %v", r)}
 		}
 	}()
-	return c.ImportFile(p)
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("cache: import %s: %w", p, err)
+	}
+	defer f.Close()
+	return c.stage(f, p, false)
 }
 
 func reason(err error) string {

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 
 	"teleread/viewer/dataset"
 )
@@ -91,80 +93,210 @@ func (c *Cache) ImportFile(p string) (Result, error) {
 
 // Import streams r into the cache: temporary file, fsync, metadata parse (never
 // pixel data), rename into place, then the index row. name is used in errors.
+// Many instances at once are faster through a Batch.
 func (c *Cache) Import(r io.Reader, name string) (Result, error) {
+	st, err := c.stage(r, name, true)
+	if err != nil {
+		return Result{}, err
+	}
+	res := c.commitStaged([]*staged{st}, syncDirs)
+	return res[0].Result, res[0].Err
+}
+
+// smallInstance is the size up to which an instance is read into memory whole.
+const smallInstance = 16 << 20
+
+var bufPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// staged is an instance written to a temporary file and parsed, not yet in place.
+type staged struct {
+	name string
+	tmp  string
+	rec  record
+}
+
+// stage copies r to a temporary file (fsynced when durable is set), hashes it
+// and parses its metadata. A rejected input leaves nothing behind.
+func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 	tmp, err := os.CreateTemp(filepath.Join(c.home, "tmp"), "in-*.part")
 	if err != nil {
-		return Result{}, fmt.Errorf("cache: import %s: %w", name, err)
+		return nil, fmt.Errorf("cache: import %s: %w", name, err)
 	}
-	tmpName := tmp.Name()
-	committed := false
+	keep := false
 	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmpName)
+		tmp.Close()
+		if !keep {
+			os.Remove(tmp.Name())
 		}
 	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxInstanceSize+1))
+	// Instances up to smallInstance bytes (almost all) are read whole first:
+	// one write and one in-memory parse instead of thousands of small reads and
+	// writes through a multipart part or a zip member.
+	var src io.ReaderAt = tmp
+	var n int64
+	var sum string
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	m, err := buf.ReadFrom(io.LimitReader(r, smallInstance+1))
 	if err != nil {
-		return Result{}, fmt.Errorf("cache: import %s: write: %w", name, err)
+		return nil, fmt.Errorf("cache: import %s: read: %w", name, err)
+	}
+	if m <= smallInstance {
+		n = m
+		digest := sha256.Sum256(buf.Bytes())
+		sum = hex.EncodeToString(digest[:])
+		if _, err := tmp.Write(buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
+		}
+		src = bytes.NewReader(buf.Bytes())
+	} else {
+		h := sha256.New()
+		h.Write(buf.Bytes())
+		if _, err := tmp.Write(buf.Bytes()); err != nil {
+			return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
+		}
+		rest, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxInstanceSize+1-m))
+		if err != nil {
+			return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
+		}
+		n = m + rest
+		sum = hex.EncodeToString(h.Sum(nil))
 	}
 	if n > MaxInstanceSize {
-		return Result{}, &RejectError{Name: name, Err: fmt.Errorf("larger than %d bytes", int64(MaxInstanceSize))}
+		return nil, &RejectError{Name: name, Err: fmt.Errorf("larger than %d bytes", int64(MaxInstanceSize))}
 	}
-	if err := tmp.Sync(); err != nil {
-		return Result{}, fmt.Errorf("cache: import %s: fsync: %w", name, err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return nil, fmt.Errorf("cache: import %s: fsync: %w", name, err)
+		}
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-
-	df, err := dataset.Parse(tmp, n, name)
+	df, err := dataset.Parse(src, n, name)
 	if err != nil {
-		return Result{}, &RejectError{Name: name, Err: err}
+		return nil, &RejectError{Name: name, Err: err}
 	}
 	if err := df.Validate(); err != nil {
-		return Result{}, &RejectError{Name: name, Err: err}
+		return nil, &RejectError{Name: name, Err: err}
 	}
 	if df.String(dataset.SOPClassUID) == "1.2.840.10008.1.3.10" || df.Meta.String(dataset.MediaStorageSOPClassUID) == "1.2.840.10008.1.3.10" {
-		return Result{}, &RejectError{Name: name, Err: ErrDirectory}
+		return nil, &RejectError{Name: name, Err: ErrDirectory}
 	}
 	rec := recordOf(df, sum)
-	res := Result{SOPInstanceUID: rec.sop, SeriesInstanceUID: rec.series, StudyInstanceUID: rec.study, Size: n, SHA256: sum}
+	rec.size = n
+	keep = true
+	return &staged{name: name, tmp: tmp.Name(), rec: rec}, nil
+}
 
+// outcome is what committing one staged instance gave.
+type outcome struct {
+	Result
+	Err error
+}
+
+// How commitStaged makes renames durable.
+const (
+	syncDirs = iota // fsync each directory written into
+	syncFS          // one filesystem sync for all (batches)
+)
+
+// commitStaged puts staged instances in place and indexes them: under the commit
+// lock, each is looked up (same bytes: already present; other bytes: conflict),
+// renamed into place, the renames made durable, and the new rows written in one
+// transaction. Temporary files of instances not put in place are removed.
+func (c *Cache) commitStaged(list []*staged, how int) []outcome {
+	out := make([]outcome, len(list))
 	c.commit.Lock()
 	defer c.commit.Unlock()
-	var oldSum, oldPath string
-	err = c.db.QueryRow(`SELECT sha256, path FROM instances WHERE sop_uid = ?`, rec.sop).Scan(&oldSum, &oldPath)
-	switch {
-	case err == nil && oldSum == sum:
-		res.Outcome, res.Path = AlreadyPresent, c.FilePath(oldPath)
-		return res, nil
-	case err == nil:
-		return res, &ConflictError{Name: name, SOPInstanceUID: rec.sop}
-	case !errors.Is(err, sql.ErrNoRows):
-		return res, fmt.Errorf("cache: import %s: lookup: %w", name, err)
+	var placed []int
+	dirs := map[string]bool{}
+	seen := map[string]string{} // SOP UID -> SHA-256 within this commit
+	for i, st := range list {
+		rec := st.rec
+		o := &out[i]
+		o.Result = Result{SOPInstanceUID: rec.sop, SeriesInstanceUID: rec.series, StudyInstanceUID: rec.study, Size: rec.size, SHA256: rec.sha}
+		oldSum, oldPath, err := c.lookup(rec.sop)
+		if sum, dup := seen[rec.sop]; dup && err == nil && oldSum == "" {
+			oldSum, oldPath = sum, storagePath(rec.sop)
+		}
+		switch {
+		case err != nil:
+			o.Err = fmt.Errorf("cache: import %s: lookup: %w", st.name, err)
+		case oldSum == rec.sha:
+			o.Outcome, o.Path = AlreadyPresent, c.FilePath(oldPath)
+		case oldSum != "":
+			o.Err = &ConflictError{Name: st.name, SOPInstanceUID: rec.sop}
+		}
+		if o.Err != nil || o.Outcome == AlreadyPresent {
+			os.Remove(st.tmp)
+			continue
+		}
+		rel := storagePath(rec.sop)
+		dst := c.FilePath(rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
+			err = os.Rename(st.tmp, dst)
+		}
+		if err != nil {
+			os.Remove(st.tmp)
+			o.Err = fmt.Errorf("cache: import %s: %w", st.name, err)
+			continue
+		}
+		list[i].rec.path = rel
+		o.Path = dst
+		seen[rec.sop] = rec.sha
+		dirs[filepath.Dir(dst)] = true
+		placed = append(placed, i)
 	}
+	if len(placed) == 0 {
+		return out
+	}
+	var err error
+	if how == syncFS {
+		err = syncFilesystem(c.FilePath(""))
+	} else {
+		for d := range dirs {
+			if err = syncDir(d); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = c.indexAll(list, placed)
+	}
+	for _, i := range placed {
+		if err != nil {
+			out[i].Err = fmt.Errorf("cache: import %s: %w", list[i].name, err)
+		} else {
+			out[i].Outcome = Imported
+		}
+	}
+	return out
+}
 
-	rel := storagePath(rec.sop)
-	dst := c.FilePath(rel)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return res, fmt.Errorf("cache: import %s: %w", name, err)
+// lookup returns the stored SHA-256 and path of a SOP Instance ("" when absent).
+func (c *Cache) lookup(sop string) (sum, rel string, err error) {
+	err = c.db.QueryRow(`SELECT sha256, path FROM instances WHERE sop_uid = ?`, sop).Scan(&sum, &rel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
 	}
-	if err := tmp.Close(); err != nil {
-		return res, fmt.Errorf("cache: import %s: close: %w", name, err)
+	return sum, rel, err
+}
+
+// indexAll writes the rows of the placed instances in one transaction.
+func (c *Cache) indexAll(list []*staged, placed []int) error {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
 	}
-	if err := os.Rename(tmpName, dst); err != nil {
-		return res, fmt.Errorf("cache: import %s: rename: %w", name, err)
+	defer tx.Rollback()
+	for _, i := range placed {
+		if err := indexTx(tx, list[i].rec, "import"); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
 	}
-	committed = true
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return res, fmt.Errorf("cache: import %s: fsync dir: %w", name, err)
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("index: %w", err)
 	}
-	rec.path, rec.size = rel, n
-	if err := c.index(rec); err != nil {
-		return res, fmt.Errorf("cache: import %s: index: %w", name, err)
-	}
-	res.Outcome, res.Path = Imported, dst
-	return res, nil
+	return nil
 }
 
 // ErrDirectory marks a DICOMDIR handed to Import: it is an index of files, not an
@@ -281,20 +413,6 @@ func recordOf(f *dataset.File, sum string) record {
 	}
 	r.frames, _ = f.NumberOfFrames()
 	return r
-}
-
-// index writes one instance's rows (patient, study, series, instance) in one
-// transaction.
-func (c *Cache) index(r record) error {
-	tx, err := c.db.Begin()
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := indexTx(tx, r, "import"); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 func indexTx(tx *sql.Tx, r record, source string) error {

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -488,25 +489,119 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			expected[sop] = true
 		}
 	}
-	sink := func(part io.Reader) error {
-		cr := &countingReader{r: part}
-		sop, err := p.Store.StoreInstance(cr, "study "+uid)
-		if err != nil {
-			return err
-		}
+	// stored counts instances made durable toward this study.
+	stored := func(n int64, sops ...string) {
 		mu.Lock()
 		defer mu.Unlock()
-		received += cr.n
-		if !expected[sop] {
-			// The archive sent an instance it did not list: stored, but it
-			// does not count toward this study.
-			return nil
+		received += n
+		for _, sop := range sops {
+			if !expected[sop] {
+				// The archive sent an instance it did not list: stored,
+				// but it does not count toward this study.
+				continue
+			}
+			delete(expected, sop)
+			fetched++
+			done++
 		}
-		delete(expected, sop)
-		fetched++
-		done++
 		p.emit(Event{Kind: StudyProgress, StudyUID: uid, Done: done, Total: total, Bytes: received})
-		return nil
+	}
+	// newSink returns a part sink and its flush. With a BatchStore, parts are
+	// staged and made durable a group at a time (one filesystem sync per
+	// group, not two fsyncs per instance); counts move when a group commits.
+	newSink := func() (PartFunc, func() error) {
+		bs, ok := p.Store.(BatchStore)
+		if !ok {
+			return func(part io.Reader) error {
+				cr := &countingReader{r: part}
+				sop, err := p.Store.StoreInstance(cr, "study "+uid)
+				if err != nil {
+					return err
+				}
+				stored(cr.n, sop)
+				return nil
+			}, func() error { return nil }
+		}
+		b := bs.NewBatch()
+		// Staging (temporary file, hash, parse) runs on stageWorkers
+		// goroutines while the next part is read from the network; parts up
+		// to stageInMemory bytes are read whole first, bigger ones are staged
+		// as they stream.
+		var (
+			smu      gosync.Mutex
+			pending  int64
+			stageErr error
+			swg      gosync.WaitGroup
+		)
+		slots := make(chan struct{}, stageWorkers)
+		wait := func() error {
+			swg.Wait()
+			smu.Lock()
+			defer smu.Unlock()
+			err := stageErr
+			stageErr = nil
+			return err
+		}
+		flush := func() error {
+			err := wait()
+			sops, cerr := b.Commit()
+			smu.Lock()
+			n := pending
+			pending = 0
+			smu.Unlock()
+			stored(n, sops...)
+			if err == nil {
+				err = cerr
+			}
+			return err
+		}
+		stage := func(r io.Reader, n int64) {
+			_, err := b.Add(r, "study "+uid)
+			smu.Lock()
+			defer smu.Unlock()
+			if err != nil && stageErr == nil {
+				stageErr = err
+			}
+			if err == nil {
+				pending += n
+			}
+		}
+		return func(part io.Reader) error {
+			data, err := io.ReadAll(io.LimitReader(part, stageInMemory+1))
+			if err != nil {
+				return err
+			}
+			if int64(len(data)) > stageInMemory {
+				// A big instance (a long cine): stage it while it streams.
+				if err := wait(); err != nil {
+					return err
+				}
+				cr := &countingReader{r: io.MultiReader(bytes.NewReader(data), part)}
+				stage(cr, 0)
+				smu.Lock()
+				pending += cr.n
+				err := stageErr
+				smu.Unlock()
+				if err != nil {
+					return err
+				}
+			} else {
+				slots <- struct{}{}
+				swg.Add(1)
+				go func() {
+					defer swg.Done()
+					defer func() { <-slots }()
+					stage(bytes.NewReader(data), int64(len(data)))
+				}()
+			}
+			if b.Len() >= batchSize {
+				return flush()
+			}
+			smu.Lock()
+			err = stageErr
+			smu.Unlock()
+			return err
+		}, flush
 	}
 	conc := p.SeriesConcurrency
 	if conc <= 0 {
@@ -526,8 +621,17 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			sink, flush := newSink()
+			defer func() {
+				if err := flush(); err != nil {
+					record(err)
+				}
+			}()
 			if len(sw.missing) == len(sw.all) {
 				_, err := p.Client.RetrieveSeries(ctx, uid, sw.uid, sink)
+				if ferr := flush(); ferr != nil && err == nil {
+					err = ferr
+				}
 				if err != nil && (!IsTransient(err) || errors.Is(err, ErrOffline)) {
 					record(err)
 					return
@@ -543,7 +647,11 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				if has, err := p.Store.HasInstance(sop); err == nil && has {
 					continue
 				}
-				if err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, sink); err != nil {
+				err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, sink)
+				if ferr := flush(); ferr != nil && err == nil {
+					err = ferr
+				}
+				if err != nil {
 					record(err)
 					if errors.Is(err, ErrOffline) {
 						return

@@ -1,0 +1,75 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"teleread/cache/cachetest"
+)
+
+// TestBatch: staged instances are invisible until Commit; a batch abandoned
+// (as by a crash) leaves nothing indexed and its temporary files are cleaned by
+// the next Open; duplicates and conflicts inside one batch are told apart.
+func TestBatch(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"), t.TempDir(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.NewBatch()
+	for _, p := range paths[:3] {
+		data, _ := os.ReadFile(p)
+		if _, err := b.Add(bytes.NewReader(data), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := c.AllInstances(); len(n) != 0 {
+		t.Fatalf("%d instances indexed before Commit", len(n))
+	}
+	c.Close() // abandoned, as by a crash
+	c, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if tmps, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(tmps) != 0 {
+		t.Fatalf("%d staged files survived Open", len(tmps))
+	}
+
+	b = c.NewBatch()
+	first, _ := os.ReadFile(paths[0])
+	changed := bytes.Clone(first)
+	changed[len(changed)-1] ^= 1
+	for _, data := range [][]byte{first, first, changed} {
+		if _, err := b.Add(bytes.NewReader(data), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range paths[1:] {
+		data, _ := os.ReadFile(p)
+		b.Add(bytes.NewReader(data), p)
+	}
+	if _, err := b.Add(bytes.NewReader([]byte("not dicom")), "bad"); !errors.Is(err, ErrRejected) {
+		t.Fatalf("garbage: %v", err)
+	}
+	stored, err := b.Commit()
+	if !errors.Is(err, ErrConflict) {
+		t.Errorf("commit error %v, want the conflict", err)
+	}
+	if len(stored) != 6 { // 5 distinct + the duplicate of the first
+		t.Errorf("stored %d, want 6", len(stored))
+	}
+	if n, _ := c.AllInstances(); len(n) != 5 {
+		t.Errorf("%d instances indexed, want 5", len(n))
+	}
+	if probs, _ := c.Verify(); len(probs) != 0 {
+		t.Errorf("verify: %v", probs)
+	}
+}
