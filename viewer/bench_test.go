@@ -184,3 +184,31 @@ func FuzzFrame(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkOpenDecode opens each sound corpus file, decodes every frame and
+// closes it, as the decode section of the benchmark report measures; one
+// sub-benchmark per file, named transfer-syntax/id.
+func BenchmarkOpenDecode(b *testing.B) {
+	dir := goldenCorpusDir(b)
+	for _, e := range loadManifest(b, dir) {
+		ts := e.DICOM.TransferSyntaxUID
+		if e.Broken || e.Reference.Status != "ok" || ts == "" {
+			continue
+		}
+		path := filepath.Join(dir, e.File)
+		b.Run(ts+"/"+e.ID, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				im, err := Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for n := range im.NumFrames() {
+					if _, err := im.Frame(n); err != nil {
+						b.Fatal(err)
+					}
+				}
+				im.Close()
+			}
+		})
+	}
+}

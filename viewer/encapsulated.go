@@ -178,21 +178,11 @@ func (im *Image) frameFromCodec(ci *codec.Image) (*Frame, error) {
 	n := f.Len()
 	switch {
 	case ci.U8 != nil && len(ci.U8) >= n:
-		if f.U8 != nil && im.BitsStored == 8 {
-			copy(f.U8, ci.U8)
-			break
-		}
-		for i, v := range ci.U8[:n] {
-			f.setRaw(i, uint32(v))
-		}
+		storeCodec(f, ci.U8)
 	case ci.U16 != nil && len(ci.U16) >= n:
-		for i, v := range ci.U16[:n] {
-			f.setRaw(i, uint32(v))
-		}
+		storeCodec(f, ci.U16)
 	case ci.U32 != nil && len(ci.U32) >= n:
-		for i, v := range ci.U32[:n] {
-			f.setRaw(i, v)
-		}
+		storeCodec(f, ci.U32)
 	default:
 		return nil, fmt.Errorf("%w: decoder returned too few samples", ErrInvalid)
 	}

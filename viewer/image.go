@@ -225,29 +225,3 @@ func (im *Image) newFrame(color ColorSpace) *Frame {
 	}
 	return f
 }
-
-// setRaw stores sample i from its raw bit pattern, masked to Bits Stored and
-// sign-extended when the image is signed.
-func (f *Frame) setRaw(i int, v uint32) {
-	bs := f.BitsStored
-	if bs < 32 {
-		v &= 1<<bs - 1
-		if f.Signed && v>>(bs-1)&1 == 1 {
-			v |= ^uint32(0) << bs
-		}
-	}
-	switch {
-	case f.U8 != nil:
-		f.U8[i] = uint8(v)
-	case f.I8 != nil:
-		f.I8[i] = int8(v)
-	case f.U16 != nil:
-		f.U16[i] = uint16(v)
-	case f.I16 != nil:
-		f.I16[i] = int16(v)
-	case f.U32 != nil:
-		f.U32[i] = v
-	case f.I32 != nil:
-		f.I32[i] = int32(v)
-	}
-}

@@ -3,7 +3,6 @@ package viewer
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 )
 
 // nativeFrameBytes returns how many bytes one native frame takes (for 1-bit data,
@@ -63,50 +62,30 @@ func (im *Image) nativeFrame(n int) (*Frame, error) {
 
 // frameFromNative turns one frame's raw bytes (exactly its size) into a Frame.
 func (im *Image) frameFromNative(b []byte, bigEndian bool) *Frame {
-	var order binary.ByteOrder = binary.LittleEndian
-	if bigEndian {
-		order = binary.BigEndian
-	}
 	if im.Photometric == "YBR_FULL_422" {
 		return im.expand422(b)
 	}
 	f := im.newFrame(im.ColorSpace())
-	spp, planeLen := im.Samples, im.Rows*im.Cols
-	// dst maps the i-th stored sample to its interleaved position.
-	dst := func(i int) int { return i }
-	if spp == 3 && im.PlanarConfiguration == 1 {
-		dst = func(i int) int { return (i%planeLen)*3 + i/planeLen }
+	planar := im.Samples == 3 && im.PlanarConfiguration == 1
+	if planar && f.U8 != nil {
+		// The common planar case (8-bit RGB): interleave straight from the bytes.
+		planeLen := im.Rows * im.Cols
+		for c := range 3 {
+			for i, v := range b[c*planeLen : (c+1)*planeLen] {
+				f.U8[3*i+c] = v
+			}
+		}
+		f.keepStored()
+		return f
 	}
-	count := f.Len()
-	switch {
-	case f.F32 != nil:
-		for i := 0; i < count; i++ {
-			f.F32[dst(i)] = math.Float32frombits(order.Uint32(b[4*i:]))
-		}
-	case f.F64 != nil:
-		for i := 0; i < count; i++ {
-			f.F64[dst(i)] = math.Float64frombits(order.Uint64(b[8*i:]))
-		}
-	case im.BitsAllocated == 8:
-		if spp == 1 && im.BitsStored == 8 && f.U8 != nil {
-			copy(f.U8, b)
-			break
-		}
-		for i := 0; i < count; i++ {
-			f.setRaw(dst(i), uint32(b[i]))
-		}
-	case im.BitsAllocated == 16:
-		if spp == 1 && !bigEndian {
-			storeLE16(f, b)
-			break
-		}
-		for i := 0; i < count; i++ {
-			f.setRaw(dst(i), uint32(order.Uint16(b[2*i:])))
-		}
-	default:
-		for i := 0; i < count; i++ {
-			f.setRaw(dst(i), order.Uint32(b[4*i:]))
-		}
+	if (f.U16 != nil || f.I16 != nil) && !bigEndian {
+		storeLE16(f, b)
+	} else {
+		f.loadNative(b, bigEndian)
+		f.keepStored()
+	}
+	if planar {
+		f.interleave(im.Rows * im.Cols)
 	}
 	return f
 }
