@@ -139,3 +139,13 @@ func (c *Cache) WorkItemByUID(uid string) (WorkItem, error) {
 	}
 	return w, nil
 }
+
+// StudyInstanceCount returns how many instances of a study are stored.
+func (c *Cache) StudyInstanceCount(studyUID string) (int, error) {
+	var n int
+	err := c.db.QueryRow(`SELECT COUNT(*) FROM instances i JOIN series se ON se.series_uid = i.series_uid WHERE se.study_uid = ?`, studyUID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("cache: study %s count: %w", studyUID, err)
+	}
+	return n, nil
+}

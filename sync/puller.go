@@ -424,16 +424,15 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	}
 	type seriesWork struct {
 		uid     string
+		obj     Object
 		all     []string // SOP Instance UIDs
 		missing []string
+		want    int // the archive's count (fast path)
 	}
-	var todo []seriesWork
-	total, done := 0, 0
-	for _, s := range series {
-		if !validUID(s.SeriesUID()) {
-			return fail(done, total, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID()))
-		}
-		sw := seriesWork{uid: s.SeriesUID()}
+	// list fills a series' instance list from QIDO and checks it against the
+	// archive's count.
+	list := func(sw *seriesWork) error {
+		sw.all = sw.all[:0]
 		err := p.Client.SearchAll(ctx, "/studies/"+uid+"/series/"+sw.uid+"/instances",
 			Query{IncludeFields: []string{"SOPInstanceUID"}}, 1000, func(o Object) error {
 				if !validUID(o.SOPInstanceUID()) {
@@ -443,10 +442,44 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				return nil
 			})
 		if err != nil {
-			return fail(done, total, err)
+			return err
 		}
-		if want, ok := s.Int(TagNumberOfSeriesRelatedInstances); ok && want != len(sw.all) && !p.headerCount(ctx, uid, sw.uid, TagNumberOfSeriesRelatedInstances, want) {
-			return fail(done, total, fmt.Errorf("sync: study %s series %s: the archive counts %d instances but lists %d", uid, sw.uid, want, len(sw.all)))
+		if want, ok := sw.obj.Int(TagNumberOfSeriesRelatedInstances); ok && want != len(sw.all) && !p.headerCount(ctx, uid, sw.uid, TagNumberOfSeriesRelatedInstances, want) {
+			return fmt.Errorf("sync: study %s series %s: the archive counts %d instances but lists %d", uid, sw.uid, want, len(sw.all))
+		}
+		return nil
+	}
+	// Fast path: when nothing of the study is stored yet, whole series are
+	// retrieved without listing their instances first (an instance-level
+	// QIDO costs an archive like Orthanc about 2 ms per instance); the
+	// archive's counts are checked against what arrived, and only a shortfall
+	// is listed.
+	fast := false
+	if sc, ok := p.Store.(SeriesCounter); ok {
+		if n, err := sc.StudyInstanceCount(uid); err == nil && n == 0 {
+			fast = true
+			for _, s := range series {
+				if n, ok := s.Int(TagNumberOfSeriesRelatedInstances); !ok || n <= 0 {
+					fast = false
+				}
+			}
+		}
+	}
+	var todo []seriesWork
+	total, done := 0, 0
+	for _, s := range series {
+		if !validUID(s.SeriesUID()) {
+			return fail(done, total, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID()))
+		}
+		sw := seriesWork{uid: s.SeriesUID(), obj: s}
+		if fast {
+			sw.want, _ = s.Int(TagNumberOfSeriesRelatedInstances)
+			total += sw.want
+			todo = append(todo, sw)
+			continue
+		}
+		if err := list(&sw); err != nil {
+			return fail(done, total, err)
 		}
 		for _, sop := range sw.all {
 			has, err := p.Store.HasInstance(sop)
@@ -464,7 +497,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			todo = append(todo, sw)
 		}
 	}
-	if want, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); ok && want != total && !p.headerCount(ctx, uid, "", TagNumberOfStudyRelatedInstances, want) {
+	if want, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); !fast && ok && want != total && !p.headerCount(ctx, uid, "", TagNumberOfStudyRelatedInstances, want) {
 		return fail(done, total, fmt.Errorf("sync: study %s: the archive counts %d instances but lists %d", uid, want, total))
 	}
 	if total == 0 {
@@ -484,6 +517,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		wg       gosync.WaitGroup
 	)
 	expected := map[string]bool{}
+	seen := map[string]bool{} // fast path: instances stored so far
 	for _, sw := range todo {
 		for _, sop := range sw.all {
 			expected[sop] = true
@@ -495,6 +529,14 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		defer mu.Unlock()
 		received += n
 		for _, sop := range sops {
+			if fast {
+				if !seen[sop] {
+					seen[sop] = true
+					fetched++
+					done++
+				}
+				continue
+			}
 			if !expected[sop] {
 				// The archive sent an instance it did not list: stored,
 				// but it does not count toward this study.
@@ -627,7 +669,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 					record(err)
 				}
 			}()
-			if len(sw.missing) == len(sw.all) {
+			if fast || len(sw.missing) == len(sw.all) {
 				_, err := p.Client.RetrieveSeries(ctx, uid, sw.uid, sink)
 				if ferr := flush(); ferr != nil && err == nil {
 					err = ferr
@@ -661,6 +703,24 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		}()
 	}
 	wg.Wait()
+
+	if fast {
+		// The counts decide; a shortfall (or a count the archive took from the
+		// files' own headers) is settled by listing what is missing.
+		if done >= total && firstErr == nil {
+			return fetched, received, p.ready(uid, done, total)
+		}
+		total, done = 0, 0
+		for i := range todo {
+			sw := &todo[i]
+			if err := list(sw); err != nil {
+				_, _, err = fail(done, total, err)
+				return fetched, received, err
+			}
+			sw.missing = sw.all
+			total += len(sw.all)
+		}
+	}
 
 	// Ready means every listed instance is durable, whatever the errors were.
 	done = total

@@ -9,6 +9,12 @@ type BatchStore interface {
 	NewBatch() *cache.Batch
 }
 
+// SeriesCounter is a Store that can say how many instances of a study it
+// holds; the puller then skips listing instances of a study it has nothing of.
+type SeriesCounter interface {
+	StudyInstanceCount(studyUID string) (int, error)
+}
+
 // batchSize is how many retrieved instances share one durability point: the
 // progress shown moves in steps of this many, and a crash loses at most this
 // many (they are fetched again).
@@ -23,6 +29,7 @@ const (
 
 // The cache is the store the puller fills.
 var (
-	_ Store      = (*cache.Cache)(nil)
-	_ BatchStore = (*cache.Cache)(nil)
+	_ Store         = (*cache.Cache)(nil)
+	_ BatchStore    = (*cache.Cache)(nil)
+	_ SeriesCounter = (*cache.Cache)(nil)
 )
