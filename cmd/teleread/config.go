@@ -37,6 +37,10 @@ type config struct {
 	// whose Name of Physician(s) Reading Study matches the reader) or "ups"
 	// (UPS-RS workitems scheduled for the reader, claimed and completed).
 	Worklist string `json:"worklist"`
+	// CacheLimitGB bounds the cache: beyond it the least recently read studies
+	// are evicted, never one with a draft or an undelivered report or still on
+	// the worklist. Zero: no limit.
+	CacheLimitGB float64 `json:"cache_limit_gb"`
 	// Workitems is the UPS-RS root holding /workitems when it is not the archive's.
 	Workitems string `json:"workitems"`
 }

@@ -25,6 +25,7 @@ func runSync(g *globals, args []string) int {
 	priorMods := fs.String("prior-modalities", "", "only priors with these modalities (comma-separated; default all)")
 	accessions := fs.String("accessions", "", "worklist as accession numbers (comma-separated) instead of the reader query")
 	interval := fs.Duration("interval", time.Minute, "poll interval without --once")
+	limit := fs.Float64("cache-limit-gb", 0, "evict least recently read studies beyond this size (0: config, else no limit); never unreported work")
 	worklist := fs.String("worklist", "", "where assignments come from: query (default) or ups (UPS-RS workitems)")
 	if _, err := interleaved(fs, args); err != nil {
 		return 2
@@ -77,8 +78,20 @@ func runSync(g *globals, args []string) int {
 		return fail(fmt.Errorf("worklist %q: want query or ups", conf.Worklist))
 	}
 
+	if *limit > 0 {
+		conf.CacheLimitGB = *limit
+	}
 	for {
 		code := syncOnce(ctx, p, out, c, prog)
+		if conf.CacheLimitGB > 0 {
+			ev, err := c.Evict(int64(conf.CacheLimitGB * (1 << 30)))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "teleread: evict:", err)
+			}
+			for _, e := range ev {
+				fmt.Printf("evicted %s (%s)\n", e.StudyInstanceUID, humanBytes(e.Bytes))
+			}
+		}
 		if *once || ctx.Err() != nil {
 			return code
 		}
