@@ -16,8 +16,10 @@ import (
 // Upload puts the frame's stored values into a texture once (reusing the
 // texture when the next frame has the same size and format); Render only sets
 // the Display's uniforms, runs the shader into a framebuffer of the target's
-// size and reads it back. LUTs (modality, VOI, palette) are uploaded when a
-// Display brings a different one.
+// size and reads it back. The shader is the program specialised for the
+// Display's pipeline (frame kind, modality and VOI stage, interpolation,
+// sampling), compiled once per Context on first use. LUTs (modality, VOI,
+// palette) are uploaded when a Display brings a different one.
 //
 // A Renderer is not safe for concurrent use; use one per view.
 type Renderer struct {

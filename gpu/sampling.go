@@ -12,7 +12,11 @@ import (
 // therefore computes, in float64 and with exactly viewer's arithmetic, one table
 // entry per target column and one per target row, and the shader only looks them
 // up: float32 shader arithmetic would put some samples across a pixel edge from
-// where the CPU renderer puts them.
+// where the CPU renderer puts them. Where float32 arithmetic is exact for the
+// view (exactAxis: 1:1, integer and half-pixel pans, power-of-two zooms, as in
+// every window drag at 1:1 or a power-of-two fit) the shader computes the same
+// entries from the fragment position instead, sparing two texture fetches per
+// pixel, which a software rasteriser feels.
 
 // samplingKey identifies the tables: they change with the view, the frame size
 // and the target size, never with the window.
@@ -29,9 +33,9 @@ type axis struct {
 	size, n      int
 }
 
-// samplingAxes returns the column and row axes of key (4 floats per target
-// column and per target row in the tables) and whether the column axis runs
-// along image y (odd quarter turns).
+// samplingAxes returns the column and row axes of key (one table entry per
+// target column and per target row) and whether the column axis runs along
+// image y (odd quarter turns).
 func samplingAxes(k samplingKey) (col, row axis, swap bool) {
 	v := &k.view
 	ox, oy := v.ImagePoint(0.5, 0.5, k.cols, k.rows, k.w, k.h)
@@ -80,7 +84,7 @@ func exactAxis(a axis) bool {
 		sc := math.Ldexp(1, e+1) // units of 2^-(e+1): room for the -0.5
 		o, s := a.origin*sc, a.step*sc
 		if o != math.Trunc(o) || s != math.Trunc(s) {
-			continue // also NaN and infinities
+			continue // also NaN; infinities fail the bound below
 		}
 		last := math.Abs(o) + float64(a.n)*math.Abs(s) + sc
 		return last < lim && float64(a.size)*sc < lim
