@@ -39,21 +39,30 @@ type NewRendererFunc func() (viewer.Renderer, error)
 
 // Config is what Run needs. The zero value of every field but Cache is usable.
 type Config struct {
-	// Home is the cache directory; it also holds the app's report drafts and the
-	// key that protects stored secrets. "" is Cache.Home().
+	// Home is the cache directory; it also holds the key that protects stored
+	// secrets and the demo archive's storage. "" is Cache.Home().
 	Home string
-	// Cache is the open study cache. Required.
+	// Cache is the open study cache; reports and their drafts live in it too.
+	// Required.
 	Cache *cache.Cache
-	// SamplesDir holds DICOM files imported on first run, when the cache has no
-	// studies, so that a new user sees studies. "" imports nothing.
+	// SamplesDir holds the sample studies of the first run: when no archive is
+	// configured, a private Orthanc is started and seeded with them (see
+	// NoDemoArchive); without Orthanc they are imported into an empty cache.
+	// "" means no first-run studies.
 	SamplesDir string
+	// NoDemoArchive, when set, imports SamplesDir into an empty cache instead of
+	// starting the demo archive.
+	NoDemoArchive bool
+	// SyncInterval is the time between worklist pulls; 0 is 30 s. The outbox is
+	// flushed every 2 s (or the interval, when shorter) and right after signing.
+	SyncInterval time.Duration
 	// NewRenderer makes viewport renderers; nil uses viewer.CPURenderer.
 	NewRenderer NewRendererFunc
 	// Renderer describes what NewRenderer makes, for the status bar; the zero
 	// value says "CPU renderer".
 	Renderer RendererInfo
-	// Status delivers online state, sync progress and outbox counts from sync; nil
-	// shows "no archive configured".
+	// Status delivers online state, sync progress and outbox counts from a sync
+	// run outside the app, beside the app's own sync loop; nil is none.
 	Status <-chan StatusEvent
 	// Metrics, when not nil, receives the app's timings (first image, scroll rate,
 	// cine drops) for benchmarks and tests; nil keeps them internal.
@@ -104,8 +113,10 @@ func Run(cfg Config) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
-	if _, err := ImportSamplesIfEmpty(cfg.Cache, cfg.SamplesDir); err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
+	if cfg.NoDemoArchive {
+		if _, err := ImportSamplesIfEmpty(cfg.Cache, cfg.SamplesDir); err != nil {
+			fmt.Fprintln(os.Stderr, "teleread:", err)
+		}
 	}
 	a := fyneapp.NewWithID(AppID)
 	if cfg.Preferences == nil {
@@ -118,6 +129,7 @@ func Run(cfg Config) error {
 		return err
 	}
 	defer ws.close()
+	ws.startSync()
 	w.Resize(fyne.NewSize(1600, 960))
 	w.ShowAndRun()
 	return nil

@@ -1,6 +1,10 @@
 package app
 
-import "fyne.io/fyne/v2"
+import (
+	"time"
+
+	"fyne.io/fyne/v2"
+)
 
 // StatusEvent is what sync reports about the archive connection. Zero counts are
 // shown as nothing to do.
@@ -12,7 +16,14 @@ type StatusEvent struct {
 	Outbox       int    // signed reports waiting for delivery
 	Message      string // the latest error or note, "" when none
 	StudyChanged string // a study whose worklist state changed ("" when none)
+	// Changed lists further studies whose worklist or delivery state changed.
+	Changed []string
+	// Progress is the download progress of studies since the last event.
+	Progress map[string]Progress
 }
+
+// Progress is how much of a study is in the cache.
+type Progress struct{ Done, Total int }
 
 // bridge is the one place where domain events cross onto the UI goroutine: every
 // callback that touches widgets goes through fyne.Do here.
@@ -36,6 +47,28 @@ func (b *bridge) forward(ch <-chan StatusEvent, apply func(StatusEvent)) {
 					return
 				}
 				ui(func() { apply(ev) })
+			}
+		}
+	}()
+}
+
+// forwardLatest delivers the newest snapshot of a source that signals wake
+// whenever it changed, at most ten times a second: a burst of download progress
+// becomes one repaint.
+func (b *bridge) forwardLatest(wake <-chan struct{}, take func() StatusEvent, apply func(StatusEvent)) {
+	go func() {
+		for {
+			select {
+			case <-b.stop:
+				return
+			case <-wake:
+				ev := take()
+				ui(func() { apply(ev) })
+			}
+			select {
+			case <-b.stop:
+				return
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}()

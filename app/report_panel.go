@@ -1,14 +1,8 @@
 package app
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	gosync "sync"
 	"time"
@@ -24,86 +18,118 @@ import (
 	"teleread/cache/report"
 )
 
-// draftStore keeps reports as they are written, one JSON file per study written
-// atomically (temp file, fsync, rename), so a crash or a closed window loses no
-// draft. Signed SRs go into the study cache itself.
-type draftStore struct {
-	dir string
-	mu  gosync.Mutex
+// autosaveDelay is the longest a typed change waits before its draft is written
+// to the cache: a crash loses at most this much typing. The timer is not reset
+// by further typing, so continuous typing is saved this often.
+const autosaveDelay = 750 * time.Millisecond
+
+// draftSaver writes drafts to the cache on a goroutine of its own, newest first:
+// a draft posted while another is being written replaces any still waiting.
+type draftSaver struct {
+	c     *cache.Cache
+	onErr func(error) // called on the saver goroutine
+
+	write gosync.Mutex // held while a draft is written
+	mu    gosync.Mutex
+	slot  *report.Report
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
 }
 
-func newDraftStore(home string) *draftStore { return &draftStore{dir: filepath.Join(home, "reports")} }
-
-func (s *draftStore) path(study string) string {
-	return filepath.Join(s.dir, uidFileName(study)+".json")
+func newDraftSaver(c *cache.Cache, onErr func(error)) *draftSaver {
+	s := &draftSaver{c: c, onErr: onErr, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go s.run()
+	return s
 }
 
-// load returns the stored report of a study, or nil when there is none.
-func (s *draftStore) load(study string) (*report.Report, error) {
+func (s *draftSaver) run() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		}
+		s.write.Lock()
+		s.mu.Lock()
+		r := s.slot
+		s.slot = nil
+		s.mu.Unlock()
+		if r != nil {
+			if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) && s.onErr != nil {
+				s.onErr(err)
+			}
+		}
+		s.write.Unlock()
+	}
+}
+
+// post queues a snapshot of a draft for writing.
+func (s *draftSaver) post(r *report.Report) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := os.ReadFile(s.path(study))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	s.slot = r
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
-	if err != nil {
-		return nil, fmt.Errorf("app: load report %s: %w", study, err)
-	}
-	var r report.Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("app: load report %s: %w", study, err)
-	}
-	return &r, nil
 }
 
-// save writes r durably.
-func (s *draftStore) save(r *report.Report) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("app: save report: %w", err)
-	}
+// saveNow writes r at once, after any write under way; a queued older
+// snapshot is dropped.
+func (s *draftSaver) saveNow(r *report.Report) error {
+	s.write.Lock()
+	defer s.write.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return fmt.Errorf("app: save report: %w", err)
-	}
-	p := s.path(r.StudyInstanceUID)
-	f, err := os.CreateTemp(s.dir, ".draft-*")
-	if err != nil {
-		return fmt.Errorf("app: save report: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("app: save report: %w", err)
-	}
-	return nil
+	s.slot = nil
+	s.mu.Unlock()
+	return s.c.SaveDraft(r)
+}
+
+// drop forgets a queued snapshot (the report was just signed).
+func (s *draftSaver) drop() {
+	s.write.Lock()
+	defer s.write.Unlock()
+	s.mu.Lock()
+	s.slot = nil
+	s.mu.Unlock()
+}
+
+func (s *draftSaver) close() {
+	close(s.stop)
+	<-s.done
+}
+
+// snapshot copies a report so that the saver's copy never shares a slice the
+// UI goroutine appends to.
+func snapshot(r *report.Report) *report.Report {
+	c := *r
+	c.Documents = append([]report.Document(nil), r.Documents...)
+	c.Events = append([]report.Event(nil), r.Events...)
+	return &c
 }
 
 // reportPanel is the report beside the images: template, findings, impression,
-// recommendation, sign, addenda, delivery state.
+// recommendation, sign, addenda, delivery state. Drafts, signed reports and
+// their SR documents live in the cache (its reports and outbox tables), so a
+// closed window or a crash loses at most the last autosaveDelay of typing.
 type reportPanel struct {
 	ws        *workstation
-	store     *draftStore
+	saver     *draftSaver
 	templates []report.Template
 
-	study    cache.Study
-	rep      *report.Report
-	loading  bool
-	saveTime *time.Timer
+	study   cache.Study
+	kind    report.Kind
+	rep     *report.Report
+	loading bool
+	dirty   bool // typed since the last snapshot was posted
+	timer   *time.Timer
 
 	title      *canvas.Text
 	state      *widget.Label
 	delivery   *widget.Label
+	retryBtn   *widget.Button
 	template   *widget.Select
 	findings   *widget.Entry
 	impression *widget.Entry
@@ -116,7 +142,8 @@ type reportPanel struct {
 }
 
 func newReportPanel(ws *workstation) *reportPanel {
-	p := &reportPanel{ws: ws, store: newDraftStore(ws.cfg.Home)}
+	p := &reportPanel{ws: ws, kind: report.KindReport}
+	p.saver = newDraftSaver(ws.cfg.Cache, func(err error) { ui(func() { p.ws.status.setMessage(err.Error()) }) })
 	p.templates, _ = report.BuiltinTemplates()
 	var names []string
 	for _, t := range p.templates {
@@ -128,6 +155,8 @@ func newReportPanel(ws *workstation) *reportPanel {
 	p.state = widget.NewLabel("")
 	p.delivery = widget.NewLabel("")
 	p.delivery.Wrapping = fyne.TextWrapWord
+	p.retryBtn = widget.NewButtonWithIcon("Retry delivery", theme.MailSendIcon(), p.retryDelivery)
+	p.retryBtn.Hide()
 	p.template = widget.NewSelect(names, p.applyTemplate)
 	p.template.PlaceHolder = "Template"
 	p.findings = multiline("Findings")
@@ -157,7 +186,7 @@ func newReportPanel(ws *workstation) *reportPanel {
 		label("Recommendation"), p.recommend,
 		p.signBtn,
 		label("Addendum"), p.addendum, p.addBtn,
-		label("Delivery"), p.delivery, p.history,
+		label("Delivery"), p.delivery, p.retryBtn, p.history,
 	)
 	bg := canvas.NewRectangle(colPanel)
 	p.content = container.NewStack(bg, container.NewVScroll(container.NewPadded(form)))
@@ -171,14 +200,24 @@ func multiline(placeholder string) *widget.Entry {
 	return e
 }
 
-// reader returns the signing reader from the settings.
+// reader returns the signing reader from the settings (the demo reader when
+// none is set).
 func (p *reportPanel) reader() report.Observer {
 	s, _ := LoadSettings(p.ws.cfg.Preferences, p.ws.cfg.Home)
 	name := s.ReaderName
 	if name == "" {
-		name = "Reader^Demo"
+		name = DemoReader
 	}
 	return report.Observer{Name: name, Organization: s.ReaderOrg}
+}
+
+// kindFor is the kind of report a study gets: a consultation note on a study
+// shared with us (a link, a CD, a zip), a reading report otherwise.
+func kindFor(st cache.Study) report.Kind {
+	if st.Source == "shared" {
+		return report.KindConsult
+	}
+	return report.KindReport
 }
 
 // open shows the study's report: the stored draft or signed report, else a new
@@ -186,8 +225,9 @@ func (p *reportPanel) reader() report.Observer {
 func (p *reportPanel) open(st cache.Study) {
 	p.flush()
 	p.study = st
-	r, err := p.store.load(st.StudyInstanceUID)
-	if err != nil {
+	p.kind = kindFor(st)
+	r, err := p.ws.cfg.Cache.LoadReport(st.StudyInstanceUID, p.kind)
+	if err != nil && !errors.Is(err, cache.ErrNotFound) {
 		p.ws.status.setMessage(err.Error())
 	}
 	if r == nil {
@@ -196,10 +236,17 @@ func (p *reportPanel) open(st cache.Study) {
 			mod = st.ModalitiesInStudy[0]
 		}
 		tmpl, _ := report.SelectTemplate(p.templates, mod, "")
-		r = report.NewDraft(report.KindReport, st.StudyInstanceUID, p.reader(), tmpl, p.ws.cfg.Now())
+		r = report.NewDraft(p.kind, st.StudyInstanceUID, p.reader(), tmpl, p.ws.cfg.Now())
 	}
-	r.Record(report.EventOpened, p.reader().Name, p.ws.cfg.Now())
+	if r.State == report.StateDraft {
+		r.Record(report.EventOpened, p.reader().Name, p.ws.cfg.Now())
+	}
 	p.rep = r
+	p.title.Text = "Report"
+	if p.kind == report.KindConsult {
+		p.title.Text = "Consultation note"
+	}
+	p.title.Refresh()
 	p.show()
 }
 
@@ -232,7 +279,6 @@ func (p *reportPanel) show() {
 		p.addBtn.Enable()
 	}
 	p.state.SetText(strings.ToUpper(string(r.State)))
-	p.delivery.SetText(deliveryText(r))
 	var hist []string
 	for _, d := range r.Documents {
 		what := "report"
@@ -242,30 +288,103 @@ func (p *reportPanel) show() {
 		hist = append(hist, fmt.Sprintf("%s signed %s by %s", what, d.SignedAt.Local().Format("2006-01-02 15:04"), personName(d.Signer.Name)))
 	}
 	p.history.SetText(strings.Join(hist, "\n"))
+	p.refreshDelivery()
 }
 
-// deliveryText says where the signed SRs are. Until the outbox exists, signed
-// reports are kept in the local cache and wait there.
-func deliveryText(r *report.Report) string {
+// refreshDelivery shows where the report's SR documents are, from the cache's
+// outbox (the sync loop changes it as it delivers).
+func (p *reportPanel) refreshDelivery() {
+	if p.rep == nil {
+		return
+	}
+	var items []cache.OutboxItem
+	if p.rep.State != report.StateDraft {
+		all, err := p.ws.cfg.Cache.Outbox()
+		if err != nil {
+			p.delivery.SetText(err.Error())
+			return
+		}
+		for _, it := range all {
+			if it.StudyInstanceUID == p.rep.StudyInstanceUID && it.Kind == string(p.rep.Kind) {
+				items = append(items, it)
+			}
+		}
+	}
+	text, failed := deliveryText(p.rep, items, p.ws.cfg.Now())
+	p.delivery.SetText(text)
+	if failed {
+		p.retryBtn.Show()
+	} else {
+		p.retryBtn.Hide()
+	}
+}
+
+// deliveryText says where each signed SR is: waiting (and why), being sent,
+// delivered, refused (and why), or kept locally. failed reports a refusal the
+// reader can retry.
+func deliveryText(r *report.Report, items []cache.OutboxItem, now time.Time) (text string, failed bool) {
 	if r.State == report.StateDraft {
-		return "Draft — saved locally as you type."
+		return "Draft — saved in the local cache as you type.", false
 	}
-	delivered := map[string]bool{}
-	for _, e := range r.Events {
-		if e.Kind == report.EventDelivered {
-			delivered[e.SOPInstanceUID] = true
+	if len(items) == 0 {
+		return "Signed — no SR in the outbox.", false
+	}
+	names := map[string]string{}
+	for i, d := range r.Documents {
+		names[d.SOPInstanceUID] = "Report"
+		if d.Addendum != "" {
+			names[d.SOPInstanceUID] = fmt.Sprintf("Addendum %d", i)
 		}
 	}
-	waiting := 0
-	for _, d := range r.Documents {
-		if !delivered[d.SOPInstanceUID] {
-			waiting++
+	var lines []string
+	for _, it := range items {
+		name := names[it.SOPInstanceUID]
+		if name == "" {
+			name = "SR"
+		}
+		var line string
+		switch it.State {
+		case cache.OutboxDelivered:
+			line = "delivered to the archive"
+			if it.DeliveredAt != nil {
+				line += " at " + it.DeliveredAt.Local().Format("15:04:05")
+			}
+		case cache.OutboxSending:
+			line = "sending…"
+		case cache.OutboxFailed:
+			line = "refused by the archive: " + it.LastError
+			failed = true
+		case cache.OutboxLocal:
+			line = "kept locally (the study has no archive of its own; export it with the study)"
+		default:
+			line = "waiting for delivery (signed and stored locally)"
+			if it.Attempts > 0 {
+				line = fmt.Sprintf("waiting for delivery: attempt %d failed (%s); next try in %s", it.Attempts, it.LastError,
+					max(it.NextAttemptAt.Sub(now), 0).Round(time.Second))
+			}
+		}
+		lines = append(lines, name+": "+line)
+	}
+	return strings.Join(lines, "\n"), failed
+}
+
+// retryDelivery puts refused SRs back in the outbox (after the archive's
+// problem was fixed) and asks for a delivery pass.
+func (p *reportPanel) retryDelivery() {
+	all, err := p.ws.cfg.Cache.Outbox()
+	if err != nil {
+		p.ws.status.setMessage(err.Error())
+		return
+	}
+	for _, it := range all {
+		if it.StudyInstanceUID == p.study.StudyInstanceUID && it.State == cache.OutboxFailed {
+			if err := p.ws.cfg.Cache.RetryFailed(it.SOPInstanceUID); err != nil {
+				p.ws.status.setMessage(err.Error())
+			}
 		}
 	}
-	if waiting == 0 {
-		return "Delivered to the archive."
-	}
-	return fmt.Sprintf("Signed — %d SR document(s) stored in the local cache, waiting for delivery to the archive.", waiting)
+	p.ws.reportSigned()
+	p.refreshDelivery()
 }
 
 func (p *reportPanel) applyTemplate(name string) {
@@ -298,7 +417,8 @@ func (p *reportPanel) sections() report.Sections {
 	return report.Sections{Findings: p.findings.Text, Impression: p.impression.Text, Recommendation: p.recommend.Text}
 }
 
-// edited saves the draft half a second after the last keystroke.
+// edited records the typed text and makes sure the draft reaches the cache
+// within autosaveDelay.
 func (p *reportPanel) edited() {
 	if p.loading || p.rep == nil || p.rep.State != report.StateDraft {
 		return
@@ -306,53 +426,53 @@ func (p *reportPanel) edited() {
 	if err := p.rep.Edit(p.sections()); err != nil {
 		return
 	}
-	if p.saveTime != nil {
-		p.saveTime.Stop()
+	p.dirty = true
+	if p.timer != nil {
+		return // a save is already due within autosaveDelay
 	}
-	r := *p.rep
-	p.saveTime = time.AfterFunc(500*time.Millisecond, func() {
-		if err := p.store.save(&r); err != nil {
-			ui(func() { p.ws.status.setMessage(err.Error()) })
-		}
-	})
+	p.timer = time.AfterFunc(autosaveDelay, func() { ui(p.autosave) })
+}
+
+// autosave posts a snapshot of the draft to the saver (on the UI goroutine).
+func (p *reportPanel) autosave() {
+	p.timer = nil
+	if !p.dirty || p.rep == nil || p.rep.State != report.StateDraft {
+		return
+	}
+	p.dirty = false
+	p.saver.post(snapshot(p.rep))
 }
 
 // flush writes a pending draft now (on leaving the study or closing the window).
 func (p *reportPanel) flush() {
-	if p.saveTime != nil {
-		p.saveTime.Stop()
-		p.saveTime = nil
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
 	}
-	if p.rep != nil {
-		if p.rep.State == report.StateDraft {
-			_ = p.rep.Edit(p.sections())
-		}
+	if p.rep != nil && p.rep.State == report.StateDraft {
+		_ = p.rep.Edit(p.sections())
 		p.saveNow()
 	}
 }
 
 func (p *reportPanel) saveNow() {
-	if err := p.store.save(p.rep); err != nil {
+	p.dirty = false
+	if p.rep == nil || p.rep.State != report.StateDraft {
+		return
+	}
+	if err := p.saver.saveNow(snapshot(p.rep)); err != nil {
 		p.ws.status.setMessage(err.Error())
 	}
 }
 
-// studyContext reads the study's patient and study attributes from its files.
-func (p *reportPanel) studyContext() (report.StudyContext, error) {
-	ins, err := p.ws.cfg.Cache.StudyInstances(p.study.StudyInstanceUID)
-	if err != nil {
-		return report.StudyContext{}, err
-	}
-	var paths []string
-	for _, in := range ins {
-		if in.SOPClassUID != report.BasicTextSRStorage {
-			paths = append(paths, in.Path)
-		}
-	}
-	return report.StudyContextFromFiles(paths)
+// close stops the saver after a final flush.
+func (p *reportPanel) close() {
+	p.flush()
+	p.saver.close()
 }
 
-// sign signs the report: the SR is fixed now and stored in the cache.
+// sign signs the report: the SR is fixed now and stored with its outbox row in
+// one durable transaction; the sync loop delivers it.
 func (p *reportPanel) sign() {
 	if p.rep == nil || p.rep.State != report.StateDraft {
 		return
@@ -365,21 +485,20 @@ func (p *reportPanel) sign() {
 		dialog.ShowError(err, p.ws.win)
 		return
 	}
-	sc, err := p.studyContext()
-	if err == nil {
-		p.rep.Reader = p.reader()
-		var doc report.Document
-		if doc, err = p.rep.Sign(sc, p.ws.cfg.Now()); err == nil {
-			err = p.storeSR(doc)
-		}
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
 	}
-	if err != nil {
+	p.saver.drop()
+	p.dirty = false
+	p.rep.Reader = p.reader()
+	if _, err := p.ws.cfg.Cache.SignReport(p.rep, p.ws.cfg.Now()); err != nil {
 		dialog.ShowError(fmt.Errorf("sign: %w", err), p.ws.win)
 		return
 	}
-	p.saveNow()
 	p.show()
 	p.ws.status.setMessage("report signed")
+	p.ws.reportSigned()
 }
 
 func (p *reportPanel) signAddendum() {
@@ -387,40 +506,11 @@ func (p *reportPanel) signAddendum() {
 	if p.rep == nil || p.rep.State == report.StateDraft || text == "" {
 		return
 	}
-	sc, err := p.studyContext()
-	if err == nil {
-		var doc report.Document
-		if doc, err = p.rep.AddAddendum(sc, text, p.reader(), p.ws.cfg.Now()); err == nil {
-			err = p.storeSR(doc)
-		}
-	}
-	if err != nil {
+	if _, err := p.ws.cfg.Cache.AddAddendum(p.rep, text, p.reader(), p.ws.cfg.Now()); err != nil {
 		dialog.ShowError(fmt.Errorf("addendum: %w", err), p.ws.win)
 		return
 	}
 	p.addendum.SetText("")
-	p.saveNow()
 	p.show()
-}
-
-// storeSR keeps a signed SR in the study cache, where the outbox will find it.
-func (p *reportPanel) storeSR(doc report.Document) error {
-	_, err := p.ws.cfg.Cache.Import(bytes.NewReader(doc.SR), "report-"+doc.SOPInstanceUID+".dcm")
-	return err
-}
-
-// uidFileName turns a UID into a safe file name: a valid UID is used as it is,
-// anything else by its SHA-256.
-func uidFileName(uid string) string {
-	ok := uid != "" && len(uid) <= 64
-	for _, c := range uid {
-		if (c < '0' || c > '9') && c != '.' {
-			ok = false
-		}
-	}
-	if ok {
-		return uid
-	}
-	sum := sha256.Sum256([]byte(uid))
-	return hex.EncodeToString(sum[:])
+	p.ws.reportSigned()
 }

@@ -137,6 +137,10 @@ func (ws *workstation) showSettings() {
 			return
 		}
 		ws.status.setMessage("settings saved")
+		if n.ArchiveURL != s.ArchiveURL || n.AuthKind != s.AuthKind || n.AuthUser != s.AuthUser || n.AuthSecret != s.AuthSecret ||
+			n.ReaderName != s.ReaderName || n.WorklistQuery != s.WorklistQuery || n.Priors != s.Priors {
+			ws.restartSync()
+		}
 	}, ws.win)
 	d.Resize(fyne.NewSize(640, 520))
 	d.Show()

@@ -50,6 +50,22 @@ func (s *worklistScreen) setRows(rows []worklistRow) {
 	s.refreshView()
 }
 
+// setProgress shows a download's progress without reading the worklist again.
+func (s *worklistScreen) setProgress(uid string, p Progress) {
+	found := false
+	for _, rows := range [][]worklistRow{s.view.all, s.view.rows} {
+		for i := range rows {
+			if rows[i].UID == uid && rows[i].State == "downloading" {
+				rows[i].Done, rows[i].Total = p.Done, p.Total
+				found = true
+			}
+		}
+	}
+	if found {
+		s.table.Refresh()
+	}
+}
+
 func (s *worklistScreen) refreshView() {
 	s.view.apply()
 	s.count.SetText(countText(len(s.view.rows), len(s.view.all)))

@@ -103,6 +103,23 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 	if err := q.Err(); err != nil {
 		return nil, fmt.Errorf("app: worklist: %w", err)
 	}
+	// Reading and reporting states come from the reports and the outbox.
+	if err := applyReportStates(c, byUID); err != nil {
+		return nil, err
+	}
+	// Priors fetched for assigned studies are not work of their own.
+	priorRows, err := c.DB().Query(`SELECT study_uid FROM worklist WHERE role = 'prior'`)
+	if err != nil {
+		return nil, fmt.Errorf("app: worklist: %w", err)
+	}
+	isPrior := map[string]bool{}
+	for priorRows.Next() {
+		var uid string
+		if err := priorRows.Scan(&uid); err == nil {
+			isPrior[uid] = true
+		}
+	}
+	priorRows.Close()
 	// Priors: other cached studies of the same patient that are older.
 	byPatient := map[string][]*worklistRow{}
 	for _, r := range rows {
@@ -110,16 +127,77 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 			byPatient[r.PatientID] = append(byPatient[r.PatientID], r)
 		}
 	}
-	out := make([]worklistRow, len(rows))
-	for i, r := range rows {
+	out := make([]worklistRow, 0, len(rows))
+	for _, r := range rows {
+		if isPrior[r.UID] {
+			continue
+		}
 		for _, o := range byPatient[r.PatientID] {
 			if o.UID != r.UID && o.StudyDate < r.StudyDate {
 				r.Priors++
 			}
 		}
-		out[i] = *r
+		out = append(out, *r)
 	}
 	return out, nil
+}
+
+// applyReportStates sets "reading" for studies with a draft, "reported" for
+// signed ones waiting in the outbox, "delivered" once the archive has every SR,
+// and "failed" with the reason when the archive refused one.
+func applyReportStates(c *cache.Cache, byUID map[string]*worklistRow) error {
+	q, err := c.DB().Query(`SELECT study_uid, state FROM reports`)
+	if err != nil {
+		return fmt.Errorf("app: worklist: %w", err)
+	}
+	for q.Next() {
+		var uid, state string
+		if err := q.Scan(&uid, &state); err != nil {
+			q.Close()
+			return fmt.Errorf("app: worklist: %w", err)
+		}
+		if r := byUID[uid]; r != nil && state == "draft" && (r.State == "ready" || r.State == "assigned") && r.Cached {
+			r.State = "reading"
+		}
+	}
+	q.Close()
+	items, err := c.Outbox()
+	if err != nil {
+		return fmt.Errorf("app: worklist: %w", err)
+	}
+	type tally struct{ all, delivered, failed int }
+	per := map[string]*tally{}
+	reasons := map[string]string{}
+	for _, it := range items {
+		t := per[it.StudyInstanceUID]
+		if t == nil {
+			t = &tally{}
+			per[it.StudyInstanceUID] = t
+		}
+		t.all++
+		switch it.State {
+		case cache.OutboxDelivered, cache.OutboxLocal:
+			t.delivered++
+		case cache.OutboxFailed:
+			t.failed++
+			reasons[it.StudyInstanceUID] = "report refused: " + it.LastError
+		}
+	}
+	for uid, t := range per {
+		r := byUID[uid]
+		if r == nil {
+			continue
+		}
+		switch {
+		case t.failed > 0:
+			r.State, r.Reason = "failed", reasons[uid]
+		case t.delivered == t.all:
+			r.State = "delivered"
+		default:
+			r.State = "reported"
+		}
+	}
+	return nil
 }
 
 // personName formats a DICOM person name "Family^Given^Middle" as "FAMILY, Given Middle".

@@ -28,6 +28,8 @@ type workstation struct {
 
 	lastStatus StatusEvent
 	stopTicker chan struct{}
+	sync       *syncLoop // nil until startSync
+	closed     bool
 }
 
 func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error) {
@@ -69,10 +71,52 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 }
 
 func (ws *workstation) close() {
+	ws.closed = true
 	close(ws.stopTicker)
+	ws.viewer.report.flush()
+	ws.viewer.report.close()
+	ws.stopSync()
 	ws.bridge.close()
 	ws.viewer.close()
-	ws.viewer.report.flush()
+}
+
+// startSync starts the background sync with the archive of the settings (or
+// the demo archive); its events reach the status bar and the worklist through
+// the bridge.
+func (ws *workstation) startSync() {
+	if ws.closed {
+		return
+	}
+	ws.stopSync()
+	l := newSyncLoop(ws.cfg.Cache, ws.cfg.SyncInterval, ws.cfg.connector())
+	ws.sync = l
+	ws.bridge.forwardLatest(l.wake, l.take, ws.applyStatus)
+	l.start()
+}
+
+// restartSync connects again with new settings. The old loop is stopped off
+// the UI goroutine (stopping the demo archive takes seconds); the new one starts
+// when it has.
+func (ws *workstation) restartSync() {
+	old := ws.sync
+	ws.sync = nil
+	ws.lastStatus = StatusEvent{Outbox: ws.lastStatus.Outbox}
+	ws.updateStatus()
+	go func() {
+		if old != nil {
+			old.close()
+		}
+		ui(ws.startSync)
+	}()
+}
+
+// stopSync stops the sync loop (an interrupted download resumes at the next
+// start).
+func (ws *workstation) stopSync() {
+	if ws.sync != nil {
+		ws.sync.close()
+		ws.sync = nil
+	}
 }
 
 // reloadWorklist reads the worklist again; the selection and focus stay.
@@ -89,11 +133,29 @@ func (ws *workstation) reloadWorklist() error {
 // applyStatus shows a sync event. A changed study refreshes the worklist rows but
 // never moves the focus or the screen.
 func (ws *workstation) applyStatus(ev StatusEvent) {
+	msg := ev.Message
 	ws.lastStatus = ev
+	ws.lastStatus.Changed, ws.lastStatus.Progress, ws.lastStatus.Message = nil, nil, ""
+	changed := ev.Changed
 	if ev.StudyChanged != "" {
+		changed = append(changed, ev.StudyChanged)
+	}
+	if len(changed) > 0 {
 		ws.reloadWorklist()
 	}
+	for uid, p := range ev.Progress {
+		ws.worklist.setProgress(uid, p)
+	}
+	rp := ws.viewer.report
+	for _, uid := range changed {
+		if ws.onViewer && uid == rp.study.StudyInstanceUID {
+			rp.refreshDelivery()
+		}
+	}
 	ws.updateStatus()
+	if msg != "" {
+		ws.status.setMessage(msg)
+	}
 }
 
 func (ws *workstation) updateStatus() { ws.status.update() }
@@ -154,4 +216,16 @@ func (ws *workstation) applyPreset(i int) {
 func (ws *workstation) setTool(t tool) {
 	ws.tool = t
 	ws.viewer.toolSel.SetSelectedIndex(int(t))
+}
+
+// reportSigned asks the sync loop to deliver at once and shows the outbox count.
+func (ws *workstation) reportSigned() {
+	if n, err := ws.cfg.Cache.OutboxCount(); err == nil {
+		ws.lastStatus.Outbox = n
+	}
+	if ws.sync != nil {
+		ws.sync.kick()
+	}
+	ws.reloadWorklist()
+	ws.updateStatus()
 }

@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"teleread/app"
 )
 
 func runApp(g *globals, args []string) int {
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
-	samples := fs.String("samples", defaultSamples(), "folder of sample studies imported on first run (when the cache is empty)")
+	samples := fs.String("samples", defaultSamples(), "sample studies of the first run: a private Orthanc is seeded with them when no archive is configured")
+	renderer := fs.String("renderer", "auto", "image renderer: auto (GPU on a hardware GL driver, else CPU), gpu or cpu")
+	noDemo := fs.Bool("no-demo", false, "without a configured archive, import the samples into the cache instead of starting the demo archive")
+	interval := fs.Duration("sync-interval", 30*time.Second, "time between worklist pulls")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -28,7 +32,14 @@ func runApp(g *globals, args []string) int {
 		return 1
 	}
 	defer c.Close()
-	if err := app.Run(app.Config{Home: g.home, Cache: c, SamplesDir: *samples}); err != nil {
+	newRenderer, info, closeGL, err := app.ChooseRenderer(*renderer)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+		return 1
+	}
+	defer closeGL()
+	if err := app.Run(app.Config{Home: g.home, Cache: c, SamplesDir: *samples, NoDemoArchive: *noDemo,
+		SyncInterval: *interval, NewRenderer: newRenderer, Renderer: info}); err != nil {
 		fmt.Fprintln(os.Stderr, "teleread:", err)
 		return 1
 	}
