@@ -56,6 +56,10 @@ type syncLoop struct {
 	progress map[string]Progress
 	pulling  map[string]Progress // studies of the running pull, for the totals
 	pulls    int                 // pulls finished
+
+	// observe, when set (tests), sees each puller event first, on the
+	// puller's goroutine.
+	observe func(tsync.Event)
 }
 
 func newSyncLoop(c *cache.Cache, interval time.Duration, connect connectFunc) *syncLoop {
@@ -173,8 +177,7 @@ func (l *syncLoop) pullOnce(link *archiveLink) {
 			s.Message = "sync: " + err.Error()
 		case len(res.Failed) > 0:
 			for uid, ferr := range res.Failed {
-				s.Message = fmt.Sprintf("study %s not ready: %v", shortUID(uid), ferr)
-				break
+				s.Message = fmt.Sprintf("%s not ready (study %s): %v", plural(len(res.Failed), "study", "studies"), shortUID(uid), ferr)
 			}
 		case res.Fetched > 0:
 			s.Message = fmt.Sprintf("worklist: %d assigned, %d priors; fetched %d instances", res.Assigned, res.Priors, res.Fetched)
@@ -225,6 +228,9 @@ func (l *syncLoop) outboxLoop(link *archiveLink) {
 
 // event receives the puller's events on its goroutines; it never blocks.
 func (l *syncLoop) event(e tsync.Event) {
+	if l.observe != nil {
+		l.observe(e)
+	}
 	l.update(func(s *StatusEvent) {
 		switch e.Kind {
 		case tsync.Connectivity:

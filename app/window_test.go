@@ -19,6 +19,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"teleread/cache"
+	"teleread/sync/orthanctest"
 )
 
 // The real-window test runs the workstation in a child process of the test
@@ -28,7 +29,7 @@ const guiChildEnv = "TELEREAD_GUI_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(guiChildEnv) != "" {
-		if err := runGUIScript(os.Getenv("TELEREAD_GUI_HOME"), os.Getenv("TELEREAD_GUI_OUT")); err != nil {
+		if err := runGUIScript(os.Getenv("TELEREAD_GUI_HOME"), os.Getenv("TELEREAD_GUI_OUT"), os.Getenv("TELEREAD_GUI_SAMPLES")); err != nil {
 			fmt.Fprintln(os.Stderr, "gui script:", err)
 			os.Exit(1)
 		}
@@ -53,6 +54,10 @@ type guiReport struct {
 	ReportState    string
 	ViewportRegion [4]int  // x0, y0, x1, y1 of the active viewport in screenshot pixels
 	CineRenderMS   float64 // decode + render time of the last cine frame
+	Archive        string  // the archive the worklist came from
+	WorklistRows   int     // rows when every assigned study was ready
+	Delivery       string  // the report panel's delivery text at the end
+	SRInArchive    bool    // the archive's QIDO-RS finds the signed SR in the study
 }
 
 // TestRealWindowScreenshots drives the real app window (under Xvfb in `make
@@ -78,21 +83,26 @@ func TestRealWindowScreenshots(t *testing.T) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The app starts on an empty cache with no archive configured: its first
+	// run starts the demo archive (a private Orthanc seeded with the samples),
+	// pulls the worklist from it and delivers the report to it.
+	if _, _, err := orthanctest.Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
 	home := t.TempDir()
-	c, err := cache.Open(home)
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := ImportSamplesIfEmpty(c, dir); err != nil && n == 0 {
-		t.Fatal(err)
-	}
-	c.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), guiChildEnv+"=1", "TELEREAD_GUI_HOME="+home, "TELEREAD_GUI_OUT="+out,
-		"HOME="+t.TempDir(), "FYNE_SCALE=1")
+		"TELEREAD_GUI_SAMPLES="+abs, "HOME="+t.TempDir(), "FYNE_SCALE=1")
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("app window script: %v\n%s", err, b)
@@ -104,6 +114,13 @@ func TestRealWindowScreenshots(t *testing.T) {
 	}
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
+	}
+	t.Logf("worklist of %d studies from %s; delivery: %s", rep.WorklistRows, rep.Archive, rep.Delivery)
+	if !strings.Contains(rep.Archive, "demo archive") || rep.WorklistRows < 5 {
+		t.Errorf("the worklist did not fill from the demo archive: %d rows from %q", rep.WorklistRows, rep.Archive)
+	}
+	if !strings.Contains(rep.Delivery, "delivered to the archive") || !rep.SRInArchive {
+		t.Errorf("the signed report was not delivered: %q, in archive %v", rep.Delivery, rep.SRInArchive)
 	}
 	t.Logf("screenshots in %s; %s; first image %v ms; scroll %.1f frames/s over %d; cine %d shown, %d dropped in %.1f s at %.1f fps (last frame decoded and drawn in %.1f ms)",
 		out, rep.Renderer, rep.FirstImageMS, rep.ScrollFPS, rep.ScrollFrames, rep.CineShown, rep.CineDropped, rep.CineSeconds, rep.CineNativeFPS, rep.CineRenderMS)
@@ -199,7 +216,7 @@ func changedPixels(a, b image.Image, r image.Rectangle) int {
 
 // runGUIScript is the child: it opens the real window and, from a goroutine,
 // walks through the reading loop, writing screenshots and the report.
-func runGUIScript(home, out string) error {
+func runGUIScript(home, out, samples string) error {
 	c, err := cache.Open(home)
 	if err != nil {
 		return err
@@ -208,7 +225,7 @@ func runGUIScript(home, out string) error {
 	a := fyneapp.NewWithID(AppID + ".test")
 	a.Settings().SetTheme(newTheme())
 	w := a.NewWindow("Teleread")
-	cfg := Config{Cache: c, Preferences: a.Preferences()}
+	cfg := Config{Cache: c, Preferences: a.Preferences(), SamplesDir: samples, SyncInterval: 2 * time.Second}
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
@@ -217,6 +234,7 @@ func runGUIScript(home, out string) error {
 		return err
 	}
 	defer ws.close()
+	ws.startSync()
 	w.Resize(fyne.NewSize(1600, 960))
 	started := make(chan struct{})
 	a.Lifecycle().SetOnStarted(func() { close(started) })
@@ -284,7 +302,28 @@ func guiScript(ws *workstation, out string) error {
 	}
 
 	do(func() { ws.win.Resize(fyne.NewSize(1600, 960)) })
-	time.Sleep(500 * time.Millisecond)
+	// The worklist fills from the demo archive; every assigned study downloads.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		ready, busy := 0, 0
+		do(func() {
+			for _, r := range ws.worklist.view.rows {
+				if r.State == "ready" {
+					ready++
+				} else {
+					busy++
+				}
+			}
+			rep.Archive = ws.lastStatus.Archive
+		})
+		if ready >= 5 && busy == 0 {
+			rep.WorklistRows = ready
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("worklist: %d ready, %d not after 60 s (archive %q)", ready, busy, rep.Archive)
+		}
+	}
+	do(func() { ws.worklist.selectRow(0) })
 	if err := shot("worklist"); err != nil {
 		return err
 	}
@@ -356,9 +395,32 @@ func guiScript(ws *workstation, out string) error {
 		p.sign()
 		rep.ReportState = string(p.rep.State)
 	})
+	// The outbox delivers it to the demo archive; the panel says so.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		do(func() { rep.Delivery = ws.viewer.report.delivery.Text })
+		if strings.Contains(rep.Delivery, "delivered to the archive") {
+			break
+		}
+	}
 	if err := shot("report"); err != nil {
 		return err
 	}
+	do(func() {
+		var sop string
+		if docs := ws.viewer.report.rep.Documents; len(docs) > 0 {
+			sop = docs[0].SOPInstanceUID
+		}
+		study := ws.viewer.report.rep.StudyInstanceUID
+		if l := ws.sync; l != nil && sop != "" {
+			l.mu.Lock()
+			link := l.link
+			l.mu.Unlock()
+			if link != nil {
+				obj, err := link.client.FindInstance(context.Background(), sop)
+				rep.SRInArchive = err == nil && obj != nil && obj.StudyUID() == study
+			}
+		}
+	})
 	// Stack scroll through the 96-frame XA run, one image per paint.
 	if err := open("XA"); err != nil {
 		return err
