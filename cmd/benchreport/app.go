@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"teleread/app"
@@ -16,6 +18,11 @@ import (
 // per process, so this section runs the app once, with the renderer "auto"
 // picks.
 func benchApp(b *bench) error {
+	if testing.Testing() {
+		// A test runs on a goroutine other than main, where the toolkit's window
+		// cannot run; app's own tests drive the real window in a child process.
+		return errors.New("the app's window runs only on the main goroutine: run benchreport itself")
+	}
 	res, err := app.Bench(app.BenchConfig{Corpus: filepath.Join(b.corpus, "files"), Slices: b.instances, Scratch: b.tmp})
 	if err != nil {
 		return err
