@@ -16,6 +16,7 @@
 package dataset
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
@@ -23,6 +24,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sync"
 )
 
 // Sentinel errors callers branch on; each is returned wrapped in an *Error that
@@ -93,6 +96,7 @@ type File struct {
 	Pixel   *Pixels     // nil when there is no pixel data
 	Source  io.ReaderAt // where Pixel offsets point: the file, or the inflated data set
 	size    int64       // size of Source
+	mem     []byte      // Source's bytes when it is in memory
 	closer  io.Closer
 }
 
@@ -115,13 +119,52 @@ func (f *File) ReadPixelRange(off, n int64) ([]byte, error) {
 		return nil, &Error{Name: f.Name, Offset: off, Tag: PixelData, Err: ErrTruncated}
 	}
 	b := make([]byte, n)
-	if _, err := f.Source.ReadAt(b, off); err != nil && !(errors.Is(err, io.EOF) && int64(len(b)) == n) {
-		return nil, &Error{Name: f.Name, Offset: off, Tag: PixelData, Err: fmt.Errorf("read: %w", err)}
+	if err := f.ReadPixelRangeInto(b, off); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
 
-// Open parses the file at path. The file stays open (for pixel reads) until Close.
+// ReadPixelRangeInto reads len(dst) bytes at off from Source into dst,
+// refusing ranges outside it.
+func (f *File) ReadPixelRangeInto(dst []byte, off int64) error {
+	n := int64(len(dst))
+	if off < 0 || off > f.size || n > f.size-off {
+		return &Error{Name: f.Name, Offset: off, Tag: PixelData, Err: ErrTruncated}
+	}
+	if f.mem != nil {
+		copy(dst, f.mem[off:off+n])
+		return nil
+	}
+	if m, err := f.Source.ReadAt(dst, off); err != nil && !(errors.Is(err, io.EOF) && int64(m) == n) {
+		return &Error{Name: f.Name, Offset: off, Tag: PixelData, Err: fmt.Errorf("read: %w", err)}
+	}
+	return nil
+}
+
+// PixelView returns the n bytes at off in Source, refusing ranges outside it.
+// When Source is in memory (a small file read at once, or an inflated data
+// set) they are Source's own bytes, not a copy: callers must not modify them.
+// Otherwise they are read into buf when it can hold them, or into a new slice.
+func (f *File) PixelView(off, n int64, buf []byte) ([]byte, error) {
+	if off < 0 || n < 0 || off > f.size || n > f.size-off {
+		return nil, &Error{Name: f.Name, Offset: off, Tag: PixelData, Err: ErrTruncated}
+	}
+	if f.mem != nil {
+		return f.mem[off : off+n : off+n], nil
+	}
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if err := f.ReadPixelRangeInto(buf, off); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// Open parses the file at path. The file stays open (for pixel reads) until
+// Close, except a file small enough to be read at once, which is kept in memory.
 func Open(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -155,10 +198,28 @@ const maxDepth = 64
 // Parse reads a DICOM file of the given size from r. name is used in errors.
 func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	f := &File{Name: name, Meta: &DataSet{}, Source: r, size: size}
-	head := make([]byte, 132)
-	n, _ := r.ReadAt(head, 0)
-	head = head[:n]
+	// A file no larger than the read window is read at once and parsed (and its
+	// pixels later read) from memory: one read instead of one per window and frame.
+	var mem []byte
+	if size > 0 && size <= windowSize {
+		b := make([]byte, size)
+		if m, err := r.ReadAt(b, 0); int64(m) == size && (err == nil || errors.Is(err, io.EOF)) {
+			mem = b
+			f.Source, f.mem = bytes.NewReader(mem), mem
+		}
+	}
+	var head []byte
+	if mem != nil {
+		head = mem[:min(132, len(mem))]
+	} else {
+		head = make([]byte, 132)
+		n, _ := r.ReadAt(head, 0)
+		head = head[:n]
+	}
+	n := len(head)
 	var start int64
+	var win []byte // the meta parser's window, handed on to the data set's parser
+	winOff := int64(-1)
 	switch {
 	case n >= 132 && string(head[128:132]) == "DICM":
 		start = 132
@@ -173,11 +234,13 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	}
 	if f.HasMeta {
 		p := newParser(r, size, name, false, true)
+		p.mem = mem
 		p.pos = start
 		meta, err := p.readDataSet(-1, 0, func(t Tag) bool { return t.Group() != 0x0002 })
 		if err != nil {
 			return nil, err
 		}
+		win, winOff = p.win, p.winOff
 		f.Meta = meta
 		f.TransferSyntax = meta.String(TransferSyntaxUID)
 		if f.TransferSyntax == "" {
@@ -196,14 +259,16 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	explicit := f.TransferSyntax != ImplicitVRLittleEndian
 	src, srcSize, off := r, size, start
 	if f.TransferSyntax == DeflatedExplicitVRLittleEndian {
-		inflated, err := inflate(r, start, size)
+		inflated, err := inflate(r, mem, start, size)
 		if err != nil {
 			return nil, &Error{Name: name, Offset: start, Err: err}
 		}
 		src, srcSize, off = bytes.NewReader(inflated), int64(len(inflated)), 0
-		f.Source, f.size = src, srcSize
+		f.Source, f.size, f.mem = src, srcSize, inflated
+		mem, win, winOff = inflated, nil, -1
 	}
 	p := newParser(src, srcSize, name, bigEndian, explicit)
+	p.mem, p.win, p.winOff = mem, win, winOff
 	p.pos = off
 	p.pixel = &f.Pixel
 	ds, err := p.readDataSet(-1, 0, nil)
@@ -237,19 +302,66 @@ func sniff(b []byte) (string, error) {
 	return "", ErrNotDICOM
 }
 
-func inflate(r io.ReaderAt, start, size int64) ([]byte, error) {
-	zr := flate.NewReader(io.NewSectionReader(r, start, size-start))
-	defer zr.Close()
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(zr, MaxInflatedSize+1))
-	if err != nil {
+// inflateState is what inflate reuses between calls: a decompressor and an
+// output buffer that has grown to the largest data set inflated so far.
+type inflateState struct {
+	zr  io.ReadCloser // a flate reader, also a flate.Resetter
+	buf []byte
+}
+
+var inflatePool sync.Pool // of *inflateState
+
+// inflate inflates the deflated data set that starts at start. mem, when set,
+// is the whole input in memory. The result is exactly as long as the data set.
+func inflate(r io.ReaderAt, mem []byte, start, size int64) ([]byte, error) {
+	var in io.Reader
+	if mem != nil {
+		in = bytes.NewReader(mem[start:])
+	} else {
+		in = bufio.NewReaderSize(io.NewSectionReader(r, start, size-start), 32<<10)
+	}
+	st, _ := inflatePool.Get().(*inflateState)
+	if st == nil {
+		st = &inflateState{zr: flate.NewReader(in)}
+	} else if err := st.zr.(flate.Resetter).Reset(in, nil); err != nil {
 		return nil, fmt.Errorf("inflate deflated data set: %w", err)
 	}
-	if n > MaxInflatedSize {
+	defer inflatePool.Put(st)
+	// Inflate into the reused buffer, doubling it when full, then copy out
+	// once: the output is neither regrown in small steps nor over-allocated.
+	buf := st.buf[:0]
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, min(max(16*(size-start), 64<<10), MaxInflatedSize+1))
+	}
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > MaxInflatedSize {
+				return nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
+			}
+			buf = slices.Grow(buf, min(len(buf), MaxInflatedSize+1-len(buf)))
+		}
+		n, err := st.zr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inflate deflated data set: %w", err)
+		}
+	}
+	if len(buf) > MaxInflatedSize {
 		return nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
 	}
-	return buf.Bytes(), nil
+	if cap(buf) <= maxKeptInflateBuffer {
+		st.buf = buf[:0]
+	} else {
+		st.buf = nil
+	}
+	return bytes.Clone(buf), nil
 }
+
+// maxKeptInflateBuffer is the largest inflate buffer kept for the next call.
+const maxKeptInflateBuffer = 64 << 20
 
 // parser reads elements through a window buffer so that small header reads do not
 // each cost a system call.
@@ -262,10 +374,48 @@ type parser struct {
 	pos       int64
 	win       []byte
 	winOff    int64
-	pixel     **Pixels // where top-level pixel data is recorded; nil inside meta
+	// mem, when set, is the whole source in memory (a small file read at once,
+	// or an inflated data set): peek and values slice it instead of copying.
+	mem   []byte
+	pixel **Pixels // where top-level pixel data is recorded; nil inside meta
+	// arena and elems hand out value bytes and elements in chunks, so a data set
+	// of a few hundred elements costs a few allocations instead of hundreds.
+	arena []byte
+	elems []Element
 }
 
+// windowSize is the parser's read window; files no larger are read at once.
 const windowSize = 64 << 10
+
+// Chunk sizes of the parser's value and element allocations.
+const (
+	arenaChunk = 8 << 10
+	elemChunk  = 64
+)
+
+// value returns n bytes for an element value (n > 0).
+func (p *parser) value(n int) []byte {
+	if n > len(p.arena) {
+		if n > arenaChunk/4 {
+			return make([]byte, n)
+		}
+		p.arena = make([]byte, arenaChunk)
+	}
+	b := p.arena[:n:n]
+	p.arena = p.arena[n:]
+	return b
+}
+
+// element returns a new element.
+func (p *parser) element(t Tag, vr string) *Element {
+	if len(p.elems) == 0 {
+		p.elems = make([]Element, elemChunk)
+	}
+	el := &p.elems[0]
+	p.elems = p.elems[1:]
+	el.Tag, el.VR = t, vr
+	return el
+}
 
 func newParser(src io.ReaderAt, size int64, name string, bigEndian, explicit bool) *parser {
 	return &parser{src: src, size: size, name: name, bigEndian: bigEndian, explicit: explicit, winOff: -1}
@@ -277,9 +427,15 @@ func (p *parser) errAt(off int64, t Tag, err error) error {
 
 // peek returns n (small) bytes at pos without advancing, or fewer at the end.
 func (p *parser) peek(n int) []byte {
+	if p.mem != nil {
+		if p.pos >= int64(len(p.mem)) {
+			return nil
+		}
+		return p.mem[p.pos:min(p.pos+int64(n), int64(len(p.mem)))]
+	}
 	if p.winOff < 0 || p.pos < p.winOff || p.pos+int64(n) > p.winOff+int64(len(p.win)) {
 		if p.win == nil {
-			p.win = make([]byte, windowSize)
+			p.win = make([]byte, min(windowSize, max(p.size, 1)))
 		}
 		p.win = p.win[:cap(p.win)]
 		m, _ := p.src.ReadAt(p.win, p.pos)
@@ -336,9 +492,9 @@ func (p *parser) readHeader(end int64) (header, error) {
 		p.pos += 8
 		return h, nil
 	}
-	if p.explicit && isVR(b[4], b[5]) {
-		h.vr = string(b[4:6])
-		if longVR(h.vr) {
+	if vr, long, ok := vrOf(b[4], b[5]); p.explicit && ok {
+		h.vr = vr
+		if long {
 			b = p.peek(12)
 			if len(b) < 12 || p.pos+12 > limit {
 				return h, p.errAt(p.pos, h.tag, ErrTruncated)
@@ -433,7 +589,7 @@ func (p *parser) remaining(end int64) int64 {
 }
 
 func (p *parser) readValue(h header, end int64, depth int) (*Element, error) {
-	el := &Element{Tag: h.tag, VR: h.vr}
+	el := p.element(h.tag, h.vr)
 	isPixel := depth == 0 && p.pixel != nil && (h.tag == PixelData || h.tag == FloatPixelData || h.tag == DoubleFloatPixelData)
 	if h.length == undefinedLength {
 		switch {
@@ -478,8 +634,14 @@ func (p *parser) readValue(h header, end int64, depth int) (*Element, error) {
 		el.VR, el.Items = "SQ", items
 		return el, nil
 	}
-	b := make([]byte, n)
-	if n > 0 {
+	var b []byte
+	switch {
+	case n == 0:
+		b = []byte{}
+	case p.mem != nil:
+		b = p.mem[p.pos : p.pos+n : p.pos+n]
+	default:
+		b = p.value(int(n))
 		if w := p.peek(int(min(n, windowSize))); int64(len(w)) == n {
 			copy(b, w)
 		} else if _, err := p.src.ReadAt(b, p.pos); err != nil && !errors.Is(err, io.EOF) {
@@ -599,8 +761,34 @@ func allZero(b []byte) bool {
 }
 
 func isVR(a, b byte) bool {
-	_, ok := vrs[string([]byte{a, b})]
+	_, _, ok := vrOf(a, b)
 	return ok
+}
+
+// vrInfo is one entry of vrTable.
+type vrInfo struct {
+	name string
+	long bool
+}
+
+// vrTable indexes vrs by their two letters, (a-'A')*26 + b-'A', so that a
+// header's VR is found without a map lookup and kept as the map's own string
+// (no allocation per element).
+var vrTable = func() (t [26 * 26]vrInfo) {
+	for vr, long := range vrs {
+		t[int(vr[0]-'A')*26+int(vr[1]-'A')] = vrInfo{vr, long}
+	}
+	return t
+}()
+
+// vrOf returns the VR named by two bytes, whether it has a 4-byte length in
+// explicit VR, and whether the bytes name a VR at all.
+func vrOf(a, b byte) (vr string, long, ok bool) {
+	if a < 'A' || a > 'Z' || b < 'A' || b > 'Z' {
+		return "", false, false
+	}
+	e := vrTable[int(a-'A')*26+int(b-'A')]
+	return e.name, e.long, e.name != ""
 }
 
 // vrs lists the value representations of PS3.5 Table 6.2-1; true marks those with
