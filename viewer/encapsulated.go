@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"teleread/viewer/codec"
 	"teleread/viewer/dataset"
@@ -32,11 +33,12 @@ func (im *Image) encapsulatedFrame(n int) (*Frame, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: transfer syntax %s", ErrUnsupported, im.TransferSyntax)
 	}
-	src, err := im.codeStream(n, dec.start)
+	src, release, err := im.codeStream(n, dec.start)
 	if err != nil {
 		return nil, err
 	}
 	ci, err := dec.decode(src, im)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", im.TransferSyntax, err)
 	}
@@ -78,7 +80,7 @@ func (im *Image) frameFragments(n int, start []byte) (from, to int, err error) {
 		if fr.Length < int64(len(start)) {
 			continue
 		}
-		b, err := im.File.ReadPixelRange(fr.Offset, int64(len(start)))
+		b, err := im.File.PixelView(fr.Offset, int64(len(start)), nil)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -136,11 +138,13 @@ func (im *Image) fragmentsByOffsets(n int, offs []int64) (from, to int, err erro
 	return from, to, nil
 }
 
-// codeStream returns the concatenated fragments of frame n.
-func (im *Image) codeStream(n int, start []byte) ([]byte, error) {
+// codeStream returns the concatenated fragments of frame n: the file's own
+// bytes for a single fragment of a file in memory, else a pooled buffer that
+// release gives back. Either way they are only read, and not kept after release.
+func (im *Image) codeStream(n int, start []byte) (b []byte, release func(), err error) {
 	from, to, err := im.frameFragments(n, start)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	frags := im.File.Pixel.Fragments[from:to]
 	var size int64
@@ -148,17 +152,28 @@ func (im *Image) codeStream(n int, start []byte) ([]byte, error) {
 		size += fr.Length
 	}
 	if size > im.File.SourceSize() {
-		return nil, fmt.Errorf("%w: fragments of %d bytes", ErrTruncated, size)
+		return nil, nil, fmt.Errorf("%w: fragments of %d bytes", ErrTruncated, size)
 	}
-	out := make([]byte, 0, size)
-	for _, fr := range frags {
-		b, err := im.File.ReadPixelRange(fr.Offset, fr.Length)
+	scratch := getScratch(int(size))
+	release = func() { putScratch(scratch) }
+	if len(frags) == 1 {
+		b, err := im.File.PixelView(frags[0].Offset, frags[0].Length, *scratch)
 		if err != nil {
-			return nil, err
+			release()
+			return nil, nil, err
 		}
-		out = append(out, b...)
+		return b, release, nil
 	}
-	return out, nil
+	out := (*scratch)[:size]
+	pos := int64(0)
+	for _, fr := range frags {
+		if err := im.File.ReadPixelRangeInto(out[pos:pos+fr.Length], fr.Offset); err != nil {
+			release()
+			return nil, nil, err
+		}
+		pos += fr.Length
+	}
+	return out, release, nil
 }
 
 // frameFromCodec checks a decoded code stream against the header and keeps its
@@ -174,6 +189,9 @@ func (im *Image) frameFromCodec(ci *codec.Image) (*Frame, error) {
 	// The header's Photometric Interpretation says what the samples are, as in the
 	// references: JPEG data stay as coded (YBR_FULL_422 -> YBRFull); JPEG 2000
 	// YBR_RCT/ICT come out of the codec as RGB, which ColorSpace already says.
+	if f := im.adoptCodec(ci); f != nil {
+		return f, nil
+	}
 	f := im.newFrame(im.ColorSpace())
 	n := f.Len()
 	switch {
@@ -187,4 +205,30 @@ func (im *Image) frameFromCodec(ci *codec.Image) (*Frame, error) {
 		return nil, fmt.Errorf("%w: decoder returned too few samples", ErrInvalid)
 	}
 	return f, nil
+}
+
+// adoptCodec makes the frame from the codec's own samples when they are
+// already of the frame's sample size (the codec's slices are not used again),
+// masking and sign-extending them in place; nil when they are not.
+func (im *Image) adoptCodec(ci *codec.Image) *Frame {
+	f := im.frameHeader(im.ColorSpace())
+	n := f.Len()
+	switch {
+	case im.BitsAllocated == 8 && len(ci.U8) == n && f.Signed:
+		f.I8 = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(ci.U8))), n)
+	case im.BitsAllocated == 8 && len(ci.U8) == n:
+		f.U8 = ci.U8
+	case im.BitsAllocated == 16 && len(ci.U16) == n && f.Signed:
+		f.I16 = unsafe.Slice((*int16)(unsafe.Pointer(unsafe.SliceData(ci.U16))), n)
+	case im.BitsAllocated == 16 && len(ci.U16) == n:
+		f.U16 = ci.U16
+	case im.BitsAllocated == 32 && len(ci.U32) == n && f.Signed:
+		f.I32 = unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(ci.U32))), n)
+	case im.BitsAllocated == 32 && len(ci.U32) == n:
+		f.U32 = ci.U32
+	default:
+		return nil
+	}
+	f.keepStored()
+	return f
 }

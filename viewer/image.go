@@ -200,8 +200,7 @@ func (im *Image) Frame(n int) (*Frame, error) {
 
 // newFrame allocates the typed slice a frame of this image is kept in.
 func (im *Image) newFrame(color ColorSpace) *Frame {
-	f := &Frame{Rows: im.Rows, Cols: im.Cols, Samples: im.Samples, Color: color,
-		BitsStored: im.BitsStored, Signed: im.PixelRepresentation == 1}
+	f := im.frameHeader(color)
 	n := f.Len()
 	switch {
 	case im.Float && im.BitsAllocated == 64:
@@ -224,4 +223,10 @@ func (im *Image) newFrame(color ColorSpace) *Frame {
 		f.U32 = make([]uint32, n)
 	}
 	return f
+}
+
+// frameHeader returns a frame of this image without samples.
+func (im *Image) frameHeader(color ColorSpace) *Frame {
+	return &Frame{Rows: im.Rows, Cols: im.Cols, Samples: im.Samples, Color: color,
+		BitsStored: im.BitsStored, Signed: im.PixelRepresentation == 1}
 }

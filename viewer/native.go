@@ -3,6 +3,7 @@ package viewer
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 )
 
 // nativeFrameBytes returns how many bytes one native frame takes (for 1-bit data,
@@ -47,14 +48,40 @@ func (im *Image) nativeFrame(n int) (*Frame, error) {
 		start &^= 1
 		end = min((end+1)&^1, px.Length)
 	}
-	b, err := im.File.ReadPixelRange(px.Offset+start, end-start)
+	planar := im.Samples == 3 && im.PlanarConfiguration == 1
+	if !swap8 && !planar && im.Photometric != "YBR_FULL_422" && hostLittleEndian {
+		// The samples are stored as the frame keeps them: read them straight
+		// into the frame, then fix the byte order and the unused bits in place.
+		f := im.newFrame(im.ColorSpace())
+		raw := f.raw()
+		if int64(len(raw)) != size {
+			return nil, fmt.Errorf("%w: frame of %d bytes for %d samples", ErrInvalid, size, f.Len())
+		}
+		if err := im.File.ReadPixelRangeInto(raw, px.Offset+off); err != nil {
+			return nil, err
+		}
+		if bigEndian {
+			f.swapBytes()
+		}
+		f.keepStored()
+		return f, nil
+	}
+	var b []byte
+	var err error
+	scratch := getScratch(int(end - start))
+	defer putScratch(scratch)
+	if swap8 {
+		b = (*scratch)[:end-start]
+		err = im.File.ReadPixelRangeInto(b, px.Offset+start) // swapped in place below
+	} else {
+		// Only read: a view of a file in memory, or read into a reused buffer.
+		b, err = im.File.PixelView(px.Offset+start, end-start, *scratch)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if swap8 {
-		for i := 0; i+1 < len(b); i += 2 {
-			b[i], b[i+1] = b[i+1], b[i]
-		}
+		swap16(b)
 		b = b[off-start : off-start+size]
 	}
 	return im.frameFromNative(b, bigEndian), nil
@@ -69,12 +96,7 @@ func (im *Image) frameFromNative(b []byte, bigEndian bool) *Frame {
 	planar := im.Samples == 3 && im.PlanarConfiguration == 1
 	if planar && f.U8 != nil {
 		// The common planar case (8-bit RGB): interleave straight from the bytes.
-		planeLen := im.Rows * im.Cols
-		for c := range 3 {
-			for i, v := range b[c*planeLen : (c+1)*planeLen] {
-				f.U8[3*i+c] = v
-			}
-		}
+		interleaveFrom(f.U8, b, im.Rows*im.Cols)
 		f.keepStored()
 		return f
 	}
@@ -90,24 +112,24 @@ func (im *Image) frameFromNative(b []byte, bigEndian bool) *Frame {
 	return f
 }
 
-// storeLE16 is the common case of frameFromNative (16-bit little-endian grey),
-// kept free of per-sample closures.
+// storeLE16 is the common case of frameFromNative (16-bit little endian),
+// kept free of per-sample closures and of loads through f in the loop.
 func storeLE16(f *Frame, b []byte) {
-	bs := uint(f.BitsStored)
-	mask := uint16(1<<bs - 1)
-	if bs >= 16 {
-		mask = 0xFFFF
-	}
+	shift := uint(16-f.BitsStored) & 15
 	if f.U16 != nil {
-		for i := range f.U16 {
-			f.U16[i] = binary.LittleEndian.Uint16(b[2*i:]) & mask
+		mask := uint16(0xFFFF) >> shift
+		dst := f.U16
+		b = b[:2*len(dst)]
+		for i := range dst {
+			dst[i] = binary.LittleEndian.Uint16(b[2*i:2*i+2]) & mask
 		}
 		return
 	}
-	shift := 16 - bs
-	for i := range f.I16 {
+	dst := f.I16
+	b = b[:2*len(dst)]
+	for i := range dst {
 		// Shift the sign bit of Bits Stored to bit 15 and back: masks and sign-extends.
-		f.I16[i] = int16(binary.LittleEndian.Uint16(b[2*i:])<<shift) >> shift
+		dst[i] = int16(binary.LittleEndian.Uint16(b[2*i:2*i+2])<<shift) >> shift
 	}
 }
 
@@ -135,7 +157,7 @@ func (im *Image) unpackBits(n int, bitsPerFrame int64) (*Frame, error) {
 	px := im.File.Pixel
 	first := int64(n) * bitsPerFrame
 	start, end := first/8, (first+bitsPerFrame+7)/8
-	b, err := im.File.ReadPixelRange(px.Offset+start, end-start)
+	b, err := im.File.PixelView(px.Offset+start, end-start, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -155,4 +177,30 @@ func (im *Image) unpackBits(n int, bitsPerFrame int64) (*Frame, error) {
 		out[i] = b[p/8] >> (p % 8) & 1
 	}
 	return f, nil
+}
+
+// scratchPool holds buffers that frames are read into before conversion, so
+// that decoding a series does not allocate (and fault in) one per frame.
+var scratchPool sync.Pool // of *[]byte
+
+// maxScratch is the largest buffer kept in scratchPool.
+const maxScratch = 64 << 20
+
+// getScratch returns a pooled buffer of at least n bytes.
+func getScratch(n int) *[]byte {
+	if p, _ := scratchPool.Get().(*[]byte); p != nil {
+		if cap(*p) >= n {
+			return p
+		}
+		scratchPool.Put(p)
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+// putScratch gives a buffer from getScratch back.
+func putScratch(p *[]byte) {
+	if cap(*p) <= maxScratch {
+		scratchPool.Put(p)
+	}
 }

@@ -3,9 +3,93 @@ package viewer
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"unsafe"
 )
+
+// hostLittleEndian says whether this machine keeps integers little endian, the
+// byte order of the frame slices' memory that raw exposes.
+var hostLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// raw returns the memory of the frame's samples as bytes, in the machine's
+// byte order.
+func (f *Frame) raw() []byte {
+	switch {
+	case f.U8 != nil:
+		return f.U8
+	case f.I8 != nil:
+		return bytesOf(f.I8)
+	case f.U16 != nil:
+		return bytesOf(f.U16)
+	case f.I16 != nil:
+		return bytesOf(f.I16)
+	case f.U32 != nil:
+		return bytesOf(f.U32)
+	case f.I32 != nil:
+		return bytesOf(f.I32)
+	case f.F32 != nil:
+		return bytesOf(f.F32)
+	case f.F64 != nil:
+		return bytesOf(f.F64)
+	}
+	return nil
+}
+
+// bytesOf views a slice of fixed-size numbers as its bytes.
+func bytesOf[T int8 | uint16 | int16 | uint32 | int32 | float32 | float64](s []T) []byte {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(s[0])))
+}
+
+// swapBytes reverses the byte order of each of the frame's samples in place.
+func (f *Frame) swapBytes() {
+	switch {
+	case f.U16 != nil:
+		swapSlice16(f.U16)
+	case f.I16 != nil:
+		swapSlice16(unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(f.I16))), len(f.I16)))
+	case f.U32 != nil:
+		swapSlice32(f.U32)
+	case f.I32 != nil:
+		swapSlice32(unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(f.I32))), len(f.I32)))
+	case f.F32 != nil:
+		swapSlice32(unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(f.F32))), len(f.F32)))
+	case f.F64 != nil:
+		s := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(f.F64))), len(f.F64))
+		for i, v := range s {
+			s[i] = bits.ReverseBytes64(v)
+		}
+	}
+}
+
+func swapSlice16(s []uint16) {
+	for i, v := range s {
+		s[i] = bits.ReverseBytes16(v)
+	}
+}
+
+func swapSlice32(s []uint32) {
+	for i, v := range s {
+		s[i] = bits.ReverseBytes32(v)
+	}
+}
+
+// swap16 swaps the two bytes of every 16-bit word of b (a trailing odd byte
+// stays), eight bytes at a time.
+func swap16(b []byte) {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i : i+8])
+		x = (x&0x00FF00FF00FF00FF)<<8 | (x>>8)&0x00FF00FF00FF00FF
+		binary.LittleEndian.PutUint64(b[i:i+8], x)
+	}
+	for ; i+1 < len(b); i += 2 {
+		b[i], b[i+1] = b[i+1], b[i]
+	}
+}
 
 // integer is every sample type a Frame keeps integer values in.
 type integer interface {
@@ -44,12 +128,17 @@ func convertStored[D integer, S ~uint8 | ~uint16 | ~uint32](dst []D, src []S, bs
 // interleave reorders three planes of planeLen samples (RR..GG..BB..) into
 // interleaved triples (R,G,B,R,...).
 func interleave[T any](s []T, planeLen int) {
-	planes := slices.Clone(s[:3*planeLen])
-	for c := range 3 {
-		p := planes[c*planeLen : (c+1)*planeLen]
-		for i, v := range p {
-			s[3*i+c] = v
-		}
+	interleaveFrom(s, slices.Clone(s[:3*planeLen]), planeLen)
+}
+
+// interleaveFrom writes the three planes of src, planeLen samples each, into
+// dst as interleaved triples, in one sequential pass over dst.
+func interleaveFrom[T any](dst, src []T, planeLen int) {
+	p0, p1, p2 := src[:planeLen], src[planeLen:2*planeLen], src[2*planeLen:3*planeLen]
+	dst = dst[:3*planeLen]
+	for i := range p0 {
+		o := dst[3*i : 3*i+3 : 3*i+3]
+		o[0], o[1], o[2] = p0[i], p1[i], p2[i]
 	}
 }
 
