@@ -67,7 +67,7 @@ static OPJ_BOOL tl_seek(OPJ_OFF_T n, void *u) {
 	return OPJ_TRUE;
 }
 
-int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format) {
+int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format, int threads) {
 	opj_dparameters_t params;
 	opj_codestream_info_v2_t *info;
 
@@ -85,6 +85,11 @@ int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format) {
 	opj_set_default_decoder_parameters(&params);
 	if (!opj_setup_decoder(t->codec, &params)) {
 		return 0;
+	}
+	/* Code blocks are decoded on several threads when asked (and OpenJPEG was
+	 * built with thread support); the result does not depend on it. */
+	if (threads > 1 && opj_has_thread_support()) {
+		opj_codec_set_threads(t->codec, threads);
 	}
 	/* A truncated code stream is an error, not a partly decoded image. */
 	if (!opj_decoder_set_strict_mode(t->codec, OPJ_TRUE)) {

@@ -19,10 +19,11 @@ typedef struct {
 	char msg[TL_J2K_MSG]; /* OpenJPEG's error and warning messages, in order */
 } tl_j2k;
 
-/* tl_j2k_open reads the main header. format: 0 raw codestream, 1 JP2. On
+/* tl_j2k_open reads the main header. format: 0 raw codestream, 1 JP2;
+ * threads: how many threads tl_j2k_decode may use (0 or 1: one). On
  * failure it returns 0 and t->msg says why; tl_j2k_close must be called
  * either way. */
-int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format);
+int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format, int threads);
 /* tl_j2k_decode decodes all tiles at full resolution. */
 int tl_j2k_decode(tl_j2k *t);
 void tl_j2k_close(tl_j2k *t);

@@ -55,8 +55,9 @@ func (s *stream) errorf(op string, kind error) error {
 	return fmt.Errorf("jpeg2000: %s: %s: %w", op, msg, kind)
 }
 
-// open reads the main header; the caller must call close.
-func open(src []byte) (*stream, error) {
+// open reads the main header; decoding may use threads threads. The caller
+// must call close.
+func open(src []byte, threads int) (*stream, error) {
 	var format C.int
 	switch {
 	case bytes.HasPrefix(src, j2kSignature):
@@ -71,7 +72,7 @@ func open(src []byte) (*stream, error) {
 	}
 	p := unsafe.SliceData(src)
 	s.pinner.Pin(p) // the C stream keeps this pointer between calls
-	if C.tl_j2k_open(s.t, (*C.uchar)(unsafe.Pointer(p)), C.size_t(len(src)), format) == 0 {
+	if C.tl_j2k_open(s.t, (*C.uchar)(unsafe.Pointer(p)), C.size_t(len(src)), format, C.int(threads)) == 0 {
 		err := s.errorf("read header", codec.ErrCorrupt)
 		s.close()
 		return nil, err
@@ -102,7 +103,7 @@ func (s *stream) close() {
 
 // DecodeHeader reads the main header without decoding any tile.
 func DecodeHeader(src []byte) (Header, error) {
-	s, err := open(src)
+	s, err := open(src, 1)
 	if err != nil {
 		return Header{}, err
 	}
@@ -113,9 +114,10 @@ func DecodeHeader(src []byte) (Header, error) {
 // Decode decodes one JPEG 2000 code stream (a DICOM frame) into an Image.
 // Damaged or truncated streams wrap codec.ErrCorrupt; subsampled components,
 // components of different precision or signedness, precisions over 32 bits
-// and frames over codec.MaxPixels wrap codec.ErrUnsupported.
+// and frames over codec.MaxPixels wrap codec.ErrUnsupported. Code blocks are
+// decoded on GOMAXPROCS threads.
 func Decode(src []byte) (*codec.Image, error) {
-	s, err := open(src)
+	s, err := open(src, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, err
 	}
