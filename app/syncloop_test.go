@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	gosync "sync"
 	"testing"
@@ -161,7 +160,7 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 			return
 		}
 	}
-	t.Fatal(fmt.Sprintf("timed out waiting for %s", what))
+	t.Fatalf("timed out waiting for %s", what)
 }
 
 // TestDraftSurvivesClosing types into the report panel and, without closing

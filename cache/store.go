@@ -232,7 +232,8 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 		}
 		rel := storagePath(rec.sop)
 		dst := c.FilePath(rel)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
+		err = os.MkdirAll(filepath.Dir(dst), 0o700)
+		if err == nil {
 			err = os.Rename(st.tmp, dst)
 		}
 		if err != nil {

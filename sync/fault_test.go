@@ -372,7 +372,7 @@ func TestStoreRetrySameBytes(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		bodies = append(bodies, r.Header.Get("Content-Type")+"|"+string(b))
 		if len(bodies) < 3 {
-			http.Error(w, "busy", 503)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
 		serve(200, "application/dicom+json", `{"00081199":{"vr":"SQ","Value":[{"00081155":{"vr":"UI","Value":["1.2"]}}]}}`)(w, r)
@@ -415,7 +415,7 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 	})
 	mux.HandleFunc("/dicom-web/studies", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+fmt.Sprint(current.Load()) {
-			http.Error(w, "expired", 401)
+			http.Error(w, "expired", http.StatusUnauthorized)
 			return
 		}
 		serve(200, "application/dicom+json", "[]")(w, r)

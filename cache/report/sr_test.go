@@ -298,7 +298,7 @@ func TestUIDs(t *testing.T) {
 	if a == b || !validUID(a) || !strings.HasPrefix(a, "2.25.") {
 		t.Errorf("NewUID: %s, %s", a, b)
 	}
-	if UIDFromName("x") != UIDFromName("x") || UIDFromName("x") == UIDFromName("y") || !validUID(UIDFromName("x")) {
+	if x1, x2 := UIDFromName("x"), UIDFromName("x"); x1 != x2 || x1 == UIDFromName("y") || !validUID(UIDFromName("x")) {
 		t.Errorf("UIDFromName not a stable valid UID")
 	}
 	if !validUID(ImplementationClassUID) || len(ImplementationVersionName) > 16 {

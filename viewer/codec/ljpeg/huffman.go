@@ -50,7 +50,7 @@ func (t *huffTable) build(counts *[16]uint8, symbols []uint8) error {
 		} else {
 			t.maxcode[l] = code + n - 1
 			if t.maxcode[l] >= 1<<l {
-				return fmt.Errorf("Huffman table codes overflow %d bits", l)
+				return fmt.Errorf("huffman table codes overflow %d bits", l)
 			}
 		}
 		for i := int32(0); i < n; i++ {
