@@ -214,3 +214,29 @@ func BenchmarkImportCT(b *testing.B) {
 		}
 	}
 }
+
+// TestRenameFailureIndexesNothing carries the case of a rename into place that
+// fails (here a directory squats on the target path): the import must fail and
+// no index row may point at a file that is not there. An earlier version
+// shadowed the rename's error and indexed the instance anyway.
+func TestRenameFailureIndexesNothing(t *testing.T) {
+	c := openTemp(t)
+	src := filepath.Join(corpusDir, "files", "mr_small_explicit_le.dcm")
+	dst := c.FilePath(storagePath("1.3.6.1.4.1.5962.1.1.4.1.1.20040826185059.5457"))
+	if err := os.MkdirAll(filepath.Join(dst, "squatter"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ImportFile(src); err == nil {
+		t.Fatal("import succeeded although the file could not be put in place")
+	}
+	if insts, _ := c.AllInstances(); len(insts) != 0 {
+		t.Fatalf("%d index rows without their file", len(insts))
+	}
+	sum := c.ImportPaths([]string{src}, nil)
+	if sum.Imported != 0 || len(sum.Rejected) != 1 {
+		t.Fatalf("batch import: %+v", sum)
+	}
+	if insts, _ := c.AllInstances(); len(insts) != 0 {
+		t.Fatalf("%d index rows without their file after a batch import", len(insts))
+	}
+}
