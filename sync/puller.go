@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"teleread/cache"
 	"time"
 )
 
@@ -564,19 +565,21 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				return nil
 			}, func() error { return nil }
 		}
-		b := bs.NewBatch()
 		// Staging (temporary file, hash, parse) runs on stageWorkers
 		// goroutines while the next part is read from the network; parts up
 		// to stageInMemory bytes are read whole first, bigger ones are staged
-		// as they stream.
+		// as they stream. A full batch is committed (filesystem sync, renames,
+		// index) in the background while the next one fills.
 		var (
-			smu      gosync.Mutex
-			pending  int64
-			stageErr error
-			swg      gosync.WaitGroup
+			smu       gosync.Mutex
+			b         = bs.NewBatch()
+			pending   int64 // bytes staged into b
+			stageErr  error
+			commitErr error
+			swg, cwg  gosync.WaitGroup
 		)
 		slots := make(chan struct{}, stageWorkers)
-		wait := func() error {
+		staged := func() error {
 			swg.Wait()
 			smu.Lock()
 			defer smu.Unlock()
@@ -584,21 +587,46 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			stageErr = nil
 			return err
 		}
-		flush := func() error {
-			err := wait()
-			sops, cerr := b.Commit()
-			smu.Lock()
-			n := pending
-			pending = 0
-			smu.Unlock()
+		commit := func(batch *cache.Batch, n int64) {
+			sops, err := batch.Commit()
 			stored(n, sops...)
-			if err == nil {
-				err = cerr
+			if err != nil {
+				smu.Lock()
+				if commitErr == nil {
+					commitErr = err
+				}
+				smu.Unlock()
 			}
+		}
+		// rotate hands the filled batch to a background commit (one at a
+		// time, so groups become durable in order) and starts a new one.
+		rotate := func() error {
+			err := staged()
+			cwg.Wait()
+			full, n := b, pending
+			b, pending = bs.NewBatch(), 0
+			cwg.Add(1)
+			go func() {
+				defer cwg.Done()
+				commit(full, n)
+			}()
 			return err
 		}
-		stage := func(r io.Reader, n int64) {
-			_, err := b.Add(r, "study "+uid)
+		flush := func() error {
+			err := staged()
+			cwg.Wait()
+			commit(b, pending)
+			pending = 0
+			smu.Lock()
+			defer smu.Unlock()
+			if err == nil {
+				err = commitErr
+			}
+			commitErr = nil
+			return err
+		}
+		stage := func(batch *cache.Batch, r io.Reader, n int64) {
+			_, err := batch.Add(r, "study "+uid)
 			smu.Lock()
 			defer smu.Unlock()
 			if err != nil && stageErr == nil {
@@ -615,34 +643,36 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			}
 			if int64(len(data)) > stageInMemory {
 				// A big instance (a long cine): stage it while it streams.
-				if err := wait(); err != nil {
+				if err := staged(); err != nil {
 					return err
 				}
 				cr := &countingReader{r: io.MultiReader(bytes.NewReader(data), part)}
-				stage(cr, 0)
+				stage(b, cr, 0)
 				smu.Lock()
 				pending += cr.n
-				err := stageErr
 				smu.Unlock()
-				if err != nil {
+				if err := staged(); err != nil {
 					return err
 				}
 			} else {
 				slots <- struct{}{}
 				swg.Add(1)
+				batch := b
 				go func() {
 					defer swg.Done()
 					defer func() { <-slots }()
-					stage(bytes.NewReader(data), int64(len(data)))
+					stage(batch, bytes.NewReader(data), int64(len(data)))
 				}()
 			}
 			if b.Len() >= batchSize {
-				return flush()
+				return rotate()
 			}
 			smu.Lock()
-			err = stageErr
-			smu.Unlock()
-			return err
+			defer smu.Unlock()
+			if err := stageErr; err != nil {
+				return err
+			}
+			return commitErr
 		}, flush
 	}
 	conc := p.SeriesConcurrency

@@ -2,7 +2,14 @@ package sync
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 
 	"teleread/cache"
@@ -11,13 +18,13 @@ import (
 
 // TestPullIntoCacheSurvivesArchiveCrash runs the puller against the real cache
 // (group commits, the no-listing fast path for a study it has nothing of) and
-// kills Orthanc once the first group is durable: the study is not ready, the
+// kills Orthanc part-way through the study: the study is not ready, the
 // cache verifies, and after a restart the next pull fetches exactly what is
 // missing.
 func TestPullIntoCacheSurvivesArchiveCrash(t *testing.T) {
 	man := loadManifest(t)
 	srv := orthanctest.New(t, orthanctest.Options{})
-	study, files := syntheticStudy(t, man["ct_small_explicit_le"], 2*batchSize+50, 7)
+	study, files := syntheticStudy(t, man["ct2_jpeg_lossless_sv1"], 2*batchSize+50, 7) // ~41 MB, more than socket buffers hold
 	uploadAll(t, srv, files)
 
 	c, err := cache.OpenTemp(t.TempDir())
@@ -25,14 +32,25 @@ func TestPullIntoCacheSurvivesArchiveCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// A proxy in front of Orthanc cuts the study retrieve after 20 MB and
+	// kills Orthanc then, so the crash always falls mid-study, whatever the
+	// timing of staging and commits.
 	var kill gosync.Once
-	client := newTestClient(t, srv.DICOMwebURL, func(cfg *Config) { cfg.MaxRetries = 1 })
-	wl := Query{Match: []Param{{"StudyInstanceUID", study}}}
-	p := &Puller{Client: client, Store: c, Reader: "Reader^A", Worklist: &wl, OnEvent: func(e Event) {
-		if e.Kind == StudyProgress && e.Done > 0 {
-			kill.Do(srv.Kill)
+	var cutting atomic.Bool
+	cutting.Store(true)
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if cutting.Load() && strings.Contains(r.Request.URL.Path, "/series/") && !strings.Contains(r.Request.URL.Path, "/instances") {
+			r.Body = &cutBody{r: r.Body, left: 20 << 20, cut: func() { kill.Do(srv.Kill) }}
 		}
-	}}
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+	client := newTestClient(t, front.URL+"/dicom-web", func(cfg *Config) { cfg.MaxRetries = 1 })
+	wl := Query{Match: []Param{{"StudyInstanceUID", study}}}
+	p := &Puller{Client: client, Store: c, Reader: "Reader^A", Worklist: &wl}
 	ctx := context.Background()
 	res, err := p.Pull(ctx)
 	if err != nil {
@@ -50,7 +68,7 @@ func TestPullIntoCacheSurvivesArchiveCrash(t *testing.T) {
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	p.OnEvent = nil
+	cutting.Store(false)
 	res, err = p.Pull(ctx)
 	if err != nil || len(res.Ready) != 1 {
 		t.Fatalf("pull after restart: %+v, %v", res, err)
@@ -65,3 +83,25 @@ func TestPullIntoCacheSurvivesArchiveCrash(t *testing.T) {
 		t.Errorf("after restart: %+v", w)
 	}
 }
+
+// cutBody ends a response body with an error after left bytes, calling cut.
+type cutBody struct {
+	r    io.ReadCloser
+	left int64
+	cut  func()
+}
+
+func (b *cutBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		b.cut()
+		return 0, io.ErrUnexpectedEOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cutBody) Close() error { return b.r.Close() }
