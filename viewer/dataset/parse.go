@@ -198,28 +198,21 @@ const maxDepth = 64
 // Parse reads a DICOM file of the given size from r. name is used in errors.
 func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	f := &File{Name: name, Meta: &DataSet{}, Source: r, size: size}
-	// A file no larger than the read window is read at once and parsed (and its
-	// pixels later read) from memory: one read instead of one per window and frame.
-	var mem []byte
-	if size > 0 && size <= windowSize {
-		b := make([]byte, size)
-		if m, err := r.ReadAt(b, 0); int64(m) == size && (err == nil || errors.Is(err, io.EOF)) {
-			mem = b
-			f.Source, f.mem = bytes.NewReader(mem), mem
-		}
-	}
-	var head []byte
-	if mem != nil {
-		head = mem[:min(132, len(mem))]
-	} else {
-		head = make([]byte, 132)
-		n, _ := r.ReadAt(head, 0)
-		head = head[:n]
-	}
+	// The read window is pooled, since nothing keeps it after parsing (values
+	// are copied out). Its first fill, from the start of the file, holds the
+	// preamble and goes from the meta header's parser to the data set's; a file
+	// no larger than the window is read with that one read.
+	wp := windowPool.Get().(*[]byte)
+	defer windowPool.Put(wp)
+	win := (*wp)[:min(int64(len(*wp)), max(size, 0))]
+	m, _ := r.ReadAt(win, 0)
+	win = win[:m]
+	winOff := int64(0)
+	head := win[:min(132, m)]
+	var mem []byte     // the data set in memory: a deflated one, inflated
+	var chunks *parser // the meta header's parser, whose chunks are handed on
 	n := len(head)
 	var start int64
-	var win []byte // the meta parser's window, handed on to the data set's parser
-	winOff := int64(-1)
 	switch {
 	case n >= 132 && string(head[128:132]) == "DICM":
 		start = 132
@@ -234,13 +227,14 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	}
 	if f.HasMeta {
 		p := newParser(r, size, name, false, true)
-		p.mem = mem
+		p.win, p.winOff = win, winOff
 		p.pos = start
 		meta, err := p.readDataSet(-1, 0, func(t Tag) bool { return t.Group() != 0x0002 })
 		if err != nil {
 			return nil, err
 		}
 		win, winOff = p.win, p.winOff
+		chunks = p
 		f.Meta = meta
 		f.TransferSyntax = meta.String(TransferSyntaxUID)
 		if f.TransferSyntax == "" {
@@ -259,7 +253,11 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	explicit := f.TransferSyntax != ImplicitVRLittleEndian
 	src, srcSize, off := r, size, start
 	if f.TransferSyntax == DeflatedExplicitVRLittleEndian {
-		inflated, err := inflate(r, mem, start, size)
+		var whole []byte // the file, when the window holds all of it
+		if int64(len(win)) == size {
+			whole = win
+		}
+		inflated, err := inflate(r, whole, start, size)
 		if err != nil {
 			return nil, &Error{Name: name, Offset: start, Err: err}
 		}
@@ -269,6 +267,10 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	}
 	p := newParser(src, srcSize, name, bigEndian, explicit)
 	p.mem, p.win, p.winOff = mem, win, winOff
+	if chunks != nil {
+		// What is left of the meta header's chunks serves the data set.
+		p.arena, p.elems, p.arenaNext, p.elemsNext = chunks.arena, chunks.elems, chunks.arenaNext, chunks.elemsNext
+	}
 	p.pos = off
 	p.pixel = &f.Pixel
 	ds, err := p.readDataSet(-1, 0, nil)
@@ -380,12 +382,17 @@ type parser struct {
 	pixel **Pixels // where top-level pixel data is recorded; nil inside meta
 	// arena and elems hand out value bytes and elements in chunks, so a data set
 	// of a few hundred elements costs a few allocations instead of hundreds.
-	arena []byte
-	elems []Element
+	arena     []byte
+	elems     []Element
+	arenaNext int // size of the next arena chunk
+	elemsNext int // size of the next element chunk
 }
 
 // windowSize is the parser's read window; files no larger are read at once.
 const windowSize = 64 << 10
+
+// windowPool holds read windows of windowSize bytes.
+var windowPool = sync.Pool{New: func() any { b := make([]byte, windowSize); return &b }}
 
 // Chunk sizes of the parser's value and element allocations.
 const (
@@ -399,7 +406,10 @@ func (p *parser) value(n int) []byte {
 		if n > arenaChunk/4 {
 			return make([]byte, n)
 		}
-		p.arena = make([]byte, arenaChunk)
+		// Chunks grow from a quarter of arenaChunk, so a small data set
+		// costs little.
+		p.arenaNext = min(max(2*p.arenaNext, arenaChunk/4), arenaChunk)
+		p.arena = make([]byte, max(p.arenaNext, n))
 	}
 	b := p.arena[:n:n]
 	p.arena = p.arena[n:]
@@ -409,7 +419,8 @@ func (p *parser) value(n int) []byte {
 // element returns a new element.
 func (p *parser) element(t Tag, vr string) *Element {
 	if len(p.elems) == 0 {
-		p.elems = make([]Element, elemChunk)
+		p.elemsNext = min(max(2*p.elemsNext, elemChunk/4), elemChunk)
+		p.elems = make([]Element, p.elemsNext)
 	}
 	el := &p.elems[0]
 	p.elems = p.elems[1:]
