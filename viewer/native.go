@@ -157,7 +157,9 @@ func (im *Image) unpackBits(n int, bitsPerFrame int64) (*Frame, error) {
 	px := im.File.Pixel
 	first := int64(n) * bitsPerFrame
 	start, end := first/8, (first+bitsPerFrame+7)/8
-	b, err := im.File.PixelView(px.Offset+start, end-start, nil)
+	scratch := getScratch(int(end - start))
+	defer putScratch(scratch)
+	b, err := im.File.PixelView(px.Offset+start, end-start, *scratch)
 	if err != nil {
 		return nil, err
 	}
@@ -171,11 +173,7 @@ func (im *Image) unpackBits(n int, bitsPerFrame int64) (*Frame, error) {
 		f.I8, f.U8, f.Signed = nil, make([]uint8, f.Len()), false
 		out = f.U8
 	}
-	bit := first - start*8
-	for i := range out {
-		p := bit + int64(i)
-		out[i] = b[p/8] >> (p % 8) & 1
-	}
+	unpack1(out, b, int(first-start*8))
 	return f, nil
 }
 
@@ -202,5 +200,26 @@ func getScratch(n int) *[]byte {
 func putScratch(p *[]byte) {
 	if cap(*p) <= maxScratch {
 		scratchPool.Put(p)
+	}
+}
+
+// unpack1 sets out[i] to bit bit+i of b, bits counted from the least
+// significant of each byte; whole bytes are unpacked eight bits at a time.
+func unpack1(out, b []byte, bit int) {
+	i := 0
+	for ; i < len(out) && (bit+i)%8 != 0; i++ {
+		p := bit + i
+		out[i] = b[p/8] >> (p % 8) & 1
+	}
+	k := (bit + i) / 8
+	for ; i+8 <= len(out); i, k = i+8, k+1 {
+		v := b[k]
+		d := out[i : i+8 : i+8]
+		d[0], d[1], d[2], d[3] = v&1, v>>1&1, v>>2&1, v>>3&1
+		d[4], d[5], d[6], d[7] = v>>4&1, v>>5&1, v>>6&1, v>>7
+	}
+	for ; i < len(out); i++ {
+		p := bit + i
+		out[i] = b[p/8] >> (p % 8) & 1
 	}
 }
