@@ -97,11 +97,17 @@ type File struct {
 	Source  io.ReaderAt // where Pixel offsets point: the file, or the inflated data set
 	size    int64       // size of Source
 	mem     []byte      // Source's bytes when it is in memory
+	release func()      // gives mem back to its pool (Close)
 	closer  io.Closer
 }
 
 // Close releases the file opened by Open.
 func (f *File) Close() error {
+	if f.release != nil {
+		// The inflated data set goes back to the pool: nothing may read it now.
+		f.release()
+		f.release, f.mem, f.size, f.Source = nil, nil, 0, bytes.NewReader(nil)
+	}
 	if f.closer != nil {
 		err := f.closer.Close()
 		f.closer = nil
@@ -143,8 +149,8 @@ func (f *File) ReadPixelRangeInto(dst []byte, off int64) error {
 }
 
 // PixelView returns the n bytes at off in Source, refusing ranges outside it.
-// When Source is in memory (a small file read at once, or an inflated data
-// set) they are Source's own bytes, not a copy: callers must not modify them.
+// When Source is in memory (an inflated data set) they are Source's own bytes, not a copy: callers must not modify them,
+// nor use them after Close.
 // Otherwise they are read into buf when it can hold them, or into a new slice.
 func (f *File) PixelView(off, n int64, buf []byte) ([]byte, error) {
 	if off < 0 || n < 0 || off > f.size || n > f.size-off {
@@ -163,8 +169,7 @@ func (f *File) PixelView(off, n int64, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// Open parses the file at path. The file stays open (for pixel reads) until
-// Close, except a file small enough to be read at once, which is kept in memory.
+// Open parses the file at path. The file stays open (for pixel reads) until Close.
 func Open(path string) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
@@ -257,10 +262,11 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 		if int64(len(win)) == size {
 			whole = win
 		}
-		inflated, err := inflate(r, whole, start, size)
+		inflated, release, err := inflate(r, whole, start, size)
 		if err != nil {
 			return nil, &Error{Name: name, Offset: start, Err: err}
 		}
+		f.release = release
 		src, srcSize, off = bytes.NewReader(inflated), int64(len(inflated)), 0
 		f.Source, f.size, f.mem = src, srcSize, inflated
 		mem, win, winOff = inflated, nil, -1
@@ -275,6 +281,9 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	p.pixel = &f.Pixel
 	ds, err := p.readDataSet(-1, 0, nil)
 	if err != nil {
+		if f.release != nil {
+			f.release()
+		}
 		return nil, err
 	}
 	f.DataSet = ds
@@ -304,21 +313,23 @@ func sniff(b []byte) (string, error) {
 	return "", ErrNotDICOM
 }
 
-// inflateState is what inflate reuses between calls: a decompressor and an
-// output buffer that has grown to the largest data set inflated so far.
+// inflateState is what inflate reuses between calls: a decompressor.
 type inflateState struct {
-	zr  io.ReadCloser // a flate reader, also a flate.Resetter
-	buf []byte
+	zr io.ReadCloser // a flate reader, also a flate.Resetter
 }
 
-var inflatePool sync.Pool // of *inflateState
+var (
+	inflatePool  sync.Pool // of *inflateState
+	inflatedPool sync.Pool // of *[]byte, inflated data sets given back by Close
+)
 
-// inflate inflates the deflated data set that starts at start. mem, when set,
-// is the whole input in memory. The result is exactly as long as the data set.
-func inflate(r io.ReaderAt, mem []byte, start, size int64) ([]byte, error) {
+// inflate inflates the deflated data set that starts at start. whole, when
+// set, is the whole input in memory. The result is in a pooled buffer that
+// release gives back; nothing may use it after.
+func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, release func(), err error) {
 	var in io.Reader
-	if mem != nil {
-		in = bytes.NewReader(mem[start:])
+	if whole != nil {
+		in = bytes.NewReader(whole[start:])
 	} else {
 		in = bufio.NewReaderSize(io.NewSectionReader(r, start, size-start), 32<<10)
 	}
@@ -326,21 +337,30 @@ func inflate(r io.ReaderAt, mem []byte, start, size int64) ([]byte, error) {
 	if st == nil {
 		st = &inflateState{zr: flate.NewReader(in)}
 	} else if err := st.zr.(flate.Resetter).Reset(in, nil); err != nil {
-		return nil, fmt.Errorf("inflate deflated data set: %w", err)
+		return nil, nil, fmt.Errorf("inflate deflated data set: %w", err)
 	}
 	defer inflatePool.Put(st)
-	// Inflate into the reused buffer, doubling it when full, then copy out
-	// once: the output is neither regrown in small steps nor over-allocated.
-	buf := st.buf[:0]
-	if cap(buf) == 0 {
-		buf = make([]byte, 0, min(max(16*(size-start), 64<<10), MaxInflatedSize+1))
+	bp, _ := inflatedPool.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, min(max(16*(size-start), 64<<10), MaxInflatedSize+1))
+		bp = &b
 	}
+	release = func() {
+		if cap(*bp) <= maxKeptInflateBuffer {
+			*bp = (*bp)[:0]
+			inflatedPool.Put(bp)
+		}
+	}
+	// Inflate into the reused buffer, doubling it when full: the output is
+	// neither regrown in small steps nor copied out.
+	buf := (*bp)[:0]
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) > MaxInflatedSize {
-				return nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
+				return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
 			}
 			buf = slices.Grow(buf, min(len(buf), MaxInflatedSize+1-len(buf)))
+			*bp = buf
 		}
 		n, err := st.zr.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -348,18 +368,14 @@ func inflate(r io.ReaderAt, mem []byte, start, size int64) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("inflate deflated data set: %w", err)
+			return nil, nil, fmt.Errorf("inflate deflated data set: %w", err)
 		}
 	}
 	if len(buf) > MaxInflatedSize {
-		return nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
+		return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
 	}
-	if cap(buf) <= maxKeptInflateBuffer {
-		st.buf = buf[:0]
-	} else {
-		st.buf = nil
-	}
-	return bytes.Clone(buf), nil
+	*bp = buf
+	return buf, release, nil
 }
 
 // maxKeptInflateBuffer is the largest inflate buffer kept for the next call.
@@ -376,8 +392,9 @@ type parser struct {
 	pos       int64
 	win       []byte
 	winOff    int64
-	// mem, when set, is the whole source in memory (a small file read at once,
-	// or an inflated data set): peek and values slice it instead of copying.
+	// mem, when set, is the whole source in memory (an inflated data set):
+	// peek slices it instead of reading; values are still copied out, since
+	// mem goes back to a pool when the file is closed.
 	mem   []byte
 	pixel **Pixels // where top-level pixel data is recorded; nil inside meta
 	// arena and elems hand out value bytes and elements in chunks, so a data set
@@ -649,8 +666,6 @@ func (p *parser) readValue(h header, end int64, depth int) (*Element, error) {
 	switch {
 	case n == 0:
 		b = []byte{}
-	case p.mem != nil:
-		b = p.mem[p.pos : p.pos+n : p.pos+n]
 	default:
 		b = p.value(int(n))
 		if w := p.peek(int(min(n, windowSize))); int64(len(w)) == n {
