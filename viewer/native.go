@@ -96,7 +96,7 @@ func (im *Image) frameFromNative(b []byte, bigEndian bool) *Frame {
 	planar := im.Samples == 3 && im.PlanarConfiguration == 1
 	if planar && f.U8 != nil {
 		// The common planar case (8-bit RGB): interleave straight from the bytes.
-		interleaveFrom(f.U8, b, im.Rows*im.Cols)
+		interleaveBytes(f.U8, b, im.Rows*im.Cols)
 		f.keepStored()
 		return f
 	}

@@ -134,8 +134,13 @@ func interleave[T any](s []T, planeLen int) {
 // interleaveFrom writes the three planes of src, planeLen samples each, into
 // dst as interleaved triples, in one sequential pass over dst.
 func interleaveFrom[T any](dst, src []T, planeLen int) {
-	p0, p1, p2 := src[:planeLen], src[planeLen:2*planeLen], src[2*planeLen:3*planeLen]
-	dst = dst[:3*planeLen]
+	interleave3(dst, src[:planeLen], src[planeLen:2*planeLen], src[2*planeLen:3*planeLen])
+}
+
+// interleave3 writes p0[i], p1[i], p2[i] to dst[3i:3i+3].
+func interleave3[T any](dst, p0, p1, p2 []T) {
+	p1, p2 = p1[:len(p0)], p2[:len(p0)]
+	dst = dst[:3*len(p0)]
 	for i := range p0 {
 		o := dst[3*i : 3*i+3 : 3*i+3]
 		o[0], o[1], o[2] = p0[i], p1[i], p2[i]

@@ -20,3 +20,24 @@ func TestUnpack1(t *testing.T) {
 		}
 	}
 }
+
+// TestInterleaveBytes checks planar-to-interleaved 8-bit colour (16 pixels at a
+// time where the machine allows) against the definition, for plane lengths
+// around the block size.
+func TestInterleaveBytes(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 100, 1000} {
+		src := make([]byte, 3*n)
+		for i := range src {
+			src[i] = byte(i*7 + i/5)
+		}
+		dst := make([]byte, 3*n)
+		interleaveBytes(dst, src, n)
+		for i := range n {
+			for c := range 3 {
+				if got, want := dst[3*i+c], src[c*n+i]; got != want {
+					t.Fatalf("%d pixels: pixel %d sample %d is %d, want %d", n, i, c, got, want)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,96 @@
+// Code for interleave3SSSE3: see interleave_amd64.go.
+
+#include "textflag.h"
+
+DATA ilvmask00<>+0x00(SB)/8, $0x8002808001808000
+DATA ilvmask00<>+0x08(SB)/8, $0x0580800480800380
+GLOBL ilvmask00<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask01<>+0x00(SB)/8, $0x0280800180800080
+DATA ilvmask01<>+0x08(SB)/8, $0x8080048080038080
+GLOBL ilvmask01<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask02<>+0x00(SB)/8, $0x8080018080008080
+DATA ilvmask02<>+0x08(SB)/8, $0x8004808003808002
+GLOBL ilvmask02<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask10<>+0x00(SB)/8, $0x8080078080068080
+DATA ilvmask10<>+0x08(SB)/8, $0x800a808009808008
+GLOBL ilvmask10<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask11<>+0x00(SB)/8, $0x8007808006808005
+DATA ilvmask11<>+0x08(SB)/8, $0x0a80800980800880
+GLOBL ilvmask11<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask12<>+0x00(SB)/8, $0x0780800680800580
+DATA ilvmask12<>+0x08(SB)/8, $0x8080098080088080
+GLOBL ilvmask12<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask20<>+0x00(SB)/8, $0x0d80800c80800b80
+DATA ilvmask20<>+0x08(SB)/8, $0x80800f80800e8080
+GLOBL ilvmask20<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask21<>+0x00(SB)/8, $0x80800c80800b8080
+DATA ilvmask21<>+0x08(SB)/8, $0x800f80800e80800d
+GLOBL ilvmask21<>(SB), (NOPTR+RODATA), $16
+DATA ilvmask22<>+0x00(SB)/8, $0x800c80800b80800a
+DATA ilvmask22<>+0x08(SB)/8, $0x0f80800e80800d80
+GLOBL ilvmask22<>(SB), (NOPTR+RODATA), $16
+
+// func interleave3SSSE3(dst, p0, p1, p2 *byte, blocks int)
+// blocks groups of 16 pixels: 16 bytes of each plane in, 48 bytes out.
+TEXT ·interleave3SSSE3(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ p0+8(FP), SI
+	MOVQ p1+16(FP), BX
+	MOVQ p2+24(FP), CX
+	MOVQ blocks+32(FP), DX
+	MOVOU ilvmask00<>(SB), X7
+	MOVOU ilvmask01<>(SB), X8
+	MOVOU ilvmask02<>(SB), X9
+	MOVOU ilvmask10<>(SB), X10
+	MOVOU ilvmask11<>(SB), X11
+	MOVOU ilvmask12<>(SB), X12
+	MOVOU ilvmask20<>(SB), X13
+	MOVOU ilvmask21<>(SB), X14
+	MOVOU ilvmask22<>(SB), X15
+	TESTQ DX, DX
+	JZ done
+
+loop:
+	MOVOU (SI), X0
+	MOVOU (BX), X1
+	MOVOU (CX), X2
+
+	MOVO X0, X3
+	PSHUFB X7, X3
+	MOVO X1, X4
+	PSHUFB X8, X4
+	POR X4, X3
+	MOVO X2, X4
+	PSHUFB X9, X4
+	POR X4, X3
+	MOVOU X3, (DI)
+
+	MOVO X0, X3
+	PSHUFB X10, X3
+	MOVO X1, X4
+	PSHUFB X11, X4
+	POR X4, X3
+	MOVO X2, X4
+	PSHUFB X12, X4
+	POR X4, X3
+	MOVOU X3, 16(DI)
+
+	MOVO X0, X3
+	PSHUFB X13, X3
+	MOVO X1, X4
+	PSHUFB X14, X4
+	POR X4, X3
+	MOVO X2, X4
+	PSHUFB X15, X4
+	POR X4, X3
+	MOVOU X3, 32(DI)
+
+	ADDQ $16, SI
+	ADDQ $16, BX
+	ADDQ $16, CX
+	ADDQ $48, DI
+	DECQ DX
+	JNZ loop
+
+done:
+	RET
