@@ -177,29 +177,59 @@ func (im *Image) unpackBits(n int, bitsPerFrame int64) (*Frame, error) {
 	return f, nil
 }
 
-// scratchPool holds buffers that frames are read into before conversion, so
-// that decoding a series does not allocate (and fault in) one per frame.
-var scratchPool sync.Pool // of *[]byte
+// scratch keeps a few buffers that frames are read into before conversion
+// (and fragments concatenated into), so that decoding a series does not
+// allocate and fault in one per frame. Unlike a sync.Pool it is not emptied
+// by each garbage collection, which at a series' allocation rate comes every
+// few frames; it keeps at most maxScratchKept buffers of up to maxScratch.
+var scratch struct {
+	sync.Mutex
+	free []*[]byte
+}
 
-// maxScratch is the largest buffer kept in scratchPool.
-const maxScratch = 64 << 20
+const (
+	maxScratch     = 32 << 20
+	maxScratchKept = 4
+)
 
-// getScratch returns a pooled buffer of at least n bytes.
+// getScratch returns a buffer of at least n bytes (its length is n).
 func getScratch(n int) *[]byte {
-	if p, _ := scratchPool.Get().(*[]byte); p != nil {
+	scratch.Lock()
+	for i, p := range scratch.free {
 		if cap(*p) >= n {
+			last := len(scratch.free) - 1
+			scratch.free[i], scratch.free[last] = scratch.free[last], nil
+			scratch.free = scratch.free[:last]
+			scratch.Unlock()
+			*p = (*p)[:n]
 			return p
 		}
-		scratchPool.Put(p)
 	}
+	scratch.Unlock()
 	b := make([]byte, n)
 	return &b
 }
 
-// putScratch gives a buffer from getScratch back.
+// putScratch gives a buffer from getScratch back; when maxScratchKept are
+// kept already it replaces the smallest, if it is larger.
 func putScratch(p *[]byte) {
-	if cap(*p) <= maxScratch {
-		scratchPool.Put(p)
+	if cap(*p) > maxScratch {
+		return
+	}
+	scratch.Lock()
+	defer scratch.Unlock()
+	if len(scratch.free) < maxScratchKept {
+		scratch.free = append(scratch.free, p)
+		return
+	}
+	small := 0
+	for i, q := range scratch.free {
+		if cap(*q) < cap(*scratch.free[small]) {
+			small = i
+		}
+	}
+	if cap(*p) > cap(*scratch.free[small]) {
+		scratch.free[small] = p
 	}
 }
 
