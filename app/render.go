@@ -24,6 +24,10 @@ type renderRequest struct {
 	scroll  bool               // part of a stack scroll (counted for the scroll rate)
 	cineSeq int64              // slot of a cine frame in the unfolded timeline; -1 when not cine
 	done    func(renderResult) // called on the render goroutine when drawn
+	// ahead are the images likely asked for next (the following slices of a
+	// scroll, the following frames of a cine loop), decoded after drawing while
+	// no newer request waits.
+	ahead []stackItem
 }
 
 // renderResult tells the viewport what was drawn, for overlays and measurements.
@@ -169,6 +173,22 @@ func (l *renderLoop) run() {
 		if r.done != nil {
 			r.done(res)
 		}
+		l.decodeAhead(r.ahead)
+	}
+}
+
+// decodeAhead decodes the images a request expects next into the keep, one at a
+// time, stopping as soon as a newer request arrives. Errors are left for the
+// request that shows the image.
+func (l *renderLoop) decodeAhead(items []stackItem) {
+	for _, it := range items {
+		l.mu.Lock()
+		waiting := l.pending != nil
+		l.mu.Unlock()
+		if waiting {
+			return
+		}
+		l.decode(it) // an error shows when the image itself is drawn
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -64,6 +65,7 @@ type viewport struct {
 	cineRate  float64 // frames per second of the file's timing at the chosen speed
 
 	scrollAccum float32
+	direction   int // +1 or -1: the way the stack was last stepped
 
 	changed func() // tells the screen the viewport's state changed (toolbar, status)
 }
@@ -123,8 +125,40 @@ func (v *viewport) requestCine(scroll bool, cineSlot int64) {
 		win := *v.window
 		r.window = &win
 	}
+	r.ahead = v.ahead(scroll, cineSlot >= 0)
 	r.done = func(res renderResult) { ui(func() { v.shown(res) }) }
 	v.loop.post(r)
+}
+
+// decodeAhead is how many images past the current one are decoded in advance
+// while scrolling or playing.
+const decodeAhead = 3
+
+// ahead returns the images to decode in advance: the next ones in the direction
+// of a stack scroll, or the next frames of the instance (wrapping) during cine.
+func (v *viewport) ahead(scroll, cine bool) []stackItem {
+	var items []stackItem
+	switch {
+	case cine:
+		first, last := v.st.instanceRange(v.index)
+		for k, i := 1, v.index; k <= decodeAhead && last > first; k++ {
+			if i++; i > last {
+				i = first
+			}
+			items = append(items, v.st.Items[i])
+		}
+	case scroll:
+		dir := v.direction
+		if dir == 0 {
+			dir = 1
+		}
+		for k := 1; k <= decodeAhead; k++ {
+			if i := v.index + k*dir; i >= 0 && i < len(v.st.Items) {
+				items = append(items, v.st.Items[i])
+			}
+		}
+	}
+	return items
 }
 
 // shown takes a finished picture: repaint, overlays, measurement values.
@@ -135,14 +169,17 @@ func (v *viewport) shown(res renderResult) {
 		v.Refresh()
 		return
 	}
-	newImage := !v.hasLast || v.last.image != res.image
+	// The toolbar follows the presets and whether the image has frames to play;
+	// scrolling through a series changes neither, so it is left alone then.
+	toolbar := !v.hasLast || !slices.Equal(presetsFor(v.last), presetsFor(res)) ||
+		(v.last.req.item.Frames > 1) != (res.req.item.Frames > 1)
 	v.last, v.hasLast = res, true
 	for _, m := range v.measures[res.req.index] {
 		m.compute(v)
 	}
 	v.Refresh()
-	if newImage {
-		v.notify() // presets and cine controls follow the image
+	if toolbar {
+		v.notify()
 	}
 }
 
@@ -154,6 +191,10 @@ func (v *viewport) step(n int) {
 	i := min(max(v.index+n, 0), len(v.st.Items)-1)
 	if i == v.index {
 		return
+	}
+	v.direction = 1
+	if i < v.index {
+		v.direction = -1
 	}
 	v.index = i
 	v.drawing = nil
@@ -508,17 +549,23 @@ func (v *viewport) TypedKey(ev *fyne.KeyEvent) { v.ws.typedKey(ev) }
 // --- drawing ----------------------------------------------------------------
 
 func (v *viewport) CreateRenderer() fyne.WidgetRenderer {
-	r := &viewportRenderer{v: v, bg: canvas.NewRectangle(colViewport), border: canvas.NewRectangle(color.Transparent)}
-	r.border.StrokeWidth = 1.5
+	r := &viewportRenderer{v: v}
+	for i := range r.border {
+		r.border[i] = canvas.NewRectangle(colBorder)
+	}
 	r.message = canvas.NewText("", colOverlay)
 	r.message.Alignment = fyne.TextAlignCenter
 	return r
 }
 
+// viewportRenderer draws the viewport. Every object here is painted again on each
+// frame, and with software GL (llvmpipe) the painter's cost grows with the area
+// covered, so nothing is drawn under or over the whole picture: the raster is
+// always opaque and full-size (black before the first picture), and the border
+// is four thin edges rather than a stroked rectangle the size of the viewport.
 type viewportRenderer struct {
 	v       *viewport
-	bg      *canvas.Rectangle
-	border  *canvas.Rectangle
+	border  [4]*canvas.Rectangle // top, bottom, left, right
 	message *canvas.Text
 	corners [4][]*canvas.Text
 	marks   []fyne.CanvasObject
@@ -527,9 +574,8 @@ type viewportRenderer struct {
 
 func (r *viewportRenderer) Layout(size fyne.Size) {
 	v := r.v
-	r.bg.Resize(size)
 	v.raster.Resize(size)
-	r.border.Resize(size)
+	r.layoutBorder(size)
 	r.message.Move(fyne.NewPos(0, size.Height/2-10))
 	r.message.Resize(fyne.NewSize(size.Width, 20))
 	r.layoutCorners(size)
@@ -537,6 +583,20 @@ func (r *viewportRenderer) Layout(size fyne.Size) {
 		v.lastSize = size
 		v.request(false)
 	}
+}
+
+// borderWidth is the width of the viewport's border in Fyne units.
+const borderWidth = 1.5
+
+func (r *viewportRenderer) layoutBorder(size fyne.Size) {
+	r.border[0].Move(fyne.NewPos(0, 0))
+	r.border[0].Resize(fyne.NewSize(size.Width, borderWidth))
+	r.border[1].Move(fyne.NewPos(0, size.Height-borderWidth))
+	r.border[1].Resize(fyne.NewSize(size.Width, borderWidth))
+	r.border[2].Move(fyne.NewPos(0, 0))
+	r.border[2].Resize(fyne.NewSize(borderWidth, size.Height))
+	r.border[3].Move(fyne.NewPos(size.Width-borderWidth, 0))
+	r.border[3].Resize(fyne.NewSize(borderWidth, size.Height))
 }
 
 func (r *viewportRenderer) layoutCorners(size fyne.Size) {
@@ -562,13 +622,15 @@ func (r *viewportRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 120) }
 
 func (r *viewportRenderer) Refresh() {
 	v := r.v
-	border := color.Color(color.NRGBA{R: 0x30, G: 0x33, B: 0x38, A: 0xff})
+	border := colBorder
 	if v.active {
 		border = colActive
 	}
-	if r.border.StrokeColor != border {
-		r.border.StrokeColor = border
-		r.border.Refresh()
+	for _, e := range r.border {
+		if e.FillColor != border {
+			e.FillColor = border
+			e.Refresh()
+		}
 	}
 	msg := ""
 	switch {
@@ -605,14 +667,17 @@ func (r *viewportRenderer) Refresh() {
 	hadMarks := len(r.marks) > 0
 	r.marks = measurementObjects(v)
 	if grown || hadMarks || len(r.marks) > 0 || len(r.objects) == 0 {
-		r.objects = append(r.objects[:0], r.bg, v.raster)
+		r.objects = append(r.objects[:0], v.raster)
 		r.objects = append(r.objects, r.marks...)
 		for _, texts := range r.corners {
 			for _, t := range texts {
 				r.objects = append(r.objects, t)
 			}
 		}
-		r.objects = append(r.objects, r.message, r.border)
+		r.objects = append(r.objects, r.message)
+		for _, e := range r.border {
+			r.objects = append(r.objects, e)
+		}
 		canvas.Refresh(v)
 	}
 }

@@ -212,3 +212,41 @@ func BenchmarkOpenDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRenderCTViewport draws a 512x512 CT frame fitted into a 1170x884
+// viewport (the app's stack-scroll case on the CPU renderer).
+func BenchmarkRenderCTViewport(b *testing.B) {
+	f := ctFrame(512)
+	var r CPURenderer
+	r.Upload(f)
+	dst := image.NewRGBA(image.Rect(0, 0, 1170, 884))
+	d := &Display{Slope: 1, Intercept: -1024, Window: Window{Center: 40, Width: 400}}
+	for i := 0; i < b.N; i++ {
+		if err := r.Upload(f); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Render(d, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderUSViewport draws a new 320x240 YBR_FULL frame each time fitted
+// into a 1170x884 viewport (cine on the CPU renderer).
+func BenchmarkRenderUSViewport(b *testing.B) {
+	f := &Frame{Rows: 240, Cols: 320, Samples: 3, Color: YBRFull, BitsStored: 8, U8: make([]uint8, 3*320*240)}
+	for i := range f.U8 {
+		f.U8[i] = uint8(i * 7)
+	}
+	var r CPURenderer
+	dst := image.NewRGBA(image.Rect(0, 0, 1170, 884))
+	d := &Display{}
+	for i := 0; i < b.N; i++ {
+		if err := r.Upload(f); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Render(d, dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

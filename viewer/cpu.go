@@ -29,6 +29,15 @@ type CPURenderer struct {
 	// The frame's stored value range, found once at Upload, bounds the tables:
 	// a 16-bit CT frame needs a few thousand entries, not 65536.
 	lo, hi int
+
+	// For colour frames, every pixel converted once to display RGBA (4 bytes a
+	// pixel) for the RGBShift it was made with, so that a scaled view gathers
+	// bytes instead of converting each target pixel.
+	colour      []uint8
+	colourOK    bool
+	colourShift int
+
+	cols []int32 // column table of the last axis-aligned render
 }
 
 // pipelineKey is the part of a Display that the lookup tables depend on.
@@ -56,6 +65,7 @@ func (r *CPURenderer) Upload(f *Frame) error {
 	}
 	r.frame = f
 	r.built = false
+	r.colourOK = false
 	if lo, n, ok := lutRange(f); ok {
 		if f.Color == Monochrome || f.Color == PaletteIndex {
 			a, b := f.MinMax()
@@ -72,6 +82,7 @@ func (r *CPURenderer) Close() error {
 	r.frame = nil
 	r.built = false
 	r.lut = [3][]uint8{}
+	r.colour, r.colourOK, r.cols = nil, false, nil
 	return nil
 }
 
@@ -141,6 +152,10 @@ func (r *CPURenderer) Render(d *Display, dst draw.Image) error {
 		if r.renderGreyIdentity(dst, b) {
 			return nil
 		}
+	}
+	if m.axisAligned() && (!m.linear || f.Color == PaletteIndex) {
+		r.renderAxisAligned(d, m, dst, b)
+		return nil
 	}
 	parallelRows(b.Dy(), b.Dx(), func(y0, y1 int) {
 		idx := make([]int32, b.Dx())
@@ -411,5 +426,158 @@ func lookupRow[T uint8 | int8 | uint16 | int16 | uint32 | int32](src []T, t []ui
 		}
 		p := row[4*x : 4*x+4 : 4*x+4]
 		p[0], p[1], p[2], p[3] = o, o, o, 255
+	}
+}
+
+// buildColour converts every pixel of a colour frame to display RGBA once for
+// d.RGBShift, exactly as rowNearest converts one target pixel.
+func (r *CPURenderer) buildColour(d *Display) {
+	f := r.frame
+	if r.colourOK && r.colourShift == d.RGBShift {
+		return
+	}
+	n := f.Rows * f.Cols
+	if cap(r.colour) < 4*n {
+		r.colour = make([]uint8, 4*n)
+	}
+	c := r.colour[:4*n]
+	parallelRows(f.Rows, f.Cols, func(y0, y1 int) {
+		for i := y0 * f.Cols; i < y1*f.Cols; i++ {
+			p := c[4*i : 4*i+4 : 4*i+4]
+			if f.U8 != nil && f.Color == RGB && d.RGBShift == 0 {
+				s := f.U8[3*i : 3*i+3 : 3*i+3]
+				p[0], p[1], p[2], p[3] = s[0], s[1], s[2], 255
+				continue
+			}
+			v := [3]float64{f.At(3 * i), f.At(3*i + 1), f.At(3*i + 2)}
+			p[0], p[1], p[2] = colourPixel(f.Color, v, d.RGBShift, true)
+			p[3] = 255
+		}
+	})
+	r.colour, r.colourOK, r.colourShift = c, true, d.RGBShift
+}
+
+// renderAxisAligned draws a nearest-sampled view without a quarter turn: one
+// column table serves every row, a target row showing the same image row as the
+// row above it is a copy of that row, and grey (through the table) and colour
+// (through the converted frame) rows are written straight into an RGBA target.
+// The values are those of rowNearest for the same sample indices.
+func (r *CPURenderer) renderAxisAligned(d *Display, m *mapping, dst draw.Image, b image.Rectangle) {
+	f := r.frame
+	w := b.Dx()
+	if cap(r.cols) < w {
+		r.cols = make([]int32, w)
+	}
+	cols := r.cols[:w]
+	m.columns(cols)
+	rgba, _ := dst.(*image.RGBA)
+	colour := (f.Color == RGB || f.Color == YBRFull) && f.Samples == 3 && f.Rows*f.Cols <= 2*w*b.Dy()
+	if colour && rgba != nil {
+		r.buildColour(d)
+	}
+	direct := rgba != nil && (colour || (f.Color == Monochrome && r.lut[0] != nil))
+	parallelRows(b.Dy(), w, func(y0, y1 int) {
+		var idx []int32
+		var px []uint8
+		if !direct {
+			idx, px = make([]int32, w), make([]uint8, 4*w)
+		}
+		prev := -2
+		var prevRow []uint8
+		for y := y0; y < y1; y++ {
+			sr := m.sourceRow(y)
+			if direct {
+				o := rgba.PixOffset(b.Min.X, b.Min.Y+y)
+				row := rgba.Pix[o : o+4*w : o+4*w]
+				switch {
+				case sr == prev:
+					copy(row, prevRow)
+				case sr < 0:
+					fillOutside(row)
+				case f.Color == Monochrome:
+					scaleGreyRow(f, sr, cols, r.lut[0], r.lutLo, row)
+				default:
+					scaleColourRow(r.colour[4*sr*f.Cols:4*(sr+1)*f.Cols], cols, row)
+				}
+				prev, prevRow = sr, row
+				continue
+			}
+			if sr < 0 {
+				for x := range idx {
+					idx[x] = -1
+				}
+			} else {
+				base := int32(sr * f.Cols)
+				for x, c := range cols {
+					if c < 0 {
+						idx[x] = -1
+					} else {
+						idx[x] = base + c
+					}
+				}
+			}
+			r.rowNearest(d, idx, px)
+			putRow(dst, b, y, px, f.Color == Monochrome)
+		}
+	})
+}
+
+// fillOutside paints an RGBA row black (the colour outside the image).
+func fillOutside(row []uint8) {
+	for x := 0; x+4 <= len(row); x += 4 {
+		p := row[x : x+4 : x+4]
+		p[0], p[1], p[2], p[3] = 0, 0, 0, 255
+	}
+}
+
+// scaleGreyRow writes image row sr of a grey frame, sampled at the columns cols,
+// through the table t into an RGBA row.
+func scaleGreyRow(f *Frame, sr int, cols []int32, t []uint8, lo int, row []uint8) {
+	s, e := sr*f.Cols, (sr+1)*f.Cols
+	switch {
+	case f.U8 != nil:
+		scaleRow(f.U8[s:e], cols, t, lo, row)
+	case f.I8 != nil:
+		scaleRow(f.I8[s:e], cols, t, lo, row)
+	case f.U16 != nil:
+		scaleRow(f.U16[s:e], cols, t, lo, row)
+	case f.I16 != nil:
+		scaleRow(f.I16[s:e], cols, t, lo, row)
+	case f.U32 != nil:
+		scaleRow(f.U32[s:e], cols, t, lo, row)
+	case f.I32 != nil:
+		scaleRow(f.I32[s:e], cols, t, lo, row)
+	}
+}
+
+func scaleRow[T uint8 | int8 | uint16 | int16 | uint32 | int32](src []T, cols []int32, t []uint8, lo int, row []uint8) {
+	row = row[:4*len(cols)]
+	last, v := int32(-2), uint8(0)
+	for x, c := range cols {
+		if c != last {
+			last, v = c, 0
+			if c >= 0 {
+				if j := int(src[c]) - lo; uint(j) < uint(len(t)) {
+					v = t[j]
+				}
+			}
+		}
+		p := row[4*x : 4*x+4 : 4*x+4]
+		p[0], p[1], p[2], p[3] = v, v, v, 255
+	}
+}
+
+// scaleColourRow writes one converted image row (RGBA), sampled at the columns
+// cols, into an RGBA row.
+func scaleColourRow(src []uint8, cols []int32, row []uint8) {
+	row = row[:4*len(cols)]
+	for x, c := range cols {
+		p := row[4*x : 4*x+4 : 4*x+4]
+		if c < 0 {
+			p[0], p[1], p[2], p[3] = 0, 0, 0, 255
+			continue
+		}
+		s := src[4*c : 4*c+4 : 4*c+4]
+		p[0], p[1], p[2], p[3] = s[0], s[1], s[2], s[3]
 	}
 }

@@ -98,3 +98,32 @@ func (m *mapping) row(y int, idx []int32) {
 		idx[x] = int32(int(py)*m.cols + int(px))
 	}
 }
+
+// axisAligned reports whether target columns map to image columns and target rows
+// to image rows independently (any scale, pan and flip; no quarter turn), so that
+// nearest sampling can use one column table for every row.
+func (m *mapping) axisAligned() bool { return m.dxy == 0 && m.dyx == 0 }
+
+// columns fills t (one entry per target column) with the image column that each
+// target column shows by nearest sampling, -1 outside the image. Only for an
+// axisAligned mapping; the positions are computed exactly as row computes them.
+func (m *mapping) columns(t []int32) {
+	for x := range t {
+		px := m.ox + float64(x)*m.dxx
+		if px < 0 || px >= float64(m.cols) {
+			t[x] = -1
+			continue
+		}
+		t[x] = int32(int(px))
+	}
+}
+
+// sourceRow returns the image row that target row y shows by nearest sampling, -1
+// outside the image. Only for an axisAligned mapping.
+func (m *mapping) sourceRow(y int) int {
+	_, py := m.source(0, y)
+	if py < 0 || py >= float64(m.rows) {
+		return -1
+	}
+	return int(py)
+}
