@@ -207,8 +207,12 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	// are copied out). Its first fill, from the start of the file, holds the
 	// preamble and goes from the meta header's parser to the data set's; a file
 	// no larger than the window is read with that one read.
-	wp := windowPool.Get().(*[]byte)
-	defer windowPool.Put(wp)
+	wp, ok := windowPool.get()
+	if !ok {
+		b := make([]byte, windowSize)
+		wp = &b
+	}
+	defer windowPool.put(wp)
 	win := (*wp)[:min(int64(len(*wp)), max(size, 0))]
 	m, _ := r.ReadAt(win, 0)
 	win = win[:m]
@@ -319,8 +323,8 @@ type inflateState struct {
 }
 
 var (
-	inflatePool  sync.Pool // of *inflateState
-	inflatedPool sync.Pool // of *[]byte, inflated data sets given back by Close
+	inflatePool  = freeList[*inflateState]{max: 2}
+	inflatedPool = freeList[*[]byte]{max: 2} // inflated data sets given back by Close
 )
 
 // inflate inflates the deflated data set that starts at start. whole, when
@@ -333,22 +337,22 @@ func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, releas
 	} else {
 		in = bufio.NewReaderSize(io.NewSectionReader(r, start, size-start), 32<<10)
 	}
-	st, _ := inflatePool.Get().(*inflateState)
-	if st == nil {
+	st, ok := inflatePool.get()
+	if !ok {
 		st = &inflateState{zr: flate.NewReader(in)}
 	} else if err := st.zr.(flate.Resetter).Reset(in, nil); err != nil {
 		return nil, nil, fmt.Errorf("inflate deflated data set: %w", err)
 	}
-	defer inflatePool.Put(st)
-	bp, _ := inflatedPool.Get().(*[]byte)
-	if bp == nil {
+	defer inflatePool.put(st)
+	bp, ok := inflatedPool.get()
+	if !ok {
 		b := make([]byte, 0, min(max(16*(size-start), 64<<10), MaxInflatedSize+1))
 		bp = &b
 	}
 	release = func() {
 		if cap(*bp) <= maxKeptInflateBuffer {
 			*bp = (*bp)[:0]
-			inflatedPool.Put(bp)
+			inflatedPool.put(bp)
 		}
 	}
 	// Inflate into the reused buffer, doubling it when full: the output is
@@ -409,7 +413,38 @@ type parser struct {
 const windowSize = 64 << 10
 
 // windowPool holds read windows of windowSize bytes.
-var windowPool = sync.Pool{New: func() any { b := make([]byte, windowSize); return &b }}
+var windowPool = freeList[*[]byte]{max: 4}
+
+// freeList keeps up to max values between uses. Unlike a sync.Pool it is not
+// emptied by garbage collection, which while a series is decoded comes every
+// few files: the buffers it holds would be allocated and faulted in again.
+type freeList[T any] struct {
+	mu   sync.Mutex
+	free []T
+	max  int
+}
+
+// get takes a kept value, if there is one.
+func (l *freeList[T]) get() (T, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var v T
+	if n := len(l.free); n > 0 {
+		v, l.free[n-1] = l.free[n-1], v
+		l.free = l.free[:n-1]
+		return v, true
+	}
+	return v, false
+}
+
+// put keeps v unless max values are kept already.
+func (l *freeList[T]) put(v T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.free) < l.max {
+		l.free = append(l.free, v)
+	}
+}
 
 // Chunk sizes of the parser's value and element allocations.
 const (
