@@ -25,8 +25,9 @@ type renderRequest struct {
 	cineSeq int64              // slot of a cine frame in the unfolded timeline; -1 when not cine
 	done    func(renderResult) // called on the render goroutine when drawn
 	// ahead are the images likely asked for next (the following slices of a
-	// scroll, the following frames of a cine loop), decoded after drawing while
-	// no newer request waits.
+	// scroll, the following frames of a cine loop): after drawing, while no newer
+	// request waits, the first is drawn ahead with the same settings and the
+	// others are decoded.
 	ahead []stackItem
 }
 
@@ -67,9 +68,10 @@ type renderLoop struct {
 	wake    chan struct{}
 	stop    chan struct{}
 
-	// Triple buffering: the render goroutine draws into a buffer that is neither
-	// the newest finished one (front) nor the one last handed to the painter.
-	bufs       [3]*image.RGBA
+	// The render goroutine draws into a buffer that is neither the newest
+	// finished one (front), nor the one last handed to the painter, nor the one
+	// holding the picture drawn ahead (pre).
+	bufs       [4]*image.RGBA
 	front      int
 	handed     int
 	frontReq   renderRequest
@@ -77,6 +79,7 @@ type renderLoop struct {
 	lastCine   int64
 
 	// Only the render goroutine touches these.
+	pre      *preDrawn
 	renderer viewer.Renderer
 	uploaded frameKey
 	images   map[string]*viewer.Image
@@ -173,7 +176,10 @@ func (l *renderLoop) run() {
 		if r.done != nil {
 			r.done(res)
 		}
-		l.decodeAhead(r.ahead)
+		l.drawAhead(*r)
+		if len(r.ahead) > 1 {
+			l.decodeAhead(r.ahead[1:])
+		}
 	}
 }
 
@@ -182,10 +188,7 @@ func (l *renderLoop) run() {
 // request that shows the image.
 func (l *renderLoop) decodeAhead(items []stackItem) {
 	for _, it := range items {
-		l.mu.Lock()
-		waiting := l.pending != nil
-		l.mu.Unlock()
-		if waiting {
+		if l.waiting() {
 			return
 		}
 		l.decode(it) // an error shows when the image itself is drawn
@@ -197,7 +200,7 @@ func (l *renderLoop) target(w, h int) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range l.bufs {
-		if i == l.front || i == l.handed {
+		if i == l.front || i == l.handed || (l.pre != nil && i == l.pre.buf) {
 			continue
 		}
 		if b := l.bufs[i]; b == nil || b.Rect.Dx() != w || b.Rect.Dy() != h {
@@ -205,32 +208,66 @@ func (l *renderLoop) target(w, h int) int {
 		}
 		return i
 	}
-	panic("unreachable: three buffers, two in use at most")
+	panic("unreachable: four buffers, three in use at most")
 }
 
 func (l *renderLoop) draw(r renderRequest) renderResult {
 	start := time.Now()
+	if p := l.pre; p != nil {
+		l.pre = nil
+		if p.req.samePicture(r) {
+			l.publish(p.buf, r)
+			res := p.res
+			res.req, res.took = r, time.Since(start)
+			return res
+		}
+	}
+	i := -1
+	if r.w > 0 && r.h > 0 {
+		i = l.target(r.w, r.h)
+	}
+	res, ok := l.drawInto(r, i)
+	if ok {
+		l.publish(i, r)
+	}
+	res.took = time.Since(start)
+	return res
+}
+
+// publish makes buffer i the newest finished picture, drawn for r.
+func (l *renderLoop) publish(i int, r renderRequest) {
+	l.mu.Lock()
+	l.front, l.frontReq, l.frontFresh = i, r, true
+	l.mu.Unlock()
+	if l.painted != nil {
+		l.painted()
+	}
+}
+
+// drawInto draws r into buffer i and reports whether the buffer holds a picture
+// to show (a picture the renderer failed to draw is shown black).
+func (l *renderLoop) drawInto(r renderRequest, i int) (renderResult, bool) {
 	res := renderResult{req: r}
-	if r.w <= 0 || r.h <= 0 {
+	if i < 0 {
 		res.err = fmt.Errorf("app: render: empty viewport")
-		return res
+		return res, false
 	}
 	img, dec, err := l.decode(r.item)
 	if err != nil {
 		res.err = err
-		return res
+		return res, false
 	}
 	if l.renderer == nil {
 		if l.renderer, err = l.newRenderer(); err != nil {
 			res.err = fmt.Errorf("app: renderer: %w", err)
-			return res
+			return res, false
 		}
 	}
 	key := frameKey{r.item.Path, r.item.Frame}
 	if l.uploaded != key {
 		if err := l.renderer.Upload(dec.frame); err != nil {
 			res.err = err
-			return res
+			return res, false
 		}
 		l.uploaded = key
 	}
@@ -242,25 +279,57 @@ func (l *renderLoop) draw(r renderRequest) renderResult {
 		d.Invert = !d.Invert
 	}
 	d.View = r.view
-	i := l.target(r.w, r.h)
 	dst := l.bufs[i]
 	if err := l.renderer.Render(&d, dst); err != nil {
 		// Show black rather than a stale picture of another image.
 		draw.Draw(dst, dst.Rect, image.NewUniform(colViewport), image.Point{}, draw.Src)
 		res.err = err
 	}
-	l.mu.Lock()
-	l.front, l.frontReq, l.frontFresh = i, r, true
-	l.mu.Unlock()
-	if l.painted != nil {
-		l.painted()
-	}
 	res.frame, res.display, res.image = dec.frame, d, img
 	res.cal = viewer.CalibrationOf(img.File.DataSet, r.item.Frame)
 	res.presets = viewer.Presets(img)
 	res.padding = img.File.DataSet.Floats(tagPixelPaddingValue)
-	res.took = time.Since(start)
-	return res
+	return res, true
+}
+
+// drawAhead draws the first of r.ahead with r's settings into a spare buffer
+// while no newer request waits, so that the next step of a scroll or cine loop
+// only has to hand that buffer over.
+func (l *renderLoop) drawAhead(r renderRequest) {
+	if len(r.ahead) == 0 || r.w <= 0 || r.h <= 0 || l.waiting() {
+		return
+	}
+	next := r
+	next.item, next.ahead = r.ahead[0], nil
+	i := l.target(r.w, r.h)
+	res, ok := l.drawInto(next, i)
+	if ok && res.err == nil {
+		l.pre = &preDrawn{buf: i, req: next, res: res}
+	}
+}
+
+func (l *renderLoop) waiting() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pending != nil
+}
+
+// preDrawn is a picture drawn ahead of its request.
+type preDrawn struct {
+	buf int
+	req renderRequest
+	res renderResult
+}
+
+// samePicture reports whether r and o ask for the same pixels.
+func (r renderRequest) samePicture(o renderRequest) bool {
+	if r.item != o.item || r.invert != o.invert || r.view != o.view || r.w != o.w || r.h != o.h {
+		return false
+	}
+	if (r.window == nil) != (o.window == nil) {
+		return false
+	}
+	return r.window == nil || *r.window == *o.window
 }
 
 // decode returns the image and its decoded frame, from the keep or decoded now.
