@@ -29,6 +29,9 @@ type renderRequest struct {
 	// request waits, the first is drawn ahead with the same settings and the
 	// others are decoded.
 	ahead []stackItem
+	// aheadOnly asks the loop only to draw and decode ahead for a request whose
+	// picture post has already handed over.
+	aheadOnly bool
 }
 
 // renderResult tells the viewport what was drawn, for overlays and measurements.
@@ -78,8 +81,9 @@ type renderLoop struct {
 	frontFresh bool // front not yet handed to the painter
 	lastCine   int64
 
+	pre *preDrawn // the picture drawn ahead, if any (set by the render goroutine)
+
 	// Only the render goroutine touches these.
-	pre      *preDrawn
 	renderer viewer.Renderer
 	uploaded frameKey
 	images   map[string]*viewer.Image
@@ -101,15 +105,29 @@ func newRenderLoop(nr NewRendererFunc, m *Metrics, painted func()) *renderLoop {
 }
 
 // post replaces any pending request with r; a burst of drag events therefore
-// renders only the newest.
-func (l *renderLoop) post(r renderRequest) {
+// renders only the newest. When r asks for the picture already drawn ahead, that
+// picture becomes the one to paint at once and post returns its result with ok
+// true (the loop goes on to draw the following one ahead); otherwise the loop
+// draws r and calls r.done.
+func (l *renderLoop) post(r renderRequest) (res renderResult, ok bool) {
 	l.mu.Lock()
-	l.pending = &r
+	if p := l.pre; p != nil && len(r.ahead) > 0 && p.req.samePicture(r) {
+		l.pre = nil
+		l.front, l.frontReq, l.frontFresh = p.buf, r, true
+		next := r
+		next.aheadOnly = true
+		l.pending = &next
+		res, ok = p.res, true
+		res.req, res.took = r, 0
+	} else {
+		l.pending = &r
+	}
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
+	return res, ok
 }
 
 func (l *renderLoop) close() {
@@ -172,9 +190,11 @@ func (l *renderLoop) run() {
 		if r == nil {
 			continue
 		}
-		res := l.draw(*r)
-		if r.done != nil {
-			r.done(res)
+		if !r.aheadOnly {
+			res := l.draw(*r)
+			if r.done != nil {
+				r.done(res)
+			}
 		}
 		l.drawAhead(*r)
 		if len(r.ahead) > 1 {
@@ -213,8 +233,11 @@ func (l *renderLoop) target(w, h int) int {
 
 func (l *renderLoop) draw(r renderRequest) renderResult {
 	start := time.Now()
-	if p := l.pre; p != nil {
-		l.pre = nil
+	l.mu.Lock()
+	p := l.pre
+	l.pre = nil
+	l.mu.Unlock()
+	if p != nil {
 		if p.req.samePicture(r) {
 			l.publish(p.buf, r)
 			res := p.res
@@ -234,9 +257,14 @@ func (l *renderLoop) draw(r renderRequest) renderResult {
 	return res
 }
 
-// publish makes buffer i the newest finished picture, drawn for r.
+// publish makes buffer i the newest finished picture, drawn for r, unless post
+// has meanwhile handed over a picture for a newer request.
 func (l *renderLoop) publish(i int, r renderRequest) {
 	l.mu.Lock()
+	if l.front >= 0 && r.seq < l.frontReq.seq {
+		l.mu.Unlock()
+		return
+	}
 	l.front, l.frontReq, l.frontFresh = i, r, true
 	l.mu.Unlock()
 	if l.painted != nil {
@@ -304,7 +332,9 @@ func (l *renderLoop) drawAhead(r renderRequest) {
 	i := l.target(r.w, r.h)
 	res, ok := l.drawInto(next, i)
 	if ok && res.err == nil {
+		l.mu.Lock()
 		l.pre = &preDrawn{buf: i, req: next, res: res}
+		l.mu.Unlock()
 	}
 }
 

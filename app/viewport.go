@@ -127,7 +127,9 @@ func (v *viewport) requestCine(scroll bool, cineSlot int64) {
 	}
 	r.ahead = v.ahead(scroll, cineSlot >= 0)
 	r.done = func(res renderResult) { ui(func() { v.shown(res) }) }
-	v.loop.post(r)
+	if res, ok := v.loop.post(r); ok {
+		v.shown(res) // drawn ahead: painted with the next frame, no round trip
+	}
 }
 
 // decodeAhead is how many images past the current one are decoded in advance
@@ -163,6 +165,9 @@ func (v *viewport) ahead(scroll, cine bool) []stackItem {
 
 // shown takes a finished picture: repaint, overlays, measurement values.
 func (v *viewport) shown(res renderResult) {
+	if v.hasLast && res.req.seq < v.last.req.seq {
+		return // a newer picture drawn ahead is already on screen
+	}
 	v.raster.Refresh()
 	if res.err != nil && res.frame == nil {
 		v.last, v.hasLast = res, false
