@@ -105,13 +105,13 @@ func newRenderLoop(nr NewRendererFunc, m *Metrics, painted func()) *renderLoop {
 }
 
 // post replaces any pending request with r; a burst of drag events therefore
-// renders only the newest. When r asks for the picture already drawn ahead, that
-// picture becomes the one to paint at once and post returns its result with ok
-// true (the loop goes on to draw the following one ahead); otherwise the loop
-// draws r and calls r.done.
+// renders only the newest. When r, a scroll step or cine frame, asks for the
+// picture already drawn ahead, that picture becomes the one to paint at once and
+// post returns its result with ok true (the loop goes on to draw the following
+// one ahead); otherwise the loop draws r and calls r.done.
 func (l *renderLoop) post(r renderRequest) (res renderResult, ok bool) {
 	l.mu.Lock()
-	if p := l.pre; p != nil && len(r.ahead) > 0 && p.req.samePicture(r) {
+	if p := l.pre; p != nil && (r.scroll || r.cineSeq >= 0) && p.req.samePicture(r) {
 		l.pre = nil
 		l.front, l.frontReq, l.frontFresh = p.buf, r, true
 		next := r
