@@ -153,8 +153,8 @@ func (r *CPURenderer) Render(d *Display, dst draw.Image) error {
 			return nil
 		}
 	}
-	if m.axisAligned() && (!m.linear || f.Color == PaletteIndex) {
-		r.renderAxisAligned(d, m, dst, b)
+	if m.separable() && (!m.linear || f.Color == PaletteIndex) {
+		r.renderSeparable(d, m, dst, b)
 		return nil
 	}
 	parallelRows(b.Dy(), b.Dx(), func(y0, y1 int) {
@@ -457,19 +457,20 @@ func (r *CPURenderer) buildColour(d *Display) {
 	r.colour, r.colourOK, r.colourShift = c, true, d.RGBShift
 }
 
-// renderAxisAligned draws a nearest-sampled view without a quarter turn: one
-// column table serves every row, a target row showing the same image row as the
-// row above it is a copy of that row, and grey (through the table) and colour
-// (through the converted frame) rows are written straight into an RGBA target.
-// The values are those of rowNearest for the same sample indices.
-func (r *CPURenderer) renderAxisAligned(d *Display, m *mapping, dst draw.Image, b image.Rectangle) {
+// renderSeparable draws a nearest-sampled view whose pixel indices split into a
+// column part and a row part (see mapping.separable): one table of column parts
+// serves every row, a target row showing the same image pixels as the row above
+// it is a copy of that row, and grey (through the table) and colour (through the
+// converted frame) rows are written straight into an RGBA target. The values are
+// those of rowNearest for the same sample indices.
+func (r *CPURenderer) renderSeparable(d *Display, m *mapping, dst draw.Image, b image.Rectangle) {
 	f := r.frame
 	w := b.Dx()
 	if cap(r.cols) < w {
 		r.cols = make([]int32, w)
 	}
-	cols := r.cols[:w]
-	m.columns(cols)
+	offs := r.cols[:w]
+	m.offsets(offs)
 	rgba, _ := dst.(*image.RGBA)
 	colour := (f.Color == RGB || f.Color == YBRFull) && f.Samples == 3 && f.Rows*f.Cols <= 2*w*b.Dy()
 	if colour && rgba != nil {
@@ -485,35 +486,28 @@ func (r *CPURenderer) renderAxisAligned(d *Display, m *mapping, dst draw.Image, 
 		prev := -2
 		var prevRow []uint8
 		for y := y0; y < y1; y++ {
-			sr := m.sourceRow(y)
+			base := m.base(y)
 			if direct {
 				o := rgba.PixOffset(b.Min.X, b.Min.Y+y)
 				row := rgba.Pix[o : o+4*w : o+4*w]
 				switch {
-				case sr == prev:
+				case base == prev:
 					copy(row, prevRow)
-				case sr < 0:
+				case base < 0:
 					fillOutside(row)
 				case f.Color == Monochrome:
-					scaleGreyRow(f, sr, cols, r.lut[0], r.lutLo, row)
+					scaleGreyRow(f, base, offs, r.lut[0], r.lutLo, row)
 				default:
-					scaleColourRow(r.colour[4*sr*f.Cols:4*(sr+1)*f.Cols], cols, row)
+					scaleColourRow(r.colour, base, offs, row)
 				}
-				prev, prevRow = sr, row
+				prev, prevRow = base, row
 				continue
 			}
-			if sr < 0 {
-				for x := range idx {
+			for x, c := range offs {
+				if c < 0 || base < 0 {
 					idx[x] = -1
-				}
-			} else {
-				base := int32(sr * f.Cols)
-				for x, c := range cols {
-					if c < 0 {
-						idx[x] = -1
-					} else {
-						idx[x] = base + c
-					}
+				} else {
+					idx[x] = int32(base) + c
 				}
 			}
 			r.rowNearest(d, idx, px)
@@ -530,30 +524,29 @@ func fillOutside(row []uint8) {
 	}
 }
 
-// scaleGreyRow writes image row sr of a grey frame, sampled at the columns cols,
-// through the table t into an RGBA row.
-func scaleGreyRow(f *Frame, sr int, cols []int32, t []uint8, lo int, row []uint8) {
-	s, e := sr*f.Cols, (sr+1)*f.Cols
+// scaleGreyRow writes the grey pixels base+offs[x] (offs[x] < 0: outside the
+// image) through the table t into an RGBA row.
+func scaleGreyRow(f *Frame, base int, offs []int32, t []uint8, lo int, row []uint8) {
 	switch {
 	case f.U8 != nil:
-		scaleRow(f.U8[s:e], cols, t, lo, row)
+		scaleRow(f.U8[base:], offs, t, lo, row)
 	case f.I8 != nil:
-		scaleRow(f.I8[s:e], cols, t, lo, row)
+		scaleRow(f.I8[base:], offs, t, lo, row)
 	case f.U16 != nil:
-		scaleRow(f.U16[s:e], cols, t, lo, row)
+		scaleRow(f.U16[base:], offs, t, lo, row)
 	case f.I16 != nil:
-		scaleRow(f.I16[s:e], cols, t, lo, row)
+		scaleRow(f.I16[base:], offs, t, lo, row)
 	case f.U32 != nil:
-		scaleRow(f.U32[s:e], cols, t, lo, row)
+		scaleRow(f.U32[base:], offs, t, lo, row)
 	case f.I32 != nil:
-		scaleRow(f.I32[s:e], cols, t, lo, row)
+		scaleRow(f.I32[base:], offs, t, lo, row)
 	}
 }
 
-func scaleRow[T uint8 | int8 | uint16 | int16 | uint32 | int32](src []T, cols []int32, t []uint8, lo int, row []uint8) {
-	row = row[:4*len(cols)]
+func scaleRow[T uint8 | int8 | uint16 | int16 | uint32 | int32](src []T, offs []int32, t []uint8, lo int, row []uint8) {
+	row = row[:4*len(offs)]
 	last, v := int32(-2), uint8(0)
-	for x, c := range cols {
+	for x, c := range offs {
 		if c != last {
 			last, v = c, 0
 			if c >= 0 {
@@ -567,11 +560,12 @@ func scaleRow[T uint8 | int8 | uint16 | int16 | uint32 | int32](src []T, cols []
 	}
 }
 
-// scaleColourRow writes one converted image row (RGBA), sampled at the columns
-// cols, into an RGBA row.
-func scaleColourRow(src []uint8, cols []int32, row []uint8) {
-	row = row[:4*len(cols)]
-	for x, c := range cols {
+// scaleColourRow writes the converted colour pixels base+offs[x] (RGBA; offs[x]
+// < 0: outside the image) into an RGBA row.
+func scaleColourRow(colour []uint8, base int, offs []int32, row []uint8) {
+	row = row[:4*len(offs)]
+	src := colour[4*base:]
+	for x, c := range offs {
 		p := row[4*x : 4*x+4 : 4*x+4]
 		if c < 0 {
 			p[0], p[1], p[2], p[3] = 0, 0, 0, 255

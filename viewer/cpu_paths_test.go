@@ -55,11 +55,11 @@ func testFrames() map[string]*Frame {
 	return map[string]*Frame{"grey": grey, "u16": u16, "rgb": rgb, "ybr": ybr, "rgb16": rgb16, "palette": pal}
 }
 
-// TestRenderPathsMatchDefinition checks every CPU rendering path (1:1 tables,
-// the axis-aligned column tables and row copies, the converted colour frame, the
-// general per-row path for quarter turns) against a per-pixel evaluation of the
-// pipeline, for grey, colour and palette frames under zoom, pan, flips and turns,
-// into RGBA and Gray targets.
+// TestRenderPathsMatchDefinition checks the CPU renderer's nearest paths (1:1
+// tables; separable column tables and row copies, with and without a quarter
+// turn; the colour frame converted once; the index path into Gray targets)
+// against a per-pixel evaluation of the pipeline, for grey, colour and palette
+// frames under zoom, pan, flips and turns.
 func TestRenderPathsMatchDefinition(t *testing.T) {
 	ramp := LUT{First: 0, Bits: 16, Data: make([]uint16, 256)}
 	for i := range ramp.Data {

@@ -99,16 +99,36 @@ func (m *mapping) row(y int, idx []int32) {
 	}
 }
 
-// axisAligned reports whether target columns map to image columns and target rows
-// to image rows independently (any scale, pan and flip; no quarter turn), so that
-// nearest sampling can use one column table for every row.
-func (m *mapping) axisAligned() bool { return m.dxy == 0 && m.dyx == 0 }
+// separable reports whether the pixel index that nearest sampling gives target
+// pixel (x, y) splits into a part that depends only on x and one that depends
+// only on y: any scale, pan and flip, with or without a quarter turn. Then one
+// table of the x parts serves every row (see offsets and base).
+func (m *mapping) separable() bool {
+	return (m.dxy == 0 && m.dyx == 0) || (m.dxx == 0 && m.dyy == 0)
+}
 
-// columns fills t (one entry per target column) with the image column that each
-// target column shows by nearest sampling, -1 outside the image. Only for an
-// axisAligned mapping; the positions are computed exactly as row computes them.
-func (m *mapping) columns(t []int32) {
+// turned reports whether a separable mapping has a quarter turn: target columns
+// then run along image rows.
+func (m *mapping) turned() bool { return !(m.dxy == 0 && m.dyx == 0) }
+
+// offsets fills t (one entry per target column) with the x part of the pixel
+// index of each target column, -1 where the column falls outside the image. The
+// positions are computed exactly as row computes them, so that base(y)+t[x] is
+// row's index. Only for a separable mapping.
+func (m *mapping) offsets(t []int32) {
+	// Along a target row, row varies px by dxx and py by dxy from the row's
+	// start, and for a separable mapping the start's varying part is exactly the
+	// origin (the other term is a product with zero).
 	for x := range t {
+		if m.turned() {
+			py := m.oy + float64(x)*m.dxy
+			if py < 0 || py >= float64(m.rows) {
+				t[x] = -1
+				continue
+			}
+			t[x] = int32(int(py) * m.cols)
+			continue
+		}
 		px := m.ox + float64(x)*m.dxx
 		if px < 0 || px >= float64(m.cols) {
 			t[x] = -1
@@ -118,12 +138,18 @@ func (m *mapping) columns(t []int32) {
 	}
 }
 
-// sourceRow returns the image row that target row y shows by nearest sampling, -1
-// outside the image. Only for an axisAligned mapping.
-func (m *mapping) sourceRow(y int) int {
-	_, py := m.source(0, y)
-	if py < 0 || py >= float64(m.rows) {
+// base returns the y part of the pixel index of target row y, -1 where the row
+// falls outside the image. Only for a separable mapping.
+func (m *mapping) base(y int) int {
+	sx, sy := m.source(0, y)
+	if m.turned() {
+		if sx < 0 || sx >= float64(m.cols) {
+			return -1
+		}
+		return int(sx)
+	}
+	if sy < 0 || sy >= float64(m.rows) {
 		return -1
 	}
-	return int(py)
+	return int(sy) * m.cols
 }
