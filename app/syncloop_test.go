@@ -2,7 +2,13 @@ package app
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 	"testing"
 	"time"
@@ -22,7 +28,8 @@ func TestSyncLoopResumesAndDelivers(t *testing.T) {
 	const reader = "Doe^Jane"
 	srv := orthanctest.New(t, orthanctest.Options{})
 	src := filepath.Join(samplesDir(t), "ct_small_explicit_le.dcm")
-	paths, err := cachetest.MakeSeries(src, t.TempDir(), 130)
+	const n = 300
+	paths, err := cachetest.MakeSeries(src, t.TempDir(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +39,21 @@ func TestSyncLoopResumesAndDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := tsync.New(tsync.Config{BaseURL: srv.DICOMwebURL})
+	// The archive is reached through a proxy that slows a series retrieve down
+	// after its first 6 MB, so that closing the loop on the first durable
+	// group always falls in the middle of the download, whatever the timing
+	// of staging and group commits.
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if strings.Contains(r.Request.URL.Path, "/series/") && !strings.Contains(r.Request.URL.Path, "/instances") {
+			r.Body = &slowBody{r: r.Body, fast: 6 << 20}
+		}
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+	client, err := tsync.New(tsync.Config{BaseURL: front.URL + "/dicom-web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +89,9 @@ func TestSyncLoopResumesAndDelivers(t *testing.T) {
 	}
 	have := instancesOf(t, c1, assigned)
 	c1.Close()
-	if w.State == tsync.StateReady || have == 0 || have >= 130 {
-		t.Fatalf("after closing mid-download: state %q with %d of 130 instances durable (progress said %d); want a partial download",
-			w.State, have, doneAtStop)
+	if w.State == tsync.StateReady || have == 0 || have >= n {
+		t.Fatalf("after closing mid-download: state %q with %d of %d instances durable (progress said %d); want a partial download",
+			w.State, have, n, doneAtStop)
 	}
 
 	// Second run on the reopened cache: it resumes and delivers.
@@ -96,12 +117,12 @@ func TestSyncLoopResumesAndDelivers(t *testing.T) {
 		return err == nil && w.State == tsync.StateReady
 	})
 	mu.Lock()
-	if fetched != 130-have {
-		t.Errorf("the resumed pull fetched %d instances; want the %d missing", fetched, 130-have)
+	if fetched != n-have {
+		t.Errorf("the resumed pull fetched %d instances; want the %d missing", fetched, n-have)
 	}
 	mu.Unlock()
-	if n := instancesOf(t, c2, assigned); n != 130 {
-		t.Errorf("%d instances in the cache after resuming; want 130", n)
+	if got := instancesOf(t, c2, assigned); got != n {
+		t.Errorf("%d instances in the cache after resuming; want %d", got, n)
 	}
 	if _, err := c2.WorkItemByUID(orig); err != nil {
 		t.Errorf("the original study was not fetched as a prior: %v", err)
@@ -191,3 +212,25 @@ func TestDraftSurvivesClosing(t *testing.T) {
 		t.Errorf("worklist state with a draft: %q; want reading", got)
 	}
 }
+
+// slowBody passes the first fast bytes through, then 16 KiB every 5 ms.
+type slowBody struct {
+	r    io.ReadCloser
+	fast int64
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if b.fast <= 0 {
+		time.Sleep(5 * time.Millisecond)
+		if len(p) > 16<<10 {
+			p = p[:16<<10]
+		}
+	} else if int64(len(p)) > b.fast {
+		p = p[:b.fast]
+	}
+	n, err := b.r.Read(p)
+	b.fast -= int64(n)
+	return n, err
+}
+
+func (b *slowBody) Close() error { return b.r.Close() }
