@@ -17,13 +17,7 @@ import (
 // encoder) encodes corpus reference images reversibly, and the decode must give
 // back exactly the encoder's input.
 func TestDecodeHTJ2K(t *testing.T) {
-	ojph, err := exec.LookPath("ojph_compress")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ojph_compress (Debian openjph-tools) not found")
-		}
-		t.Skip("ojph_compress (Debian openjph-tools) not found")
-	}
+	ojph := corpus.Tool(t, "ojph_compress", "openjph-tools")
 	dir := corpus.Dir(t)
 	tests := []struct {
 		id        string // corpus entry whose reference frame 0 is encoded
@@ -40,15 +34,7 @@ func TestDecodeHTJ2K(t *testing.T) {
 	entries := corpus.Entries(t, dir, "1.2.840.10008.1.2.4.80", tsLossless)
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			var e *corpus.Entry
-			for i := range entries {
-				if entries[i].ID == tt.id {
-					e = &entries[i]
-				}
-			}
-			if e == nil {
-				t.Fatalf("%s not in the corpus", tt.id)
-			}
+			e := corpus.Lookup(t, entries, tt.id)
 			want, err := corpus.Reference0(dir, e)
 			if err != nil {
 				t.Fatal(err)

@@ -134,15 +134,7 @@ func TestDecodeHeader(t *testing.T) {
 // in DICOM although the standard wants a raw one, decodes like the raw stream.
 func TestDecodeJP2(t *testing.T) {
 	dir := corpus.Dir(t)
-	var e *corpus.Entry
-	for _, c := range corpus.Entries(t, dir, tsLossless) {
-		if c.ID == "mr_small_j2k_lossless" {
-			e = &c
-		}
-	}
-	if e == nil {
-		t.Fatal("mr_small_j2k_lossless not in the corpus")
-	}
+	e := corpus.Lookup(t, corpus.Entries(t, dir, tsLossless), "mr_small_j2k_lossless")
 	src, err := corpus.Frame0(filepath.Join(dir, e.File), 1)
 	if err != nil {
 		t.Fatal(err)

@@ -61,15 +61,7 @@ func TestDecodeHeader(t *testing.T) {
 	entries := corpus.Entries(t, dir, tsLossless, tsNearLossless)
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			var e *corpus.Entry
-			for i := range entries {
-				if entries[i].ID == tt.id {
-					e = &entries[i]
-				}
-			}
-			if e == nil {
-				t.Fatalf("%s not in the corpus", tt.id)
-			}
+			e := corpus.Lookup(t, entries, tt.id)
 			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
 			if err != nil {
 				t.Fatal(err)

@@ -1,9 +1,9 @@
 package ljpeg
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"teleread/viewer/codec/internal/corpus"
 )
 
 // maxFuzzInput caps fuzz inputs (the decoder's allocation is bounded by 16
@@ -15,26 +15,9 @@ const (
 	seedPrefix   = 8 << 10
 )
 
-// corpusStreams returns the frames of the corpus files in this package's
-// transfer syntaxes, keyed by file id; nil when the corpus is absent.
-func corpusStreams(tb testing.TB) map[string][][]byte {
-	tb.Helper()
-	if _, err := os.Stat(filepath.Join(corpusDir, "MANIFEST.json")); err != nil {
-		return nil
-	}
-	out := map[string][][]byte{}
-	for _, e := range loadManifest(tb) {
-		if transferSyntaxes[e.DICOM.TransferSyntaxUID] && e.Reference.Status == "ok" {
-			frames, _ := readFrames(tb, filepath.Join(corpusDir, e.File))
-			out[e.ID] = frames
-		}
-	}
-	return out
-}
-
 func FuzzDecode(f *testing.F) {
-	for _, frames := range corpusStreams(f) {
-		f.Add(frames[0][:min(len(frames[0]), seedPrefix)])
+	for _, s := range corpus.Streams(f, corpus.StartsJPEG, transferSyntaxes...) {
+		f.Add(s.Frames[0][:min(len(s.Frames[0]), seedPrefix)])
 	}
 	for _, p := range []encParams{
 		{w: 7, h: 5, nc: 1, precision: 16, psv: 6},
@@ -51,9 +34,8 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		n := img.Width * img.Height * img.Components
-		if len(img.U8)+len(img.U16) != n {
-			t.Fatalf("%dx%dx%d image with %d U8 and %d U16 samples", img.Width, img.Height, img.Components, len(img.U8), len(img.U16))
+		if err := corpus.CheckSamples(img); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
@@ -61,25 +43,22 @@ func FuzzDecode(f *testing.F) {
 // BenchmarkDecode decodes each corpus file's frames; frames/s is the figure to
 // compare with GDCM (gdcmconv --raw) on the same files.
 func BenchmarkDecode(b *testing.B) {
-	streams := corpusStreams(b)
-	if streams == nil {
-		requireTool(b, "corpus missing")
-	}
+	streams := corpus.Streams(b, corpus.StartsJPEG, transferSyntaxes...)
 	for _, id := range []string{"ct2_jpeg_lossless_sv1", "ct0012_enhanced_ct_jpeg_lossless_p14", "sc_rgb_jpeg_lossless"} {
-		frames := streams[id]
-		if frames == nil {
-			continue
+		s, ok := streams[id]
+		if !ok {
+			b.Fatalf("%s not in the corpus", id)
 		}
 		b.Run(id, func(b *testing.B) {
 			size := 0
-			for _, fr := range frames {
+			for _, fr := range s.Frames {
 				size += len(fr)
 			}
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			n := 0
 			for b.Loop() {
-				for _, fr := range frames {
+				for _, fr := range s.Frames {
 					if _, err := Decode(fr); err != nil {
 						b.Fatal(err)
 					}

@@ -9,76 +9,14 @@ import (
 	"testing"
 
 	"teleread/viewer/codec"
-	"teleread/viewer/dataset"
+	"teleread/viewer/codec/internal/corpus"
 )
-
-// nativeFrames reads every frame of an uncompressed little-endian corpus file
-// as interleaved unsigned samples.
-func nativeFrames(t *testing.T, path string) ([][]uint32, pixelInfo) {
-	t.Helper()
-	f, err := dataset.Open(path)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	defer f.Close()
-	var pi pixelInfo
-	pi.rows, _ = f.Int(dataset.Rows)
-	pi.cols, _ = f.Int(dataset.Columns)
-	pi.spp, _ = f.Int(dataset.SamplesPerPixel)
-	pi.bitsAllocated, _ = f.Int(dataset.BitsAllocated)
-	if pi.frames, err = f.NumberOfFrames(); err != nil {
-		t.Fatal(err)
-	}
-	planar, _ := f.Int(dataset.PlanarConfiguration)
-	bps := pi.bitsAllocated / 8
-	n := pi.rows * pi.cols * pi.spp
-	raw, err := f.ReadPixelRange(f.Pixel.Offset, int64(n*bps*pi.frames))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var frames [][]uint32
-	for fr := range pi.frames {
-		b := raw[fr*n*bps:]
-		out := make([]uint32, n)
-		for i := range out {
-			var v uint32
-			switch bps {
-			case 1:
-				v = uint32(b[i])
-			case 2:
-				v = uint32(binary.LittleEndian.Uint16(b[2*i:]))
-			case 4:
-				v = binary.LittleEndian.Uint32(b[4*i:])
-			}
-			j := i
-			if planar == 1 { // sample s of pixel p sits at s*pixels+p
-				pixels := pi.rows * pi.cols
-				j = (i%pixels)*pi.spp + i/pixels
-			}
-			out[j] = v
-		}
-		frames = append(frames, out)
-	}
-	return frames, pi
-}
-
-func samples(img *codec.Image) []uint32 {
-	var out []uint32
-	for _, v := range img.U8 {
-		out = append(out, uint32(v))
-	}
-	for _, v := range img.U16 {
-		out = append(out, uint32(v))
-	}
-	return append(out, img.U32...)
-}
 
 // TestDCMTK compresses uncompressed corpus files with DCMTK's RLE encoder
 // (dcmcrle) and checks that every frame decodes to the original samples.
 func TestDCMTK(t *testing.T) {
-	if _, err := exec.LookPath("dcmcrle"); err != nil {
-		requireTool(t, "dcmcrle (Debian package dcmtk) not installed")
-	}
+	dcmcrle := corpus.Tool(t, "dcmcrle", "dcmtk")
+	files := filepath.Join(corpus.Dir(t), "files")
 	dir := t.TempDir()
 	for _, id := range []string{
 		"mr_small_explicit_le",    // 16 bit
@@ -91,19 +29,22 @@ func TestDCMTK(t *testing.T) {
 		"emri_small_enhanced_mr",  // 16 bit, 10 frames
 	} {
 		t.Run(id, func(t *testing.T) {
-			in := filepath.Join(corpusDir, "files", id+".dcm")
-			want, pi := nativeFrames(t, in)
+			in := filepath.Join(files, id+".dcm")
+			want, pi := corpus.NativeFrames(t, in)
 			out := filepath.Join(dir, id+".dcm")
-			if b, err := exec.Command("dcmcrle", in, out).CombinedOutput(); err != nil {
+			if b, err := exec.Command(dcmcrle, in, out).CombinedOutput(); err != nil {
 				t.Fatalf("dcmcrle: %v\n%s", err, b)
 			}
-			frames, _ := readFrames(t, out)
+			frames, _ := corpus.Frames(t, out, startsRLE)
+			if len(frames) != len(want) {
+				t.Fatalf("%d frames, want %d", len(frames), len(want))
+			}
 			for i, fb := range frames {
-				img, err := Decode(fb, pi.rows, pi.cols, pi.spp, pi.bitsAllocated)
+				img, err := decodeFrame(fb, pi)
 				if err != nil {
 					t.Fatalf("frame %d: %v", i, err)
 				}
-				if !slices.Equal(samples(img), want[i]) {
+				if !slices.Equal(corpus.Samples(img), want[i]) {
 					t.Fatalf("frame %d differs from the original", i)
 				}
 			}
@@ -195,7 +136,7 @@ func TestDecode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := samples(img); !slices.Equal(got, tc.want) {
+			if got := corpus.Samples(img); !slices.Equal(got, tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
 			if img.Width != tc.cols || img.Height != tc.rows || img.Components != tc.spp || img.Precision != tc.bits {
@@ -208,11 +149,11 @@ func TestDecode(t *testing.T) {
 // TestTruncated cuts a real frame at every length: never a panic, and every
 // cut that loses header bytes is an error.
 func TestTruncated(t *testing.T) {
-	frames, pi := readFrames(t, filepath.Join(corpusDir, "files", "sc_rgb_rle.dcm"))
+	frames, pi := corpus.Frames(t, filepath.Join(corpus.Dir(t), "files", "sc_rgb_rle.dcm"), startsRLE)
 	src := frames[0]
-	last := int(binary.LittleEndian.Uint32(src[4+4*(pi.spp-1):]))
+	last := int(binary.LittleEndian.Uint32(src[4+4*(pi.SamplesPerPixel-1):]))
 	for n := range len(src) {
-		_, err := Decode(src[:n], pi.rows, pi.cols, pi.spp, pi.bitsAllocated)
+		_, err := decodeFrame(src[:n], pi)
 		// A cut before the last segment's offset leaves an offset pointing
 		// past the data; cuts inside the last segment decode with zeros, as
 		// GDCM does.

@@ -1,10 +1,9 @@
 // Package corpus gives the codec tests what they need from the shared test corpus
 // (../shared/corpus beside the repository, or $TELEREAD_CORPUS): its manifest, the
-// code stream of frame 0 of an encapsulated file, and the reference stored values.
-//
-// The code-stream scan here is deliberately small and test-only: it finds the
-// top-level Pixel Data element with undefined length in an explicit VR little
-// endian file and splits its items. The real parser lives in viewer/dataset.
+// code streams of an encapsulated file's frames (located with viewer/dataset),
+// the samples of an uncompressed one, the reference stored values and frame
+// hashes, the command-line tools a test needs (failing under CI=true when one is
+// missing), and the corpus seeding and sample-count check of the fuzz tests.
 package corpus
 
 import (
@@ -82,10 +81,7 @@ func Dir(tb testing.TB) string {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("test corpus not found (set TELEREAD_CORPUS): %v", err)
-		}
-		tb.Skipf("test corpus not found (set TELEREAD_CORPUS): %v", err)
+		Require(tb, "test corpus not found (set TELEREAD_CORPUS): %v", err)
 	}
 	return dir
 }
