@@ -2,7 +2,6 @@ package jpeg
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"teleread/viewer/codec"
@@ -20,17 +19,10 @@ const (
 // reproduce them exactly, so any difference is reported; the README's
 // tolerance decides pass or fail.
 func TestDecodeCorpus(t *testing.T) {
-	dir := corpus.Dir(t)
-	entries := corpus.Entries(t, dir, tsBaseline, tsExtended)
-	if len(entries) == 0 {
-		t.Fatal("no JPEG entries in the corpus manifest")
-	}
+	dir, entries := corpus.Listed(t, tsBaseline, tsExtended)
 	for _, e := range entries {
 		t.Run(e.ID, func(t *testing.T) {
-			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
-			if err != nil {
-				t.Fatal(err)
-			}
+			src := corpus.EntryFrame0(t, dir, &e)
 			img, err := Decode(src)
 			if e.Expectation.Render == "error" {
 				if err == nil {
@@ -59,14 +51,8 @@ func checkAgainstReference(t *testing.T, dir string, e *corpus.Entry, img *codec
 // print, or come back as a grey-filled image.
 func TestDecodeDamaged(t *testing.T) {
 	dir := corpus.Dir(t)
-	base, err := corpus.Frame0(filepath.Join(dir, "files/sc_jpeg_baseline_ybr_full.dcm"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ext, err := corpus.Frame0(filepath.Join(dir, "files/nm1_jpeg_extended_fixed.dcm"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := corpus.FileFrame0(t, dir, "sc_jpeg_baseline_ybr_full")
+	ext := corpus.FileFrame0(t, dir, "nm1_jpeg_extended_fixed")
 	// A frame header claiming 65535x65535 with 4 components: 16 Gi samples.
 	huge := []byte{0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x14, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x04,
 		1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 0xFF, 0xD9}
@@ -110,13 +96,10 @@ func sofOffset(t *testing.T, b []byte) int {
 }
 
 func TestDecodeHeader(t *testing.T) {
-	dir := corpus.Dir(t)
-	for _, e := range corpus.Entries(t, dir, tsBaseline, tsExtended) {
+	dir, entries := corpus.Listed(t, tsBaseline, tsExtended)
+	for _, e := range entries {
 		t.Run(e.ID, func(t *testing.T) {
-			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
-			if err != nil {
-				t.Fatal(err)
-			}
+			src := corpus.EntryFrame0(t, dir, &e)
 			h, err := DecodeHeader(src)
 			if err != nil {
 				t.Fatal(err)

@@ -20,11 +20,7 @@ const (
 // within the README's tolerance for lossy ones. Files the corpus marks as
 // render errors must fail to decode.
 func TestDecodeCorpus(t *testing.T) {
-	dir := corpus.Dir(t)
-	entries := corpus.Entries(t, dir, tsLossless, tsLossy)
-	if len(entries) == 0 {
-		t.Fatal("no JPEG 2000 entries in the corpus manifest")
-	}
+	dir, entries := corpus.Listed(t, tsLossless, tsLossy)
 	for _, e := range entries {
 		t.Run(e.ID, func(t *testing.T) {
 			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
@@ -63,10 +59,7 @@ func TestDecodeCorpus(t *testing.T) {
 // or print.
 func TestDecodeDamaged(t *testing.T) {
 	dir := corpus.Dir(t)
-	src, err := corpus.Frame0(filepath.Join(dir, "files/mr_small_j2k_lossless.dcm"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := corpus.FileFrame0(t, dir, "mr_small_j2k_lossless")
 	// A main header (SIZ, COD, QCD) claiming 65535x65535 with 4 components:
 	// 16 Gi samples, refused before any tile is allocated.
 	huge := []byte{0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x32, 0x00, 0x00,
@@ -115,11 +108,7 @@ func TestDecodeHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			src, err := corpus.Frame0(filepath.Join(dir, "files", tt.id+".dcm"), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := DecodeHeader(src)
+			h, err := DecodeHeader(corpus.FileFrame0(t, dir, tt.id))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,12 +122,9 @@ func TestDecodeHeader(t *testing.T) {
 // TestDecodeJP2 checks that a JP2-wrapped code stream, which some encoders put
 // in DICOM although the standard wants a raw one, decodes like the raw stream.
 func TestDecodeJP2(t *testing.T) {
-	dir := corpus.Dir(t)
-	e := corpus.Lookup(t, corpus.Entries(t, dir, tsLossless), "mr_small_j2k_lossless")
-	src, err := corpus.Frame0(filepath.Join(dir, e.File), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, entries := corpus.Listed(t, tsLossless)
+	e := corpus.Lookup(t, entries, "mr_small_j2k_lossless")
+	src := corpus.EntryFrame0(t, dir, e)
 	box := func(typ string, body ...[]byte) []byte {
 		n := 8
 		for _, b := range body {

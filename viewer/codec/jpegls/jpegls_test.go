@@ -2,7 +2,6 @@ package jpegls
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"teleread/viewer/codec"
@@ -18,17 +17,10 @@ const (
 // compares it bit for bit with the reference (JPEG-LS near-lossless decoding
 // is deterministic, so it is exact too).
 func TestDecodeCorpus(t *testing.T) {
-	dir := corpus.Dir(t)
-	entries := corpus.Entries(t, dir, tsLossless, tsNearLossless)
-	if len(entries) == 0 {
-		t.Fatal("no JPEG-LS entries in the corpus manifest")
-	}
+	dir, entries := corpus.Listed(t, tsLossless, tsNearLossless)
 	for _, e := range entries {
 		t.Run(e.ID, func(t *testing.T) {
-			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
-			if err != nil {
-				t.Fatal(err)
-			}
+			src := corpus.EntryFrame0(t, dir, &e)
 			img, err := Decode(src)
 			if e.Expectation.Render == "error" {
 				if err == nil {
@@ -48,7 +40,7 @@ func TestDecodeCorpus(t *testing.T) {
 }
 
 func TestDecodeHeader(t *testing.T) {
-	dir := corpus.Dir(t)
+	dir, entries := corpus.Listed(t, tsLossless, tsNearLossless)
 	tests := []struct {
 		id   string
 		want Header
@@ -58,15 +50,10 @@ func TestDecodeHeader(t *testing.T) {
 		{"sc_rgb_jpegls_ilv2", Header{Width: 256, Height: 256, Components: 3, Precision: 8, InterleaveMode: 2}},
 		{"sc_jpegls_7bit", Header{Width: 128, Height: 128, Components: 1, Precision: 7}},
 	}
-	entries := corpus.Entries(t, dir, tsLossless, tsNearLossless)
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
 			e := corpus.Lookup(t, entries, tt.id)
-			src, err := corpus.Frame0(filepath.Join(dir, e.File), e.Frames())
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := DecodeHeader(src)
+			h, err := DecodeHeader(corpus.EntryFrame0(t, dir, e))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,10 +62,7 @@ func TestDecodeHeader(t *testing.T) {
 			}
 		})
 	}
-	near, err := corpus.Frame0(filepath.Join(dir, "files/ct2_jpegls_near_lossless.dcm"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	near := corpus.FileFrame0(t, dir, "ct2_jpegls_near_lossless")
 	if h, err := DecodeHeader(near); err != nil || h.NearLossless == 0 {
 		t.Errorf("near-lossless stream: header %+v, %v; want NEAR > 0", h, err)
 	}
@@ -87,10 +71,7 @@ func TestDecodeHeader(t *testing.T) {
 // TestDecodeDamaged feeds streams that must fail with an error, never crash.
 func TestDecodeDamaged(t *testing.T) {
 	dir := corpus.Dir(t)
-	src, err := corpus.Frame0(filepath.Join(dir, "files/ct2_jpegls_near_lossless.dcm"), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := corpus.FileFrame0(t, dir, "ct2_jpegls_near_lossless")
 	// SOI, SOF55 claiming 65535x65535 with 4 components of 16 bits, SOS, EOI.
 	huge := []byte{0xFF, 0xD8, 0xFF, 0xF7, 0x00, 0x14, 0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x04,
 		1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0,

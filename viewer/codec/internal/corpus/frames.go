@@ -204,11 +204,7 @@ type Decoder func(src []byte, in Info) (*codec.Image, error)
 // a panic or hang. It fails when the corpus has no file in uids.
 func CheckFrames(t *testing.T, starts func([]byte) bool, decode Decoder, uids ...string) {
 	t.Helper()
-	dir := Dir(t)
-	entries := Entries(t, dir, uids...)
-	if len(entries) == 0 {
-		t.Fatalf("no corpus files in %v", uids)
-	}
+	dir, entries := Listed(t, uids...)
 	for _, e := range entries {
 		t.Run(e.ID, func(t *testing.T) {
 			frames, in := Frames(t, filepath.Join(dir, e.File), starts)

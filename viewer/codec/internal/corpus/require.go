@@ -3,6 +3,7 @@ package corpus
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -39,4 +40,38 @@ func Lookup(tb testing.TB, entries []Entry, id string) *Entry {
 	}
 	tb.Fatalf("%s not in the corpus", id)
 	return nil
+}
+
+// Listed returns the corpus folder and its entries in the transfer syntaxes
+// uids, failing the test when there are none.
+func Listed(tb testing.TB, uids ...string) (string, []Entry) {
+	tb.Helper()
+	dir := Dir(tb)
+	entries := Entries(tb, dir, uids...)
+	if len(entries) == 0 {
+		tb.Fatalf("no corpus files in %v", uids)
+	}
+	return dir, entries
+}
+
+// EntryFrame0 returns the code stream of frame 0 of the entry's file, failing
+// the test when it cannot be located.
+func EntryFrame0(tb testing.TB, dir string, e *Entry) []byte {
+	tb.Helper()
+	src, err := Frame0(filepath.Join(dir, e.File), e.Frames())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return src
+}
+
+// FileFrame0 returns the code stream of the single-frame corpus file
+// files/<id>.dcm, failing the test when it cannot be located.
+func FileFrame0(tb testing.TB, dir, id string) []byte {
+	tb.Helper()
+	src, err := Frame0(filepath.Join(dir, "files", id+".dcm"), 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return src
 }
