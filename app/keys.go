@@ -44,8 +44,13 @@ var Shortcuts = []Shortcut{
 	{"C", "cine loop / sweep"},
 	{"N / B", "next / previous series in the viewport"},
 	{"F5 / F6 / F7", "layout 1x1 / 1x2 / 2x2"},
+	{"K", "compare with the prior: the study left, its most recent cached prior right (1x2), scrolling linked by slice position; again to end"},
+	{"U", "unlink / link the compared viewports' scrolling (linking again keeps the offset set while unlinked)"},
+	{"Drag a series thumbnail", "show that series in the viewport it is dropped on"},
 	{"T", "DICOM tag browser"},
 	{"Q", "back to the worklist"},
+	{"Ctrl+O, Open… button", "open a folder, CD / USB stick (DICOMDIR), zip or DICOM file: its studies are marked shared, listed first and the first is opened"},
+	{"Drop files or folders on the window", "open them the same way"},
 	{"F1", "this help"},
 }
 
@@ -142,6 +147,10 @@ func (ws *workstation) typedKey(ev *fyne.KeyEvent) {
 		ws.viewer.setLayout(1)
 	case fyne.KeyF7:
 		ws.viewer.setLayout(2)
+	case fyne.KeyK:
+		ws.viewer.toggleCompare()
+	case fyne.KeyU:
+		ws.viewer.toggleLink()
 	case fyne.KeyT:
 		ws.showTags()
 	case fyne.KeyQ:

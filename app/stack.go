@@ -18,6 +18,7 @@ type stackItem struct {
 type stack struct {
 	Series cache.Series
 	Items  []stackItem
+	place  *placement // read the first time a link asks (placement)
 }
 
 // maxStackItems bounds a stack so that a header claiming millions of frames cannot

@@ -21,6 +21,7 @@ var (
 	colMeasure   = color.NRGBA{R: 0x40, G: 0xff, B: 0x60, A: 0xff}
 	colWarning   = color.NRGBA{R: 0xff, G: 0xc0, B: 0x30, A: 0xff}
 	colActive    = color.NRGBA{R: 0x2f, G: 0x8f, B: 0xff, A: 0xff} // active viewport frame
+	colDrop      = color.NRGBA{R: 0x40, G: 0xff, B: 0x60, A: 0xff} // viewport a dragged series will drop into
 	colViewport  = color.NRGBA{A: 0xff}
 	colBorder    = color.NRGBA{R: 0x30, G: 0x33, B: 0x38, A: 0xff} // inactive viewport frame
 	colPanel     = color.NRGBA{R: 0x16, G: 0x18, B: 0x1c, A: 0xff}

@@ -2,11 +2,8 @@ package app
 
 import (
 	"fmt"
-	"image"
-	"image/color"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -32,6 +29,17 @@ type viewerScreen struct {
 	active    *viewport
 	layout    int
 
+	// The most recent cached prior of the study, its stacks once compared, and
+	// the comparison's state (viewport 0 the study, viewport 1 the prior).
+	prior       *cache.Study
+	priorStacks []*stack
+	comparing   bool
+	linked      bool
+	following   bool
+	link        stackLink
+	compareBtn  *widget.Button
+	linkBtn     *widget.Button
+
 	grid      *fyne.Container
 	thumbs    *fyne.Container
 	toolbar   *fyne.Container
@@ -46,7 +54,7 @@ type viewerScreen struct {
 }
 
 func newViewerScreen(ws *workstation) *viewerScreen {
-	s := &viewerScreen{ws: ws}
+	s := &viewerScreen{ws: ws, linked: true}
 	for range 4 {
 		vp := newViewport(ws)
 		vp.changed = s.syncToolbar
@@ -76,23 +84,15 @@ func (s *viewerScreen) close() {
 // open loads a study: its image series as thumbnails, the first series in the
 // first viewport (the next ones in the others).
 func (s *viewerScreen) open(st cache.Study) error {
-	series, err := s.ws.cfg.Cache.SeriesOf(st.StudyInstanceUID)
+	stacks, err := loadStacks(s.ws.cfg.Cache, st.StudyInstanceUID)
 	if err != nil {
 		return err
 	}
 	s.study = st
-	s.stacks = s.stacks[:0]
-	for _, se := range series {
-		if !imageSeries(se) {
-			continue
-		}
-		ins, err := s.ws.cfg.Cache.InstancesOf(se.SeriesInstanceUID)
-		if err != nil {
-			return err
-		}
-		if sk := newStack(se, ins); len(sk.Items) > 0 {
-			s.stacks = append(s.stacks, sk)
-		}
+	s.stacks = stacks
+	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, stackLink{}, nil, nil
+	if priors, err := priorsOf(s.ws.cfg.Cache, st); err == nil && len(priors) > 0 {
+		s.prior = &priors[0]
 	}
 	for i, vp := range s.viewports {
 		if i < len(s.stacks) && i < s.cells() {
@@ -100,14 +100,12 @@ func (s *viewerScreen) open(st cache.Study) error {
 		} else if len(s.stacks) > 0 && i == 0 {
 			vp.setStack(st.StudyInstanceUID, s.stacks[0])
 		} else {
-			vp.stopCine()
-			vp.st = nil
-			vp.hasLast = false
-			vp.Refresh()
+			vp.clear()
 		}
 	}
 	s.buildThumbs()
 	s.setActive(s.viewports[0])
+	s.syncCompareButtons()
 	s.report.open(st)
 	return nil
 }
@@ -160,7 +158,28 @@ func (s *viewerScreen) showSeries(i int) {
 	if i < 0 || i >= len(s.stacks) || s.active == nil {
 		return
 	}
-	s.active.setStack(s.study.StudyInstanceUID, s.stacks[i])
+	s.loadInto(s.active, s.study.StudyInstanceUID, s.stacks[i])
+}
+
+// loadInto shows a series of a study (the open one or its prior) in a
+// viewport; a linked comparison keeps it at the place of its partner.
+func (s *viewerScreen) loadInto(vp *viewport, study string, st *stack) {
+	idx := -1
+	if s.comparing && s.linked {
+		switch {
+		case vp == s.viewports[0] && s.viewports[1].st != nil:
+			r := s.viewports[1]
+			idx = s.link.follow(r.st, st, r.index, false)
+		case vp == s.viewports[1] && s.viewports[0].st != nil:
+			l := s.viewports[0]
+			idx = s.link.follow(l.st, st, l.index, true)
+		}
+	}
+	if idx >= 0 {
+		vp.setStackAt(study, st, idx)
+	} else {
+		vp.setStack(study, st)
+	}
 	s.syncToolbar()
 }
 
@@ -170,12 +189,16 @@ func (s *viewerScreen) nextSeries(n int) {
 		return
 	}
 	cur := 0
-	for i, st := range s.stacks {
+	stacks, study := s.stacks, s.study.StudyInstanceUID
+	if s.prior != nil && s.active.study == s.prior.StudyInstanceUID && len(s.priorStacks) > 0 {
+		stacks, study = s.priorStacks, s.prior.StudyInstanceUID
+	}
+	for i, st := range stacks {
 		if st == s.active.st {
 			cur = i
 		}
 	}
-	s.showSeries(min(max(cur+n, 0), len(s.stacks)-1))
+	s.loadInto(s.active, study, stacks[min(max(cur+n, 0), len(stacks)-1)])
 }
 
 func (s *viewerScreen) buildToolbar() {
@@ -229,8 +252,11 @@ func (s *viewerScreen) buildToolbar() {
 		}
 	})
 	s.modeSel.SetSelected("loop")
+	s.compareBtn = widget.NewButtonWithIcon("Compare with prior", theme.ViewRestoreIcon(), s.toggleCompare)
+	s.linkBtn = widget.NewButtonWithIcon("Linked", theme.MediaReplayIcon(), s.toggleLink)
 	bar := []fyne.CanvasObject{back, widget.NewSeparator()}
 	bar = append(bar, layoutBtns...)
+	bar = append(bar, s.compareBtn, s.linkBtn)
 	bar = append(bar, widget.NewSeparator(), s.toolSel, s.presetSel,
 		widget.NewButton("Invert", act((*viewport).toggleInvert)),
 		widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), act(func(v *viewport) { v.rotate(1) })),
@@ -284,92 +310,4 @@ func (s *viewerScreen) syncToolbar() {
 		s.cineBtn.Disable()
 	}
 	s.ws.updateStatus()
-}
-
-// buildThumbs makes one thumbnail per series; the pictures are rendered off the
-// UI goroutine and appear as they are ready.
-func (s *viewerScreen) buildThumbs() {
-	s.thumbs.Objects = nil
-	for i, st := range s.stacks {
-		t := newThumb(s, i, st)
-		s.thumbs.Objects = append(s.thumbs.Objects, t)
-	}
-	s.thumbs.Refresh()
-}
-
-// thumb is a series thumbnail: its middle image, number, modality, description
-// and image count. A tap shows the series in the active viewport.
-type thumb struct {
-	widget.BaseWidget
-	s     *viewerScreen
-	index int
-	img   *canvas.Image
-	label *widget.Label
-}
-
-const thumbSize = 120
-
-func newThumb(s *viewerScreen, i int, st *stack) *thumb {
-	t := &thumb{s: s, index: i}
-	t.img = canvas.NewImageFromImage(blankImage(4, 3))
-	t.img.FillMode = canvas.ImageFillContain
-	t.img.SetMinSize(fyne.NewSize(thumbSize, thumbSize*0.8))
-	desc := st.Series.Description
-	if len(desc) > 18 {
-		desc = desc[:18] + "…"
-	}
-	t.label = widget.NewLabel(fmt.Sprintf("S%d %s  %d\n%s", st.Series.SeriesNumber, st.Series.Modality, len(st.Items), desc))
-	t.label.TextStyle.Monospace = false
-	t.ExtendBaseWidget(t)
-	go func() {
-		pic := renderThumb(st)
-		if pic != nil {
-			ui(func() {
-				t.img.Image = pic
-				t.img.Refresh()
-			})
-		}
-	}()
-	return t
-}
-
-// renderThumb draws the stack's middle image (first frame of a cine) small.
-func renderThumb(st *stack) image.Image {
-	it := st.Items[len(st.Items)/2]
-	if it.Frames > 1 {
-		it = st.Items[0]
-	}
-	img, err := viewer.Open(it.Path)
-	if err != nil {
-		return nil
-	}
-	defer img.Close()
-	f, err := img.Frame(it.Frame)
-	if err != nil {
-		return nil
-	}
-	d, err := viewer.DefaultDisplay(img, f)
-	if err != nil {
-		return nil
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, thumbSize, thumbSize*4/5))
-	var r viewer.CPURenderer
-	if err := r.Upload(f); err != nil {
-		return nil
-	}
-	if err := r.Render(d, dst); err != nil {
-		return nil
-	}
-	return dst
-}
-
-// Tapped shows the series in the active viewport.
-func (t *thumb) Tapped(*fyne.PointEvent) {
-	t.s.showSeries(t.index)
-	t.s.ws.focusViewer()
-}
-
-func (t *thumb) CreateRenderer() fyne.WidgetRenderer {
-	bg := canvas.NewRectangle(color.NRGBA{R: 0x0c, G: 0x0d, B: 0x10, A: 0xff})
-	return widget.NewSimpleRenderer(container.NewStack(bg, container.NewVBox(t.img, t.label)))
 }

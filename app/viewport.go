@@ -67,7 +67,8 @@ type viewport struct {
 	scrollAccum float32
 	direction   int // +1 or -1: the way the stack was last stepped
 
-	changed func() // tells the screen the viewport's state changed (toolbar, status)
+	changed    func() // tells the screen the viewport's state changed (toolbar, status)
+	dropTarget bool   // a series dragged from the thumbnails is over it
 }
 
 func newViewport(ws *workstation) *viewport {
@@ -79,16 +80,52 @@ func newViewport(ws *workstation) *viewport {
 	return v
 }
 
-// setStack shows a series, from its first image (or the middle one for CT/MR
-// stacks, where the reader usually starts in the middle of the anatomy).
-func (v *viewport) setStack(study string, st *stack) {
+// setStack shows a series from its first image.
+func (v *viewport) setStack(study string, st *stack) { v.setStackAt(study, st, 0) }
+
+// setStackAt shows a series from item index (clamped).
+func (v *viewport) setStackAt(study string, st *stack, index int) {
 	v.stopCine()
-	v.study, v.st, v.index = study, st, 0
+	v.study, v.st, v.index = study, st, min(max(index, 0), max(len(st.Items)-1, 0))
 	v.window, v.invert, v.view = nil, false, viewer.View{}
 	v.measures, v.drawing = map[int][]*measurement{}, nil
 	v.hasLast = false
 	v.request(false)
 	v.Refresh()
+}
+
+// clear leaves the viewport empty.
+func (v *viewport) clear() {
+	v.stopCine()
+	v.study, v.st, v.index = "", nil, 0
+	v.hasLast = false
+	v.Refresh()
+}
+
+// showIndex moves to item i as a linked partner asks, without telling the
+// partner back.
+func (v *viewport) showIndex(i int) {
+	if v.st == nil || len(v.st.Items) == 0 {
+		return
+	}
+	i = min(max(i, 0), len(v.st.Items)-1)
+	if i == v.index {
+		return
+	}
+	v.direction = 1
+	if i < v.index {
+		v.direction = -1
+	}
+	v.index = i
+	v.drawing = nil
+	v.request(true)
+}
+
+// moved tells the screen that the image changed, so that a linked viewport follows.
+func (v *viewport) moved() {
+	if v.ws.viewer != nil {
+		v.ws.viewer.moved(v)
+	}
 }
 
 func (v *viewport) close() {
@@ -204,6 +241,7 @@ func (v *viewport) step(n int) {
 	v.index = i
 	v.drawing = nil
 	v.request(true)
+	v.moved()
 }
 
 func (v *viewport) goTo(i int) {
@@ -212,6 +250,7 @@ func (v *viewport) goTo(i int) {
 	}
 	v.index = min(max(i, 0), len(v.st.Items)-1)
 	v.request(true)
+	v.moved()
 }
 
 // currentWindow is the window on screen: the reader's, else the file's.
@@ -628,7 +667,10 @@ func (r *viewportRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 120) }
 func (r *viewportRenderer) Refresh() {
 	v := r.v
 	border := colBorder
-	if v.active {
+	switch {
+	case v.dropTarget:
+		border = colDrop
+	case v.active:
 		border = colActive
 	}
 	for _, e := range r.border {

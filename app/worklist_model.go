@@ -10,6 +10,9 @@ import (
 	"teleread/cache"
 )
 
+// sourceShared is the cache source of studies opened for a second opinion.
+const sourceShared = "shared"
+
 // Priorities of the worklist table (cache/migrations: 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW).
 var priorityNames = []string{"STAT", "HIGH", "ROUTINE", "LOW"}
 
@@ -33,6 +36,7 @@ type worklistRow struct {
 	Priors      int
 	Instances   int
 	Cached      bool // the study is in the cache (it can be opened)
+	Shared      bool // opened for a second opinion (a drop, a CD, a zip, a link): listed first
 }
 
 // Worklist columns, in display order.
@@ -71,6 +75,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 			BirthDate: s.PatientBirthDate, Sex: s.PatientSex, StudyDate: s.StudyDate, StudyTime: s.StudyTime,
 			Modalities: strings.Join(s.ModalitiesInStudy, "/"), Description: s.StudyDescription,
 			Accession: s.AccessionNumber, State: "ready", Instances: s.NumberOfInstances, Cached: true,
+			Shared: s.Source == sourceShared,
 		}
 		byUID[r.UID] = r
 		rows = append(rows, r)
@@ -318,6 +323,9 @@ func (r *worklistRow) stateText() string {
 func (r *worklistRow) cell(col int, now time.Time, target time.Duration) string {
 	switch col {
 	case colPriority:
+		if r.Shared && r.AssignedAt.IsZero() {
+			return "SHARED"
+		}
 		return priorityName(r.Priority)
 	case colPatient:
 		return personName(r.PatientName)
@@ -392,9 +400,13 @@ func (v *worklistView) apply() {
 	})
 }
 
-// readingOrder is the default order: priority (STAT first), then the longest
-// waiting, then the newest study.
+// readingOrder is the default order: shared studies first (the reader opened
+// them), then priority (STAT first), then the longest waiting, then the newest
+// study.
 func readingOrder(a, b *worklistRow) bool {
+	if a.Shared != b.Shared {
+		return a.Shared
+	}
 	if a.Priority != b.Priority {
 		return a.Priority < b.Priority
 	}

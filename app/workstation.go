@@ -30,6 +30,10 @@ type workstation struct {
 	stopTicker chan struct{}
 	sync       *syncLoop // nil until startSync
 	closed     bool
+
+	opened   int // studies opened so far: an import finishing later opens its study only if the reader opened none meanwhile
+	imports  int // imports of dropped or chosen paths in flight
+	lastOpen openResult
 }
 
 func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error) {
@@ -41,7 +45,8 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), ws.showSettings)
 	reload := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), func() { ws.reloadWorklist() })
 	help := widget.NewButtonWithIcon("Help", theme.HelpIcon(), ws.showHelp)
-	ws.status.extra.Objects = []fyne.CanvasObject{reload, settingsBtn, help}
+	open := ws.installOpen()
+	ws.status.extra.Objects = []fyne.CanvasObject{open, reload, settingsBtn, help}
 	w.SetContent(container.NewBorder(nil, ws.status.content, nil, nil, ws.body))
 	w.Canvas().SetOnTypedKey(ws.typedKey)
 	w.Canvas().SetOnTypedRune(ws.typedRune)
@@ -173,6 +178,7 @@ func (ws *workstation) openStudy(uid string) {
 		return
 	}
 	_ = ws.cfg.Cache.MarkRead(uid)
+	ws.opened++
 	ws.onViewer = true
 	ws.body.Objects = []fyne.CanvasObject{ws.viewer.content}
 	ws.body.Refresh()

@@ -1,0 +1,153 @@
+package app
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+)
+
+// dropFolder is the shared corpus's files when present, else the repository's
+// samples.
+func dropFolder(t *testing.T) string {
+	d := filepath.Join("..", "..", "shared", "corpus", "files")
+	if m, _ := filepath.Glob(filepath.Join(d, "*.dcm")); len(m) > 0 {
+		return d
+	}
+	return samplesDir(t)
+}
+
+// dcmdumpStudy reads a file's Study Instance UID with dcmtk's dcmdump.
+func dcmdumpStudy(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("dcmdump", "-q", "+P", "0020,000d", path).Output()
+	if err != nil {
+		return ""
+	}
+	m := regexp.MustCompile(`\(0020,000d\) UI \[([0-9.]+)\]`).FindSubmatch(out)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// waitImports runs queued UI work until the workstation's imports are done.
+func (h *harness) waitImports() {
+	h.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for h.ws.imports > 0 {
+		if time.Now().After(deadline) {
+			h.t.Fatal("the import never finished")
+		}
+		h.q.runPending()
+		time.Sleep(time.Millisecond)
+	}
+	h.q.runPending()
+}
+
+func TestDropFolderOpensSharedStudies(t *testing.T) {
+	if _, err := exec.LookPath("dcmdump"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dcmdump (dcmtk) is needed for the reference Study Instance UIDs")
+		}
+		t.Skip("dcmdump (dcmtk) not installed")
+	}
+	h := newHarness(t)
+	dir := dropFolder(t)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ws.dropped(fyne.NewPos(300, 300), []fyne.URI{storage.NewFileURI(abs)})
+	h.waitImports()
+
+	// The reference: the Study Instance UID dcmdump reads from every file the
+	// cache did not reject.
+	rejected := map[string]bool{}
+	for _, r := range h.ws.lastOpen.sum.Rejected {
+		rejected[r.Name] = true
+	}
+	for _, r := range h.ws.lastOpen.sum.Conflicts {
+		rejected[r.Name] = true
+	}
+	rows := h.ws.worklist.view.rows
+	files, _ := filepath.Glob(filepath.Join(abs, "*.dcm"))
+	studies, err := h.cache.Studies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := map[string]string{}
+	for _, s := range studies {
+		source[s.StudyInstanceUID] = s.Source
+	}
+	want := map[string]bool{}
+	for _, f := range files {
+		if rejected[f] {
+			continue
+		}
+		if uid := dcmdumpStudy(t, f); uid != "" {
+			want[uid] = true
+		}
+	}
+	if len(want) == 0 {
+		t.Fatalf("no study of %s is in the cache", dir)
+	}
+	shared := 0
+	for i, r := range rows {
+		if r.Shared {
+			shared++
+			if i != shared-1 {
+				t.Errorf("shared study %s listed at row %d, after a study not shared", r.UID, i)
+			}
+		}
+	}
+	for uid := range want {
+		if source[uid] != sourceShared {
+			t.Errorf("study %s of the dropped folder has source %q, want shared", uid, source[uid])
+		}
+		if i := h.ws.worklist.view.indexOf(uid); i < 0 || i >= shared {
+			t.Errorf("study %s of the dropped folder is listed at row %d, not among the %d shared at the top", uid, i, shared)
+		}
+	}
+	if shared < len(want) {
+		t.Errorf("%d shared rows, want at least %d", shared, len(want))
+	}
+	if got := h.ws.worklist.view.rows[0].cell(colPriority, h.now, time.Hour); got != "SHARED" {
+		t.Errorf("first row's priority column = %q, want SHARED", got)
+	}
+	// The user's own drop opens the first study.
+	if !h.ws.onViewer || h.ws.viewer.study.StudyInstanceUID != rows[0].UID {
+		t.Errorf("after the drop the viewer shows %q (on viewer %v), want the first shared study %s",
+			h.ws.viewer.study.StudyInstanceUID, h.ws.onViewer, rows[0].UID)
+	}
+}
+
+func TestOpenWhileReadingLeavesTheReading(t *testing.T) {
+	h := newHarness(t)
+	h.openStudyWith("MR")
+	abs, err := filepath.Abs(samplesDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ws.openPaths([]string{abs})
+	// The reader opens another study before the import is done.
+	h.ws.showWorklist()
+	h.openStudyWith("CT")
+	reading := h.ws.viewer.study.StudyInstanceUID
+	focused := h.win.Canvas().Focused()
+	h.waitImports()
+	if got := h.ws.viewer.study.StudyInstanceUID; got != reading {
+		t.Errorf("an import finishing after the reader opened %s switched the viewer to %s", reading, got)
+	}
+	if h.win.Canvas().Focused() != focused {
+		t.Error("an import finishing took the keyboard focus")
+	}
+	if n := len(h.ws.worklist.view.rows); n == 0 || !h.ws.worklist.view.rows[0].Shared {
+		t.Error("the opened studies are not listed first")
+	}
+}

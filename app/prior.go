@@ -1,0 +1,250 @@
+package app
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"fyne.io/fyne/v2/theme"
+
+	"teleread/cache"
+)
+
+// priorsOf returns the cached priors of a study, the most recent first: the
+// studies the worklist fetched as its priors, and any other cached study of
+// the same Patient ID with an earlier study date.
+func priorsOf(c *cache.Cache, st cache.Study) ([]cache.Study, error) {
+	rows, err := c.DB().Query(`SELECT study_uid FROM worklist WHERE role = 'prior' AND prior_of = ?`, st.StudyInstanceUID)
+	if err != nil {
+		return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
+	}
+	listed := map[string]bool{}
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&uid); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
+		}
+		listed[uid] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
+	}
+	studies, err := c.Studies()
+	if err != nil {
+		return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
+	}
+	var out []cache.Study
+	for _, o := range studies {
+		if o.StudyInstanceUID == st.StudyInstanceUID {
+			continue
+		}
+		samePatient := st.PatientID != "" && o.PatientID == st.PatientID && o.StudyDate != "" && o.StudyDate < st.StudyDate
+		if listed[o.StudyInstanceUID] || samePatient {
+			out = append(out, o)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].StudyDate+out[i].StudyTime > out[j].StudyDate+out[j].StudyTime
+	})
+	return out, nil
+}
+
+// loadStacks reads a study's image series as stacks.
+func loadStacks(c *cache.Cache, studyUID string) ([]*stack, error) {
+	series, err := c.SeriesOf(studyUID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*stack
+	for _, se := range series {
+		if !imageSeries(se) {
+			continue
+		}
+		ins, err := c.InstancesOf(se.SeriesInstanceUID)
+		if err != nil {
+			return nil, err
+		}
+		if sk := newStack(se, ins); len(sk.Items) > 0 {
+			out = append(out, sk)
+		}
+	}
+	return out, nil
+}
+
+// matchingSeries returns the stack of cands most like cur: the same modality,
+// description and body part score, the first of the best wins.
+func matchingSeries(cur *stack, cands []*stack) *stack {
+	if len(cands) == 0 {
+		return nil
+	}
+	best, bestScore := cands[0], -1
+	for _, c := range cands {
+		score := 0
+		if cur != nil {
+			if c.Series.Modality == cur.Series.Modality {
+				score += 2
+			}
+			if d := strings.TrimSpace(cur.Series.Description); d != "" && strings.EqualFold(d, strings.TrimSpace(c.Series.Description)) {
+				score += 3
+			}
+			if b := cur.Series.BodyPart; b != "" && strings.EqualFold(b, c.Series.BodyPart) {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = c, score
+		}
+	}
+	return best
+}
+
+// toggleCompare shows the current study and its most recent prior side by
+// side (1x2, the prior on the right, scrolling linked by slice position), or
+// leaves that comparison.
+func (s *viewerScreen) toggleCompare() {
+	if s.comparing {
+		s.endCompare()
+		return
+	}
+	s.compare()
+}
+
+// compare opens the 1x2 layout with the current study left and the most recent
+// prior right, their scrolling linked.
+func (s *viewerScreen) compare() {
+	if s.prior == nil {
+		s.ws.status.setMessage("No prior of this patient in the cache")
+		return
+	}
+	if s.priorStacks == nil {
+		st, err := loadStacks(s.ws.cfg.Cache, s.prior.StudyInstanceUID)
+		if err != nil {
+			s.ws.status.setMessage("Prior: " + err.Error())
+			return
+		}
+		s.priorStacks = st
+	}
+	if len(s.priorStacks) == 0 || len(s.stacks) == 0 {
+		s.ws.status.setMessage("The prior has no images to show")
+		return
+	}
+	cur, idx := s.stacks[0], 0
+	if a := s.active; a != nil && a.st != nil && a.study == s.study.StudyInstanceUID {
+		cur, idx = a.st, a.index
+	}
+	prior := matchingSeries(cur, s.priorStacks)
+	// The headers are read ahead, off the UI goroutine; a link that asks before
+	// they are in reads them itself.
+	for _, st := range []*stack{cur, prior} {
+		if st.place == nil {
+			go func() {
+				p := placeStack(st)
+				ui(func() {
+					if st.place == nil {
+						st.place = &p
+					}
+				})
+			}()
+		}
+	}
+	s.comparing, s.linked, s.link = true, true, stackLink{}
+	s.setLayout(1)
+	s.viewports[0].setStackAt(s.study.StudyInstanceUID, cur, idx)
+	s.viewports[1].setStackAt(s.prior.StudyInstanceUID, prior, s.link.follow(cur, prior, idx, true))
+	s.setActive(s.viewports[0])
+	s.buildThumbs()
+	s.syncCompareButtons()
+	s.ws.status.setMessage(fmt.Sprintf("Comparing with the prior of %s (%s)", formatDate(s.prior.StudyDate), s.prior.StudyDescription))
+	s.ws.focusViewer()
+}
+
+// endCompare goes back to the current study alone.
+func (s *viewerScreen) endCompare() {
+	s.comparing = false
+	vp := s.viewports[1]
+	if vp.study != s.study.StudyInstanceUID {
+		if len(s.stacks) > 1 {
+			vp.setStack(s.study.StudyInstanceUID, s.stacks[1])
+		} else {
+			vp.clear()
+		}
+	}
+	s.setLayout(0)
+	s.buildThumbs()
+	s.syncCompareButtons()
+	s.ws.focusViewer()
+}
+
+// toggleLink links or unlinks the two viewports' scrolling. Linking again keeps
+// the offset the reader set between them while they were unlinked.
+func (s *viewerScreen) toggleLink() {
+	if !s.comparing {
+		return
+	}
+	s.linked = !s.linked
+	if s.linked {
+		l, r := s.viewports[0], s.viewports[1]
+		s.link = linkAt(l.st, r.st, l.index, r.index)
+	}
+	s.syncCompareButtons()
+	s.ws.focusViewer()
+}
+
+// moved makes the linked viewport follow one whose image changed.
+func (s *viewerScreen) moved(v *viewport) {
+	if !s.comparing || !s.linked || s.following {
+		return
+	}
+	var dst *viewport
+	fromLeft := false
+	switch v {
+	case s.viewports[0]:
+		dst, fromLeft = s.viewports[1], true
+	case s.viewports[1]:
+		dst = s.viewports[0]
+	default:
+		return
+	}
+	if dst.st == nil || v.st == nil {
+		return
+	}
+	j := s.link.follow(v.st, dst.st, v.index, fromLeft)
+	if j == dst.index {
+		return
+	}
+	s.following = true
+	defer func() { s.following = false }()
+	dst.showIndex(j)
+}
+
+// syncCompareButtons shows whether a prior can be compared and the link state.
+func (s *viewerScreen) syncCompareButtons() {
+	if s.compareBtn == nil {
+		return
+	}
+	switch {
+	case s.comparing:
+		s.compareBtn.SetText("End compare")
+		s.compareBtn.Enable()
+	case s.prior != nil:
+		s.compareBtn.SetText("Compare with prior")
+		s.compareBtn.Enable()
+	default:
+		s.compareBtn.SetText("Compare with prior")
+		s.compareBtn.Disable()
+	}
+	if s.linked {
+		s.linkBtn.SetText("Linked")
+		s.linkBtn.SetIcon(theme.MediaReplayIcon())
+	} else {
+		s.linkBtn.SetText("Unlinked")
+		s.linkBtn.SetIcon(theme.ContentRemoveIcon())
+	}
+	if s.comparing {
+		s.linkBtn.Enable()
+	} else {
+		s.linkBtn.Disable()
+	}
+}

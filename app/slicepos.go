@@ -1,0 +1,222 @@
+package app
+
+import (
+	"math"
+
+	"teleread/viewer/dataset"
+)
+
+// Tags of the enhanced (multi-frame) plane functional groups.
+const (
+	tagPlanePositionSequence    dataset.Tag = 0x00209113
+	tagPlaneOrientationSequence dataset.Tag = 0x00209116
+)
+
+// placement is where a stack's images lie along its slice normal: pos[i] is
+// item i's Image Position (Patient) projected on the normal of its Image
+// Orientation (Patient), in mm, or its Slice Location when the stack has no
+// positions. ok is false when the stack cannot be placed (positions missing on
+// some image, or every image at the same place, as in a cine loop).
+type placement struct {
+	pos    []float64
+	normal [3]float64 // zero when the positions are Slice Locations
+	ok     bool
+}
+
+// placement returns the stack's placement, reading its headers the first time.
+func (s *stack) placement() placement {
+	if s.place == nil {
+		p := placeStack(s)
+		s.place = &p
+	}
+	return *s.place
+}
+
+// planeOf is what one image says about its plane.
+type planeOf struct {
+	ipp, iop []float64
+	loc      float64
+	hasLoc   bool
+}
+
+// readPlanes reads the plane of every frame of one stored instance.
+func readPlanes(path string, frames int) ([]planeOf, error) {
+	f, err := dataset.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ds := f.DataSet
+	base := planeOf{ipp: ds.Floats(dataset.ImagePositionPatient), iop: ds.Floats(dataset.ImageOrientationPatient)}
+	base.loc, base.hasLoc = ds.Float(dataset.SliceLocation)
+	var sharedIOP []float64
+	for _, g := range ds.Items(dataset.SharedFunctionalGroupsSequence) {
+		for _, o := range g.Items(tagPlaneOrientationSequence) {
+			sharedIOP = o.Floats(dataset.ImageOrientationPatient)
+		}
+	}
+	perFrame := ds.Items(dataset.PerFrameFunctionalGroupsSequence)
+	out := make([]planeOf, frames)
+	for i := range out {
+		p := base
+		if i < len(perFrame) {
+			for _, pp := range perFrame[i].Items(tagPlanePositionSequence) {
+				p.ipp = pp.Floats(dataset.ImagePositionPatient)
+			}
+			if len(sharedIOP) == 6 {
+				p.iop = sharedIOP
+			}
+			for _, o := range perFrame[i].Items(tagPlaneOrientationSequence) {
+				p.iop = o.Floats(dataset.ImageOrientationPatient)
+			}
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// placeStack reads the headers of the stack's instances and places its items.
+func placeStack(s *stack) placement {
+	n := len(s.Items)
+	if n < 2 {
+		return placement{}
+	}
+	planes := make([]planeOf, n)
+	for i := 0; i < n; {
+		it := s.Items[i]
+		first, last := s.instanceRange(i)
+		ps, err := readPlanes(it.Path, last-first+1)
+		if err != nil {
+			return placement{}
+		}
+		copy(planes[first:last+1], ps)
+		i = last + 1
+	}
+	var normal [3]float64
+	withIPP := true
+	for _, p := range planes {
+		if len(p.ipp) != 3 {
+			withIPP = false
+			break
+		}
+		if normal == ([3]float64{}) && len(p.iop) == 6 {
+			normal = cross(p.iop[:3], p.iop[3:])
+		}
+	}
+	pos := make([]float64, n)
+	switch {
+	case withIPP && normal != ([3]float64{}):
+		for i, p := range planes {
+			pos[i] = p.ipp[0]*normal[0] + p.ipp[1]*normal[1] + p.ipp[2]*normal[2]
+		}
+	default:
+		normal = [3]float64{}
+		for i, p := range planes {
+			if !p.hasLoc {
+				return placement{}
+			}
+			pos[i] = p.loc
+		}
+	}
+	lo, hi := pos[0], pos[0]
+	for _, x := range pos {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	if hi-lo < 1e-3 {
+		return placement{}
+	}
+	return placement{pos: pos, normal: normal, ok: true}
+}
+
+// cross returns the unit normal of two direction cosines, or zero.
+func cross(a, b []float64) [3]float64 {
+	n := [3]float64{a[1]*b[2] - a[2]*b[1], a[2]*b[0] - a[0]*b[2], a[0]*b[1] - a[1]*b[0]}
+	l := math.Sqrt(n[0]*n[0] + n[1]*n[1] + n[2]*n[2])
+	if l < 1e-6 || math.IsNaN(l) {
+		return [3]float64{}
+	}
+	return [3]float64{n[0] / l, n[1] / l, n[2] / l}
+}
+
+// alignment says how two placements compare: sign is +1 when their normals point
+// the same way, -1 when opposite; ok is false when they cannot be compared
+// (either unplaced, or planes of different orientations, such as axial and
+// sagittal).
+func alignment(a, b placement) (sign float64, ok bool) {
+	if !a.ok || !b.ok {
+		return 0, false
+	}
+	if a.normal == ([3]float64{}) || b.normal == ([3]float64{}) {
+		return 1, true // Slice Locations: the same axis by definition
+	}
+	d := a.normal[0]*b.normal[0] + a.normal[1]*b.normal[1] + a.normal[2]*b.normal[2]
+	switch {
+	case d > 0.9:
+		return 1, true
+	case d < -0.9:
+		return -1, true
+	}
+	return 0, false
+}
+
+// nearest returns the index of the position closest to x.
+func nearest(pos []float64, x float64) int {
+	best, bestD := 0, math.Inf(1)
+	for i, p := range pos {
+		if d := math.Abs(p - x); d < bestD {
+			best, bestD = i, d
+		}
+	}
+	return best
+}
+
+// relativeIndex maps index i of a stack of n images to the same relative place
+// in a stack of m images.
+func relativeIndex(i, n, m int) int {
+	if m <= 1 || n <= 1 {
+		return 0
+	}
+	return min(max(int(math.Round(float64(i)*float64(m-1)/float64(n-1))), 0), m-1)
+}
+
+// stackLink keeps two viewports' stacks scrolling together: by position along
+// the slice normal where both stacks are placed and parallel, else by relative
+// index. The offsets are what the reader set between the two while they were
+// unlinked (both zero at first).
+type stackLink struct {
+	posOffset float64 // left position minus right position, in the left's frame
+	idxOffset int     // right index minus the relative index, when unplaced
+}
+
+// follow returns the index the other stack should show when one stack shows
+// item i. fromLeft says which side moved.
+func (l stackLink) follow(src, dst *stack, i int, fromLeft bool) int {
+	if src == nil || dst == nil || len(dst.Items) == 0 || i < 0 || i >= len(src.Items) {
+		return 0
+	}
+	ps, pd := src.placement(), dst.placement()
+	if sign, ok := alignment(ps, pd); ok {
+		x := ps.pos[i] // in the source's frame
+		if fromLeft {
+			return nearest(pd.pos, sign*(x-l.posOffset))
+		}
+		return nearest(pd.pos, sign*x+l.posOffset)
+	}
+	if fromLeft {
+		return min(max(relativeIndex(i, len(src.Items), len(dst.Items))+l.idxOffset, 0), len(dst.Items)-1)
+	}
+	return min(max(relativeIndex(i-l.idxOffset, len(src.Items), len(dst.Items)), 0), len(dst.Items)-1)
+}
+
+// linkAt returns the link that keeps the two stacks as they are now: left
+// showing item il, right item ir.
+func linkAt(left, right *stack, il, ir int) stackLink {
+	if left == nil || right == nil || il < 0 || il >= len(left.Items) || ir < 0 || ir >= len(right.Items) {
+		return stackLink{}
+	}
+	pl, pr := left.placement(), right.placement()
+	if sign, ok := alignment(pl, pr); ok {
+		return stackLink{posOffset: pl.pos[il] - sign*pr.pos[ir]}
+	}
+	return stackLink{idxOffset: ir - relativeIndex(il, len(left.Items), len(right.Items))}
+}
