@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -150,6 +152,16 @@ func TestComparePriorScrollsByPosition(t *testing.T) {
 				}
 			}
 			check("opened")
+			for deadline := time.Now().Add(20 * time.Second); !right.hasLast && time.Now().Before(deadline); {
+				h.q.runPending()
+				time.Sleep(time.Millisecond)
+			}
+			if lines := overlayLines(right); len(lines[1]) == 0 || lines[1][0].text != "PRIOR" || !lines[1][0].warn {
+				t.Errorf("the prior's viewport is not marked PRIOR: %+v", lines[1])
+			}
+			if lines := overlayLines(left); len(lines[1]) > 0 && lines[1][0].text == "PRIOR" {
+				t.Error("the current study's viewport is marked PRIOR")
+			}
 			centre := func(v *viewport) fyne.Position {
 				p := fyne.CurrentApp().Driver().AbsolutePositionForObject(v)
 				return p.Add(fyne.NewPos(v.Size().Width/2, v.Size().Height/2))
@@ -214,5 +226,47 @@ func TestSlicePlacementFallsBackToRelativeIndex(t *testing.T) {
 	}
 	if _, ok := alignment(ax.placement(), sg.placement()); ok {
 		t.Error("axial and sagittal placements align")
+	}
+}
+
+// BenchmarkPlaceStack reads the plane of every image of a 300-image CT stack,
+// as the first linked scroll of a comparison does.
+func BenchmarkPlaceStack(b *testing.B) {
+	src := filepath.Join(samplesDir(b), "ct_small_explicit_le.dcm")
+	dir := b.TempDir()
+	st := &stack{}
+	for k := range 300 {
+		p := filepath.Join(dir, fmt.Sprintf("%03d.dcm", k))
+		data, err := os.ReadFile(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		st.Items = append(st.Items, stackItem{Path: p, Instance: k + 1, Frames: 1})
+	}
+	b.ResetTimer()
+	for range b.N {
+		placeStack(st)
+	}
+}
+
+func TestCompareWithoutPriorDoesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.openStudyWith("US")
+	s := h.ws.viewer
+	if s.prior != nil {
+		t.Fatalf("the US sample has a prior among the samples (%s)", s.prior.StudyInstanceUID)
+	}
+	if !s.compareBtn.Disabled() || !s.linkBtn.Disabled() {
+		t.Error("compare and link buttons are enabled without a prior")
+	}
+	h.key(fyne.KeyK)
+	if s.comparing || s.layout != 0 {
+		t.Errorf("K without a prior: comparing %v, layout %s", s.comparing, layouts[s.layout].name)
+	}
+	if !strings.Contains(h.ws.status.message.Text, "No prior") {
+		t.Errorf("status says %q", h.ws.status.message.Text)
 	}
 }

@@ -40,6 +40,9 @@ func overlayLines(v *viewport) [4][]overlayLine {
 	add(0, "ID "+ds.String(dataset.PatientID))
 	add(0, ageSex(ds.String(dataset.PatientBirthDate), ds.String(dataset.StudyDate), ds.String(dataset.PatientSex)))
 
+	if s := v.ws.viewer; s != nil && v.study != s.study.StudyInstanceUID {
+		warn(1, "PRIOR")
+	}
 	add(1, ds.String(dataset.StudyDescription))
 	add(1, formatDate(ds.String(dataset.StudyDate))+" "+formatTime(ds.String(dataset.StudyTime)))
 	add(1, ds.String(tagInstitutionName))

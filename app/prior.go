@@ -135,20 +135,8 @@ func (s *viewerScreen) compare() {
 		cur, idx = a.st, a.index
 	}
 	prior := matchingSeries(cur, s.priorStacks)
-	// The headers are read ahead, off the UI goroutine; a link that asks before
-	// they are in reads them itself.
-	for _, st := range []*stack{cur, prior} {
-		if st.place == nil {
-			go func() {
-				p := placeStack(st)
-				ui(func() {
-					if st.place == nil {
-						st.place = &p
-					}
-				})
-			}()
-		}
-	}
+	// The link reads both stacks' headers once, here (about 20 ms for 300
+	// images from a warm disk: BenchmarkPlaceStack).
 	s.comparing, s.linked, s.link = true, true, stackLink{}
 	s.setLayout(1)
 	s.viewports[0].setStackAt(s.study.StudyInstanceUID, cur, idx)
@@ -163,10 +151,13 @@ func (s *viewerScreen) compare() {
 // endCompare goes back to the current study alone.
 func (s *viewerScreen) endCompare() {
 	s.comparing = false
-	vp := s.viewports[1]
-	if vp.study != s.study.StudyInstanceUID {
-		if len(s.stacks) > 1 {
-			vp.setStack(s.study.StudyInstanceUID, s.stacks[1])
+	// Viewports showing the prior go back to the study's own series.
+	for i, vp := range s.viewports {
+		if vp.st == nil || vp.study == s.study.StudyInstanceUID {
+			continue
+		}
+		if i < len(s.stacks) {
+			vp.setStack(s.study.StudyInstanceUID, s.stacks[i])
 		} else {
 			vp.clear()
 		}

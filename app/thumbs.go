@@ -139,7 +139,10 @@ func (t *thumb) Tapped(*fyne.PointEvent) {
 // marked as the one it will drop into.
 func (t *thumb) Dragged(ev *fyne.DragEvent) {
 	t.dragging = true
-	t.dragAt = fyne.CurrentApp().Driver().AbsolutePositionForObject(t).Add(ev.Position)
+	t.dragAt = ev.AbsolutePosition // the pointer on the canvas (the desktop driver sets it)
+	if t.dragAt.IsZero() {
+		t.dragAt = fyne.CurrentApp().Driver().AbsolutePositionForObject(t).Add(ev.Position)
+	}
 	t.s.dragOver(t.s.viewportAt(t.dragAt))
 }
 
