@@ -4,7 +4,7 @@
 
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
-export LANG ?= en_US.UTF-8
+export LANG := en_US.UTF-8
 GO ?= go
 BIN := bin/teleread
 

@@ -186,7 +186,7 @@ func benchRetrieve(b *bench) error {
 	if curlErr == nil {
 		fmt.Fprintf(b.out, "  curl: %s per retrieve; its start-up (curl on the tiny /system answer) %s.\n", ms(curl), msOr(curlStart, curlStartErr))
 	}
-	fmt.Fprintln(b.out, "  The puller's figure includes its QIDO-RS queries, the study's state rows and one fsync per instance;")
+	fmt.Fprintln(b.out, "  The puller's figure includes its QIDO-RS queries, the study's state rows and a filesystem sync per group of 100 instances;")
 	fmt.Fprintf(b.out, "  it retrieves series in parallel (%d series here). curl writes one file and fsyncs nothing;\n", b.series)
 	if curlSyncErr == nil {
 		fmt.Fprintf(b.out, "  curl followed by `sync FILE` (one fsync of its one file) took %s: %s.\n", ms(curlSync), rate(mb, curlSync, "MB"))
