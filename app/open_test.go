@@ -1,6 +1,7 @@
 package app
 
 import (
+	"archive/zip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,33 +51,82 @@ func (h *harness) waitImports() {
 	h.q.runPending()
 }
 
-func TestDropFolderOpensSharedStudies(t *testing.T) {
+func TestDropOpensSharedStudies(t *testing.T) {
 	if _, err := exec.LookPath("dcmdump"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("dcmdump (dcmtk) is needed for the reference Study Instance UIDs")
 		}
 		t.Skip("dcmdump (dcmtk) not installed")
 	}
-	h := newHarness(t)
-	dir := dropFolder(t)
-	abs, err := filepath.Abs(dir)
+	folder, err := filepath.Abs(dropFolder(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.ws.dropped(fyne.NewPos(300, 300), []fyne.URI{storage.NewFileURI(abs)})
-	h.waitImports()
-
-	// The reference: the Study Instance UID dcmdump reads from every file the
-	// cache did not reject.
-	rejected := map[string]bool{}
-	for _, r := range h.ws.lastOpen.sum.Rejected {
-		rejected[r.Name] = true
+	samples, err := filepath.Abs(samplesDir(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range h.ws.lastOpen.sum.Conflicts {
-		rejected[r.Name] = true
+	tests := []struct {
+		name string
+		drop func(t *testing.T) string // the path dropped
+		src  string                    // the folder whose files it holds
+	}{
+		{"corpus folder", func(*testing.T) string { return folder }, folder},
+		{"zip of the samples", func(t *testing.T) string { return zipFolder(t, samples) }, samples},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.ws.dropped(fyne.NewPos(300, 300), []fyne.URI{storage.NewFileURI(tc.drop(t))})
+			h.waitImports()
+			checkShared(t, h, tc.src)
+		})
+	}
+}
+
+// zipFolder zips a folder's .dcm files into a temporary zip.
+func zipFolder(t *testing.T, dir string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "study.zip")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.dcm"))
+	for _, p := range files {
+		w, err := zw.Create("DICOM/" + filepath.Base(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkShared checks that the studies of the dropped files are marked shared,
+// listed first, and that the first of them is open. The reference is the Study
+// Instance UID dcmdump reads from every file the cache did not reject.
+func checkShared(t *testing.T, h *harness, src string) {
+	t.Helper()
+	rejected := map[string]bool{}
+	for _, r := range append(h.ws.lastOpen.sum.Rejected, h.ws.lastOpen.sum.Conflicts...) {
+		rejected[filepath.Base(r.Name)] = true
 	}
 	rows := h.ws.worklist.view.rows
-	files, _ := filepath.Glob(filepath.Join(abs, "*.dcm"))
+	files, _ := filepath.Glob(filepath.Join(src, "*.dcm"))
 	studies, err := h.cache.Studies()
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +137,7 @@ func TestDropFolderOpensSharedStudies(t *testing.T) {
 	}
 	want := map[string]bool{}
 	for _, f := range files {
-		if rejected[f] {
+		if rejected[filepath.Base(f)] {
 			continue
 		}
 		if uid := dcmdumpStudy(t, f); uid != "" {
@@ -95,7 +145,7 @@ func TestDropFolderOpensSharedStudies(t *testing.T) {
 		}
 	}
 	if len(want) == 0 {
-		t.Fatalf("no study of %s is in the cache", dir)
+		t.Fatalf("no study found in %s", src)
 	}
 	shared := 0
 	for i, r := range rows {
@@ -108,16 +158,16 @@ func TestDropFolderOpensSharedStudies(t *testing.T) {
 	}
 	for uid := range want {
 		if source[uid] != sourceShared {
-			t.Errorf("study %s of the dropped folder has source %q, want shared", uid, source[uid])
+			t.Errorf("study %s of the drop has source %q, want shared", uid, source[uid])
 		}
 		if i := h.ws.worklist.view.indexOf(uid); i < 0 || i >= shared {
-			t.Errorf("study %s of the dropped folder is listed at row %d, not among the %d shared at the top", uid, i, shared)
+			t.Errorf("study %s of the drop is listed at row %d, not among the %d shared at the top", uid, i, shared)
 		}
 	}
 	if shared < len(want) {
 		t.Errorf("%d shared rows, want at least %d", shared, len(want))
 	}
-	if got := h.ws.worklist.view.rows[0].cell(colPriority, h.now, time.Hour); got != "SHARED" {
+	if got := rows[0].cell(colPriority, h.now, time.Hour); got != "SHARED" {
 		t.Errorf("first row's priority column = %q, want SHARED", got)
 	}
 	// The user's own drop opens the first study.
