@@ -28,20 +28,17 @@ func runApp(g *globals, args []string) int {
 	}
 	c, err := g.openCache()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer c.Close()
 	newRenderer, info, closeGL, err := app.ChooseRenderer(*renderer)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer closeGL()
 	if err := app.Run(app.Config{Home: g.home, Cache: c, SamplesDir: *samples, NoDemoArchive: *noDemo,
 		SyncInterval: *interval, NewRenderer: newRenderer, Renderer: info}); err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	return 0
 }

@@ -23,8 +23,7 @@ func runImport(g *globals, args []string) int {
 	}
 	c, err := g.openCache()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer c.Close()
 	n := 0
@@ -59,14 +58,12 @@ func runStudies(g *globals, args []string) int {
 	}
 	c, err := g.openCache()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer c.Close()
 	studies, err := c.Studies()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	if *asJSON {
 		return printJSON(studies)
@@ -91,13 +88,11 @@ func runInfo(g *globals, args []string) int {
 	}
 	f, err := dataset.Open(paths[0])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer f.Close()
 	if err := f.Validate(); err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	in := f.Info()
 	if *asJSON {
@@ -123,14 +118,12 @@ var infoOrder = []string{"TransferSyntaxUID", "SOPClassUID", "SOPInstanceUID", "
 func runVerify(g *globals, args []string) int {
 	c, err := g.openCache()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer c.Close()
 	probs, err := c.Verify()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	for _, p := range probs {
 		fmt.Println(p)
@@ -147,8 +140,7 @@ func printJSON(v any) int {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	return 0
 }

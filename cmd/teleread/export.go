@@ -36,8 +36,7 @@ func runExport(g *globals, args []string) int {
 	}
 	c, err := g.openCache()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer c.Close()
 

@@ -31,8 +31,7 @@ func runOpen(g *globals, args []string) int {
 	}
 	c, err := g.openCache()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
-		return 1
+		return fail(err)
 	}
 	defer c.Close()
 
@@ -73,13 +72,11 @@ func runOpen(g *globals, args []string) int {
 	sort.Strings(uids)
 	for _, uid := range uids {
 		if err := c.SetSource(uid, sourceShared); err != nil {
-			fmt.Fprintln(os.Stderr, "teleread:", err)
-			return 1
+			return fail(err)
 		}
 		s, err := c.StudyByUID(uid)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "teleread:", err)
-			return 1
+			return fail(err)
 		}
 		fmt.Printf("%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
 			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)

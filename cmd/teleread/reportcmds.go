@@ -206,6 +206,5 @@ func runOutbox(g *globals, args []string) int {
 }
 
 func fail(err error) int {
-	fmt.Fprintln(os.Stderr, "teleread:", err)
-	return 1
+	return fail(err)
 }
