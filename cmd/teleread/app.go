@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"teleread/app"
@@ -20,7 +19,6 @@ func runApp(g *globals, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	plainLocale()
 	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		fmt.Fprintln(os.Stderr, "teleread: no display (DISPLAY and WAYLAND_DISPLAY are unset).\n"+
 			"The reading app needs a graphical session. On a headless machine run it under a virtual display:\n"+
@@ -62,21 +60,4 @@ func defaultSamples() string {
 		}
 	}
 	return ""
-}
-
-// plainLocale replaces a C or POSIX locale (the default of containers and
-// minimal systems, often C.UTF-8) by English before Fyne starts: Fyne cannot
-// parse "C" as a language tag and logs an error at every start.
-func plainLocale() {
-	for _, name := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
-		v := os.Getenv(name)
-		if v == "" {
-			continue
-		}
-		base, _, _ := strings.Cut(v, ".")
-		if base == "C" || base == "POSIX" {
-			os.Setenv(name, "en_US.UTF-8")
-		}
-		return // the first one set is the one that counts
-	}
 }
