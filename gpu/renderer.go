@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/draw"
 	"math"
 	"unsafe"
@@ -414,33 +413,10 @@ func resolve(f *viewer.Frame, d *viewer.Display, w, h int) uniforms {
 }
 
 // putPixels writes RGBA rows (target row 0 first) into dst, as viewer's CPU
-// renderer writes them: grey frames as their R value, colour into a Gray
-// target through color.GrayModel.
+// renderer writes them.
 func putPixels(dst draw.Image, b image.Rectangle, px []byte, grey bool) {
 	w := b.Dx()
 	for y := 0; y < b.Dy(); y++ {
-		row := px[4*w*y : 4*w*(y+1)]
-		switch t := dst.(type) {
-		case *image.Gray:
-			o := t.PixOffset(b.Min.X, b.Min.Y+y)
-			out := t.Pix[o : o+w]
-			for x := range out {
-				if grey {
-					out[x] = row[4*x]
-				} else {
-					out[x] = color.GrayModel.Convert(color.RGBA{row[4*x], row[4*x+1], row[4*x+2], 255}).(color.Gray).Y
-				}
-			}
-		case *image.RGBA:
-			o := t.PixOffset(b.Min.X, b.Min.Y+y)
-			copy(t.Pix[o:o+4*w], row)
-		case *image.NRGBA:
-			o := t.PixOffset(b.Min.X, b.Min.Y+y)
-			copy(t.Pix[o:o+4*w], row)
-		default:
-			for x := 0; x < w; x++ {
-				dst.Set(b.Min.X+x, b.Min.Y+y, color.RGBA{row[4*x], row[4*x+1], row[4*x+2], 255})
-			}
-		}
+		viewer.PutRow(dst, b, y, px[4*w*y:4*w*(y+1)], grey)
 	}
 }

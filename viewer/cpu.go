@@ -167,7 +167,7 @@ func (r *CPURenderer) Render(d *Display, dst draw.Image) error {
 				m.row(y, idx)
 				r.rowNearest(d, idx, px)
 			}
-			putRow(dst, b, y, px, f.Color == Monochrome)
+			PutRow(dst, b, y, px, f.Color == Monochrome)
 		}
 	})
 	return nil
@@ -197,8 +197,11 @@ func parallelRows(rows, cols int, fn func(y0, y1 int)) {
 	wg.Wait()
 }
 
-// putRow writes one row of RGBA pixels (grey: R=G=B) into dst.
-func putRow(dst draw.Image, b image.Rectangle, y int, px []uint8, grey bool) {
+// PutRow writes row y (relative to b) of RGBA pixels (grey: R=G=B) into dst:
+// grey frames as their R value, colour into a Gray target through
+// color.GrayModel. The GPU renderer writes its read-back rows with it, so both
+// renderers fill every kind of target the same way.
+func PutRow(dst draw.Image, b image.Rectangle, y int, px []uint8, grey bool) {
 	w := b.Dx()
 	switch t := dst.(type) {
 	case *image.Gray:
@@ -511,7 +514,7 @@ func (r *CPURenderer) renderSeparable(d *Display, m *mapping, dst draw.Image, b 
 				}
 			}
 			r.rowNearest(d, idx, px)
-			putRow(dst, b, y, px, f.Color == Monochrome)
+			PutRow(dst, b, y, px, f.Color == Monochrome)
 		}
 	})
 }
