@@ -245,8 +245,10 @@ func TestReportCLI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("sign: %s %s", r.stdout, r.stderr)
 	}
-	if r := teleread(t, home, "report", "--study", study, "--findings", "changed"); r.code == 0 {
-		t.Errorf("a signed report was edited")
+	// Refused with a message and exit status 1 (an earlier version of the
+	// error helper called itself and died of stack overflow instead).
+	if r := teleread(t, home, "report", "--study", study, "--findings", "changed"); r.code != 1 || !strings.Contains(r.stderr, "teleread: ") {
+		t.Errorf("editing a signed report: exit %d, stderr %q; want exit 1 with a message", r.code, r.stderr)
 	}
 	out := filepath.Join(t.TempDir(), "sr.dcm")
 	if r := teleread(t, home, "report", "--study", study, "--export", out); r.code != 0 {

@@ -205,6 +205,8 @@ func runOutbox(g *globals, args []string) int {
 	return 0
 }
 
+// fail prints err as the command's error and returns the exit status 1.
 func fail(err error) int {
-	return fail(err)
+	fmt.Fprintln(os.Stderr, "teleread:", err)
+	return 1
 }
