@@ -153,14 +153,6 @@ func (s *viewerScreen) setActive(v *viewport) {
 	s.syncToolbar()
 }
 
-// showSeries puts stack i into the active viewport.
-func (s *viewerScreen) showSeries(i int) {
-	if i < 0 || i >= len(s.stacks) || s.active == nil {
-		return
-	}
-	s.loadInto(s.active, s.study.StudyInstanceUID, s.stacks[i])
-}
-
 // loadInto shows a series of a study (the open one or its prior) in a
 // viewport; a linked comparison keeps it at the place of its partner.
 func (s *viewerScreen) loadInto(vp *viewport, study string, st *stack) {

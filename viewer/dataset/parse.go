@@ -861,5 +861,3 @@ var vrs = map[string]bool{
 	"OB": true, "OD": true, "OF": true, "OL": true, "OV": true, "OW": true, "SQ": true,
 	"SV": true, "UC": true, "UN": true, "UR": true, "UT": true, "UV": true,
 }
-
-func longVR(vr string) bool { return vrs[vr] }
