@@ -46,11 +46,18 @@ build: deps
 run: build
 	./$(BIN)
 
-# Every test runs under a virtual X display (the GL and GUI tests need one; the
-# rest do not mind). CI=true makes a missing dependency fail instead of skip.
+# The pure-Go packages (no cgo GUI code) run again under the race detector.
+RACE_PACKAGES := ./cache/... ./sync/... ./viewer/dataset/... ./viewer/codec/ljpeg ./viewer/codec/rle
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# Lint first; every test runs under a virtual X display (the GL and GUI tests
+# need one; the rest do not mind); CI=true makes a missing dependency fail
+# instead of skip.
 test: deps
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 15m $(RACE_PACKAGES)
 	$(MAKE) --no-print-directory fuzz-brief
 
 # fuzz-brief runs each fuzz target for FUZZ_TIME_TEST (go test runs one fuzz
@@ -73,7 +80,7 @@ bench: build
 
 lint: deps
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # install puts the binary, its icon and the desktop entry (which registers the
 # teleread:// link scheme and DICOM files) in place. `fyne package` could make
