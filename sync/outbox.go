@@ -30,6 +30,10 @@ type Outbox struct {
 	OnDelivered func(studyUID, sopUID string)
 	// MaxBackoff caps the wait between attempts while offline; zero means 5 minutes.
 	MaxBackoff time.Duration
+	// IgnoreBackoff makes Flush try every undelivered row now, not only those
+	// whose next attempt is due: for a flush the user asked for (`sync --once`,
+	// `outbox --send`); background loops leave it false.
+	IgnoreBackoff bool
 }
 
 // FlushResult says what one Flush did.
@@ -50,7 +54,11 @@ func (o *Outbox) now() time.Time {
 // unreachable (the rest would fail the same way) and reports Offline.
 func (o *Outbox) Flush(ctx context.Context) (FlushResult, error) {
 	var res FlushResult
-	due, err := o.Cache.DueOutbox(o.now())
+	at := o.now()
+	if o.IgnoreBackoff {
+		at = at.AddDate(100, 0, 0)
+	}
+	due, err := o.Cache.DueOutbox(at)
 	if err != nil {
 		return res, err
 	}

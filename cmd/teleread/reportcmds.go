@@ -177,7 +177,7 @@ func runOutbox(g *globals, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		res, err := (&tsync.Outbox{Cache: c, Client: client}).Flush(context.Background())
+		res, err := (&tsync.Outbox{Cache: c, Client: client, IgnoreBackoff: true}).Flush(context.Background())
 		if err != nil {
 			return fail(err)
 		}

@@ -59,7 +59,7 @@ func runSync(g *globals, args []string) int {
 	if *accessions != "" {
 		p.Accessions = splitList(*accessions)
 	}
-	out := &tsync.Outbox{Cache: c, Client: client}
+	out := &tsync.Outbox{Cache: c, Client: client, IgnoreBackoff: *once}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *worklist != "" {
