@@ -66,13 +66,13 @@ func TestViewsMatchCPU(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, v := range views {
+			if v.win != nil && (f.Color != viewer.Monochrome || d0.VOILUT != nil) {
+				continue // a window applies only to grey frames shown through a window
+			}
 			t.Run(e.ID+"/"+v.name, func(t *testing.T) {
 				d := *d0
 				d.View = v.view
 				if v.win != nil {
-					if f.Color != viewer.Monochrome || d.VOILUT != nil {
-						t.Skip("window on a frame without one")
-					}
 					d.Window = *v.win
 				}
 				w, h := v.w, v.h
