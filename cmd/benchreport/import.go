@@ -80,31 +80,9 @@ func benchImport(b *bench) error {
 		startup, startupErr = b.startup("dcmdump")
 	}
 
-	t := newTable("measure", "Teleread", "dcmdump", "ratio", "dcmdump minus start-up", "ratio", "floor 1,000/s")
-	peer := na(dumpErr)
-	var dumpRate float64
-	if dumpErr == nil {
-		dumpRate = n / dump.Seconds()
-		peer = rate(n, dump, "inst")
-	}
-	peerC, dumpRateC := corrected(n, dump, startup, startupErr, "inst")
-	if dumpRateC == 0 && startupErr == nil {
-		t.notes = append(t.notes, startupNote)
-	}
-	addRow := func(name string, d time.Duration, err error, floor bool) {
-		if err != nil {
-			t.add(name, na(err), peer, "", peerC, "", "")
-			return
-		}
-		ours := n / d.Seconds()
-		v := ""
-		if floor {
-			v = verdict(ours >= importFloor)
-		}
-		t.add(name, rate(n, d, "inst"), peer, ratio(ours, dumpRate), peerC, ratio(ours, dumpRateC), v)
-	}
-	addRow("full durable import (cache.ImportPaths)", imp, impErr, true)
-	addRow("metadata parse only (dataset.Open)", parse, parseErr, false)
+	t := newPeerTable("dcmdump", "floor 1,000/s", n, "inst", dump, dumpErr, startup, startupErr)
+	t.row("full durable import (cache.ImportPaths)", imp, impErr, "", func(ours, _ float64) string { return verdict(ours >= importFloor) })
+	t.row("metadata parse only (dataset.Open)", parse, parseErr, "", nil)
 	t.print(b.out)
 	if dumpErr == nil {
 		fmt.Fprintf(b.out, "  dcmdump: one process over all %d files (%s for all, %s per file); start-up on a trivial file %s.\n",

@@ -155,32 +155,17 @@ func benchRetrieve(b *bench) error {
 	}
 
 	mb := float64(payload) / 1e6
-	t := newTable("measure", "Teleread", "curl", "ratio", "curl minus start-up", "ratio", "floor 0.8x")
-	peer := na(curlErr)
-	var curlRate float64
-	if curlErr == nil {
-		curlRate = mb / curl.Seconds()
-		peer = rate(mb, curl, "MB")
-	}
-	peerC, curlRateC := corrected(mb, curl, curlStart, curlStartErr, "MB")
-	if curlRateC == 0 && curlStartErr == nil {
-		t.notes = append(t.notes, startupNote)
-	}
-	addRow := func(name string, d time.Duration, err error, floor bool) {
-		if err != nil {
-			t.add(name, na(err), peer, "", peerC, "", "")
-			return
+	t := newPeerTable("curl", "floor 0.8x", mb, "MB", curl, curlErr, curlStart, curlStartErr)
+	atFloor := func(ours, peer float64) string {
+		if peer <= 0 {
+			return ""
 		}
-		ours := mb / d.Seconds()
-		v := ""
-		if floor && curlRate > 0 {
-			v = verdict(ours/curlRate >= retrieveFloor)
-		}
-		t.add(name, rate(mb, d, "MB")+" ("+rate(float64(n), d, "inst")+")", peer, ratio(ours, curlRate), peerC, ratio(ours, curlRateC), v)
+		return verdict(ours/peer >= retrieveFloor)
 	}
-	addRow("puller into a fresh cache (durable, study ready)", puller, pullerErr, true)
-	addRow("RetrieveStudy + cache.Import per part (durable)", direct, directErr, false)
-	addRow("RetrieveStudy, parts discarded (client only)", discard, discardErr, false)
+	perInstance := func(d time.Duration) string { return " (" + rate(float64(n), d, "inst") + ")" }
+	t.row("puller into a fresh cache (durable, study ready)", puller, pullerErr, perInstance(puller), atFloor)
+	t.row("RetrieveStudy + cache.Import per part (durable)", direct, directErr, perInstance(direct), nil)
+	t.row("RetrieveStudy, parts discarded (client only)", discard, discardErr, perInstance(discard), nil)
 	t.print(b.out)
 	fmt.Fprintf(b.out, "  MB/s counts the instances' bytes (%.1f MB) for both; curl's file, with the multipart framing, had %.1f MB.\n", mb, float64(curlBytes)/1e6)
 	if curlErr == nil {

@@ -102,3 +102,43 @@ func verdict(met bool) string {
 	}
 	return "MISSED"
 }
+
+// peerTable compares Teleread's rates with one peer command's, raw and with the
+// peer's start-up subtracted. amount is what each run moves (instances, MB) in
+// unit; the peer took peerTime (or failed with peerErr) and starts up in
+// startup (or startupErr).
+type peerTable struct {
+	*table
+	amount, peerRate, peerRateC float64
+	unit, peer, peerC           string
+}
+
+func newPeerTable(peerName, floorHead string, amount float64, unit string, peerTime time.Duration, peerErr error, startup time.Duration, startupErr error) *peerTable {
+	t := &peerTable{table: newTable("measure", "Teleread", peerName, "ratio", peerName+" minus start-up", "ratio", floorHead),
+		amount: amount, unit: unit, peer: na(peerErr)}
+	if peerErr == nil {
+		t.peerRate = amount / peerTime.Seconds()
+		t.peer = rate(amount, peerTime, unit)
+	}
+	t.peerC, t.peerRateC = corrected(amount, peerTime, startup, startupErr, unit)
+	if t.peerRateC == 0 && startupErr == nil {
+		t.notes = append(t.notes, startupNote)
+	}
+	return t
+}
+
+// row adds Teleread's figure for one way of doing the work. floor, when not
+// nil, gives the verdict cell from Teleread's and the peer's rates; extra
+// follows the rate.
+func (t *peerTable) row(name string, d time.Duration, err error, extra string, floor func(ours, peer float64) string) {
+	if err != nil {
+		t.add(name, na(err), t.peer, "", t.peerC, "", "")
+		return
+	}
+	ours := t.amount / d.Seconds()
+	v := ""
+	if floor != nil {
+		v = floor(ours, t.peerRate)
+	}
+	t.add(name, rate(t.amount, d, t.unit)+extra, t.peer, ratio(ours, t.peerRate), t.peerC, ratio(ours, t.peerRateC), v)
+}
