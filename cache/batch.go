@@ -2,18 +2,19 @@ package cache
 
 import (
 	"io"
-	"os"
 	gosync "sync"
 )
 
 // Batch imports many instances with one filesystem sync for all of them
 // instead of two fsyncs each (file and directory), which is most of the cost of
-// storing a study. Add stages each instance in tmp/ (written, hashed, parsed);
-// Commit syncs the filesystem, renames the staged files into place, syncs again
-// and indexes them all in one transaction. Until Commit returns, nothing added
-// is in the index: a crash loses only staged work, which the next Open cleans
-// and the next pull fetches again. Add may be called from several goroutines
-// (staging is where the time goes); Commit must not run concurrently with Add.
+// storing a study. Add stages each instance (parsed, hashed, written to a
+// temporary file beside where it will be stored); Commit syncs the filesystem,
+// renames the staged files into place, syncs again and indexes them all in one
+// transaction. Until Commit returns, nothing added is in the index: a crash
+// loses only staged work, which the next Open cleans and the next pull fetches
+// again. Add may be called from several goroutines (staging is where the time
+// goes), also while a Commit runs: an instance staged after a Commit took the
+// list waits for the next Commit.
 type Batch struct {
 	c       *Cache
 	mu      gosync.Mutex
@@ -37,23 +38,38 @@ func (b *Batch) Add(r io.Reader, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	b.add(st)
+	return st.rec.sop, nil
+}
+
+// AddBytes stages one instance held in memory (data is not kept) and returns
+// its SOP Instance UID and size.
+func (b *Batch) AddBytes(data []byte, name string) (string, error) {
+	st, err := b.c.stageBytes(data, name, false)
+	if err != nil {
+		return "", err
+	}
+	b.add(st)
+	return st.rec.sop, nil
+}
+
+func (b *Batch) add(st *staged) {
 	b.mu.Lock()
 	b.pending = append(b.pending, st)
 	b.mu.Unlock()
-	return st.rec.sop, nil
 }
 
 // Commit makes every staged instance durable and indexed, and returns the SOP
 // Instance UIDs now stored (imported now or already present with the same
 // bytes) and the first error of the others.
 func (b *Batch) Commit() ([]string, error) {
-	if len(b.pending) == 0 {
-		return nil, nil
-	}
 	b.mu.Lock()
 	list := b.pending
 	b.pending = nil
 	b.mu.Unlock()
+	if len(list) == 0 {
+		return nil, nil
+	}
 	var stored []string
 	var first error
 	for _, o := range b.c.commitGroup(list) {
@@ -70,8 +86,10 @@ func (b *Batch) Commit() ([]string, error) {
 
 // Discard removes what was staged and not committed.
 func (b *Batch) Discard() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	for _, st := range b.pending {
-		os.Remove(st.tmp)
+		b.c.drop(st)
 	}
 	b.pending = nil
 }

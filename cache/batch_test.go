@@ -73,3 +73,60 @@ func TestBatch(t *testing.T) {
 		t.Errorf("verify: %v", probs)
 	}
 }
+
+// TestStagedFilesOfOtherWriters: the temporary files of a writer that died
+// (its owner lock not held) are removed by the next Open, while those of a
+// Cache still open on the same home (another process importing now) are
+// kept, committed later, and not reported by Verify.
+func TestStagedFilesOfOtherWriters(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"), t.TempDir(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	b := live.NewBatch()
+	data, _ := os.ReadFile(paths[0])
+	if _, err := b.AddBytes(data, paths[0]); err != nil {
+		t.Fatal(err)
+	}
+
+	// A writer that died: its lock file is there but nobody holds it.
+	const dead = "00000000deadbeef"
+	leftovers := []string{
+		filepath.Join(dir, "files", "ab", "."+dead+"-1.part"),
+		filepath.Join(dir, "tmp", dead+"-2.part"),
+		filepath.Join(dir, "tmp", "in-3.part"), // no owner at all
+	}
+	for _, p := range append(leftovers, filepath.Join(dir, "owners", dead+".lock")) {
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, p := range leftovers {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s survived Open (%v)", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "owners", dead+".lock")); !os.IsNotExist(err) {
+		t.Errorf("dead owner's lock file survived Open")
+	}
+	if probs, err := other.Verify(); err != nil || len(probs) != 0 {
+		t.Errorf("verify beside a live writer: %v %v", probs, err)
+	}
+	if stored, err := b.Commit(); err != nil || len(stored) != 1 {
+		t.Fatalf("the live writer's commit after another Open: %v %v", stored, err)
+	}
+	if probs, err := other.Verify(); err != nil || len(probs) != 0 {
+		t.Errorf("verify: %v %v", probs, err)
+	}
+}

@@ -6,7 +6,8 @@
 // Durability rule: a file is written to a temporary file, fsynced, renamed into
 // place and its directory fsynced, and only then indexed. A crash at any moment
 // therefore leaves no index row without its complete file; temporary files left by
-// a crash are removed by the next Open.
+// a crash are removed by the next Open (see owner.go for how they are told from
+// the temporary files of another process writing into the same cache).
 package cache
 
 import (
@@ -34,10 +35,14 @@ var migrations embed.FS
 type Cache struct {
 	home string
 	db   *sql.DB
+	own  *owner
 	// commit serialises the look-up, rename and index steps of imports, so two
 	// files with the same SOP Instance UID can never overwrite each other's stored
 	// copy; the expensive copy and fsync happen outside it.
 	commit gosync.Mutex
+
+	stagedMu gosync.Mutex
+	staged   map[string]struct{} // temporary files staged and not yet settled
 }
 
 // DefaultHome returns the per-user cache location: $TELEREAD_HOME, else the
@@ -58,23 +63,36 @@ func DefaultHome() string {
 // Open opens (creating if needed) the cache at home, applies pending migrations
 // and removes temporary files left by an interrupted write.
 func Open(home string) (*Cache, error) {
-	for _, d := range []string{home, filepath.Join(home, "files"), filepath.Join(home, "tmp")} {
+	for _, d := range []string{home, filepath.Join(home, "files"), filepath.Join(home, "tmp"), filepath.Join(home, "owners")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("cache: open %s: %w", home, err)
 		}
 	}
-	if err := cleanTemp(filepath.Join(home, "tmp")); err != nil {
+	if err := makeFanOut(filepath.Join(home, "files")); err != nil {
+		return nil, fmt.Errorf("cache: open %s: %w", home, err)
+	}
+	own, err := claimOwner(home)
+	if err != nil {
+		return nil, fmt.Errorf("cache: open %s: %w", home, err)
+	}
+	live, err := liveOwners(home, own.token)
+	if err == nil {
+		err = cleanTemp(filepath.Join(home, "tmp"), live)
+	}
+	if err != nil {
+		own.release(home)
 		return nil, fmt.Errorf("cache: open %s: %w", home, err)
 	}
 	dsn := "file:" + filepath.Join(home, "index.db") +
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
+		own.release(home)
 		return nil, fmt.Errorf("cache: open index: %w", err)
 	}
-	c := &Cache{home: home, db: db}
+	c := &Cache{home: home, db: db, own: own, staged: map[string]struct{}{}}
 	if err := c.migrate(context.Background()); err != nil {
-		db.Close()
+		c.Close()
 		return nil, err
 	}
 	return c, nil
@@ -83,8 +101,19 @@ func Open(home string) (*Cache, error) {
 // OpenTemp opens a cache in a new temporary directory, for tests.
 func OpenTemp(dir string) (*Cache, error) { return Open(dir) }
 
-// Close closes the index.
-func (c *Cache) Close() error { return c.db.Close() }
+// Close closes the index and gives up this Cache's claim on its temporary
+// files.
+func (c *Cache) Close() error {
+	c.stagedMu.Lock()
+	for p := range c.staged {
+		os.Remove(p)
+	}
+	c.staged = map[string]struct{}{}
+	c.stagedMu.Unlock()
+	err := c.db.Close()
+	c.own.release(c.home)
+	return err
+}
 
 // Home returns the cache's root directory.
 func (c *Cache) Home() string { return c.home }
@@ -98,12 +127,31 @@ func (c *Cache) FilePath(rel string) string {
 	return filepath.Join(c.home, "files", filepath.FromSlash(rel))
 }
 
-func cleanTemp(dir string) error {
+// makeFanOut creates the 256 directories files are stored in (named by the
+// first byte of a hash of the SOP Instance UID, see storagePath) once, so
+// that imports never create directories.
+func makeFanOut(files string) error {
+	if _, err := os.Stat(filepath.Join(files, "ff")); err == nil {
+		return nil
+	}
+	for i := range 256 {
+		if err := os.Mkdir(filepath.Join(files, fmt.Sprintf("%02x", i)), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanTemp removes what is in tmp/ except the files of live owners.
+func cleanTemp(dir string, live map[string]bool) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
+		if live[tempOwner(e.Name())] {
+			continue
+		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return err
 		}

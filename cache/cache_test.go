@@ -2,10 +2,13 @@ package cache
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -238,5 +241,55 @@ func TestRenameFailureIndexesNothing(t *testing.T) {
 	}
 	if insts, _ := c.AllInstances(); len(insts) != 0 {
 		t.Fatalf("%d index rows without their file after a batch import", len(insts))
+	}
+}
+
+// TestVerifyFindsChangedFiles: a stored file whose bytes changed (one bit,
+// or cut short) is reported, whether its row holds a CRC-32C or, as rows
+// written before CRC-32C do, a SHA-256.
+func TestVerifyFindsChangedFiles(t *testing.T) {
+	tests := []struct {
+		name     string
+		sha256   bool // rewrite the row's checksum as an older cache stored it
+		damage   func([]byte) []byte
+		problems int
+	}{
+		{"crc32c intact", false, nil, 0},
+		{"crc32c bit flipped", false, func(b []byte) []byte { b[len(b)/2] ^= 4; return b }, 1},
+		{"crc32c same size other bytes", false, func(b []byte) []byte { b[200], b[201] = b[201]^1, b[200]^1; return b }, 1},
+		{"crc32c truncated", false, func(b []byte) []byte { return b[:len(b)-1] }, 1},
+		{"sha256 intact", true, nil, 0},
+		{"sha256 bit flipped", true, func(b []byte) []byte { b[len(b)/2] ^= 4; return b }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTemp(t)
+			res, err := c.ImportFile(filepath.Join(corpusDir, "files", "mr_small_explicit_le.dcm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(res.Checksum, "crc32c:") || len(res.Checksum) != len("crc32c:")+8 {
+				t.Fatalf("checksum %q", res.Checksum)
+			}
+			data, err := os.ReadFile(res.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.sha256 {
+				sum := sha256.Sum256(data)
+				if _, err := c.DB().Exec(`UPDATE instances SET checksum = ? WHERE sop_uid = ?`, hex.EncodeToString(sum[:]), res.SOPInstanceUID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.damage != nil {
+				if err := os.WriteFile(res.Path, tt.damage(bytes.Clone(data)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			probs, err := c.Verify()
+			if err != nil || len(probs) != tt.problems {
+				t.Errorf("verify: %v %v, want %d problems", probs, err, tt.problems)
+			}
+		})
 	}
 }

@@ -129,7 +129,7 @@ func (c *Cache) commitGroup(group []*staged) []namedOutcome {
 	out := make([]namedOutcome, len(group))
 	if err := syncFilesystem(c.FilePath("")); err != nil {
 		for i, st := range group {
-			os.Remove(st.tmp)
+			c.drop(st)
 			out[i] = namedOutcome{st.name, outcome{Err: err}}
 		}
 		return out

@@ -120,11 +120,11 @@ type Instance struct {
 	TransferSyntax    string
 	Path              string // absolute
 	Size              int64
-	SHA256            string
+	Checksum          string // see checksum.go
 }
 
 const instanceSelect = `SELECT sop_uid, series_uid, sop_class, COALESCE(instance_number, 0), COALESCE(rows, 0), COALESCE(columns, 0), frames,
-	transfer_syntax, path, size, sha256 FROM instances`
+	transfer_syntax, path, size, checksum FROM instances`
 
 func (c *Cache) queryInstances(where string, args ...any) ([]Instance, error) {
 	rows, err := c.db.Query(instanceSelect+" "+where, args...)
@@ -136,7 +136,7 @@ func (c *Cache) queryInstances(where string, args ...any) ([]Instance, error) {
 	for rows.Next() {
 		var in Instance
 		if err := rows.Scan(&in.SOPInstanceUID, &in.SeriesInstanceUID, &in.SOPClassUID, &in.InstanceNumber, &in.Rows, &in.Columns,
-			&in.Frames, &in.TransferSyntax, &in.Path, &in.Size, &in.SHA256); err != nil {
+			&in.Frames, &in.TransferSyntax, &in.Path, &in.Size, &in.Checksum); err != nil {
 			return nil, err
 		}
 		in.Path = c.FilePath(in.Path)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/big"
 	"os"
@@ -74,7 +75,7 @@ type Result struct {
 	StudyInstanceUID  string
 	Path              string // absolute path of the stored file
 	Size              int64
-	SHA256            string
+	Checksum          string // see checksum.go
 }
 
 // MaxInstanceSize bounds one stored instance (a long ultrasound cine can be a few
@@ -115,10 +116,69 @@ type staged struct {
 	rec  record
 }
 
-// stage copies r to a temporary file (fsynced when durable is set), hashes it
-// and parses its metadata. A rejected input leaves nothing behind.
+// stage reads r and stages it: instances up to smallInstance bytes (almost
+// all) are read whole and staged from memory; bigger ones stream through a
+// temporary file in tmp/ while they are hashed, then are parsed from it. A
+// rejected input leaves nothing behind.
 func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
-	tmp, err := os.CreateTemp(filepath.Join(c.home, "tmp"), "in-*.part")
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	m, err := buf.ReadFrom(io.LimitReader(r, smallInstance+1))
+	if err != nil {
+		return nil, fmt.Errorf("cache: import %s: read: %w", name, err)
+	}
+	if m <= smallInstance {
+		return c.stageBytes(buf.Bytes(), name, durable)
+	}
+	return c.stageStream(io.MultiReader(bytes.NewReader(buf.Bytes()), r), name, durable)
+}
+
+// stageBytes stages one instance held in memory: parsed first (so rejected
+// input never touches the disk), then hashed and written to a temporary file
+// in the directory it will be stored in, so that putting it in place is a
+// rename within one directory.
+func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, error) {
+	df, err := dataset.Parse(bytes.NewReader(data), int64(len(data)), name)
+	if err != nil {
+		return nil, &RejectError{Name: name, Err: err}
+	}
+	if err := acceptable(df, name); err != nil {
+		return nil, err
+	}
+	rec, err := recordOf(df, func() (string, error) {
+		sum := sha256.Sum256(data)
+		return hex.EncodeToString(sum[:]), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: import %s: %w", name, err)
+	}
+	rec.sum = checksumOf(data)
+	rec.size = int64(len(data))
+	dir := filepath.Dir(c.FilePath(storagePath(rec.sop)))
+	tmp, err := os.CreateTemp(dir, "."+c.own.token+"-*.part")
+	if err != nil {
+		return nil, fmt.Errorf("cache: import %s: %w", name, err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil && durable {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
+	}
+	return c.track(&staged{name: name, tmp: tmp.Name(), rec: rec}), nil
+}
+
+// stageStream copies a big instance to a temporary file in tmp/ while
+// checksumming it, then parses its metadata from the file (never reading
+// pixel data).
+func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, error) {
+	tmp, err := os.CreateTemp(filepath.Join(c.home, "tmp"), c.own.token+"-*.part")
 	if err != nil {
 		return nil, fmt.Errorf("cache: import %s: %w", name, err)
 	}
@@ -129,39 +189,10 @@ func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	// Instances up to smallInstance bytes (almost all) are read whole first:
-	// one write and one in-memory parse instead of thousands of small reads and
-	// writes through a multipart part or a zip member.
-	var src io.ReaderAt = tmp
-	var n int64
-	var sum string
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	m, err := buf.ReadFrom(io.LimitReader(r, smallInstance+1))
+	h := crc32.New(castagnoli)
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxInstanceSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: read: %w", name, err)
-	}
-	if m <= smallInstance {
-		n = m
-		digest := sha256.Sum256(buf.Bytes())
-		sum = hex.EncodeToString(digest[:])
-		if _, err := tmp.Write(buf.Bytes()); err != nil {
-			return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
-		}
-		src = bytes.NewReader(buf.Bytes())
-	} else {
-		h := sha256.New()
-		h.Write(buf.Bytes())
-		if _, err := tmp.Write(buf.Bytes()); err != nil {
-			return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
-		}
-		rest, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxInstanceSize+1-m))
-		if err != nil {
-			return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
-		}
-		n = m + rest
-		sum = hex.EncodeToString(h.Sum(nil))
+		return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
 	}
 	if n > MaxInstanceSize {
 		return nil, &RejectError{Name: name, Err: fmt.Errorf("larger than %d bytes", int64(MaxInstanceSize))}
@@ -171,20 +202,55 @@ func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 			return nil, fmt.Errorf("cache: import %s: fsync: %w", name, err)
 		}
 	}
-	df, err := dataset.Parse(src, n, name)
+	df, err := dataset.Parse(tmp, n, name)
 	if err != nil {
 		return nil, &RejectError{Name: name, Err: err}
 	}
-	if err := df.Validate(); err != nil {
-		return nil, &RejectError{Name: name, Err: err}
+	if err := acceptable(df, name); err != nil {
+		return nil, err
 	}
-	if df.String(dataset.SOPClassUID) == "1.2.840.10008.1.3.10" || df.Meta.String(dataset.MediaStorageSOPClassUID) == "1.2.840.10008.1.3.10" {
-		return nil, &RejectError{Name: name, Err: ErrDirectory}
+	rec, err := recordOf(df, func() (string, error) {
+		return contentSHA256(io.NewSectionReader(tmp, 0, n))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: import %s: %w", name, err)
 	}
-	rec := recordOf(df, sum)
+	rec.sum = fmt.Sprintf("%s%08x", crcPrefix, h.Sum32())
 	rec.size = n
 	keep = true
-	return &staged{name: name, tmp: tmp.Name(), rec: rec}, nil
+	return c.track(&staged{name: name, tmp: tmp.Name(), rec: rec}), nil
+}
+
+// acceptable rejects what parses but must not be stored as an instance.
+func acceptable(df *dataset.File, name string) error {
+	if err := df.Validate(); err != nil {
+		return &RejectError{Name: name, Err: err}
+	}
+	if df.String(dataset.SOPClassUID) == "1.2.840.10008.1.3.10" || df.Meta.String(dataset.MediaStorageSOPClassUID) == "1.2.840.10008.1.3.10" {
+		return &RejectError{Name: name, Err: ErrDirectory}
+	}
+	return nil
+}
+
+// track records a staged file until it is put in place or dropped, so that
+// Close can remove what a caller staged and never committed.
+func (c *Cache) track(st *staged) *staged {
+	c.stagedMu.Lock()
+	c.staged[st.tmp] = struct{}{}
+	c.stagedMu.Unlock()
+	return st
+}
+
+func (c *Cache) untrack(st *staged) {
+	c.stagedMu.Lock()
+	delete(c.staged, st.tmp)
+	c.stagedMu.Unlock()
+}
+
+// drop removes a staged file that will not be put in place.
+func (c *Cache) drop(st *staged) {
+	os.Remove(st.tmp)
+	c.untrack(st)
 }
 
 // outcome is what committing one staged instance gave.
@@ -209,25 +275,33 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	defer c.commit.Unlock()
 	var placed []int
 	dirs := map[string]bool{}
-	seen := map[string]string{} // SOP UID -> SHA-256 within this commit
+	seen := map[string]string{} // SOP UID -> index path, placed in this commit
 	for i, st := range list {
 		rec := st.rec
 		o := &out[i]
-		o.Result = Result{SOPInstanceUID: rec.sop, SeriesInstanceUID: rec.series, StudyInstanceUID: rec.study, Size: rec.size, SHA256: rec.sha}
-		oldSum, oldPath, err := c.lookup(rec.sop)
-		if sum, dup := seen[rec.sop]; dup && err == nil && oldSum == "" {
-			oldSum, oldPath = sum, storagePath(rec.sop)
+		o.Result = Result{SOPInstanceUID: rec.sop, SeriesInstanceUID: rec.series, StudyInstanceUID: rec.study, Size: rec.size, Checksum: rec.sum}
+		oldPath, err := c.lookup(rec.sop)
+		if rel, dup := seen[rec.sop]; dup && err == nil && oldPath == "" {
+			oldPath = rel
+		}
+		same := false
+		if err == nil && oldPath != "" {
+			// Already stored: the bytes decide between a copy of the same
+			// instance and a conflict.
+			if same, err = sameContent(c.FilePath(oldPath), st.tmp); err != nil {
+				err = fmt.Errorf("stored copy: %w", err)
+			}
 		}
 		switch {
 		case err != nil:
 			o.Err = fmt.Errorf("cache: import %s: lookup: %w", st.name, err)
-		case oldSum == rec.sha:
+		case same:
 			o.Outcome, o.Path = AlreadyPresent, c.FilePath(oldPath)
-		case oldSum != "":
+		case oldPath != "":
 			o.Err = &ConflictError{Name: st.name, SOPInstanceUID: rec.sop}
 		}
 		if o.Err != nil || o.Outcome == AlreadyPresent {
-			os.Remove(st.tmp)
+			c.drop(st)
 			continue
 		}
 		rel := storagePath(rec.sop)
@@ -237,13 +311,14 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 			err = os.Rename(st.tmp, dst)
 		}
 		if err != nil {
-			os.Remove(st.tmp)
+			c.drop(st)
 			o.Err = fmt.Errorf("cache: import %s: %w", st.name, err)
 			continue
 		}
+		c.untrack(st)
 		list[i].rec.path = rel
 		o.Path = dst
-		seen[rec.sop] = rec.sha
+		seen[rec.sop] = rel
 		dirs[filepath.Dir(dst)] = true
 		placed = append(placed, i)
 	}
@@ -273,24 +348,31 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	return out
 }
 
-// lookup returns the stored SHA-256 and path of a SOP Instance ("" when absent).
-func (c *Cache) lookup(sop string) (sum, rel string, err error) {
-	err = c.db.QueryRow(`SELECT sha256, path FROM instances WHERE sop_uid = ?`, sop).Scan(&sum, &rel)
+// lookup returns the index path of a stored SOP Instance ("" when absent).
+func (c *Cache) lookup(sop string) (rel string, err error) {
+	err = c.db.QueryRow(`SELECT path FROM instances WHERE sop_uid = ?`, sop).Scan(&rel)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", nil
+		return "", nil
 	}
-	return sum, rel, err
+	return rel, err
 }
 
-// indexAll writes the rows of the placed instances in one transaction.
+// indexAll writes the rows of the placed instances in one transaction, with
+// the statements prepared once and the patient, study and series rows written
+// once per distinct value (a group is usually one series).
 func (c *Cache) indexAll(list []*staged, placed []int) error {
 	tx, err := c.db.Begin()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	defer tx.Rollback()
+	ix, err := newIndexer(tx)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	defer ix.close()
 	for _, i := range placed {
-		if err := indexTx(tx, list[i].rec, "import"); err != nil {
+		if err := ix.add(list[i].rec, "import"); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
 	}
@@ -356,7 +438,7 @@ type record struct {
 	modality, seriesDesc, bodyPart, sopClass string
 	seriesNumber, instanceNumber, rows, cols sql.NullInt64
 	frames                                   int
-	ts, path, sha                            string
+	ts, path, sum                            string
 	size                                     int64
 }
 
@@ -367,7 +449,9 @@ func nullInt(d *dataset.DataSet, t dataset.Tag) sql.NullInt64 {
 	return sql.NullInt64{}
 }
 
-func recordOf(f *dataset.File, sum string) record {
+// recordOf builds an instance's index record from its metadata; content
+// returns the SHA-256 of the file, called only when UIDs must be derived.
+func recordOf(f *dataset.File, content func() (string, error)) (record, error) {
 	r := record{
 		sop:         f.String(dataset.SOPInstanceUID),
 		series:      f.String(dataset.SeriesInstanceUID),
@@ -388,7 +472,6 @@ func recordOf(f *dataset.File, sum string) record {
 		bodyPart:    f.String(dataset.BodyPartExamined),
 		sopClass:    f.String(dataset.SOPClassUID),
 		ts:          f.TransferSyntax,
-		sha:         sum,
 
 		seriesNumber:   nullInt(f.DataSet, dataset.SeriesNumber),
 		instanceNumber: nullInt(f.DataSet, dataset.InstanceNumber),
@@ -397,6 +480,13 @@ func recordOf(f *dataset.File, sum string) record {
 	}
 	if r.sop == "" {
 		r.sop = f.Meta.String(dataset.MediaStorageSOPInstanceUID)
+	}
+	var sum string
+	if r.sop == "" || r.study == "" || r.series == "" {
+		var err error
+		if sum, err = content(); err != nil {
+			return record{}, err
+		}
 	}
 	if r.sop == "" {
 		r.sop = derivedUID("sop", sum)
@@ -413,35 +503,81 @@ func recordOf(f *dataset.File, sum string) record {
 		r.sopClass = f.Meta.String(dataset.MediaStorageSOPClassUID)
 	}
 	r.frames, _ = f.NumberOfFrames()
-	return r
+	return r, nil
 }
 
-func indexTx(tx *sql.Tx, r record, source string) error {
-	t := now()
-	if _, err := tx.Exec(`INSERT INTO patients(patient_id, name, birth_date, sex) VALUES (?,?,?,?)
+// indexer writes index rows inside one transaction.
+type indexer struct {
+	patient, patientPK, study, series, instance *sql.Stmt
+	patients                                    map[[4]string]int64 // rows written in this transaction
+	studies, seriesSeen                         map[string]bool
+}
+
+func newIndexer(tx *sql.Tx) (*indexer, error) {
+	ix := &indexer{patients: map[[4]string]int64{}, studies: map[string]bool{}, seriesSeen: map[string]bool{}}
+	for _, p := range []struct {
+		s   **sql.Stmt
+		sql string
+	}{
+		{&ix.patient, `INSERT INTO patients(patient_id, name, birth_date, sex) VALUES (?,?,?,?)
 		ON CONFLICT(patient_id, name) DO UPDATE SET
 		  birth_date = CASE WHEN excluded.birth_date != '' THEN excluded.birth_date ELSE birth_date END,
-		  sex = CASE WHEN excluded.sex != '' THEN excluded.sex ELSE sex END`,
-		r.patientID, r.patientName, r.birthDate, r.sex); err != nil {
-		return err
+		  sex = CASE WHEN excluded.sex != '' THEN excluded.sex ELSE sex END`},
+		{&ix.patientPK, `SELECT id FROM patients WHERE patient_id = ? AND name = ?`},
+		{&ix.study, `INSERT INTO studies(study_uid, patient_pk, study_date, study_time, accession, study_id, description, referring, patient_age, source, created_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(study_uid) DO NOTHING`},
+		{&ix.series, `INSERT INTO series(series_uid, study_uid, modality, series_number, description, body_part)
+		VALUES (?,?,?,?,?,?) ON CONFLICT(series_uid) DO NOTHING`},
+		{&ix.instance, `INSERT INTO instances(sop_uid, series_uid, sop_class, instance_number, rows, columns, frames, transfer_syntax, path, size, checksum, imported_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`},
+	} {
+		st, err := tx.Prepare(p.sql)
+		if err != nil {
+			ix.close()
+			return nil, err
+		}
+		*p.s = st
 	}
-	var pk int64
-	if err := tx.QueryRow(`SELECT id FROM patients WHERE patient_id = ? AND name = ?`, r.patientID, r.patientName).Scan(&pk); err != nil {
-		return err
+	return ix, nil
+}
+
+func (ix *indexer) close() {
+	for _, s := range []*sql.Stmt{ix.patient, ix.patientPK, ix.study, ix.series, ix.instance} {
+		if s != nil {
+			s.Close()
+		}
 	}
-	if _, err := tx.Exec(`INSERT INTO studies(study_uid, patient_pk, study_date, study_time, accession, study_id, description, referring, patient_age, source, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(study_uid) DO NOTHING`,
-		r.study, pk, r.studyDate, r.studyTime, r.accession, r.studyID, r.studyDesc, r.referring, r.age, source, t); err != nil {
-		return err
+}
+
+// add writes one instance's rows. The patient upsert is skipped when this
+// transaction already wrote the very same values; studies and series are
+// insert-if-absent, so once per UID is enough.
+func (ix *indexer) add(r record, source string) error {
+	t := now()
+	key := [4]string{r.patientID, r.patientName, r.birthDate, r.sex}
+	pk, ok := ix.patients[key]
+	if !ok {
+		if _, err := ix.patient.Exec(r.patientID, r.patientName, r.birthDate, r.sex); err != nil {
+			return err
+		}
+		if err := ix.patientPK.QueryRow(r.patientID, r.patientName).Scan(&pk); err != nil {
+			return err
+		}
+		ix.patients[key] = pk
 	}
-	if _, err := tx.Exec(`INSERT INTO series(series_uid, study_uid, modality, series_number, description, body_part)
-		VALUES (?,?,?,?,?,?) ON CONFLICT(series_uid) DO NOTHING`,
-		r.series, r.study, r.modality, r.seriesNumber, r.seriesDesc, r.bodyPart); err != nil {
-		return err
+	if !ix.studies[r.study] {
+		if _, err := ix.study.Exec(r.study, pk, r.studyDate, r.studyTime, r.accession, r.studyID, r.studyDesc, r.referring, r.age, source, t); err != nil {
+			return err
+		}
+		ix.studies[r.study] = true
 	}
-	_, err := tx.Exec(`INSERT INTO instances(sop_uid, series_uid, sop_class, instance_number, rows, columns, frames, transfer_syntax, path, size, sha256, imported_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.sop, r.series, r.sopClass, r.instanceNumber, r.rows, r.cols, r.frames, r.ts, r.path, r.size, r.sha, t)
+	if !ix.seriesSeen[r.series] {
+		if _, err := ix.series.Exec(r.series, r.study, r.modality, r.seriesNumber, r.seriesDesc, r.bodyPart); err != nil {
+			return err
+		}
+		ix.seriesSeen[r.series] = true
+	}
+	_, err := ix.instance.Exec(r.sop, r.series, r.sopClass, r.instanceNumber, r.rows, r.cols, r.frames, r.ts, r.path, r.size, r.sum, t)
 	return err
 }
 

@@ -1,8 +1,6 @@
 package cache
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +22,7 @@ func (p Problem) String() string {
 }
 
 // Verify checks that every indexed instance's file is present with its recorded
-// size and SHA-256, and that no temporary file is left over.
+// size and checksum, and that no temporary file is left over.
 func (c *Cache) Verify() ([]Problem, error) {
 	insts, err := c.AllInstances()
 	if err != nil {
@@ -36,12 +34,24 @@ func (c *Cache) Verify() ([]Problem, error) {
 			probs = append(probs, Problem{SOPInstanceUID: in.SOPInstanceUID, Path: in.Path, What: p})
 		}
 	}
+	// Temporary files of live owners (this Cache, another process importing
+	// now) are work in progress, not leftovers.
+	live, err := liveOwners(c.home, c.own.token)
+	if err != nil {
+		return nil, fmt.Errorf("cache: verify: %w", err)
+	}
 	tmps, err := os.ReadDir(filepath.Join(c.home, "tmp"))
 	if err != nil {
 		return nil, fmt.Errorf("cache: verify: %w", err)
 	}
+	staged, _ := filepath.Glob(filepath.Join(c.home, "files", "*", ".*.part"))
 	for _, e := range tmps {
-		probs = append(probs, Problem{Path: filepath.Join(c.home, "tmp", e.Name()), What: "leftover temporary file"})
+		staged = append(staged, filepath.Join(c.home, "tmp", e.Name()))
+	}
+	for _, p := range staged {
+		if !live[tempOwner(filepath.Base(p))] {
+			probs = append(probs, Problem{Path: p, What: "leftover temporary file"})
+		}
 	}
 	return probs, nil
 }
@@ -52,7 +62,7 @@ func checkFile(in Instance) string {
 		return "file missing"
 	}
 	defer f.Close()
-	h := sha256.New()
+	h, format := newChecksum(in.Checksum)
 	n, err := io.Copy(h, f)
 	if err != nil {
 		return "unreadable: " + err.Error()
@@ -60,8 +70,8 @@ func checkFile(in Instance) string {
 	if n != in.Size {
 		return fmt.Sprintf("size %d, indexed %d", n, in.Size)
 	}
-	if hex.EncodeToString(h.Sum(nil)) != in.SHA256 {
-		return "SHA-256 differs from the index"
+	if format(h.Sum(nil)) != in.Checksum {
+		return "checksum differs from the index"
 	}
 	return ""
 }

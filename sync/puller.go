@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
-	"teleread/cache"
 	"time"
 )
 
@@ -565,107 +564,123 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				return nil
 			}, func() error { return nil }
 		}
-		// Staging (temporary file, hash, parse) runs on stageWorkers
+		// Staging (parse, hash, temporary file) runs on stageWorkers
 		// goroutines while the next part is read from the network; parts up
-		// to stageInMemory bytes are read whole first, bigger ones are staged
-		// as they stream. A full batch is committed (filesystem sync, renames,
-		// index) in the background while the next one fills.
+		// to stageInMemory bytes are read whole into pooled buffers first,
+		// bigger ones are staged as they stream. Commits (filesystem sync,
+		// renames, index) run in the background one at a time, each taking
+		// everything staged since the last: the groups grow while the disk is
+		// busy and shrink when it is not, so little is left to commit when
+		// the last part arrives.
 		var (
-			smu       gosync.Mutex
-			b         = bs.NewBatch()
-			pending   int64 // bytes staged into b
-			stageErr  error
-			commitErr error
-			swg, cwg  gosync.WaitGroup
+			smu        gosync.Mutex
+			b          = bs.NewBatch()
+			sizes      = map[string]int64{} // staged, not yet committed
+			stageErr   error
+			commitErr  error
+			committing bool // a background commit is running
+			again      bool // something was staged while it ran
+			swg, cwg   gosync.WaitGroup
+			commitMu   gosync.Mutex
 		)
 		slots := make(chan struct{}, stageWorkers)
-		staged := func() error {
-			swg.Wait()
+		commitOnce := func() {
+			commitMu.Lock()
+			defer commitMu.Unlock()
+			sops, err := b.Commit()
+			var n int64
 			smu.Lock()
-			defer smu.Unlock()
-			err := stageErr
-			stageErr = nil
-			return err
-		}
-		commit := func(batch *cache.Batch, n int64) {
-			sops, err := batch.Commit()
-			stored(n, sops...)
-			if err != nil {
-				smu.Lock()
-				if commitErr == nil {
-					commitErr = err
-				}
-				smu.Unlock()
+			for _, sop := range sops {
+				n += sizes[sop]
+				delete(sizes, sop)
+			}
+			if err != nil && commitErr == nil {
+				commitErr = err
+			}
+			smu.Unlock()
+			if len(sops) > 0 {
+				stored(n, sops...)
 			}
 		}
-		// rotate hands the filled batch to a background commit (one at a
-		// time, so groups become durable in order) and starts a new one.
-		rotate := func() error {
-			err := staged()
-			cwg.Wait()
-			full, n := b, pending
-			b, pending = bs.NewBatch(), 0
+		// kick starts a background commit, or asks the running one for
+		// another round. It is called before the staging goroutine's
+		// swg.Done, so flush's swg.Wait orders it before cwg.Wait.
+		kick := func() {
+			smu.Lock()
+			if committing {
+				again = true
+				smu.Unlock()
+				return
+			}
+			committing = true
+			smu.Unlock()
 			cwg.Add(1)
 			go func() {
 				defer cwg.Done()
-				commit(full, n)
+				for {
+					commitOnce()
+					smu.Lock()
+					if !again {
+						committing = false
+						smu.Unlock()
+						return
+					}
+					again = false
+					smu.Unlock()
+				}
 			}()
-			return err
 		}
-		flush := func() error {
-			err := staged()
-			cwg.Wait()
-			commit(b, pending)
-			pending = 0
+		stageDone := func(sop string, n int64, err error) {
 			smu.Lock()
-			defer smu.Unlock()
-			if err == nil {
-				err = commitErr
-			}
-			commitErr = nil
-			return err
-		}
-		stage := func(batch *cache.Batch, r io.Reader, n int64) {
-			_, err := batch.Add(r, "study "+uid)
-			smu.Lock()
-			defer smu.Unlock()
 			if err != nil && stageErr == nil {
 				stageErr = err
 			}
 			if err == nil {
-				pending += n
+				sizes[sop] += n
+			}
+			smu.Unlock()
+			if err == nil {
+				kick()
 			}
 		}
+		flush := func() error {
+			swg.Wait()
+			cwg.Wait()
+			commitOnce()
+			smu.Lock()
+			defer smu.Unlock()
+			err := stageErr
+			if err == nil {
+				err = commitErr
+			}
+			stageErr, commitErr = nil, nil
+			return err
+		}
 		return func(part io.Reader) error {
-			data, err := io.ReadAll(io.LimitReader(part, stageInMemory+1))
-			if err != nil {
+			buf := partPool.Get().(*bytes.Buffer)
+			buf.Reset()
+			if _, err := buf.ReadFrom(io.LimitReader(part, stageInMemory+1)); err != nil {
+				partPool.Put(buf)
 				return err
 			}
-			if int64(len(data)) > stageInMemory {
+			if buf.Len() > stageInMemory {
 				// A big instance (a long cine): stage it while it streams.
-				if err := staged(); err != nil {
-					return err
-				}
-				cr := &countingReader{r: io.MultiReader(bytes.NewReader(data), part)}
-				stage(b, cr, 0)
-				smu.Lock()
-				pending += cr.n
-				smu.Unlock()
-				if err := staged(); err != nil {
-					return err
-				}
+				swg.Wait()
+				cr := &countingReader{r: io.MultiReader(bytes.NewReader(buf.Bytes()), part)}
+				sop, err := b.Add(cr, "study "+uid)
+				partPool.Put(buf)
+				stageDone(sop, cr.n, err)
 			} else {
 				slots <- struct{}{}
 				swg.Add(1)
-				batch := b
 				go func() {
 					defer swg.Done()
 					defer func() { <-slots }()
-					stage(batch, bytes.NewReader(data), int64(len(data)))
+					sop, err := b.AddBytes(buf.Bytes(), "study "+uid)
+					n := int64(buf.Len())
+					partPool.Put(buf)
+					stageDone(sop, n, err)
 				}()
-			}
-			if b.Len() >= batchSize {
-				return rotate()
 			}
 			smu.Lock()
 			defer smu.Unlock()

@@ -24,7 +24,7 @@ import (
 func TestPullIntoCacheSurvivesArchiveCrash(t *testing.T) {
 	man := loadManifest(t)
 	srv := orthanctest.New(t, orthanctest.Options{})
-	study, files := syntheticStudy(t, man["ct2_jpeg_lossless_sv1"], 2*batchSize+50, 7) // ~41 MB, more than socket buffers hold
+	study, files := syntheticStudy(t, man["ct2_jpeg_lossless_sv1"], 250, 7) // ~41 MB, more than socket buffers hold
 	uploadAll(t, srv, files)
 
 	c, err := cache.OpenTemp(t.TempDir())
@@ -105,3 +105,38 @@ func (b *cutBody) Read(p []byte) (int, error) {
 }
 
 func (b *cutBody) Close() error { return b.r.Close() }
+
+// BenchmarkPullIntoCache pulls a synthetic 300-instance study (as
+// BenchmarkRetrieveStudy) into a fresh cache per iteration: what `make bench`
+// times as "puller", here for profiling.
+func BenchmarkPullIntoCache(b *testing.B) {
+	man := loadManifest(b)
+	srv := orthanctest.New(b, orthanctest.Options{})
+	study, files := syntheticStudy(b, man["ct2_jpeg_lossless_sv1"], 300, 7)
+	uploadAll(b, srv, files)
+	var total int64
+	for _, f := range files {
+		total += int64(len(f))
+	}
+	client := newTestClient(b, srv.DICOMwebURL, nil)
+	wl := Query{Match: []Param{{"StudyInstanceUID", study}}}
+	b.SetBytes(total)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c, err := cache.OpenTemp(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := &Puller{Client: client, Store: c, Reader: "Reader^A", Worklist: &wl}
+		b.StartTimer()
+		res, err := p.Pull(ctx)
+		if err != nil || res.Fetched != len(files) {
+			b.Fatalf("pull: %v, fetched %d", err, res.Fetched)
+		}
+		b.StopTimer()
+		c.Close()
+		b.StartTimer()
+	}
+}

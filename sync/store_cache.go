@@ -1,6 +1,11 @@
 package sync
 
-import "teleread/cache"
+import (
+	"bytes"
+	gosync "sync"
+
+	"teleread/cache"
+)
 
 // BatchStore is a Store that can stage many instances and make them durable
 // together (the cache: one filesystem sync per group instead of two fsyncs per
@@ -15,17 +20,16 @@ type SeriesCounter interface {
 	StudyInstanceCount(studyUID string) (int, error)
 }
 
-// batchSize is how many retrieved instances share one durability point: the
-// progress shown moves in steps of this many, and a crash loses at most this
-// many (they are fetched again).
-const batchSize = 100
-
 // stageWorkers stage retrieved instances while the next ones arrive;
 // stageInMemory is the size up to which a part is read whole before staging.
 const (
 	stageWorkers  = 2
 	stageInMemory = 16 << 20
 )
+
+// partPool holds the buffers retrieved parts are read into before staging:
+// reused, they spare allocating and zeroing a new buffer per instance.
+var partPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // The cache is the store the puller fills.
 var (

@@ -1,0 +1,118 @@
+package cache
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// An owner tags the temporary files of one open Cache, so that the next Open
+// can tell a crashed writer's leftovers from the files another process (the
+// app and a CLI import, say) is writing into the same cache right now. Each
+// open Cache holds an exclusive lock on owners/TOKEN.lock for its lifetime;
+// a lock file nobody holds belongs to a writer that died, and its temporary
+// files (tmp/TOKEN-* and files/XX/.TOKEN-*.part) are removed.
+type owner struct {
+	token string
+	lock  *os.File
+}
+
+// claimOwner makes and locks this Cache's owner file. The file is locked under
+// a temporary name and then renamed, so a visible lock file is always held by
+// a live owner or by none.
+func claimOwner(home string) (*owner, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	token := hex.EncodeToString(b[:])
+	dir := filepath.Join(home, "owners")
+	f, err := os.CreateTemp(dir, ".new-*")
+	if err != nil {
+		return nil, err
+	}
+	held, err := tryLock(f)
+	if err == nil && !held {
+		err = errors.New("new lock file already locked")
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, token+".lock"))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("owner lock: %w", err)
+	}
+	return &owner{token: token, lock: f}, nil
+}
+
+// release drops the lock and its file (on a clean close).
+func (o *owner) release(home string) {
+	os.Remove(filepath.Join(home, "owners", o.token+".lock"))
+	o.lock.Close()
+}
+
+// liveOwners returns the tokens whose lock is held (this Cache's included) and
+// removes the lock files of dead owners, after their temporary files.
+func liveOwners(home, self string) (map[string]bool, error) {
+	dir := filepath.Join(home, "owners")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	live := map[string]bool{self: true}
+	for _, e := range entries {
+		token, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok || token == self {
+			if strings.HasPrefix(e.Name(), ".new-") {
+				removeIfUnlocked(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		f, err := os.Open(p)
+		if err != nil {
+			continue // released meanwhile
+		}
+		held, err := tryLock(f)
+		if err != nil || !held {
+			f.Close()
+			live[token] = true
+			continue
+		}
+		// Dead: its staged files go first, then its lock file (still
+		// holding the lock, so no one else judges it meanwhile).
+		stale, _ := filepath.Glob(filepath.Join(home, "files", "*", "."+token+"-*.part"))
+		for _, s := range stale {
+			os.Remove(s)
+		}
+		os.Remove(p)
+		f.Close()
+	}
+	return live, nil
+}
+
+func removeIfUnlocked(p string) {
+	f, err := os.Open(p)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if held, err := tryLock(f); err == nil && held {
+		os.Remove(p)
+	}
+}
+
+// tempOwner returns the owner token in a temporary file's name ("" if none).
+func tempOwner(name string) string {
+	name = strings.TrimPrefix(name, ".")
+	token, _, ok := strings.Cut(name, "-")
+	if !ok {
+		return ""
+	}
+	return token
+}
