@@ -276,11 +276,20 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	var placed []int
 	dirs := map[string]bool{}
 	seen := map[string]string{} // SOP UID -> index path, placed in this commit
+	find, err := c.db.Prepare(`SELECT path FROM instances WHERE sop_uid = ?`)
+	if err != nil {
+		for i, st := range list {
+			c.drop(st)
+			out[i].Err = fmt.Errorf("cache: import %s: lookup: %w", st.name, err)
+		}
+		return out
+	}
+	defer find.Close()
 	for i, st := range list {
 		rec := st.rec
 		o := &out[i]
 		o.Result = Result{SOPInstanceUID: rec.sop, SeriesInstanceUID: rec.series, StudyInstanceUID: rec.study, Size: rec.size, Checksum: rec.sum}
-		oldPath, err := c.lookup(rec.sop)
+		oldPath, err := lookup(find, rec.sop)
 		if rel, dup := seen[rec.sop]; dup && err == nil && oldPath == "" {
 			oldPath = rel
 		}
@@ -325,7 +334,6 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	if len(placed) == 0 {
 		return out
 	}
-	var err error
 	if how == syncFS {
 		err = syncFilesystem(c.FilePath(""))
 	} else {
@@ -348,9 +356,10 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	return out
 }
 
-// lookup returns the index path of a stored SOP Instance ("" when absent).
-func (c *Cache) lookup(sop string) (rel string, err error) {
-	err = c.db.QueryRow(`SELECT path FROM instances WHERE sop_uid = ?`, sop).Scan(&rel)
+// lookup returns the index path of a stored SOP Instance ("" when absent),
+// with find prepared from "SELECT path FROM instances WHERE sop_uid = ?".
+func lookup(find *sql.Stmt, sop string) (rel string, err error) {
+	err = find.QueryRow(sop).Scan(&rel)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

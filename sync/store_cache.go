@@ -20,10 +20,14 @@ type SeriesCounter interface {
 	StudyInstanceCount(studyUID string) (int, error)
 }
 
-// stageWorkers stage retrieved instances while the next ones arrive;
-// stageInMemory is the size up to which a part is read whole before staging.
+// stageWorkers stage retrieved instances while the next ones arrive: more
+// than the cores, because staging often waits in the filesystem (a file
+// create waits while a commit's sync holds the journal) and meanwhile the
+// others can parse, checksum and write; stageInMemory is the size up to
+// which a part is read whole before staging (so at most stageWorkers times
+// that is held in memory).
 const (
-	stageWorkers  = 2
+	stageWorkers  = 4
 	stageInMemory = 16 << 20
 )
 

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -12,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 )
+
+// retrieveBuffer is the read buffer of a WADO-RS answer.
+const retrieveBuffer = 1 << 20
 
 // acceptStored asks for the instances as stored, without transcoding.
 const acceptStored = `multipart/related; type="application/dicom"; transfer-syntax=*`
@@ -94,7 +98,10 @@ func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int,
 		return 0, fmt.Errorf("sync: %s: %w: multipart of %.40q, want application/dicom", resp.name, ErrBadResponse, t)
 	}
 	watch := newCloseWatcher(resp.Body, params["boundary"])
-	mr := multipart.NewReader(watch, params["boundary"])
+	// mime/multipart reads through a 4 KiB buffer unless handed a bigger
+	// bufio.Reader: with 1 MiB, each boundary scan covers several parts'
+	// worth of bytes and the socket is read in large pieces.
+	mr := multipart.NewReader(bufio.NewReaderSize(watch, retrieveBuffer), params["boundary"])
 	n := 0
 	for {
 		part, err := mr.NextRawPart()

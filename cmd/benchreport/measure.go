@@ -171,3 +171,45 @@ func corrected(count float64, total, startup time.Duration, err error, unit stri
 
 // startupNote explains the n/a* cells.
 const startupNote = "  * over 90% of the peer's time there is process start-up: a corrected figure would be noise."
+
+// timedOp is one measure of an interleaved comparison: setup runs untimed
+// before each timed op.
+type timedOp struct {
+	setup, op func() error
+}
+
+// interleaved times several ops in rounds (one untimed warm-up round first),
+// each round running every op once in turn, and returns each op's median and
+// first error (an op that failed is not run again). Interleaving puts Teleread
+// and its peer in the same moments of a noisy machine, which timing one
+// block of runs after the other does not.
+func interleaved(runs int, ops []timedOp) ([]time.Duration, []error) {
+	times := make([][]time.Duration, len(ops))
+	errs := make([]error, len(ops))
+	for round := -1; round < runs; round++ {
+		for i, o := range ops {
+			if errs[i] != nil {
+				continue
+			}
+			if o.setup != nil {
+				if errs[i] = o.setup(); errs[i] != nil {
+					continue
+				}
+			}
+			start := time.Now()
+			if errs[i] = o.op(); errs[i] != nil {
+				continue
+			}
+			if round >= 0 {
+				times[i] = append(times[i], time.Since(start))
+			}
+		}
+	}
+	out := make([]time.Duration, len(ops))
+	for i := range times {
+		if errs[i] == nil {
+			out[i] = median(times[i])
+		}
+	}
+	return out, errs
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	gosync "sync"
@@ -59,6 +60,9 @@ func benchRetrieve(b *bench) error {
 	if err := uploadAll(srv, paths); err != nil {
 		return err
 	}
+	if err := settleDisk(); err != nil {
+		return err
+	}
 	fmt.Fprintf(b.out, "Study of %d instances in %d series made from %s (512x512 JPEG lossless, %d bytes each, %.1f MB in all),\n",
 		len(paths), b.series, filepath.Base(src), fileSize(src), float64(payload)/1e6)
 	fmt.Fprintf(b.out, "retrieved from a private Orthanc on loopback (%s) with WADO-RS, transfer-syntax=* (stored bytes).\n",
@@ -71,29 +75,40 @@ func benchRetrieve(b *bench) error {
 	ctx := context.Background()
 	n := len(paths)
 
-	// A fresh cache for each run; opening it is not timed.
-	var c *cache.Cache
-	run := 0
+	// A fresh cache for each run; opening it is not timed. The caches (and
+	// curl's files) are all removed at the end, not between runs: deleting
+	// 50 MB makes the filesystem discard its blocks for a while after, and
+	// the next timed run, whichever it is, would pay for it.
+	var (
+		c      *cache.Cache
+		caches []string
+	)
 	closeCache := func() {
 		if c != nil {
-			home := c.Home()
 			c.Close()
-			os.RemoveAll(home)
 			c = nil
 		}
 	}
-	defer closeCache()
+	defer func() {
+		closeCache()
+		for _, home := range caches {
+			os.RemoveAll(home)
+		}
+	}()
 	freshCache := func() error {
 		closeCache()
-		run++
+		home := filepath.Join(b.tmp, fmt.Sprintf("retrieve-cache-%d", len(caches)))
+		caches = append(caches, home)
 		var err error
-		c, err = cache.Open(filepath.Join(b.tmp, fmt.Sprintf("retrieve-cache-%d", run)))
-		return err
+		if c, err = cache.Open(home); err != nil {
+			return err
+		}
+		return settleDisk()
 	}
 
 	// The puller: QIDO for the instance list, then series retrieved in
 	// parallel, each part stored atomically, the study marked ready.
-	puller, pullerErr := b.eachRun(freshCache, func() error {
+	pull := func() error {
 		p := &sync.Puller{
 			Client:   client,
 			Store:    c,
@@ -108,10 +123,9 @@ func benchRetrieve(b *bench) error {
 			return fmt.Errorf("puller fetched %d of %d instances, ready %v, failed %v", res.Fetched, n, res.Ready, res.Failed)
 		}
 		return nil
-	})
-
+	}
 	// One study retrieve, each part streamed into the cache.
-	direct, directErr := b.eachRun(freshCache, func() error {
+	direct := func() error {
 		got, err := client.RetrieveStudy(ctx, study, func(part io.Reader) error {
 			_, err := c.Import(part, "study "+study)
 			return err
@@ -120,11 +134,9 @@ func benchRetrieve(b *bench) error {
 			err = fmt.Errorf("%d parts, want %d", got, n)
 		}
 		return err
-	})
-	closeCache()
-
+	}
 	// The same retrieve with the parts discarded: the client alone.
-	discard, discardErr := b.eachRun(nil, func() error {
+	discard := func() error {
 		got, err := client.RetrieveStudy(ctx, study, func(part io.Reader) error {
 			_, err := io.Copy(io.Discard, part)
 			return err
@@ -133,26 +145,54 @@ func benchRetrieve(b *bench) error {
 			err = fmt.Errorf("%d parts, want %d", got, n)
 		}
 		return err
-	})
-
+	}
 	// curl writing the same study URL into a file; its start-up is curl on
-	// Orthanc's tiny /system answer.
-	out := filepath.Join(b.tmp, "curl-study.multipart")
+	// Orthanc's tiny /system answer; then curl followed by an fsync of its
+	// one file: the peer made durable, for scale.
 	url := srv.DICOMwebURL + "/studies/" + study
-	curl, curlErr := b.timeCommand(command{"curl", []string{"-sf", "-H", "Accept: " + acceptStored, url, "-o", out}})
-	var curlStart time.Duration
-	curlStartErr := curlErr
-	if curlErr == nil {
-		curlStart, curlStartErr = b.timeCommand(command{"curl", []string{"-sf", srv.URL + "/system", "-o", filepath.Join(b.tmp, "curl-system.json")}})
+	var out string // curl's latest file: a new one each run (see freshCache)
+	newOut := func() string {
+		out = filepath.Join(b.tmp, fmt.Sprintf("curl-study-%d.multipart", len(caches)))
+		caches = append(caches, out)
+		return out
 	}
+	runCmd := func(args func() command) func() error {
+		return func() error {
+			c := args()
+			if _, err := exec.LookPath(c.name); err != nil {
+				return fmt.Errorf("%s %w", c.name, errNoTool)
+			}
+			_, err := c.runOnce()
+			return err
+		}
+	}
+	curlCmd := runCmd(func() command {
+		return command{"curl", []string{"-sf", "-H", "Accept: " + acceptStored, url, "-o", newOut()}}
+	})
+	curlStartCmd := runCmd(func() command {
+		return command{"curl", []string{"-sf", srv.URL + "/system", "-o", filepath.Join(b.tmp, "curl-system.json")}}
+	})
+	curlSyncCmd := runCmd(func() command {
+		return command{"sh", []string{"-c", `curl -sf -H "Accept: $1" "$2" -o "$3" && sync "$3"`, "sh", acceptStored, url, newOut()}}
+	})
+	// Each round runs every measure once, curl right after the puller, so
+	// that both see the same moment of the machine.
+	ds, errs := interleaved(max(b.runs, 7), []timedOp{
+		{freshCache, pull},
+		{settleDisk, curlCmd},
+		{freshCache, direct},
+		{nil, discard},
+		{nil, curlStartCmd},
+		{settleDisk, curlSyncCmd},
+	})
+	closeCache()
+	puller, pullerErr := ds[0], errs[0]
+	curl, curlErr := ds[1], errs[1]
+	directD, directErr := ds[2], errs[2]
+	discardD, discardErr := ds[3], errs[3]
+	curlStart, curlStartErr := ds[4], errs[4]
+	curlSync, curlSyncErr := ds[5], errs[5]
 	curlBytes := fileSize(out)
-	// curl then an fsync of its one file: the peer made durable, for scale.
-	var curlSync time.Duration
-	curlSyncErr := curlErr
-	if curlErr == nil {
-		curlSync, curlSyncErr = b.timeCommand(command{"sh", []string{"-c",
-			`curl -sf -H "Accept: $1" "$2" -o "$3" && sync "$3"`, "sh", acceptStored, url, out}})
-	}
 
 	mb := float64(payload) / 1e6
 	t := newPeerTable("curl", "floor 0.8x", mb, "MB", curl, curlErr, curlStart, curlStartErr)
@@ -164,8 +204,8 @@ func benchRetrieve(b *bench) error {
 	}
 	perInstance := func(d time.Duration) string { return " (" + rate(float64(n), d, "inst") + ")" }
 	t.row("puller into a fresh cache (durable, study ready)", puller, pullerErr, perInstance(puller), atFloor)
-	t.row("RetrieveStudy + cache.Import per part (durable)", direct, directErr, perInstance(direct), nil)
-	t.row("RetrieveStudy, parts discarded (client only)", discard, discardErr, perInstance(discard), nil)
+	t.row("RetrieveStudy + cache.Import per part (durable)", directD, directErr, perInstance(directD), nil)
+	t.row("RetrieveStudy, parts discarded (client only)", discardD, discardErr, perInstance(discardD), nil)
 	t.print(b.out)
 	fmt.Fprintf(b.out, "  MB/s counts the instances' bytes (%.1f MB) for both; curl's file, with the multipart framing, had %.1f MB.\n", mb, float64(curlBytes)/1e6)
 	if curlErr == nil {
@@ -180,6 +220,12 @@ func benchRetrieve(b *bench) error {
 	}
 	return nil
 }
+
+// settleDisk flushes what the set-up left dirty (Orthanc's copy of the
+// uploaded study, the previous run's cache being deleted, curl's previous
+// file) before a timed run: the durable runs' filesystem syncs would
+// otherwise write it out, and be charged for it.
+func settleDisk() error { return exec.Command("sync").Run() }
 
 // studyOf returns the Study and Series Instance UIDs of a DICOM file.
 func studyOf(path string) (study, series string, err error) {
