@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -135,6 +136,23 @@ func benchRetrieve(b *bench) error {
 		}
 		return err
 	}
+	// The same retrieve with each part written to a plain new file of its
+	// own by four writers, spread over 256 directories made beforehand as the
+	// cache's are, and nothing else (no sync, no parsing, no index): what one
+	// file per instance costs on this filesystem before any of the cache's
+	// work.
+	var plainDir string
+	plainSetup := func() error {
+		plainDir = filepath.Join(b.tmp, fmt.Sprintf("plain-%d", len(caches)))
+		caches = append(caches, plainDir)
+		for i := range 256 {
+			if err := os.MkdirAll(filepath.Join(plainDir, fmt.Sprintf("%02x", i)), 0o700); err != nil {
+				return err
+			}
+		}
+		return settleDisk()
+	}
+	plainFiles := func() error { return writePlainFiles(ctx, client, study, plainDir, n) }
 	// The same retrieve with the parts discarded: the client alone.
 	discard := func() error {
 		got, err := client.RetrieveStudy(ctx, study, func(part io.Reader) error {
@@ -184,6 +202,7 @@ func benchRetrieve(b *bench) error {
 		{nil, discard},
 		{nil, curlStartCmd},
 		{settleDisk, curlSyncCmd},
+		{plainSetup, plainFiles},
 	})
 	closeCache()
 	puller, pullerErr := ds[0], errs[0]
@@ -192,6 +211,7 @@ func benchRetrieve(b *bench) error {
 	discardD, discardErr := ds[3], errs[3]
 	curlStart, curlStartErr := ds[4], errs[4]
 	curlSync, curlSyncErr := ds[5], errs[5]
+	plain, plainErr := ds[6], errs[6]
 	curlBytes := fileSize(out)
 
 	mb := float64(payload) / 1e6
@@ -206,15 +226,21 @@ func benchRetrieve(b *bench) error {
 	t.row("puller into a fresh cache (durable, study ready)", puller, pullerErr, perInstance(puller), atFloor)
 	t.row("RetrieveStudy + cache.Import per part (durable)", directD, directErr, perInstance(directD), nil)
 	t.row("RetrieveStudy, parts discarded (client only)", discardD, discardErr, perInstance(discardD), nil)
+	t.row("RetrieveStudy, a plain file per part, 4 writers", plain, plainErr, perInstance(plain), nil)
 	t.print(b.out)
 	fmt.Fprintf(b.out, "  MB/s counts the instances' bytes (%.1f MB) for both; curl's file, with the multipart framing, had %.1f MB.\n", mb, float64(curlBytes)/1e6)
 	if curlErr == nil {
 		fmt.Fprintf(b.out, "  curl: %s per retrieve; its start-up (curl on the tiny /system answer) %s.\n", ms(curl), msOr(curlStart, curlStartErr))
 	}
-	fmt.Fprintln(b.out, "  The puller's figure includes its QIDO-RS queries, the study's state rows and a filesystem sync per group of 100 instances;")
-	fmt.Fprintf(b.out, "  it retrieves series in parallel (%d series here). curl writes one file and fsyncs nothing;\n", b.series)
+	fmt.Fprintln(b.out, "  The puller's figure includes its QIDO-RS queries, the study's state rows, one file per instance and the")
+	fmt.Fprintf(b.out, "  filesystem syncs that make them durable; it retrieves series in parallel (%d series here). curl writes one\n", b.series)
+	fmt.Fprintln(b.out, "  file and fsyncs nothing. The plain-file row is the floor of any one-file-per-instance store here.")
 	if curlSyncErr == nil {
-		fmt.Fprintf(b.out, "  curl followed by `sync FILE` (one fsync of its one file) took %s: %s.\n", ms(curlSync), rate(mb, curlSync, "MB"))
+		fmt.Fprintf(b.out, "  curl followed by `sync FILE` (one fsync of its one file) took %s: %s", ms(curlSync), rate(mb, curlSync, "MB"))
+		if pullerErr == nil && puller > 0 {
+			fmt.Fprintf(b.out, "; the puller's rate over it: %.2fx", float64(curlSync)/float64(puller))
+		}
+		fmt.Fprintln(b.out, ".")
 	} else {
 		fmt.Fprintf(b.out, "  curl followed by `sync FILE`: %s.\n", na(curlSyncErr))
 	}
@@ -226,6 +252,44 @@ func benchRetrieve(b *bench) error {
 // file) before a timed run: the durable runs' filesystem syncs would
 // otherwise write it out, and be charged for it.
 func settleDisk() error { return exec.Command("sync").Run() }
+
+// writePlainFiles retrieves the study and writes each part to a new file in
+// one of dir's 256 subdirectories, four at a time: no sync, no parsing, no
+// index.
+func writePlainFiles(ctx context.Context, client *sync.Client, study, dir string, want int) error {
+	var (
+		wg    gosync.WaitGroup
+		mu    gosync.Mutex
+		first error
+	)
+	slots := make(chan struct{}, 4)
+	i := 0
+	got, err := client.RetrieveStudy(ctx, study, func(part io.Reader) error {
+		data, err := io.ReadAll(part)
+		if err != nil {
+			return err
+		}
+		i++
+		name := filepath.Join(dir, fmt.Sprintf("%02x", (i*37)%256), fmt.Sprintf("%d.dcm", i))
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := os.WriteFile(name, data, 0o600); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		}()
+		return nil
+	})
+	wg.Wait()
+	if err == nil && got != want {
+		err = fmt.Errorf("%d parts, want %d", got, want)
+	}
+	return cmp.Or(err, first)
+}
 
 // studyOf returns the Study and Series Instance UIDs of a DICOM file.
 func studyOf(path string) (study, series string, err error) {
