@@ -43,6 +43,9 @@ type Cache struct {
 
 	stagedMu gosync.Mutex
 	staged   map[string]struct{} // temporary files staged and not yet settled
+
+	stmtMu gosync.Mutex
+	stmts  map[string]*sql.Stmt // see stmt
 }
 
 // DefaultHome returns the per-user cache location: $TELEREAD_HOME, else the
@@ -90,7 +93,7 @@ func Open(home string) (*Cache, error) {
 		own.release(home)
 		return nil, fmt.Errorf("cache: open index: %w", err)
 	}
-	c := &Cache{home: home, db: db, own: own, staged: map[string]struct{}{}}
+	c := &Cache{home: home, db: db, own: own, staged: map[string]struct{}{}, stmts: map[string]*sql.Stmt{}}
 	if err := c.migrate(context.Background()); err != nil {
 		c.Close()
 		return nil, err
@@ -110,6 +113,12 @@ func (c *Cache) Close() error {
 	}
 	c.staged = map[string]struct{}{}
 	c.stagedMu.Unlock()
+	c.stmtMu.Lock()
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.stmts = map[string]*sql.Stmt{}
+	c.stmtMu.Unlock()
 	err := c.db.Close()
 	c.own.release(c.home)
 	return err

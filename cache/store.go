@@ -276,7 +276,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	var placed []int
 	dirs := map[string]bool{}
 	seen := map[string]string{} // SOP UID -> index path, placed in this commit
-	find, err := c.db.Prepare(`SELECT path FROM instances WHERE sop_uid = ?`)
+	find, err := c.stmt(`SELECT path FROM instances WHERE sop_uid = ?`)
 	if err != nil {
 		for i, st := range list {
 			c.drop(st)
@@ -284,7 +284,6 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 		}
 		return out
 	}
-	defer find.Close()
 	for i, st := range list {
 		rec := st.rec
 		o := &out[i]
@@ -375,7 +374,7 @@ func (c *Cache) indexAll(list []*staged, placed []int) error {
 		return fmt.Errorf("index: %w", err)
 	}
 	defer tx.Rollback()
-	ix, err := newIndexer(tx)
+	ix, err := c.newIndexer(tx)
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
@@ -515,6 +514,23 @@ func recordOf(f *dataset.File, content func() (string, error)) (record, error) {
 	return r, nil
 }
 
+// stmt returns the statement for query, prepared once per Cache: preparing
+// costs the pure-Go SQLite about as much as running a small insert, and an
+// import runs the same few statements thousands of times.
+func (c *Cache) stmt(query string) (*sql.Stmt, error) {
+	c.stmtMu.Lock()
+	defer c.stmtMu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.db.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
 // indexer writes index rows inside one transaction.
 type indexer struct {
 	patient, patientPK, study, series, instance *sql.Stmt
@@ -522,7 +538,7 @@ type indexer struct {
 	studies, seriesSeen                         map[string]bool
 }
 
-func newIndexer(tx *sql.Tx) (*indexer, error) {
+func (c *Cache) newIndexer(tx *sql.Tx) (*indexer, error) {
 	ix := &indexer{patients: map[[4]string]int64{}, studies: map[string]bool{}, seriesSeen: map[string]bool{}}
 	for _, p := range []struct {
 		s   **sql.Stmt
@@ -540,12 +556,12 @@ func newIndexer(tx *sql.Tx) (*indexer, error) {
 		{&ix.instance, `INSERT INTO instances(sop_uid, series_uid, sop_class, instance_number, rows, columns, frames, transfer_syntax, path, size, checksum, imported_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`},
 	} {
-		st, err := tx.Prepare(p.sql)
+		st, err := c.stmt(p.sql)
 		if err != nil {
 			ix.close()
 			return nil, err
 		}
-		*p.s = st
+		*p.s = tx.Stmt(st)
 	}
 	return ix, nil
 }
