@@ -139,7 +139,7 @@ func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 // in the directory it will be stored in, so that putting it in place is a
 // rename within one directory.
 func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, error) {
-	df, err := dataset.Parse(bytes.NewReader(data), int64(len(data)), name)
+	df, err := dataset.ParseBytes(data, name)
 	if err != nil {
 		return nil, &RejectError{Name: name, Err: err}
 	}

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -73,12 +74,16 @@ func TestTruncatedPrefixes(t *testing.T) {
 			if err == nil && full.Pixel != nil && f.Pixel != nil && !f.Pixel.Encapsulated && f.Pixel.Length != full.Pixel.Length {
 				t.Fatalf("%s cut at %d: accepted with shorter pixel data", name, n)
 			}
+			if _, merr := ParseBytes(data[:n], name); (merr == nil) != (err == nil) {
+				t.Fatalf("%s cut at %d: Parse says %v, ParseBytes %v", name, n, err, merr)
+			}
 		}
 	}
 }
 
 // FuzzParse feeds arbitrary bytes to the parser, seeded from the corpus. It must
-// never panic, and never allocate more than the input allows.
+// never panic, never allocate more than the input allows, and read the same
+// through its window (Parse) as in place (ParseBytes).
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "files", "*.dcm"))
 	for _, p := range files {
@@ -91,8 +96,17 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		file, err := Parse(bytes.NewReader(data), int64(len(data)), "fuzz.dcm")
+		mem, merr := ParseBytes(bytes.Clone(data), "fuzz.dcm")
+		if (err == nil) != (merr == nil) {
+			t.Fatalf("Parse: %v; ParseBytes: %v", err, merr)
+		}
 		if err != nil {
 			return
+		}
+		a, _ := json.Marshal(file.Info())
+		b, _ := json.Marshal(mem.Info())
+		if !bytes.Equal(a, b) {
+			t.Fatalf("Parse and ParseBytes differ:\n%s\n%s", a, b)
 		}
 		_ = file.Validate()
 		_ = file.Info()

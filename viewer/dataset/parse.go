@@ -202,23 +202,42 @@ const maxDepth = 64
 
 // Parse reads a DICOM file of the given size from r. name is used in errors.
 func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
+	return parse(r, size, name, nil)
+}
+
+// ParseBytes parses a DICOM file held in memory, read in place rather than
+// through a copying window (see Parse). Values are copied out; the File
+// reads pixel data from data, which must not change while the File is used.
+func ParseBytes(data []byte, name string) (*File, error) {
+	return parse(bytes.NewReader(data), int64(len(data)), name, data)
+}
+
+// parse is Parse; whole, if not nil, is the file's bytes (r reads the same).
+func parse(r io.ReaderAt, size int64, name string, whole []byte) (*File, error) {
 	f := &File{Name: name, Meta: &DataSet{}, Source: r, size: size}
 	// The read window is pooled, since nothing keeps it after parsing (values
 	// are copied out). Its first fill, from the start of the file, holds the
 	// preamble and goes from the meta header's parser to the data set's; a file
 	// no larger than the window is read with that one read.
-	wp, ok := windowPool.get()
-	if !ok {
-		b := make([]byte, windowSize)
-		wp = &b
+	var win []byte
+	if whole == nil {
+		wp, ok := windowPool.get()
+		if !ok {
+			b := make([]byte, windowSize)
+			wp = &b
+		}
+		defer windowPool.put(wp)
+		win = (*wp)[:min(int64(len(*wp)), max(size, 0))]
+		m, _ := r.ReadAt(win, 0)
+		win = win[:m]
 	}
-	defer windowPool.put(wp)
-	win := (*wp)[:min(int64(len(*wp)), max(size, 0))]
-	m, _ := r.ReadAt(win, 0)
-	win = win[:m]
 	winOff := int64(0)
-	head := win[:min(132, m)]
-	var mem []byte     // the data set in memory: a deflated one, inflated
+	head := whole
+	if whole == nil {
+		head = win
+	}
+	head = head[:min(132, len(head))]
+	mem := whole       // the data set in memory: the file, or a deflated one inflated
 	var chunks *parser // the meta header's parser, whose chunks are handed on
 	n := len(head)
 	var start int64
@@ -236,7 +255,7 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	}
 	if f.HasMeta {
 		p := newParser(r, size, name, false, true)
-		p.win, p.winOff = win, winOff
+		p.mem, p.win, p.winOff = whole, win, winOff
 		p.pos = start
 		meta, err := p.readDataSet(-1, 0, func(t Tag) bool { return t.Group() != 0x0002 })
 		if err != nil {
@@ -262,9 +281,8 @@ func Parse(r io.ReaderAt, size int64, name string) (*File, error) {
 	explicit := f.TransferSyntax != ImplicitVRLittleEndian
 	src, srcSize, off := r, size, start
 	if f.TransferSyntax == DeflatedExplicitVRLittleEndian {
-		var whole []byte // the file, when the window holds all of it
-		if int64(len(win)) == size {
-			whole = win
+		if whole == nil && int64(len(win)) == size {
+			whole = win // the window holds all of the file
 		}
 		inflated, release, err := inflate(r, whole, start, size)
 		if err != nil {
