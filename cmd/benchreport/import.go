@@ -88,7 +88,7 @@ func benchImport(b *bench) error {
 		fmt.Fprintf(b.out, "  dcmdump: one process over all %d files (%s for all, %s per file); start-up on a trivial file %s.\n",
 			len(paths), ms(dump), ms(dump/time.Duration(len(paths))), msOr(startup, startupErr))
 		fmt.Fprintln(b.out, "  dcmdump parses and prints every element (to /dev/null) and writes nothing durable;")
-		fmt.Fprintln(b.out, "  Teleread's import also copies and hashes each file, makes it durable (one filesystem sync per group of 64), renames it into place and indexes it in SQLite.")
+		fmt.Fprintln(b.out, "  Teleread's import also copies and checksums each file, makes it durable (one filesystem sync per group of 64), renames it into place and indexes it in SQLite.")
 	}
 	return nil
 }
