@@ -4,12 +4,22 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
+	"teleread/cache/cachetest"
 	"teleread/sync/orthanctest"
 )
 
@@ -137,4 +147,162 @@ func TestSyncOnceCLI(t *testing.T) {
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// slowBody hands a retrieve's body on in 256 KiB steps, pausing between
+// them, so that a study takes long enough to kill the puller in its middle.
+type slowBody struct {
+	r    io.ReadCloser
+	left int
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		time.Sleep(10 * time.Millisecond)
+		b.left = 256 << 10
+	}
+	n, err := b.r.Read(p[:min(len(p), b.left)])
+	b.left -= n
+	return n, err
+}
+
+func (b *slowBody) Close() error { return b.r.Close() }
+
+// TestKilledSyncResumes: `teleread sync` killed with SIGKILL in the middle of
+// a large study leaves a cache that verifies, with no temporary file once it
+// is opened again; the next `sync --once` fetches exactly the instances not
+// yet stored (one at a time, no series retrieve again), and the study is then
+// complete and byte-identical to the archive's.
+func TestKilledSyncResumes(t *testing.T) {
+	requireCorpus(t)
+	srv := orthanctest.New(t, orthanctest.Options{})
+	const total = 200 // about 33 MB
+	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "ct2_jpeg_lossless_sv1.dcm"), t.TempDir(), total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if _, err := srv.UploadFile(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var info struct{ StudyInstanceUID string }
+	json.Unmarshal([]byte(teleread(t, t.TempDir(), "info", "--json", paths[0]).stdout), &info)
+	study, err := srv.CopyStudy(info.StudyInstanceUID, map[string]string{"NameOfPhysiciansReadingStudy": "Reader^K"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The archive seen through a proxy that slows retrieves down and counts
+	// what is asked of it.
+	var seriesGets, instanceGets atomic.Int32
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var slow atomic.Bool
+	slow.Store(true)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		p := r.Request.URL.Path
+		switch {
+		case strings.Contains(p, "/instances/"):
+			instanceGets.Add(1)
+		case strings.Contains(p, "/series/") && !strings.HasSuffix(p, "/instances"):
+			seriesGets.Add(1)
+			if slow.Load() {
+				r.Body = &slowBody{r: r.Body}
+			}
+		}
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+	archive := front.URL + "/dicom-web"
+
+	home := t.TempDir()
+	cmd := exec.Command(binPath, "--home", home, "sync", "--once", "--archive", archive, "--reader", "Reader^K", "--priors", "0")
+	cmd.Env = append(os.Environ(), "TELEREAD_CONFIG="+filepath.Join(t.TempDir(), "none.json"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once a quarter of the study has been put in place.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		placed, _ := filepath.Glob(filepath.Join(home, "files", "*", "*.dcm"))
+		if len(placed) >= total/4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("only %d instances placed after 60 s", len(placed))
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+
+	if v := teleread(t, home, "verify"); v.code != 0 {
+		t.Fatalf("verify after SIGKILL: %s %s", v.stdout, v.stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(home, "files", "*", ".*")); len(left) != 0 {
+		t.Errorf("temporary files after the next open: %v", left)
+	}
+	count := func() int {
+		var studies []struct {
+			StudyInstanceUID  string
+			NumberOfInstances int
+		}
+		json.Unmarshal([]byte(teleread(t, home, "studies", "--json").stdout), &studies)
+		for _, s := range studies {
+			if s.StudyInstanceUID == study {
+				return s.NumberOfInstances
+			}
+		}
+		return 0
+	}
+	stored := count()
+	if stored == 0 || stored >= total {
+		t.Fatalf("%d of %d instances stored when killed: not in the middle", stored, total)
+	}
+	t.Logf("killed with %d of %d instances stored", stored, total)
+
+	slow.Store(false)
+	seriesGets.Store(0)
+	instanceGets.Store(0)
+	r := teleread(t, home, "sync", "--once", "--archive", archive, "--reader", "Reader^K", "--priors", "0")
+	if r.code != 0 {
+		t.Fatalf("second sync --once: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := count(); n != total {
+		t.Errorf("%d instances after the second sync, want %d", n, total)
+	}
+	if got, want := int(instanceGets.Load()), total-stored; got != want || seriesGets.Load() != 0 {
+		t.Errorf("second sync fetched %d instances and %d series, want the %d missing instances only", got, seriesGets.Load(), want)
+	}
+	if v := teleread(t, home, "verify"); v.code != 0 {
+		t.Errorf("verify: %s", v.stdout)
+	}
+	filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		local, _ := os.ReadFile(p)
+		sop := strings.TrimSuffix(filepath.Base(p), ".dcm")
+		body, err := srv.Post("/tools/lookup", []byte(sop))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []struct{ ID, Type string }
+		json.Unmarshal(body, &ids)
+		for _, id := range ids {
+			if id.Type == "Instance" {
+				remote, err := srv.InstanceFile(id.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sha(local) != sha(remote) {
+					t.Errorf("%s differs from the archive's copy", sop)
+				}
+			}
+		}
+		return nil
+	})
 }
