@@ -1,49 +1,61 @@
 package cache
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	gosync "sync"
 	"testing"
+
+	"teleread/cache/cachetest"
 )
 
+// BenchmarkBatchStage stages and commits a 300-instance JPEG-lossless CT
+// series (166 KB each, as a retrieve brings them) into a fresh cache, with
+// one and two staging goroutines.
 func BenchmarkBatchStage(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(corpusDir, "files", "ct2_jpeg_lossless_sv1.dcm"))
+	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "ct2_jpeg_lossless_sv1.dcm"), b.TempDir(), 300)
 	if err != nil {
 		b.Skip(err)
 	}
-	sop := []byte("1.3.6.1.4.1.5962.1.1.2.1.4.20040826185059.5457")
-	if !bytes.Contains(data, sop) {
-		b.Skip("uid")
-	}
 	var files [][]byte
-	for i := 0; i < 300; i++ {
-		u := []byte(fmt.Sprintf("%s%05d", sop[:len(sop)-5], i))
-		files = append(files, bytes.ReplaceAll(data, sop, u))
+	var total int64
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(files, data)
+		total += int64(len(data))
 	}
 	for _, w := range []int{1, 2} {
 		b.Run(fmt.Sprint("workers", w), func(b *testing.B) {
-			b.SetBytes(int64(len(data) * 300))
+			b.SetBytes(total)
 			for b.Loop() {
 				b.StopTimer()
-				c, _ := Open(b.TempDir())
+				c, err := Open(b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
 				b.StartTimer()
 				bt := c.NewBatch()
 				var wg gosync.WaitGroup
-				for k := 0; k < w; k++ {
+				errs := make([]error, w)
+				for k := range w {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						for i := k; i < 300; i += w {
-							if _, err := bt.Add(bytes.NewReader(files[i]), "x"); err != nil {
-								panic(err)
-							}
+						for i := k; i < len(files) && errs[k] == nil; i += w {
+							_, errs[k] = bt.AddBytes(files[i], paths[i])
 						}
 					}()
 				}
 				wg.Wait()
+				for _, err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
 				if _, err := bt.Commit(); err != nil {
 					b.Fatal(err)
 				}
