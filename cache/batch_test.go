@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"teleread/cache/cachetest"
 )
@@ -128,5 +129,54 @@ func TestStagedFilesOfOtherWriters(t *testing.T) {
 	}
 	if probs, err := other.Verify(); err != nil || len(probs) != 0 {
 		t.Errorf("verify: %v %v", probs, err)
+	}
+}
+
+// TestOwnersWithoutLocks: on a filesystem that refuses locks, Open still
+// works, and another owner's staged files are kept unless its lock file is
+// older than lockless.
+func TestOwnersWithoutLocks(t *testing.T) {
+	lockFile = func(*os.File) (bool, error) { return false, errors.New("locks not supported") }
+	defer func() { lockFile = tryLock }()
+	tests := []struct {
+		name string
+		age  time.Duration
+		kept bool
+	}{
+		{"recent owner", time.Hour, true},
+		{"week-old owner", lockless + time.Hour, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			const other = "00000000feedf00d"
+			lock := filepath.Join(dir, "owners", other+".lock")
+			staged := filepath.Join(dir, "files", "ab", "."+other+"-1.part")
+			for _, p := range []string{lock, staged} {
+				if err := os.WriteFile(p, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			old := time.Now().Add(-tt.age)
+			if err := os.Chtimes(lock, old, old); err != nil {
+				t.Fatal(err)
+			}
+			c, err = Open(dir)
+			if err != nil {
+				t.Fatalf("open without locks: %v", err)
+			}
+			defer c.Close()
+			if _, err := os.Stat(staged); (err == nil) != tt.kept {
+				t.Errorf("staged file kept = %v, want %v", err == nil, tt.kept)
+			}
+			if _, err := c.ImportFile(filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm")); err != nil {
+				t.Errorf("import without locks: %v", err)
+			}
+		})
 	}
 }

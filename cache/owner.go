@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // An owner tags the temporary files of one open Cache, so that the next Open
@@ -35,9 +36,13 @@ func claimOwner(home string) (*owner, error) {
 	if err != nil {
 		return nil, err
 	}
-	held, err := tryLock(f)
+	held, err := lockFile(f)
 	if err == nil && !held {
 		err = errors.New("new lock file already locked")
+	} else if err != nil {
+		// A filesystem without locks: the lock file still names this
+		// owner, and others judge it by its age (see liveOwners).
+		err = nil
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), filepath.Join(dir, token+".lock"))
@@ -78,8 +83,14 @@ func liveOwners(home, self string) (map[string]bool, error) {
 		if err != nil {
 			continue // released meanwhile
 		}
-		held, err := tryLock(f)
-		if err != nil || !held {
+		held, err := lockFile(f)
+		if err != nil {
+			// No locks on this filesystem: an owner is taken for dead only
+			// when its lock file is older than any session is likely to run.
+			fi, serr := f.Stat()
+			held = serr == nil && time.Since(fi.ModTime()) > lockless
+		}
+		if !held {
 			f.Close()
 			live[token] = true
 			continue
@@ -102,10 +113,18 @@ func removeIfUnlocked(p string) {
 		return
 	}
 	defer f.Close()
-	if held, err := tryLock(f); err == nil && held {
+	if held, err := lockFile(f); err == nil && held {
 		os.Remove(p)
 	}
 }
+
+// lockFile is tryLock; tests replace it to act out a filesystem without
+// locks.
+var lockFile = tryLock
+
+// lockless is the age after which, on a filesystem without locks, an owner
+// counts as dead.
+const lockless = 7 * 24 * time.Hour
 
 // tempOwner returns the owner token in a temporary file's name ("" if none).
 func tempOwner(name string) string {
