@@ -195,7 +195,8 @@ func benchRetrieve(b *bench) error {
 	})
 	// Each round runs every measure once, curl right after the puller, so
 	// that both see the same moment of the machine.
-	ds, errs := interleaved(max(b.runs, 7), []timedOp{
+	rounds := max(b.runs, 7)
+	ds, errs := interleaved(rounds, []timedOp{
 		{freshCache, pull},
 		{settleDisk, curlCmd},
 		{freshCache, direct},
@@ -228,6 +229,7 @@ func benchRetrieve(b *bench) error {
 	t.row("RetrieveStudy, parts discarded (client only)", discardD, discardErr, perInstance(discardD), nil)
 	t.row("RetrieveStudy, a plain file per part, 4 writers", plain, plainErr, perInstance(plain), nil)
 	t.print(b.out)
+	fmt.Fprintf(b.out, "  Medians of %d rounds, each running every measure once in turn (after one untimed round).\n", rounds)
 	fmt.Fprintf(b.out, "  MB/s counts the instances' bytes (%.1f MB) for both; curl's file, with the multipart framing, had %.1f MB.\n", mb, float64(curlBytes)/1e6)
 	if curlErr == nil {
 		fmt.Fprintf(b.out, "  curl: %s per retrieve; its start-up (curl on the tiny /system answer) %s.\n", ms(curl), msOr(curlStart, curlStartErr))
