@@ -293,3 +293,43 @@ func TestVerifyFindsChangedFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestImportStreamed sends every corpus file down the path big instances take
+// (streamed through tmp/ while checksummed, parsed from the file): the same
+// outcomes as the in-memory path, a cache that verifies, no temporary file
+// left, and a second import that finds everything already present.
+func TestImportStreamed(t *testing.T) {
+	files := filepath.Join(corpusDir, "files")
+	inMemory := openTemp(t)
+	want := inMemory.ImportPaths([]string{files}, nil)
+
+	smallInstance = 1 << 10
+	defer func() { smallInstance = 16 << 20 }()
+	c := openTemp(t)
+	got := c.ImportPaths([]string{files}, nil)
+	if got.Imported != want.Imported || len(got.Rejected) != len(want.Rejected) || len(got.Conflicts) != len(want.Conflicts) {
+		t.Errorf("streamed: %d imported, %d rejected, %d conflicts; in memory: %d, %d, %d",
+			got.Imported, len(got.Rejected), len(got.Conflicts), want.Imported, len(want.Rejected), len(want.Conflicts))
+	}
+	a, _ := inMemory.AllInstances()
+	b, _ := c.AllInstances()
+	if len(a) != len(b) {
+		t.Errorf("%d instances streamed, %d in memory", len(b), len(a))
+	}
+	for _, in := range b {
+		if !strings.HasPrefix(in.Checksum, crcPrefix) {
+			t.Errorf("%s: checksum %q", in.SOPInstanceUID, in.Checksum)
+		}
+	}
+	// Verify recomputes every checksum from the stored bytes.
+	if probs, err := c.Verify(); err != nil || len(probs) != 0 {
+		t.Errorf("verify: %v %v", probs, err)
+	}
+	if tmps, _ := os.ReadDir(filepath.Join(c.Home(), "tmp")); len(tmps) != 0 {
+		t.Errorf("%d files left in tmp/", len(tmps))
+	}
+	again := c.ImportPaths([]string{files}, nil)
+	if again.Imported != 0 || again.AlreadyPresent != want.Imported+want.AlreadyPresent {
+		t.Errorf("second streamed import: %d imported, %d already present; want 0, %d", again.Imported, again.AlreadyPresent, want.Imported+want.AlreadyPresent)
+	}
+}

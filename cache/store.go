@@ -104,8 +104,9 @@ func (c *Cache) Import(r io.Reader, name string) (Result, error) {
 	return res[0].Result, res[0].Err
 }
 
-// smallInstance is the size up to which an instance is read into memory whole.
-const smallInstance = 16 << 20
+// smallInstance is the size up to which an instance is read into memory whole
+// (a variable so that tests can send small files down the streaming path).
+var smallInstance int64 = 16 << 20
 
 var bufPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
 

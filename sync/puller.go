@@ -663,7 +663,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				partPool.Put(buf)
 				return err
 			}
-			if buf.Len() > stageInMemory {
+			if int64(buf.Len()) > stageInMemory {
 				// A big instance (a long cine): stage it while it streams.
 				swg.Wait()
 				cr := &countingReader{r: io.MultiReader(bytes.NewReader(buf.Bytes()), part)}

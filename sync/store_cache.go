@@ -26,10 +26,11 @@ type SeriesCounter interface {
 // others can parse, checksum and write; stageInMemory is the size up to
 // which a part is read whole before staging (so at most stageWorkers times
 // that is held in memory).
-const (
-	stageWorkers  = 4
-	stageInMemory = 16 << 20
-)
+const stageWorkers = 4
+
+// stageInMemory is a variable so that tests can send small parts down the
+// streaming path.
+var stageInMemory int64 = 16 << 20
 
 // partPool holds the buffers retrieved parts are read into before staging:
 // reused, they spare allocating and zeroing a new buffer per instance.
