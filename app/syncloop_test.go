@@ -39,14 +39,15 @@ func TestSyncLoopResumesAndDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The archive is reached through a proxy that slows a series retrieve down
+	// The archive is reached through a proxy that slows a study or series retrieve down
 	// after its first 6 MB, so that closing the loop on the first durable
 	// group always falls in the middle of the download, whatever the timing
 	// of staging and group commits.
 	target, _ := url.Parse(srv.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = func(r *http.Response) error {
-		if strings.Contains(r.Request.URL.Path, "/series/") && !strings.Contains(r.Request.URL.Path, "/instances") {
+		// A study or series retrieve (multipart), not a QIDO or one instance.
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/related") && !strings.Contains(r.Request.URL.Path, "/instances/") {
 			r.Body = &slowBody{r: r.Body, fast: 6 << 20}
 		}
 		return nil

@@ -149,7 +149,7 @@ type PullResult struct {
 // studyFields are the study attributes asked for with every worklist query.
 var studyFields = []string{
 	"StudyInstanceUID", "PatientID", "PatientName", "StudyDate", "StudyTime", "AccessionNumber",
-	"StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedInstances", "NameOfPhysiciansReadingStudy",
+	"StudyDescription", "ModalitiesInStudy", "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances", "NameOfPhysiciansReadingStudy",
 	"RequestedProcedurePriority",
 }
 
@@ -416,14 +416,38 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		return 0, 0, err
 	}
 
-	// The instance list comes from QIDO, series by series: the archive's
-	// count per series and per study must agree with what is listed.
-	series, err := p.Client.SearchSeries(ctx, uid, Query{IncludeFields: []string{"SeriesInstanceUID", "NumberOfSeriesRelatedInstances"}})
-	if err != nil {
-		return fail(0, 0, err)
+	// A study the cache has nothing of is retrieved without listing its
+	// instances first (the fast path, below); one the archive counts as a
+	// single series is retrieved whole, without asking for its series
+	// either: a round trip less per study, about 5 ms on Orthanc.
+	empty := false
+	if sc, ok := p.Store.(SeriesCounter); ok {
+		if n, err := sc.StudyInstanceCount(uid); err == nil && n == 0 {
+			empty = true
+		}
+	}
+	wholeWant := 0 // the whole study's count, when it is retrieved whole
+	if ns, ok := a.Study.Int(TagNumberOfStudyRelatedSeries); empty && ok && ns == 1 {
+		if ni, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); ok && ni > 0 {
+			wholeWant = ni
+		}
+	}
+	// Otherwise the instance list comes from QIDO, series by series: the
+	// archive's count per series and per study must agree with what is
+	// listed.
+	var series []Object
+	searchSeries := func() error {
+		var err error
+		series, err = p.Client.SearchSeries(ctx, uid, Query{IncludeFields: []string{"SeriesInstanceUID", "NumberOfSeriesRelatedInstances"}})
+		return err
+	}
+	if wholeWant == 0 {
+		if err := searchSeries(); err != nil {
+			return fail(0, 0, err)
+		}
 	}
 	type seriesWork struct {
-		uid     string
+		uid     string // "" for the whole study
 		obj     Object
 		all     []string // SOP Instance UIDs
 		missing []string
@@ -454,19 +478,17 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	// QIDO costs an archive like Orthanc about 2 ms per instance); the
 	// archive's counts are checked against what arrived, and only a shortfall
 	// is listed.
-	fast := false
-	if sc, ok := p.Store.(SeriesCounter); ok {
-		if n, err := sc.StudyInstanceCount(uid); err == nil && n == 0 {
-			fast = true
-			for _, s := range series {
-				if n, ok := s.Int(TagNumberOfSeriesRelatedInstances); !ok || n <= 0 {
-					fast = false
-				}
-			}
+	fast := empty
+	for _, s := range series {
+		if n, ok := s.Int(TagNumberOfSeriesRelatedInstances); !ok || n <= 0 {
+			fast = false
 		}
 	}
 	var todo []seriesWork
 	total, done := 0, 0
+	if wholeWant > 0 {
+		todo, total = []seriesWork{{want: wholeWant}}, wholeWant
+	}
 	for _, s := range series {
 		if !validUID(s.SeriesUID()) {
 			return fail(done, total, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID()))
@@ -715,7 +737,12 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				}
 			}()
 			if fast || len(sw.missing) == len(sw.all) {
-				_, err := p.Client.RetrieveSeries(ctx, uid, sw.uid, sink)
+				var err error
+				if sw.uid == "" {
+					_, err = p.Client.RetrieveStudy(ctx, uid, sink)
+				} else {
+					_, err = p.Client.RetrieveSeries(ctx, uid, sw.uid, sink)
+				}
 				if ferr := flush(); ferr != nil && err == nil {
 					err = ferr
 				}
@@ -755,6 +782,21 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		if done >= total && firstErr == nil {
 			return fetched, received, p.ready(uid, done, total)
 		}
+		if wholeWant > 0 {
+			// Listing what is missing needs the series after all.
+			if err := searchSeries(); err != nil {
+				_, _, err = fail(done, total, err)
+				return fetched, received, err
+			}
+			todo = todo[:0]
+			for _, s := range series {
+				if !validUID(s.SeriesUID()) {
+					_, _, err := fail(done, total, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID()))
+					return fetched, received, err
+				}
+				todo = append(todo, seriesWork{uid: s.SeriesUID(), obj: s})
+			}
+		}
 		total, done = 0, 0
 		for i := range todo {
 			sw := &todo[i]
@@ -781,7 +823,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	if len(missing) == 0 {
 		return fetched, received, p.ready(uid, done, total)
 	}
-	err = firstErr
+	err := firstErr
 	if err == nil {
 		err = fmt.Errorf("sync: study %s: %d of %d instances did not arrive (first %s)", uid, len(missing), total, missing[0])
 	}

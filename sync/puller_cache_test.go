@@ -42,7 +42,9 @@ func TestPullIntoCacheSurvivesArchiveCrash(t *testing.T) {
 	target, _ := url.Parse(srv.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = func(r *http.Response) error {
-		if cutting.Load() && strings.Contains(r.Request.URL.Path, "/series/") && !strings.Contains(r.Request.URL.Path, "/instances") {
+		// A study or series retrieve (multipart), not a QIDO or one instance.
+		bulk := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/related") && !strings.Contains(r.Request.URL.Path, "/instances/")
+		if cutting.Load() && bulk {
 			r.Body = &cutBody{r: r.Body, left: 20 << 20, cut: func() { kill.Do(srv.Kill) }}
 		}
 		return nil
