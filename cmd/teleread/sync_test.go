@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -91,34 +90,7 @@ func TestSyncOnceCLI(t *testing.T) {
 	if len(studies) != 10 { // five assigned, five priors (the originals)
 		t.Errorf("%d studies in the cache, want 10", len(studies))
 	}
-	// Byte-identical to the archive's stored files.
-	filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		local, _ := os.ReadFile(p)
-		sop := strings.TrimSuffix(filepath.Base(p), ".dcm")
-		body, err := srv.Post("/tools/lookup", []byte(sop))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []struct{ ID, Type string }
-		json.Unmarshal(body, &ids)
-		sort.Slice(ids, func(i, j int) bool { return ids[i].Type < ids[j].Type })
-		for _, id := range ids {
-			if id.Type != "Instance" {
-				continue
-			}
-			remote, err := srv.InstanceFile(id.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sha(local) != sha(remote) {
-				t.Errorf("%s differs from the archive's copy", sop)
-			}
-		}
-		return nil
-	})
+	sameAsArchive(t, srv, home)
 	if v := teleread(t, home, "verify"); v.code != 0 {
 		t.Errorf("verify: %s", v.stdout)
 	}
@@ -142,6 +114,38 @@ func TestSyncOnceCLI(t *testing.T) {
 	if rr := teleread(t, home, "render", inst[0], "-o", out); rr.code != 0 {
 		t.Errorf("render while offline: %s", rr.stderr)
 	}
+}
+
+// sameAsArchive checks that every file in the cache at home is byte-identical
+// to the archive's stored copy of the same SOP Instance.
+func sameAsArchive(t *testing.T, srv *orthanctest.Server, home string) {
+	t.Helper()
+	filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		local, _ := os.ReadFile(p)
+		sop := strings.TrimSuffix(filepath.Base(p), ".dcm")
+		body, err := srv.Post("/tools/lookup", []byte(sop))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []struct{ ID, Type string }
+		json.Unmarshal(body, &ids)
+		for _, id := range ids {
+			if id.Type != "Instance" {
+				continue
+			}
+			remote, err := srv.InstanceFile(id.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sha(local) != sha(remote) {
+				t.Errorf("%s differs from the archive's copy", sop)
+			}
+		}
+		return nil
+	})
 }
 
 func sha(b []byte) string {
@@ -281,29 +285,5 @@ func TestKilledSyncResumes(t *testing.T) {
 	if v := teleread(t, home, "verify"); v.code != 0 {
 		t.Errorf("verify: %s", v.stdout)
 	}
-	filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		local, _ := os.ReadFile(p)
-		sop := strings.TrimSuffix(filepath.Base(p), ".dcm")
-		body, err := srv.Post("/tools/lookup", []byte(sop))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []struct{ ID, Type string }
-		json.Unmarshal(body, &ids)
-		for _, id := range ids {
-			if id.Type == "Instance" {
-				remote, err := srv.InstanceFile(id.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if sha(local) != sha(remote) {
-					t.Errorf("%s differs from the archive's copy", sop)
-				}
-			}
-		}
-		return nil
-	})
+	sameAsArchive(t, srv, home)
 }
