@@ -7,7 +7,7 @@ import (
 
 // Batch imports many instances with one filesystem sync for all of them
 // instead of two fsyncs each (file and directory), which is most of the cost of
-// storing a study. Add stages each instance (parsed, hashed, written to a
+// storing a study. Add stages each instance (parsed, checksummed, written to a
 // temporary file beside where it will be stored); Commit syncs the filesystem,
 // renames the staged files into place, syncs again and indexes them all in one
 // transaction. Until Commit returns, nothing added is in the index: a crash

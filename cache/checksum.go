@@ -28,9 +28,10 @@ const crcPrefix = "crc32c:"
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // checksumOf returns the checksum recorded for a file with these bytes.
-func checksumOf(data []byte) string {
-	return fmt.Sprintf("%s%08x", crcPrefix, crc32.Checksum(data, castagnoli))
-}
+func checksumOf(data []byte) string { return crcChecksum(crc32.Checksum(data, castagnoli)) }
+
+// crcChecksum formats a CRC-32C as the index records it.
+func crcChecksum(v uint32) string { return fmt.Sprintf("%s%08x", crcPrefix, v) }
 
 // newChecksum returns a running checksum of the kind recorded as stored, and
 // how to format its result like stored.

@@ -59,7 +59,7 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 		}
 	}
 
-	// Workers stage files (copy, hash, parse) in parallel; one committer makes
+	// Workers stage files (read, parse, checksum, write) in parallel; one committer makes
 	// them durable and indexed in groups, with one filesystem sync per group.
 	jobs := make(chan string)
 	stagedCh := make(chan stagedJob)

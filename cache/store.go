@@ -119,7 +119,7 @@ type staged struct {
 
 // stage reads r and stages it: instances up to smallInstance bytes (almost
 // all) are read whole and staged from memory; bigger ones stream through a
-// temporary file in tmp/ while they are hashed, then are parsed from it. A
+// temporary file in tmp/ while they are checksummed, then are parsed from it. A
 // rejected input leaves nothing behind.
 func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -136,7 +136,7 @@ func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 }
 
 // stageBytes stages one instance held in memory: parsed first (so rejected
-// input never touches the disk), then hashed and written to a temporary file
+// input never touches the disk), then checksummed and written to a temporary file
 // in the directory it will be stored in, so that putting it in place is a
 // rename within one directory.
 func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, error) {
@@ -216,7 +216,7 @@ func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, er
 	if err != nil {
 		return nil, fmt.Errorf("cache: import %s: %w", name, err)
 	}
-	rec.sum = fmt.Sprintf("%s%08x", crcPrefix, h.Sum32())
+	rec.sum = crcChecksum(h.Sum32())
 	rec.size = n
 	keep = true
 	return c.track(&staged{name: name, tmp: tmp.Name(), rec: rec}), nil

@@ -586,7 +586,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				return nil
 			}, func() error { return nil }
 		}
-		// Staging (parse, hash, temporary file) runs on stageWorkers
+		// Staging (parse, checksum, temporary file) runs on stageWorkers
 		// goroutines while the next part is read from the network; parts up
 		// to stageInMemory bytes are read whole into pooled buffers first,
 		// bigger ones are staged as they stream. Commits (filesystem sync,
