@@ -24,13 +24,6 @@ type Batch struct {
 // NewBatch starts a batch.
 func (c *Cache) NewBatch() *Batch { return &Batch{c: c} }
 
-// Len returns the number of staged instances.
-func (b *Batch) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.pending)
-}
-
 // Add stages one instance from r and returns its SOP Instance UID. Rejected
 // input (not DICOM, truncated, ...) returns an error and stages nothing.
 func (b *Batch) Add(r io.Reader, name string) (string, error) {
