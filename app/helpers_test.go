@@ -14,15 +14,15 @@ import (
 	"teleread/cache"
 )
 
-// samplesDir is the repository's sample studies, else the shared corpus.
+// samplesDir is the repository's sample studies, else the test corpus.
 func samplesDir(t testing.TB) string {
-	for _, d := range []string{filepath.Join("..", "testdata", "samples"), filepath.Join("..", "..", "shared", "corpus", "files")} {
+	for _, d := range []string{filepath.Join("..", "testdata", "samples"), filepath.Join("..", "testdata", "corpus", "files")} {
 		if m, _ := filepath.Glob(filepath.Join(d, "*.dcm")); len(m) > 0 {
 			return d
 		}
 	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal("no sample DICOM files (testdata/samples or ../shared/corpus/files)")
+		t.Fatal("no sample DICOM files (testdata/samples or testdata/corpus/files)")
 	}
 	t.Skip("no sample DICOM files")
 	return ""

@@ -13,10 +13,10 @@ import (
 	"fyne.io/fyne/v2/storage"
 )
 
-// dropFolder is the shared corpus's files when present, else the repository's
+// dropFolder is the test corpus's files when present, else the repository's
 // samples.
 func dropFolder(t *testing.T) string {
-	d := filepath.Join("..", "..", "shared", "corpus", "files")
+	d := filepath.Join("..", "testdata", "corpus", "files")
 	if m, _ := filepath.Glob(filepath.Join(d, "*.dcm")); len(m) > 0 {
 		return d
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-const corpusDir = "../../shared/corpus"
+const corpusDir = "../testdata/corpus"
 
 type entry struct {
 	ID          string         `json:"id"`

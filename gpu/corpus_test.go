@@ -30,14 +30,14 @@ type corpusEntry struct {
 	} `json:"expectation"`
 }
 
-// corpus returns the shared test corpus directory ($TELEREAD_CORPUS, or
-// ../../shared/corpus) and its renderable entries. Missing, the test skips, or
+// corpus returns the test corpus directory ($TELEREAD_CORPUS, or
+// ../testdata/corpus) and its renderable entries. Missing, the test skips, or
 // fails under CI=true.
 func corpus(tb testing.TB) (string, []corpusEntry) {
 	tb.Helper()
 	dir := os.Getenv("TELEREAD_CORPUS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "corpus")
+		dir = filepath.Join("..", "testdata", "corpus")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
 	if err != nil {

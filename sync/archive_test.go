@@ -17,7 +17,7 @@ import (
 
 // The tests share one private Orthanc, seeded once with corpus files.
 
-const corpusDir = "../../shared/corpus"
+const corpusDir = "../testdata/corpus"
 
 // seedFiles are the corpus files uploaded to the shared archive: several
 // studies of several patients, one to three instances each, in many transfer

@@ -156,7 +156,7 @@ func synthDataSet(t *testing.T, bigEndian bool, elems ...synthElem) *dataset.Dat
 	return file.DataSet
 }
 
-const corpusDir = "../../shared/corpus/files"
+const corpusDir = "../testdata/corpus/files"
 
 // openCorpus opens a corpus file; a missing corpus fails under CI and skips locally.
 func openCorpus(t *testing.T, name string) *dataset.File {

@@ -46,13 +46,13 @@ type manifestEntry struct {
 	FileSize int64 `json:"file_size"`
 }
 
-// goldenCorpusDir finds the shared test corpus ($TELEREAD_CORPUS, or ../shared/corpus
+// goldenCorpusDir finds the test corpus ($TELEREAD_CORPUS, or testdata/corpus
 // beside the module). Missing, the test skips, or fails under CI=true.
 func goldenCorpusDir(tb testing.TB) string {
 	tb.Helper()
 	dir := os.Getenv("TELEREAD_CORPUS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "corpus")
+		dir = filepath.Join("..", "testdata", "corpus")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err != nil {
 		if os.Getenv("CI") == "true" {

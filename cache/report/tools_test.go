@@ -13,7 +13,7 @@ import (
 	"teleread/viewer/dataset"
 )
 
-const corpusDir = "../../../shared/corpus/files"
+const corpusDir = "../../testdata/corpus/files"
 
 // corpusFile returns the path of a corpus file, failing under CI=true and
 // skipping elsewhere when the corpus is absent.

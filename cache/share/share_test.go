@@ -19,7 +19,7 @@ import (
 	"teleread/viewer/dataset"
 )
 
-const corpusFiles = "../../../shared/corpus/files"
+const corpusFiles = "../../testdata/corpus/files"
 
 // need skips (locally) or fails (CI=true) when a tool or the corpus is missing.
 func need(t *testing.T, tools ...string) {

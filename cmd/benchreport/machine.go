@@ -75,7 +75,7 @@ func toolVersion(name string, args ...string) string {
 	return ""
 }
 
-// defaultCorpus is ../shared/corpus beside the module root: the module root is
+// defaultCorpus is testdata/corpus in the module root: the module root is
 // found from the working directory (go run in the repository), else from where
 // this source file was compiled.
 func defaultCorpus() string {
@@ -88,10 +88,10 @@ func defaultCorpus() string {
 	}
 	for _, dir := range starts {
 		if root := moduleRoot(dir); root != "" {
-			return filepath.Join(filepath.Dir(root), "shared", "corpus")
+			return filepath.Join(root, "testdata", "corpus")
 		}
 	}
-	return filepath.Join("..", "shared", "corpus")
+	return filepath.Join("testdata", "corpus")
 }
 
 // moduleRoot returns the nearest folder at or above dir whose go.mod declares

@@ -65,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	only := fs.String("only", "", "comma-separated sections to run: import,decode,render,retrieve,gpu,app (default all)")
-	corpus := fs.String("corpus", "", "corpus folder with MANIFEST.json and files/ (default ../shared/corpus beside the module root)")
+	corpus := fs.String("corpus", "", "corpus folder with MANIFEST.json and files/ (default testdata/corpus in the module root)")
 	n := fs.Int("n", 300, "instances in the generated CT series (import) and study (retrieve)")
 	series := fs.Int("series", 1, "series the retrieved study is split into (the puller fetches series in parallel)")
 	runs := fs.Int("runs", 5, "runs per figure; the median is reported")

@@ -18,7 +18,7 @@ import (
 	"teleread/cache/cachetest"
 )
 
-const corpusDir = "../../../shared/corpus"
+const corpusDir = "../../testdata/corpus"
 
 var binPath string
 

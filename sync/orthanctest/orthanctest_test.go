@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-const corpus = "../../../shared/corpus/files"
+const corpus = "../../testdata/corpus/files"
 
 func corpusFile(t *testing.T, name string) string {
 	t.Helper()

@@ -11,7 +11,7 @@ import (
 )
 
 // corpusDir is the shared corpus of real DICOM files with independent references.
-const corpusDir = "../../../shared/corpus"
+const corpusDir = "../../testdata/corpus"
 
 type manifestEntry struct {
 	ID          string                     `json:"id"`

@@ -1,5 +1,5 @@
-// Package corpus gives the codec tests what they need from the shared test corpus
-// (../shared/corpus beside the repository, or $TELEREAD_CORPUS): its manifest, the
+// Package corpus gives the codec tests what they need from the test corpus
+// (testdata/corpus in the repository, or $TELEREAD_CORPUS): its manifest, the
 // code streams of an encapsulated file's frames (located with viewer/dataset),
 // the samples of an uncompressed one, the reference stored values and frame
 // hashes, the command-line tools a test needs (failing under CI=true when one is
@@ -72,7 +72,7 @@ func Dir(tb testing.TB) string {
 		}
 		for d := wd; ; d = filepath.Dir(d) {
 			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "corpus")
+				dir = filepath.Join(d, "testdata", "corpus")
 				break
 			}
 			if filepath.Dir(d) == d {
