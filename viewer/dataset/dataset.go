@@ -22,6 +22,7 @@ type Element struct {
 type DataSet struct {
 	bigEndian bool
 	elements  []*Element
+	parent    *DataSet // the data set holding this sequence item (see adoptItems)
 }
 
 // BigEndian reports whether the data set's binary values are big endian.

@@ -308,6 +308,7 @@ func parse(r io.ReaderAt, size int64, name string, whole []byte) (*File, error) 
 		}
 		return nil, err
 	}
+	ds.adoptItems()
 	f.DataSet = ds
 	return f, nil
 }
