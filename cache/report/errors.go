@@ -10,8 +10,9 @@ var (
 	// (control characters, invalid UTF-8, a backslash in a single value,
 	// a malformed UID).
 	ErrInvalidValue = errors.New("invalid value")
-	// ErrCharacterSet: the images use a Specific Character Set whose
-	// values cannot be converted to UTF-8 here (ISO 2022 code extensions).
+	// ErrCharacterSet: the images use a Specific Character Set that is not
+	// a Defined Term, so their names cannot be copied into the report
+	// without guessing.
 	ErrCharacterSet = errors.New("unsupported character set")
 	// ErrEmptyReport: signing a report with no text in any section.
 	ErrEmptyReport = errors.New("report has no text")

@@ -161,7 +161,7 @@ func buildSR(doc *SRDocument) ([]elem, error) {
 	}
 
 	copied := func(group, element uint16, vr string, value []byte) elem {
-		out, err := toUTF8(doc.Study.CharacterSet, value)
+		out, err := toUTF8(doc.Study.CharacterSet, vr, value)
 		if err != nil && v.err == nil {
 			v.err = err
 		}

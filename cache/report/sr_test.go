@@ -249,7 +249,15 @@ func TestEncodeSRRejects(t *testing.T) {
 		{"iso 2022 name", func(d *SRDocument) {
 			d.Study.CharacterSet = `\ISO 2022 IR 87`
 			d.Study.PatientName = []byte("Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B")
+		}, nil},
+		{"unknown character set", func(d *SRDocument) {
+			d.Study.CharacterSet = "ISO_IR 999"
+			d.Study.PatientName = []byte("M\xfcller")
 		}, ErrCharacterSet},
+		{"name not valid in its set", func(d *SRDocument) {
+			d.Study.CharacterSet = "ISO_IR 192"
+			d.Study.PatientName = []byte("M\xfcller")
+		}, ErrInvalidValue},
 		{"bad predecessor", func(d *SRDocument) { d.Predecessors = []DocumentRef{{SOPInstanceUID: "x"}} }, ErrInvalidValue},
 	}
 	for _, tc := range tests {
@@ -277,12 +285,14 @@ func TestToUTF8(t *testing.T) {
 		{"undeclared high bytes read as latin-1", "", []byte("M\xfcller"), []byte("Müller"), nil},
 		{"utf-8", "ISO_IR 192", []byte("肺 "), []byte("肺 "), nil},
 		{"invalid utf-8", "ISO_IR 192", []byte("M\xfcller"), nil, ErrInvalidValue},
-		{"code extensions", `ISO 2022 IR 6\ISO 2022 IR 87`, []byte("\x1b$B;3ED\x1b(B"), nil, ErrCharacterSet},
-		{"unknown set", "ISO_IR 13", []byte("\xb1"), nil, ErrCharacterSet},
+		{"code extensions", `ISO 2022 IR 6\ISO 2022 IR 87`, []byte("\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B"), []byte("山田^太郎"), nil},
+		{"korean", `\ISO 2022 IR 149`, []byte("Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7"), []byte("Hong^Gildong=洪^吉洞"), nil},
+		{"half-width katakana", "ISO_IR 13", []byte("\xd4\xcf\xc0\xde"), []byte("ﾔﾏﾀﾞ"), nil},
+		{"unknown set", "ISO_IR 999", []byte("\xb1"), nil, ErrCharacterSet},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := toUTF8(tc.charset, tc.in)
+			got, err := toUTF8(tc.charset, "PN", tc.in)
 			if !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
