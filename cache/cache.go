@@ -204,6 +204,11 @@ func (c *Cache) migrate(ctx context.Context) error {
 		if _, err := tx.Exec(string(body)); err != nil {
 			return fmt.Errorf("cache: migrate %s: %w", base, err)
 		}
+		if code := codeMigrations[n]; code != nil {
+			if err := code(ctx, c, tx); err != nil {
+				return fmt.Errorf("cache: migrate %s: %w", base, err)
+			}
+		}
 		if _, err := tx.Exec(`INSERT INTO schema_version(version) VALUES (?)`, n); err != nil {
 			return fmt.Errorf("cache: migrate %s: %w", base, err)
 		}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	gosync "sync"
 
 	"teleread/viewer/dataset"
@@ -462,31 +461,25 @@ func nullInt(d *dataset.DataSet, t dataset.Tag) sql.NullInt64 {
 // returns the SHA-256 of the file, called only when UIDs must be derived.
 func recordOf(f *dataset.File, content func() (string, error)) (record, error) {
 	r := record{
-		sop:         f.String(dataset.SOPInstanceUID),
-		series:      f.String(dataset.SeriesInstanceUID),
-		study:       f.String(dataset.StudyInstanceUID),
-		patientID:   f.String(dataset.PatientID),
-		patientName: strings.TrimSpace(f.String(dataset.PatientName)),
-		birthDate:   f.String(dataset.PatientBirthDate),
-		sex:         f.String(dataset.PatientSex),
-		studyDate:   f.String(dataset.StudyDate),
-		studyTime:   f.String(dataset.StudyTime),
-		accession:   f.String(dataset.AccessionNumber),
-		studyID:     f.String(dataset.StudyID),
-		studyDesc:   f.String(dataset.StudyDescription),
-		referring:   f.String(dataset.ReferringPhysicianName),
-		age:         f.String(dataset.PatientAge),
-		modality:    f.String(dataset.Modality),
-		seriesDesc:  f.String(dataset.SeriesDescription),
-		bodyPart:    f.String(dataset.BodyPartExamined),
-		sopClass:    f.String(dataset.SOPClassUID),
-		ts:          f.TransferSyntax,
+		sop:       f.String(dataset.SOPInstanceUID),
+		series:    f.String(dataset.SeriesInstanceUID),
+		study:     f.String(dataset.StudyInstanceUID),
+		birthDate: f.String(dataset.PatientBirthDate),
+		sex:       f.String(dataset.PatientSex),
+		studyDate: f.String(dataset.StudyDate),
+		studyTime: f.String(dataset.StudyTime),
+		age:       f.String(dataset.PatientAge),
+		modality:  f.String(dataset.Modality),
+		bodyPart:  f.String(dataset.BodyPartExamined),
+		sopClass:  f.String(dataset.SOPClassUID),
+		ts:        f.TransferSyntax,
 
 		seriesNumber:   nullInt(f.DataSet, dataset.SeriesNumber),
 		instanceNumber: nullInt(f.DataSet, dataset.InstanceNumber),
 		rows:           nullInt(f.DataSet, dataset.Rows),
 		cols:           nullInt(f.DataSet, dataset.Columns),
 	}
+	indexText(&r, f.DataSet)
 	if r.sop == "" {
 		r.sop = f.Meta.String(dataset.MediaStorageSOPInstanceUID)
 	}
