@@ -102,7 +102,7 @@ func (ws *workstation) openPaths(paths []string) {
 	var last atomic.Int64
 	c := ws.cfg.Cache
 	go func() {
-		sum := c.ImportPaths(paths, func(name string, _ cache.Result, _ error) {
+		progress := func(name string, _ cache.Result, _ error) {
 			n := files.Add(1)
 			// The status bar hears of the progress at most a few times a second.
 			if t := time.Now().UnixMilli(); t-last.Load() >= 250 {
@@ -113,8 +113,10 @@ func (ws *workstation) openPaths(paths []string) {
 					}
 				})
 			}
-		})
-		res := openResult{sum: sum}
+		}
+		var sum cache.Summary
+		gerr := guard("open "+paths[0], func() { sum = c.ImportPaths(paths, progress) })
+		res := openResult{sum: sum, err: gerr}
 		for uid := range sum.Studies {
 			if err := c.SetSource(uid, sourceShared); err != nil && res.err == nil {
 				res.err = err

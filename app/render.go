@@ -191,15 +191,21 @@ func (l *renderLoop) run() {
 			continue
 		}
 		if !r.aheadOnly {
-			res := l.draw(*r)
+			var res renderResult
+			if err := guard("render", func() { res = l.draw(*r) }); err != nil {
+				res = renderResult{req: *r, err: err}
+			}
 			if r.done != nil {
 				r.done(res)
 			}
 		}
-		l.drawAhead(*r)
-		if len(r.ahead) > 1 {
-			l.decodeAhead(r.ahead[1:])
-		}
+		// Drawing ahead only prepares; a panic there shows when the image itself is drawn.
+		guard("render ahead", func() {
+			l.drawAhead(*r)
+			if len(r.ahead) > 1 {
+				l.decodeAhead(r.ahead[1:])
+			}
+		})
 	}
 }
 

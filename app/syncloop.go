@@ -134,7 +134,9 @@ func (l *syncLoop) kick() {
 
 func (l *syncLoop) pullLoop(link *archiveLink) {
 	for {
-		l.pullOnce(link)
+		if err := guard("sync", func() { l.pullOnce(link) }); err != nil {
+			l.update(func(s *StatusEvent) { s.Message = err.Error() })
+		}
 		select {
 		case <-l.ctx.Done():
 			return
@@ -197,7 +199,11 @@ func (l *syncLoop) outboxLoop(link *archiveLink) {
 	t := time.NewTicker(l.flushes)
 	defer t.Stop()
 	for {
-		res, err := ob.Flush(l.ctx)
+		var res tsync.FlushResult
+		var err error
+		if gerr := guard("report delivery", func() { res, err = ob.Flush(l.ctx) }); gerr != nil {
+			err = gerr
+		}
 		if l.ctx.Err() != nil {
 			return
 		}

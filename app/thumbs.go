@@ -86,7 +86,11 @@ func newThumb(s *viewerScreen, i int, study string, st *stack) *thumb {
 	t.label.TextStyle.Monospace = false
 	t.ExtendBaseWidget(t)
 	go func() {
-		pic := renderThumb(st)
+		var pic image.Image
+		if err := guard(fmt.Sprintf("thumbnail of series %d", st.Series.SeriesNumber), func() { pic = thumbRender(st) }); err != nil {
+			ui(func() { s.ws.status.setMessage(err.Error()) })
+			return
+		}
 		if pic != nil {
 			ui(func() {
 				t.img.Image = pic
@@ -96,6 +100,9 @@ func newThumb(s *viewerScreen, i int, study string, st *stack) *thumb {
 	}()
 	return t
 }
+
+// thumbRender renders thumbnails (a variable so that a test can make it panic).
+var thumbRender = renderThumb
 
 // renderThumb draws the stack's middle image (first frame of a cine) small.
 func renderThumb(st *stack) image.Image {

@@ -79,7 +79,14 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 		defer close(committed)
 		var group []*staged
 		flush := func() {
-			for _, o := range c.commitGroup(group) {
+			var out []namedOutcome
+			if err := guarded("commit", func() { out = c.commitGroup(group) }); err != nil {
+				for _, st := range group {
+					c.drop(st)
+					record(st.name, Result{}, err)
+				}
+			}
+			for _, o := range out {
 				record(o.name, o.Result, o.Err)
 			}
 			group = group[:0]
@@ -97,7 +104,9 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 		flush()
 	}()
 	for _, p := range paths {
-		c.walk(p, jobs, record)
+		if err := guarded(p, func() { c.walk(p, jobs, record) }); err != nil {
+			record(p, Result{}, err)
+		}
 	}
 	close(jobs)
 	wg.Wait()
@@ -144,11 +153,7 @@ func (c *Cache) commitGroup(group []*staged) []namedOutcome {
 // defence so one bad file cannot stop an import of thousands (the cause is
 // still a bug).
 func (c *Cache) stageFile(p string) (st *staged, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			st, err = nil, &RejectError{Name: p, Err: fmt.Errorf("internal error while reading: %v", r)}
-		}
-	}()
+	defer recovered(p, &err)
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("cache: import %s: %w", p, err)
@@ -269,7 +274,10 @@ func (c *Cache) importZip(p string, record func(string, Result, error)) {
 			record(name, Result{}, &RejectError{Name: name, Err: err})
 			continue
 		}
-		res, err := c.Import(rc, name)
+		var res Result
+		if gerr := guarded(name, func() { res, err = c.Import(rc, name) }); gerr != nil {
+			err = gerr
+		}
 		rc.Close()
 		record(name, res, err)
 	}

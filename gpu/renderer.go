@@ -134,6 +134,9 @@ func (r *Renderer) Upload(f *viewer.Frame) error {
 	if f == nil || f.Rows <= 0 || f.Cols <= 0 {
 		return errors.New("gpu: upload: empty frame")
 	}
+	if err := f.Check(); err != nil {
+		return fmt.Errorf("gpu: upload: %w", err)
+	}
 	switch {
 	case f.Samples == 1 && (f.Color == viewer.Monochrome || f.Color == viewer.PaletteIndex):
 	case f.Samples == 3 && (f.Color == viewer.RGB || f.Color == viewer.YBRFull):

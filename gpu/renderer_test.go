@@ -210,6 +210,16 @@ func TestRenderErrors(t *testing.T) {
 	if err := r.Render(&viewer.Display{Palette: &viewer.Palette{}}, image.NewRGBA(image.Rect(0, 0, 5000, 2))); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("huge target: %v", err)
 	}
+	// Dimensions whose product wraps around (4294967297 x 4294967295 is -1
+	// in 64 bits) are refused before anything is sized from them.
+	for _, f := range []*viewer.Frame{
+		{Rows: 4294967297, Cols: 4294967295, Samples: 1, Color: viewer.Monochrome, U8: make([]uint8, 1)},
+		{Rows: 4611686018427387905, Cols: 4, Samples: 1, Color: viewer.Monochrome, U8: make([]uint8, 4)},
+	} {
+		if err := r.Upload(f); !errors.Is(err, viewer.ErrInvalid) {
+			t.Errorf("upload of %dx%d: %v", f.Cols, f.Rows, err)
+		}
+	}
 }
 
 // TestContextCloseReleases checks that closing the context deletes its programs and

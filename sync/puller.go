@@ -640,7 +640,13 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			go func() {
 				defer cwg.Done()
 				for {
-					commitOnce()
+					if err := guard("commit study "+uid, func() error { commitOnce(); return nil }); err != nil {
+						smu.Lock()
+						if commitErr == nil {
+							commitErr = err
+						}
+						smu.Unlock()
+					}
 					smu.Lock()
 					if !again {
 						committing = false
@@ -698,7 +704,11 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				go func() {
 					defer swg.Done()
 					defer func() { <-slots }()
-					sop, err := b.AddBytes(buf.Bytes(), "study "+uid)
+					var sop string
+					err := guard("stage an instance of study "+uid, func() (err error) {
+						sop, err = b.AddBytes(buf.Bytes(), "study "+uid)
+						return err
+					})
 					n := int64(buf.Len())
 					partPool.Put(buf)
 					stageDone(sop, n, err)
@@ -730,6 +740,8 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			// A panic while retrieving this series fails the study, not the process.
+			defer recovered("retrieve study "+uid, record)
 			sink, flush := newSink()
 			defer func() {
 				if err := flush(); err != nil {

@@ -63,6 +63,9 @@ func (r *CPURenderer) Upload(f *Frame) error {
 	if f == nil || f.Len() == 0 {
 		return errors.New("viewer: upload: empty frame")
 	}
+	if err := f.Check(); err != nil {
+		return fmt.Errorf("viewer: upload: %w", err)
+	}
 	r.frame = f
 	r.built = false
 	r.colourOK = false

@@ -2,7 +2,10 @@ package viewer
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
+
+	"teleread/viewer/dataset"
 )
 
 // ColorSpace says what the samples of a decoded Frame are.
@@ -62,6 +65,50 @@ type Frame struct {
 	I32 []int32
 	F32 []float32
 	F64 []float64
+}
+
+// Check reports whether the frame is one that renderers can size buffers from:
+// Rows and Columns 1..65535, 1 or 3 samples per pixel, and exactly Len samples
+// in the slice that is set. Renderers call it before allocating anything, so a
+// frame built by hand (or from a header that slipped past NewImage) cannot make
+// them ask for an overflowing or huge buffer.
+func (f *Frame) Check() error {
+	switch {
+	case f == nil:
+		return fmt.Errorf("%w: no frame", ErrInvalid)
+	case f.Rows < 1 || f.Rows > dataset.MaxRows || f.Cols < 1 || f.Cols > dataset.MaxColumns:
+		return fmt.Errorf("%w: frame of %dx%d pixels (1..%d each)", ErrInvalid, f.Cols, f.Rows, dataset.MaxRows)
+	case f.Samples != 1 && f.Samples != 3:
+		return fmt.Errorf("%w: frame with %d samples per pixel", ErrInvalid, f.Samples)
+	case f.Len() > maxFrameSamples:
+		return fmt.Errorf("%w: frame of %dx%dx%d samples is too large", ErrInvalid, f.Cols, f.Rows, f.Samples)
+	case f.sliceLen() != f.Len():
+		return fmt.Errorf("%w: frame of %d samples holds %d", ErrInvalid, f.Len(), f.sliceLen())
+	}
+	return nil
+}
+
+// sliceLen returns the length of the slice that is set.
+func (f *Frame) sliceLen() int {
+	switch {
+	case f.U8 != nil:
+		return len(f.U8)
+	case f.I8 != nil:
+		return len(f.I8)
+	case f.U16 != nil:
+		return len(f.U16)
+	case f.I16 != nil:
+		return len(f.I16)
+	case f.U32 != nil:
+		return len(f.U32)
+	case f.I32 != nil:
+		return len(f.I32)
+	case f.F32 != nil:
+		return len(f.F32)
+	case f.F64 != nil:
+		return len(f.F64)
+	}
+	return 0
 }
 
 // Len returns the number of samples in the frame (Rows*Cols*Samples).

@@ -84,6 +84,12 @@ func NewImage(f *dataset.File) (*Image, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("viewer: open %s: %w: %s", name, ErrInvalid, fmt.Sprintf(format, a...))
 	}
+	// Every value that sizes a buffer is range-checked first (Rows and
+	// Columns 1..65535, Frames no more than the pixel data hold), so the
+	// products below cannot overflow into a small or negative size.
+	if _, err := f.Dims(); err != nil {
+		return nil, fmt.Errorf("viewer: open %s: %w: %w", name, ErrInvalid, err)
+	}
 	d := f.DataSet
 	im := &Image{File: f, TransferSyntax: f.TransferSyntax}
 	var ok bool

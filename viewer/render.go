@@ -9,6 +9,7 @@ import (
 // for grey frames, an *image.RGBA for colour frames.
 func RenderFrame(f *Frame, d *Display) (image.Image, error) {
 	var r CPURenderer
+	// Upload checks the frame's size before the picture is allocated from it.
 	if err := r.Upload(f); err != nil {
 		return nil, err
 	}

@@ -91,22 +91,18 @@ func (f *File) NumberOfFrames() (int, error) {
 }
 
 // Validate checks that the pixel data can hold the image the header describes,
-// without reading it: native pixel data at least Rows x Columns x Frames x
-// Samples x Bits Allocated / 8 bytes, encapsulated pixel data with at least one
-// fragment. Files without pixel data are valid.
+// without reading it: every dimension in range (see Dims), native pixel data at
+// least Rows x Columns x Frames x Samples x Bits Allocated / 8 bytes,
+// encapsulated pixel data with at least one fragment and no more frames than
+// fragments. Files without pixel data are valid.
 func (f *File) Validate() error {
 	if f.Pixel == nil {
 		return nil
 	}
 	wrap := func(err error) error { return &Error{Name: f.Name, Offset: f.Pixel.Offset, Tag: f.Pixel.Tag, Err: err} }
-	frames, err := f.NumberOfFrames()
+	d, err := f.Dims()
 	if err != nil {
 		return wrap(err)
-	}
-	rows, _ := f.Int(Rows)
-	cols, _ := f.Int(Columns)
-	if rows <= 0 || cols <= 0 {
-		return wrap(fmt.Errorf("rows %d, columns %d: %w", rows, cols, ErrBadPixelData))
 	}
 	if f.Pixel.Encapsulated {
 		if len(f.Pixel.Fragments) == 0 {
@@ -114,25 +110,9 @@ func (f *File) Validate() error {
 		}
 		return nil
 	}
-	spp, ok := f.Int(SamplesPerPixel)
-	if !ok {
-		spp = 1
-	}
-	bits, _ := f.Int(BitsAllocated)
-	switch f.Pixel.Tag {
-	case FloatPixelData:
-		bits = 32
-	case DoubleFloatPixelData:
-		bits = 64
-	}
-	if spp < 1 || spp > 4 || bits < 1 || bits > 64 {
-		return wrap(fmt.Errorf("samples per pixel %d, bits allocated %d: %w", spp, bits, ErrBadPixelData))
-	}
-	samples := int64(rows) * int64(cols) * int64(frames) * int64(spp)
-	if photo := f.String(PhotometricInterpretation); photo == "YBR_FULL_422" || photo == "YBR_PARTIAL_422" {
-		samples = int64(rows) * int64(cols) * int64(frames) * 2 // two chroma samples per pair of pixels
-	}
-	need := (samples*int64(bits) + 7) / 8
+	// The product cannot overflow: Dims bounds every factor (and Frames by
+	// the pixel data's length).
+	need := (d.FrameSamples(f.String(PhotometricInterpretation))*int64(d.Frames)*int64(d.BitsAllocated) + 7) / 8
 	if f.Pixel.Length < need {
 		return wrap(fmt.Errorf("pixel data has %d bytes, the image needs %d: %w", f.Pixel.Length, need, ErrBadPixelData))
 	}
