@@ -64,7 +64,7 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 	jobs := make(chan string)
 	stagedCh := make(chan stagedJob)
 	var wg gosync.WaitGroup
-	for range max(2, runtime.NumCPU()) {
+	for range importWorkers() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -114,6 +114,17 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 	<-committed
 	return sum
 }
+
+// importWorkers is how many files are staged at once: one per CPU, at least
+// two (reading overlaps parsing), at most maxImportWorkers. Each holds up to
+// smallInstance bytes of input and dataset.MaxDataSetMemory of parsed data
+// set (one deflated file inflates at a time, dataset.MaxInflatedSize more),
+// so the workers together stay within 4 x 48 MiB + 96 MiB, whatever the files
+// declare.
+func importWorkers() int { return min(max(2, runtime.NumCPU()), maxImportWorkers) }
+
+// maxImportWorkers bounds importWorkers, and so the memory they hold.
+const maxImportWorkers = 4
 
 // importGroup is how many staged files share one filesystem sync.
 const importGroup = 64
@@ -242,12 +253,17 @@ func isDICOMDIR(p string) bool {
 	if strings.EqualFold(filepath.Base(p), "DICOMDIR") {
 		return true
 	}
-	f, err := dataset.Open(p)
+	// The Media Storage SOP Class is in the meta header, near the start: read
+	// that, not the whole data set (which the import parses anyway, once).
+	f, err := os.Open(p)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	return f.Meta.String(dataset.MediaStorageSOPClassUID) == "1.2.840.10008.1.3.10"
+	head := make([]byte, 4<<10)
+	n, _ := io.ReadFull(f, head)
+	meta, err := dataset.ParseMeta(head[:n], p)
+	return err == nil && meta.String(dataset.MediaStorageSOPClassUID) == "1.2.840.10008.1.3.10"
 }
 
 // maxZipMember bounds one member's uncompressed size.

@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 )
 
 func main() {
@@ -53,5 +54,15 @@ func run(args []string) int {
 		usage()
 		return 2
 	}
+	if name != "app" && os.Getenv("GOMEMLIMIT") == "" {
+		// Headless commands hold one file or a few at a time: a soft limit
+		// makes the collector hand back what a refused hostile input left
+		// (a 64 MiB inflate buffer) before the heap grows to twice its
+		// live size. The app keeps decoded frames of whole series and sets none.
+		debug.SetMemoryLimit(headlessMemoryLimit)
+	}
 	return c.run(g, rest[1:])
 }
+
+// headlessMemoryLimit is the soft memory limit of the headless commands.
+const headlessMemoryLimit = 160 << 20

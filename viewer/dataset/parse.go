@@ -193,10 +193,6 @@ func Open(path string) (*File, error) {
 	return f, nil
 }
 
-// MaxInflatedSize bounds the inflated size of a deflated data set, so that a
-// small deflate bomb cannot exhaust memory.
-const MaxInflatedSize = 1 << 30
-
 // maxDepth bounds sequence nesting; real data sets nest a handful of levels.
 const maxDepth = 64
 
@@ -350,6 +346,8 @@ var (
 // set, is the whole input in memory. The result is in a pooled buffer that
 // release gives back; nothing may use it after.
 func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, release func(), err error) {
+	inflating <- struct{}{}
+	defer func() { <-inflating }()
 	var in io.Reader
 	if whole != nil {
 		in = bytes.NewReader(whole[start:])
@@ -380,7 +378,7 @@ func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, releas
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) > MaxInflatedSize {
-				return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
+				return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrBudget)
 			}
 			buf = slices.Grow(buf, min(len(buf), MaxInflatedSize+1-len(buf)))
 			*bp = buf
@@ -395,14 +393,14 @@ func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, releas
 		}
 	}
 	if len(buf) > MaxInflatedSize {
-		return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrValueTooLong)
+		return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrBudget)
 	}
 	*bp = buf
 	return buf, release, nil
 }
 
 // maxKeptInflateBuffer is the largest inflate buffer kept for the next call.
-const maxKeptInflateBuffer = 64 << 20
+const maxKeptInflateBuffer = 8 << 20
 
 // parser reads elements through a window buffer so that small header reads do not
 // each cost a system call.
@@ -426,6 +424,8 @@ type parser struct {
 	elems     []Element
 	arenaNext int // size of the next arena chunk
 	elemsNext int // size of the next element chunk
+
+	spent int64 // memory charged to the budget (budget.go)
 }
 
 // windowSize is the parser's read window; files no larger are read at once.
@@ -650,6 +650,9 @@ func (p *parser) readDataSet(end int64, depth int, stop func(Tag) bool) (*DataSe
 		case Item:
 			return nil, p.errAt(h.start, h.tag, fmt.Errorf("item outside a sequence: %w", ErrMalformed))
 		}
+		if err := p.spend(elementCost, h.start, h.tag); err != nil {
+			return nil, err
+		}
 		el, err := p.readValue(h, end, depth)
 		if err != nil {
 			return nil, err
@@ -721,6 +724,9 @@ func (p *parser) readValue(h header, end int64, depth int) (*Element, error) {
 	case n == 0:
 		b = []byte{}
 	default:
+		if err := p.spend(n, h.start, h.tag); err != nil {
+			return nil, err
+		}
 		b = p.value(int(n))
 		if w := p.peek(int(min(n, windowSize))); int64(len(w)) == n {
 			copy(b, w)
@@ -755,6 +761,9 @@ func (p *parser) readItems(end int64, depth int) ([]*DataSet, error) {
 		case Item:
 		default:
 			return nil, p.errAt(h.start, h.tag, fmt.Errorf("expected an item in a sequence: %w", ErrMalformed))
+		}
+		if err := p.spend(itemCost, h.start, h.tag); err != nil {
+			return nil, err
 		}
 		var item *DataSet
 		if h.length == undefinedLength {
@@ -811,6 +820,9 @@ func (p *parser) readEncapsulated(h header, end int64) (*Pixels, error) {
 			if n%4 != 0 {
 				return nil, p.errAt(ih.start, PixelData, fmt.Errorf("basic offset table length %d: %w", n, ErrMalformed))
 			}
+			if err := p.spend(2*n, ih.start, PixelData); err != nil {
+				return nil, err
+			}
 			if n > 0 {
 				b := make([]byte, n)
 				if _, err := p.src.ReadAt(b, p.pos); err != nil && !errors.Is(err, io.EOF) {
@@ -824,6 +836,9 @@ func (p *parser) readEncapsulated(h header, end int64) (*Pixels, error) {
 			p.pos += n
 			firstItem = p.pos
 			continue
+		}
+		if err := p.spend(fragmentCost, ih.start, PixelData); err != nil {
+			return nil, err
 		}
 		pd.FragmentItemOffsets = append(pd.FragmentItemOffsets, ih.start-firstItem)
 		pd.Fragments = append(pd.Fragments, Fragment{Offset: p.pos, Length: n})
