@@ -100,9 +100,9 @@ func tagValue(ds *dataset.DataSet, e *dataset.Element) string {
 	case "AT":
 		return fmt.Sprintf("<%d bytes>", len(e.Value))
 	}
-	s := strings.TrimRight(string(e.Value), " \x00")
-	if len(s) > 160 {
-		s = s[:160] + "…"
+	s := ds.ElementText(e) // decoded per the Specific Character Set in force
+	if r := []rune(s); len(r) > 160 {
+		s = string(r[:160]) + "…"
 	}
 	return s
 }

@@ -36,16 +36,16 @@ func overlayLines(v *viewport) [4][]overlayLine {
 	}
 	warn := func(corner int, s string) { c[corner] = append(c[corner], overlayLine{text: s, warn: true}) }
 
-	add(0, personName(ds.String(dataset.PatientName)))
-	add(0, "ID "+ds.String(dataset.PatientID))
+	add(0, personName(ds.Text(dataset.PatientName)))
+	add(0, "ID "+ds.Text(dataset.PatientID))
 	add(0, ageSex(ds.String(dataset.PatientBirthDate), ds.String(dataset.StudyDate), ds.String(dataset.PatientSex)))
 
 	if s := v.ws.viewer; s != nil && v.study != s.study.StudyInstanceUID {
 		warn(1, "PRIOR")
 	}
-	add(1, ds.String(dataset.StudyDescription))
+	add(1, ds.Text(dataset.StudyDescription))
 	add(1, formatDate(ds.String(dataset.StudyDate))+" "+formatTime(ds.String(dataset.StudyTime)))
-	add(1, ds.String(tagInstitutionName))
+	add(1, ds.Text(tagInstitutionName))
 
 	it := v.st.Items[v.index]
 	se := v.st.Series

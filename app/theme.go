@@ -1,7 +1,10 @@
 package app
 
 import (
+	"fmt"
 	"image/color"
+	"os"
+	"path/filepath"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
@@ -11,7 +14,44 @@ import (
 // images carry the contrast, compact padding so the images get the space.
 type readingTheme struct{ base fyne.Theme }
 
-func newTheme() fyne.Theme { return &readingTheme{base: theme.DefaultTheme()} }
+func newTheme() fyne.Theme {
+	keepFontFallback()
+	return &readingTheme{base: theme.DefaultTheme()}
+}
+
+// keepFontFallback makes sure Fyne can draw the names its own font has no
+// glyphs for. The theme's font (Fyne's Noto Sans) covers Latin, Greek and
+// Cyrillic; Chinese, Japanese, Korean, Arabic, Hebrew and Thai come from the
+// system's fonts (the Makefile installs Noto for them), which Fyne finds
+// through an index it keeps in the user's cache directory. Where there is
+// no usable cache directory (no HOME nor XDG_CACHE_HOME, or one that cannot
+// be written), Fyne gives up the fallback altogether and draws a box for
+// every such character: a patient's name would be unreadable. A directory
+// in the temporary directory keeps the fallback working then.
+func keepFontFallback() {
+	if dir, err := os.UserCacheDir(); err == nil && writableDir(dir) {
+		return
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("teleread-fonts-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err == nil && writableDir(dir) {
+		os.Setenv("XDG_CACHE_HOME", dir)
+	}
+}
+
+// writableDir reports whether a file can be created in dir (creating dir
+// if needed).
+func writableDir(dir string) bool {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false
+	}
+	f, err := os.CreateTemp(dir, ".teleread-probe-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
 
 // Colours the app uses beyond the theme's.
 var (

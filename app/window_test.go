@@ -28,6 +28,13 @@ import (
 const guiChildEnv = "TELEREAD_GUI_CHILD"
 
 func TestMain(m *testing.M) {
+	if out := os.Getenv(glyphChildEnv); out != "" {
+		if err := runGlyphWindow(out); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(guiChildEnv) != "" {
 		if err := runGUIScript(os.Getenv("TELEREAD_GUI_HOME"), os.Getenv("TELEREAD_GUI_OUT"), os.Getenv("TELEREAD_GUI_SAMPLES")); err != nil {
 			fmt.Fprintln(os.Stderr, "gui script:", err)

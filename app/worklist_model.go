@@ -205,21 +205,31 @@ func applyReportStates(c *cache.Cache, byUID map[string]*worklistRow) error {
 	return nil
 }
 
-// personName formats a DICOM person name "Family^Given^Middle" as "FAMILY, Given Middle".
+// personName formats a DICOM person name for display: the alphabetic group
+// "Family^Given^Middle" as "Family, Given Middle", then the ideographic and
+// phonetic groups (the name in the patient's own script) with their
+// components separated by spaces: "Yamada, Tarou = 山田 太郎 = やまだ たろう".
 func personName(pn string) string {
-	pn = strings.SplitN(pn, "=", 2)[0] // alphabetic representation only
-	parts := strings.Split(pn, "^")
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
+	var out []string
+	for i, g := range strings.Split(pn, "=") {
+		parts := strings.Split(g, "^")
+		for j := range parts {
+			parts[j] = strings.TrimSpace(parts[j])
+		}
+		var s string
+		if i == 0 {
+			s = parts[0]
+			if given := strings.TrimSpace(strings.Join(parts[1:min(3, len(parts))], " ")); given != "" {
+				s += ", " + given
+			}
+		} else {
+			s = strings.Join(strings.Fields(strings.Join(parts[:min(3, len(parts))], " ")), " ")
+		}
+		if s != "" {
+			out = append(out, s)
+		}
 	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	given := strings.TrimSpace(strings.Join(parts[1:min(3, len(parts))], " "))
-	if given == "" {
-		return parts[0]
-	}
-	return parts[0] + ", " + given
+	return strings.Join(out, " = ")
 }
 
 // ageSex formats the patient's age at the study ("54Y", "3M", "12D") and sex.
