@@ -106,7 +106,7 @@ func TestComparePriorScrollsByPosition(t *testing.T) {
 		viaWorklist bool   // the worklist lists it as a prior of the study
 	}{
 		{"same patient, earlier date", "TLR-CMP-1", false},
-		{"worklist prior under another patient ID", "TLR-CMP-OTHER", true},
+		{"listed by the worklist as the prior", "TLR-CMP-1", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

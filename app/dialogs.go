@@ -26,7 +26,7 @@ func (ws *workstation) showHelp() {
 	grid := container.New(&helpLayout{}, rows...)
 	sc := container.NewVScroll(grid)
 	sc.SetMinSize(fyne.NewSize(760, 560))
-	dialog.ShowCustom("Teleread — mouse and keyboard", "Close", sc, ws.win)
+	ws.showModal(dialog.NewCustom("Teleread — mouse and keyboard", "Close", sc, ws.win))
 }
 
 // helpLayout lays pairs out as two columns: keys (fixed width) and description.
@@ -122,7 +122,7 @@ func (ws *workstation) showTags() {
 			return l
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(shown[i]) })
-	filter := widget.NewEntry()
+	filter := newEscEntry()
 	filter.SetPlaceHolder("Filter by tag, keyword or value…")
 	filter.OnChanged = func(s string) {
 		s = strings.ToLower(s)
@@ -138,6 +138,28 @@ func (ws *workstation) showTags() {
 	c := container.NewBorder(filter, nil, nil, nil, list)
 	d := dialog.NewCustom(title, "Close", c, ws.win)
 	d.Resize(fyne.NewSize(1000, 700))
-	d.Show()
+	filter.onEscape = d.Hide
+	ws.showModal(d)
 	ws.win.Canvas().Focus(filter)
+}
+
+// escEntry is an entry that hands Esc to its dialog (an Entry keeps every key).
+type escEntry struct {
+	widget.Entry
+	onEscape func()
+}
+
+func newEscEntry() *escEntry {
+	e := &escEntry{}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// TypedKey closes the dialog on Esc; other keys edit the text.
+func (e *escEntry) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && e.onEscape != nil {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(ev)
 }

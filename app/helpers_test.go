@@ -138,3 +138,69 @@ func (h *harness) key(name fyne.KeyName) {
 	h.ws.viewer.active.TypedKey(&fyne.KeyEvent{Name: name})
 	h.settle()
 }
+
+// press types a key into the window's canvas as the desktop driver delivers it:
+// TypedKey to the focused object (else the canvas's handler), then, for a key
+// that writes a character, TypedRune the same way. Then it settles.
+func (h *harness) press(name fyne.KeyName) {
+	h.t.Helper()
+	c := h.win.Canvas()
+	ev := &fyne.KeyEvent{Name: name}
+	if f := c.Focused(); f != nil {
+		f.TypedKey(ev)
+	} else if k := c.OnTypedKey(); k != nil {
+		k(ev)
+	}
+	if len(name) == 1 {
+		r := []rune(strings.ToLower(string(name)))[0]
+		if f := c.Focused(); f != nil {
+			f.TypedRune(r)
+		} else if k := c.OnTypedRune(); k != nil {
+			k(r)
+		}
+	}
+	h.settleAll()
+}
+
+// settleAll runs queued UI work until every shown viewport holding a series
+// shows its newest request.
+func (h *harness) settleAll() {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		h.q.runPending()
+		done := true
+		if s := h.ws.viewer; h.ws.onViewer {
+			for _, vp := range s.viewports[:s.cells()] {
+				if vp.st != nil && vp.last.req.seq != vp.seq {
+					done = false
+				}
+			}
+		}
+		if done {
+			h.q.runPending()
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h.t.Fatal("a viewport never showed its newest picture")
+}
+
+// openFromWorklist selects the study's row and opens it with Enter typed into
+// the window.
+func (h *harness) openFromWorklist(uid string) {
+	h.t.Helper()
+	if h.ws.onViewer {
+		h.t.Fatal("openFromWorklist: the worklist is not on screen")
+	}
+	i := h.ws.worklist.view.indexOf(uid)
+	if i < 0 {
+		h.t.Fatalf("study %s is not in the worklist", uid)
+	}
+	h.ws.worklist.selectRow(i)
+	h.win.Canvas().Focus(h.ws.worklist.table)
+	h.press(fyne.KeyReturn)
+	if !h.ws.onViewer || h.ws.viewer.study.StudyInstanceUID != uid {
+		h.t.Fatalf("Enter on the worklist did not open %s", uid)
+	}
+}

@@ -47,7 +47,7 @@ var Shortcuts = []Shortcut{
 	{"K", "compare with the prior: the study left, its most recent cached prior right (1x2), scrolling linked by slice position; again to end"},
 	{"U", "unlink / link the compared viewports' scrolling (linking again keeps the offset set while unlinked)"},
 	{"Drag a series thumbnail", "show that series in the viewport it is dropped on"},
-	{"T", "DICOM tag browser"},
+	{"T", "DICOM tag browser (Esc closes it, and help)"},
 	{"Q", "back to the worklist"},
 	{"Ctrl+O, Open… button", "open a folder, CD / USB stick (DICOMDIR), zip or DICOM file: its studies are marked shared, listed first and the first is opened"},
 	{"Drop files or folders on the window", "open them the same way"},
@@ -57,6 +57,12 @@ var Shortcuts = []Shortcut{
 // typedKey handles a key typed on the viewer or the worklist (keys typed in text
 // fields stay there).
 func (ws *workstation) typedKey(ev *fyne.KeyEvent) {
+	if ws.modal != nil {
+		if ev.Name == fyne.KeyEscape {
+			ws.modal.Hide()
+		}
+		return
+	}
 	if ev.Name == fyne.KeyF1 {
 		ws.showHelp()
 		return
@@ -151,8 +157,6 @@ func (ws *workstation) typedKey(ev *fyne.KeyEvent) {
 		ws.viewer.toggleCompare()
 	case fyne.KeyU:
 		ws.viewer.toggleLink()
-	case fyne.KeyT:
-		ws.showTags()
 	case fyne.KeyQ:
 		ws.showWorklist()
 	}
@@ -160,12 +164,18 @@ func (ws *workstation) typedKey(ev *fyne.KeyEvent) {
 }
 
 // typedRune handles the character shortcuts.
+//
+// T opens the tag browser here, on its character rather than its key: the
+// desktop driver delivers the key first and the character after it, so the
+// browser's filter, focused on opening, would otherwise receive the "t".
 func (ws *workstation) typedRune(r rune) {
-	if !ws.onViewer || ws.viewer.active == nil {
+	if ws.modal != nil || !ws.onViewer || ws.viewer.active == nil {
 		return
 	}
 	vp := ws.viewer.active
 	switch r {
+	case 't', 'T':
+		ws.showTags()
 	case '+', '=':
 		vp.zoomBy(1.25)
 	case '-':

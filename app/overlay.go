@@ -21,13 +21,18 @@ type overlayLine struct {
 	warn bool
 }
 
-// overlayLines returns the four corners' text: top left the patient, top right
-// the study, bottom left the series and image position, bottom right the display.
+// overlayLines returns the four corners' text of the picture on screen: top
+// left the patient, top right the study, bottom left the series and image
+// position, bottom right the display. An empty viewport has none. The patient's
+// name and ID, the study date and the series and instance come from the
+// picture's own identity and are always shown, empty values said so.
 func overlayLines(v *viewport) [4][]overlayLine {
 	var c [4][]overlayLine
-	if v.st == nil || !v.hasLast || v.last.image == nil {
+	pic, ok := v.onScreen()
+	if !ok || v.last.image == nil {
 		return c
 	}
+	who := pic.who
 	ds := v.last.image.File.DataSet
 	add := func(corner int, s string) {
 		if s = strings.TrimSpace(s); s != "" {
@@ -36,24 +41,27 @@ func overlayLines(v *viewport) [4][]overlayLine {
 	}
 	warn := func(corner int, s string) { c[corner] = append(c[corner], overlayLine{text: s, warn: true}) }
 
-	add(0, personName(ds.Text(dataset.PatientName)))
-	add(0, "ID "+ds.Text(dataset.PatientID))
-	add(0, ageSex(ds.String(dataset.PatientBirthDate), ds.String(dataset.StudyDate), ds.String(dataset.PatientSex)))
+	add(0, orNone(who.PatientName, "(no patient name)"))
+	add(0, "ID "+orNone(who.PatientID, "(none)"))
+	add(0, ageSex(ds.String(dataset.PatientBirthDate), who.StudyDate, ds.String(dataset.PatientSex)))
 
-	if s := v.ws.viewer; s != nil && v.study != s.study.StudyInstanceUID {
+	// Another patient's image is marked by the viewport's red banner.
+	if s := v.ws.viewer; s != nil && who.PatientID == s.study.PatientID && who.StudyUID != s.study.StudyInstanceUID {
 		warn(1, "PRIOR")
 	}
 	add(1, ds.Text(dataset.StudyDescription))
-	add(1, formatDate(ds.String(dataset.StudyDate))+" "+formatTime(ds.String(dataset.StudyTime)))
+	add(1, orNone(formatDate(who.StudyDate), "(no study date)")+" "+formatTime(ds.String(dataset.StudyTime)))
 	add(1, ds.Text(tagInstitutionName))
 
-	it := v.st.Items[v.index]
+	// The stack position is the request's: the picture's own image.
+	idx := v.last.req.index
+	it := v.last.req.item
 	se := v.st.Series
-	add(2, fmt.Sprintf("Se %d  %s %s", se.SeriesNumber, se.Modality, se.Description))
+	add(2, fmt.Sprintf("Se %d  %s %s", who.SeriesNumber, se.Modality, se.Description))
 	if it.Frames > 1 {
-		add(2, fmt.Sprintf("Im %d  frame %d/%d", it.Instance, it.Frame+1, it.Frames))
+		add(2, fmt.Sprintf("Im %d  frame %d/%d", who.Instance, it.Frame+1, it.Frames))
 	} else {
-		add(2, fmt.Sprintf("Im %d/%d", v.index+1, len(v.st.Items)))
+		add(2, fmt.Sprintf("Im %d/%d  (#%d)", idx+1, len(v.st.Items), who.Instance))
 	}
 	if loc, ok := ds.Float(dataset.SliceLocation); ok {
 		s := fmt.Sprintf("Loc %.1f mm", loc)
@@ -106,4 +114,12 @@ func overlayLines(v *viewport) [4][]overlayLine {
 		warn(3, v.last.err.Error())
 	}
 	return c
+}
+
+// orNone returns s, or what to show when the header leaves it empty.
+func orNone(s, none string) string {
+	if strings.TrimSpace(s) == "" {
+		return none
+	}
+	return s
 }

@@ -114,9 +114,16 @@ func (s *viewerScreen) toggleCompare() {
 // compare opens the 1x2 layout with the current study left and the most recent
 // prior right, their scrolling linked.
 func (s *viewerScreen) compare() {
+	if s.prior == nil && s.other != nil {
+		s.offerOther()
+		return
+	}
 	if s.prior == nil {
 		s.ws.status.setMessage("No prior of this patient in the cache")
 		return
+	}
+	if s.prior.PatientID != s.study.PatientID {
+		return // priors are chosen by Patient ID when the study opens; never pair two patients
 	}
 	if s.priorStacks == nil {
 		st, err := loadStacks(s.ws.cfg.Cache, s.prior.StudyInstanceUID)
@@ -146,6 +153,25 @@ func (s *viewerScreen) compare() {
 	s.syncCompareButtons()
 	s.ws.status.setMessage(fmt.Sprintf("Comparing with the prior of %s (%s)", formatDate(s.prior.StudyDate), s.prior.StudyDescription))
 	s.ws.focusViewer()
+}
+
+// offerOther says why the study the worklist lists as its prior is not
+// compared (its Patient ID differs) and lists its series under the study's,
+// marked as another patient's: a reader who knows both IDs are one patient
+// may drag one into a viewport, and is asked to confirm.
+func (s *viewerScreen) offerOther() {
+	s.ws.status.setMessage(fmt.Sprintf("Not compared: the listed prior of %s has Patient ID %s, this study %s",
+		formatDate(s.other.StudyDate), orNone(s.other.PatientID, "(none)"), orNone(s.study.PatientID, "(none)")))
+	if s.otherStacks == nil {
+		st, err := loadStacks(s.ws.cfg.Cache, s.other.StudyInstanceUID)
+		if err != nil {
+			s.ws.status.setMessage("Listed prior: " + err.Error())
+			return
+		}
+		s.otherStacks = st
+	}
+	s.showOther = true
+	s.buildThumbs()
 }
 
 // endCompare goes back to the current study alone.
@@ -219,7 +245,7 @@ func (s *viewerScreen) syncCompareButtons() {
 	case s.comparing:
 		s.compareBtn.SetText("End compare")
 		s.compareBtn.Enable()
-	case s.prior != nil:
+	case s.prior != nil, s.other != nil: // K says why another patient's study is not paired
 		s.compareBtn.SetText("Compare with prior")
 		s.compareBtn.Enable()
 	default:

@@ -41,6 +41,7 @@ type renderResult struct {
 	display viewer.Display // the display used (file defaults with the reader's changes)
 	cal     viewer.Calibration
 	image   *viewer.Image
+	pic     *picture // the pixels with whose they are; nil when nothing was drawn
 	presets []viewer.Preset
 	padding []float64
 	err     error
@@ -59,12 +60,11 @@ type frameKey struct {
 }
 
 // renderLoop owns one viewport's renderer, decoded frames and image buffers. Its
-// goroutine does all decoding and drawing; the UI goroutine only posts requests
-// and shows finished buffers through the Raster generator.
+// goroutine does all decoding and drawing; the UI goroutine only posts requests,
+// accepts finished pictures and paints the one it accepted.
 type renderLoop struct {
 	newRenderer NewRendererFunc
 	metrics     *Metrics
-	painted     func() // asks the UI to repaint (Raster.Refresh via fyne.Do)
 
 	mu      gosync.Mutex
 	pending *renderRequest
@@ -72,14 +72,18 @@ type renderLoop struct {
 	stop    chan struct{}
 
 	// The render goroutine draws into a buffer that is neither the newest
-	// finished one (front), nor the one last handed to the painter, nor the one
-	// holding the picture drawn ahead (pre).
-	bufs       [4]*image.RGBA
-	front      int
-	handed     int
-	frontReq   renderRequest
-	frontFresh bool // front not yet handed to the painter
-	lastCine   int64
+	// finished one (front, which the UI may still accept), nor the one the UI
+	// accepted and paints (shown), nor the one holding the picture drawn ahead
+	// (pre). holds says which request's picture each buffer holds (0: none, or
+	// being drawn over), so that the UI accepts a picture only while its buffer
+	// still holds it.
+	bufs     [4]*image.RGBA
+	holds    [4]uint64
+	front    int
+	shown    int
+	frontReq renderRequest
+
+	lastCine int64 // the UI goroutine's: the last cine slot painted
 
 	pre *preDrawn // the picture drawn ahead, if any (set by the render goroutine)
 
@@ -97,9 +101,9 @@ const (
 	keepFrames = 128 // decoded frames kept per viewport
 )
 
-func newRenderLoop(nr NewRendererFunc, m *Metrics, painted func()) *renderLoop {
-	l := &renderLoop{newRenderer: nr, metrics: m, painted: painted, wake: make(chan struct{}, 1), stop: make(chan struct{}),
-		front: -1, handed: -1, lastCine: -1, images: map[string]*viewer.Image{}, frames: map[frameKey]*decoded{}}
+func newRenderLoop(nr NewRendererFunc, m *Metrics) *renderLoop {
+	l := &renderLoop{newRenderer: nr, metrics: m, wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		front: -1, shown: -1, lastCine: -1, images: map[string]*viewer.Image{}, frames: map[frameKey]*decoded{}}
 	go l.run()
 	return l
 }
@@ -113,12 +117,13 @@ func (l *renderLoop) post(r renderRequest) (res renderResult, ok bool) {
 	l.mu.Lock()
 	if p := l.pre; p != nil && (r.scroll || r.cineSeq >= 0) && p.req.samePicture(r) {
 		l.pre = nil
-		l.front, l.frontReq, l.frontFresh = p.buf, r, true
+		l.front, l.frontReq, l.holds[p.buf] = p.buf, r, r.seq
 		next := r
 		next.aheadOnly = true
 		l.pending = &next
 		res, ok = p.res, true
 		res.req, res.took = r, 0
+		res.pic = &picture{pix: p.res.pic.pix, who: p.res.pic.who, buf: p.buf}
 	} else {
 		l.pending = &r
 	}
@@ -134,38 +139,45 @@ func (l *renderLoop) close() {
 	close(l.stop)
 }
 
-// generate is the Raster generator: it hands the newest finished buffer to the
-// painter and never renders.
-func (l *renderLoop) generate(w, h int) image.Image {
+// accept makes res's picture the one the UI paints, and reports false when its
+// buffer no longer holds it (drawn over for a newer request, whose result is
+// on its way to the UI).
+func (l *renderLoop) accept(res renderResult) bool {
+	if res.pic == nil {
+		return false
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.front < 0 {
-		return blankImage(max(w, 1), max(h, 1))
+	if l.holds[res.pic.buf] != res.req.seq {
+		return false
 	}
-	if l.frontFresh {
-		l.frontFresh = false
-		now := time.Now()
-		if l.metrics != nil {
-			l.metrics.painted(l.frontReq.study, now)
-			if l.frontReq.scroll {
-				l.metrics.scrollPainted(now)
-			}
-			if c := l.frontReq.cineSeq; c >= 0 {
-				dropped := 0
-				if l.lastCine >= 0 && c > l.lastCine+1 {
-					dropped = int(c - l.lastCine - 1)
-				}
-				if c > l.lastCine {
-					l.metrics.cineFrame(dropped)
-					l.lastCine = c
-				}
-			} else {
-				l.lastCine = -1
-			}
+	l.shown = res.pic.buf
+	return true
+}
+
+// painted records, on the UI goroutine, that the picture for r reached the
+// screen for the first time: the open-to-first-image, scroll and cine metrics.
+func (l *renderLoop) painted(r renderRequest) {
+	if l.metrics == nil {
+		return
+	}
+	now := time.Now()
+	l.metrics.painted(r.study, now)
+	if r.scroll {
+		l.metrics.scrollPainted(now)
+	}
+	if c := r.cineSeq; c >= 0 {
+		dropped := 0
+		if l.lastCine >= 0 && c > l.lastCine+1 {
+			dropped = int(c - l.lastCine - 1)
 		}
+		if c > l.lastCine {
+			l.metrics.cineFrame(dropped)
+			l.lastCine = c
+		}
+	} else {
+		l.lastCine = -1
 	}
-	l.handed = l.front
-	return l.bufs[l.front]
 }
 
 func (l *renderLoop) run() {
@@ -226,12 +238,13 @@ func (l *renderLoop) target(w, h int) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range l.bufs {
-		if i == l.front || i == l.handed || (l.pre != nil && i == l.pre.buf) {
+		if i == l.front || i == l.shown || (l.pre != nil && i == l.pre.buf) {
 			continue
 		}
 		if b := l.bufs[i]; b == nil || b.Rect.Dx() != w || b.Rect.Dy() != h {
 			l.bufs[i] = image.NewRGBA(image.Rect(0, 0, w, h))
 		}
+		l.holds[i] = 0
 		return i
 	}
 	panic("unreachable: four buffers, three in use at most")
@@ -248,6 +261,7 @@ func (l *renderLoop) draw(r renderRequest) renderResult {
 			l.publish(p.buf, r)
 			res := p.res
 			res.req, res.took = r, time.Since(start)
+			res.pic = &picture{pix: p.res.pic.pix, who: p.res.pic.who, buf: p.buf}
 			return res
 		}
 	}
@@ -267,15 +281,11 @@ func (l *renderLoop) draw(r renderRequest) renderResult {
 // has meanwhile handed over a picture for a newer request.
 func (l *renderLoop) publish(i int, r renderRequest) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.front >= 0 && r.seq < l.frontReq.seq {
-		l.mu.Unlock()
 		return
 	}
-	l.front, l.frontReq, l.frontFresh = i, r, true
-	l.mu.Unlock()
-	if l.painted != nil {
-		l.painted()
-	}
+	l.front, l.frontReq, l.holds[i] = i, r, r.seq
 }
 
 // drawInto draws r into buffer i and reports whether the buffer holds a picture
@@ -320,6 +330,7 @@ func (l *renderLoop) drawInto(r renderRequest, i int) (renderResult, bool) {
 		res.err = err
 	}
 	res.frame, res.display, res.image = dec.frame, d, img
+	res.pic = &picture{pix: dst, who: identityOf(img.File.DataSet), buf: i}
 	res.cal = viewer.CalibrationOf(img.File.DataSet, r.item.Frame)
 	res.presets = viewer.Presets(img)
 	res.padding = img.File.DataSet.Floats(tagPixelPaddingValue)

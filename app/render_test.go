@@ -24,11 +24,10 @@ func waitDrawnAhead(t *testing.T, vp *viewport) {
 	t.Fatal("nothing was drawn ahead")
 }
 
-// frontPixels returns a copy of the picture the render loop hands to the painter.
+// frontPixels returns a copy of what the viewport's raster paints.
 func frontPixels(vp *viewport) *image.RGBA {
-	vp.loop.mu.Lock()
-	defer vp.loop.mu.Unlock()
-	b := vp.loop.bufs[vp.loop.front]
+	w, h := vp.targetSize()
+	b := vp.paint(w, h).(*image.RGBA)
 	return &image.RGBA{Pix: bytes.Clone(b.Pix), Stride: b.Stride, Rect: b.Rect}
 }
 

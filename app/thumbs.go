@@ -29,6 +29,14 @@ func (s *viewerScreen) buildThumbs() {
 			s.thumbs.Objects = append(s.thumbs.Objects, newThumb(s, i, s.prior.StudyInstanceUID, st))
 		}
 	}
+	if s.showOther && s.other != nil {
+		l := canvas.NewText("Other patient", colStat)
+		l.TextStyle.Bold = true
+		s.thumbs.Objects = append(s.thumbs.Objects, l, widget.NewLabel("ID "+orNone(s.other.PatientID, "(none)")+"\n"+formatDate(s.other.StudyDate)))
+		for i, st := range s.otherStacks {
+			s.thumbs.Objects = append(s.thumbs.Objects, newThumb(s, i, s.other.StudyInstanceUID, st))
+		}
+	}
 	s.thumbs.Refresh()
 }
 
@@ -137,7 +145,7 @@ func renderThumb(st *stack) image.Image {
 // Tapped shows the series in the active viewport.
 func (t *thumb) Tapped(*fyne.PointEvent) {
 	if t.s.active != nil {
-		t.s.loadInto(t.s.active, t.study, t.st)
+		t.s.offer(t.s.active, t.study, t.st)
 	}
 	t.s.ws.focusViewer()
 }
@@ -166,7 +174,7 @@ func (t *thumb) DragEnd() {
 		return
 	}
 	t.s.setActive(vp)
-	t.s.loadInto(vp, t.study, t.st)
+	t.s.offer(vp, t.study, t.st)
 	t.s.ws.focusViewer()
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -29,10 +30,16 @@ type viewerScreen struct {
 	active    *viewport
 	layout    int
 
-	// The most recent cached prior of the study, its stacks once compared, and
-	// the comparison's state (viewport 0 the study, viewport 1 the prior).
+	// The most recent cached prior of the study's patient (same Patient ID), its
+	// stacks once compared, and the comparison's state (viewport 0 the study,
+	// viewport 1 the prior). other is a study the worklist lists as a prior but
+	// under another Patient ID: never paired, its series offered only once the
+	// reader asked to compare, each shown only after confirming.
 	prior       *cache.Study
 	priorStacks []*stack
+	other       *cache.Study
+	otherStacks []*stack
+	showOther   bool
 	comparing   bool
 	linked      bool
 	following   bool
@@ -91,8 +98,16 @@ func (s *viewerScreen) open(st cache.Study) error {
 	s.study = st
 	s.stacks = stacks
 	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, stackLink{}, nil, nil
-	if priors, err := priorsOf(s.ws.cfg.Cache, st); err == nil && len(priors) > 0 {
-		s.prior = &priors[0]
+	s.other, s.otherStacks, s.showOther = nil, nil, false
+	if priors, err := priorsOf(s.ws.cfg.Cache, st); err == nil {
+		for i := range priors {
+			switch {
+			case priors[i].PatientID == st.PatientID && s.prior == nil:
+				s.prior = &priors[i]
+			case priors[i].PatientID != st.PatientID && s.other == nil:
+				s.other = &priors[i]
+			}
+		}
 	}
 	for i, vp := range s.viewports {
 		if i < len(s.stacks) && i < s.cells() {
@@ -153,6 +168,41 @@ func (s *viewerScreen) setActive(v *viewport) {
 	s.syncToolbar()
 }
 
+// offer shows a series the reader chose (a tap or a drop on a thumbnail) in a
+// viewport. A series of another patient than the open study's (by Patient ID)
+// is shown only after the reader confirms, and then under a red OTHER PATIENT
+// banner.
+func (s *viewerScreen) offer(vp *viewport, study string, st *stack) {
+	other := s.studyByUID(study)
+	if other == nil || other.PatientID == s.study.PatientID {
+		s.loadInto(vp, study, st)
+		return
+	}
+	msg := fmt.Sprintf("This series is of another patient:\n\n    %s, ID %s (study of %s)\n\nThe open study is of:\n\n    %s, ID %s\n\nShow it in this viewport?",
+		orNone(personName(other.PatientName), "(no patient name)"), orNone(other.PatientID, "(none)"), orNone(formatDate(other.StudyDate), "(no date)"),
+		orNone(personName(s.study.PatientName), "(no patient name)"), orNone(s.study.PatientID, "(none)"))
+	d := dialog.NewConfirm("Another patient", msg, func(yes bool) {
+		if yes {
+			s.loadInto(vp, study, st)
+		}
+		s.ws.focusViewer()
+	}, s.ws.win)
+	d.SetConfirmText("Show the other patient")
+	d.SetDismissText("Cancel")
+	s.ws.showModal(d)
+}
+
+// studyByUID returns the open study, its prior or the other-patient study by
+// UID; nil for any other.
+func (s *viewerScreen) studyByUID(uid string) *cache.Study {
+	for _, st := range []*cache.Study{&s.study, s.prior, s.other} {
+		if st != nil && st.StudyInstanceUID == uid {
+			return st
+		}
+	}
+	return nil
+}
+
 // loadInto shows a series of a study (the open one or its prior) in a
 // viewport; a linked comparison keeps it at the place of its partner.
 func (s *viewerScreen) loadInto(vp *viewport, study string, st *stack) {
@@ -184,6 +234,9 @@ func (s *viewerScreen) nextSeries(n int) {
 	stacks, study := s.stacks, s.study.StudyInstanceUID
 	if s.prior != nil && s.active.study == s.prior.StudyInstanceUID && len(s.priorStacks) > 0 {
 		stacks, study = s.priorStacks, s.prior.StudyInstanceUID
+	}
+	if s.other != nil && s.active.study == s.other.StudyInstanceUID && len(s.otherStacks) > 0 {
+		stacks, study = s.otherStacks, s.other.StudyInstanceUID // the reader confirmed this patient
 	}
 	for i, st := range stacks {
 		if st == s.active.st {

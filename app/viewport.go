@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -47,8 +48,10 @@ type viewport struct {
 	active bool
 
 	seq      uint64
-	last     renderResult // what is on screen
+	last     renderResult // what is on screen: its picture is painted, its identity in the overlay
 	hasLast  bool
+	fresh    bool // last not yet painted
+	blank    blankPicture
 	pxScale  float32 // device pixels per Fyne unit
 	lastSize fyne.Size
 
@@ -73,9 +76,9 @@ type viewport struct {
 
 func newViewport(ws *workstation) *viewport {
 	v := &viewport{ws: ws, measures: map[int][]*measurement{}, pxScale: 1, cineSpeed: 1}
-	v.raster = canvas.NewRaster(func(w, h int) image.Image { return v.loop.generate(w, h) })
+	v.raster = canvas.NewRaster(v.paint)
 	v.raster.ScaleMode = canvas.ImageScaleFastest
-	v.loop = newRenderLoop(ws.cfg.NewRenderer, ws.cfg.Metrics, nil)
+	v.loop = newRenderLoop(ws.cfg.NewRenderer, ws.cfg.Metrics)
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -90,16 +93,57 @@ func (v *viewport) setStackAt(study string, st *stack, index int) {
 	v.window, v.invert, v.view = nil, false, viewer.View{}
 	v.measures, v.drawing = map[int][]*measurement{}, nil
 	v.hasLast = false
+	v.raster.Refresh()
 	v.request(false)
 	v.Refresh()
 }
 
-// clear leaves the viewport empty.
+// clear leaves the viewport empty: black, with only its hint.
 func (v *viewport) clear() {
 	v.stopCine()
 	v.study, v.st, v.index = "", nil, 0
 	v.hasLast = false
+	v.measures, v.drawing = map[int][]*measurement{}, nil
+	v.raster.Refresh()
 	v.Refresh()
+}
+
+// onScreen returns the picture the viewport paints: the last one it accepted,
+// while it holds a series and the picture is of that series. Both the raster
+// and the overlay take what they show from here, so no image is painted
+// without its identity beside it, and an empty viewport paints nothing.
+func (v *viewport) onScreen() (*picture, bool) {
+	if v.st == nil || !v.hasLast || v.last.pic == nil {
+		return nil, false
+	}
+	p := v.last.pic
+	if p.who.SeriesUID != v.st.Series.SeriesInstanceUID || p.who.StudyUID != v.study {
+		return nil, false
+	}
+	return p, true
+}
+
+// otherPatient returns the identity of the picture on screen when it is of
+// another patient (Patient ID) than the open study's.
+func (v *viewport) otherPatient() (identity, bool) {
+	p, ok := v.onScreen()
+	if !ok || v.ws.viewer == nil || p.who.PatientID == v.ws.viewer.study.PatientID {
+		return identity{}, false
+	}
+	return p.who, true
+}
+
+// paint is the raster's generator: the picture on screen, else black.
+func (v *viewport) paint(w, h int) image.Image {
+	p, ok := v.onScreen()
+	if !ok {
+		return v.blank.of(w, h)
+	}
+	if v.fresh {
+		v.fresh = false
+		v.loop.painted(v.last.req)
+	}
+	return p.pix
 }
 
 // showIndex moves to item i as a linked partner asks, without telling the
@@ -205,17 +249,21 @@ func (v *viewport) shown(res renderResult) {
 	if v.hasLast && res.req.seq < v.last.req.seq {
 		return // a newer picture drawn ahead is already on screen
 	}
-	v.raster.Refresh()
 	if res.err != nil && res.frame == nil {
 		v.last, v.hasLast = res, false
+		v.raster.Refresh()
 		v.Refresh()
 		return
 	}
+	if !v.loop.accept(res) {
+		return // its buffer was drawn over for a newer picture, which follows
+	}
+	v.raster.Refresh()
 	// The toolbar follows the presets and whether the image has frames to play;
 	// scrolling through a series changes neither, so it is left alone then.
 	toolbar := !v.hasLast || !slices.Equal(presetsFor(v.last), presetsFor(res)) ||
 		(v.last.req.item.Frames > 1) != (res.req.item.Frames > 1)
-	v.last, v.hasLast = res, true
+	v.last, v.hasLast, v.fresh = res, true, true
 	for _, m := range v.measures[res.req.index] {
 		m.compute(v)
 	}
@@ -599,6 +647,11 @@ func (v *viewport) CreateRenderer() fyne.WidgetRenderer {
 	}
 	r.message = canvas.NewText("", colOverlay)
 	r.message.Alignment = fyne.TextAlignCenter
+	r.banner = canvas.NewRectangle(colStat)
+	r.bannerText = canvas.NewText("", color.White)
+	r.bannerText.Alignment = fyne.TextAlignCenter
+	r.bannerText.TextStyle.Bold = true
+	r.bannerText.TextSize = 14
 	return r
 }
 
@@ -612,8 +665,11 @@ type viewportRenderer struct {
 	border  [4]*canvas.Rectangle // top, bottom, left, right
 	message *canvas.Text
 	corners [4][]*canvas.Text
-	marks   []fyne.CanvasObject
-	objects []fyne.CanvasObject
+	// banner marks an image of another patient than the open study's.
+	banner     *canvas.Rectangle
+	bannerText *canvas.Text
+	marks      []fyne.CanvasObject
+	objects    []fyne.CanvasObject
 }
 
 func (r *viewportRenderer) Layout(size fyne.Size) {
@@ -623,6 +679,7 @@ func (r *viewportRenderer) Layout(size fyne.Size) {
 	r.message.Move(fyne.NewPos(0, size.Height/2-10))
 	r.message.Resize(fyne.NewSize(size.Width, 20))
 	r.layoutCorners(size)
+	r.layoutBanner(size)
 	if size != v.lastSize {
 		v.lastSize = size
 		v.request(false)
@@ -643,8 +700,23 @@ func (r *viewportRenderer) layoutBorder(size fyne.Size) {
 	r.border[3].Resize(fyne.NewSize(borderWidth, size.Height))
 }
 
+// bannerHeight is the height of the OTHER PATIENT banner; the corner texts
+// start below it while it shows.
+const bannerHeight = 22
+
+func (r *viewportRenderer) layoutBanner(size fyne.Size) {
+	r.banner.Move(fyne.NewPos(borderWidth, borderWidth))
+	r.banner.Resize(fyne.NewSize(size.Width-2*borderWidth, bannerHeight))
+	r.bannerText.Move(fyne.NewPos(0, borderWidth+(bannerHeight-r.bannerText.MinSize().Height)/2))
+	r.bannerText.Resize(fyne.NewSize(size.Width, r.bannerText.MinSize().Height))
+}
+
 func (r *viewportRenderer) layoutCorners(size fyne.Size) {
 	const pad, line = 6, 15
+	top := float32(pad)
+	if !r.banner.Hidden {
+		top += bannerHeight
+	}
 	for c, texts := range r.corners {
 		for i, t := range texts {
 			ms := t.MinSize()
@@ -652,7 +724,7 @@ func (r *viewportRenderer) layoutCorners(size fyne.Size) {
 			if c == 1 || c == 3 {
 				x = size.Width - ms.Width - pad
 			}
-			y := float32(pad + i*line)
+			y := top + float32(i*line)
 			if c >= 2 {
 				y = size.Height - pad - float32((len(texts)-i)*line)
 			}
@@ -687,6 +759,16 @@ func (r *viewportRenderer) Refresh() {
 		msg = "Cannot show this image: " + v.last.err.Error()
 	}
 	setText(r.message, msg, colOverlay)
+	who, other := v.otherPatient()
+	if other {
+		setText(r.bannerText, fmt.Sprintf("OTHER PATIENT  %s  ID %s", orNone(who.PatientName, "(no patient name)"), orNone(who.PatientID, "(none)")), color.White)
+	}
+	if r.banner.Hidden == other {
+		r.banner.Hidden, r.bannerText.Hidden = !other, !other
+		r.layoutBanner(v.Size())
+		r.banner.Refresh()
+		r.bannerText.Refresh()
+	}
 	// Overlay texts are reused and refreshed only when they change, so scrolling
 	// and cine repaint little besides the image.
 	lines := overlayLines(v)
@@ -721,7 +803,7 @@ func (r *viewportRenderer) Refresh() {
 				r.objects = append(r.objects, t)
 			}
 		}
-		r.objects = append(r.objects, r.message)
+		r.objects = append(r.objects, r.message, r.banner, r.bannerText)
 		for _, e := range r.border {
 			r.objects = append(r.objects, e)
 		}

@@ -26,6 +26,8 @@ type workstation struct {
 	onViewer bool
 	tool     tool
 
+	modal dialog.Dialog // the dialog on screen, which Esc closes; nil when none
+
 	lastStatus StatusEvent
 	stopTicker chan struct{}
 	sync       *syncLoop // nil until startSync
@@ -197,6 +199,21 @@ func (ws *workstation) showWorklist() {
 	ws.reloadWorklist()
 	ws.win.Canvas().Focus(ws.worklist.table)
 	ws.updateStatus()
+}
+
+// showModal shows a dialog that Esc closes (as cancel) and that takes the
+// keys typed while it is up, so that none reaches the viewer behind it.
+func (ws *workstation) showModal(d dialog.Dialog) {
+	if ws.modal != nil {
+		ws.modal.Hide()
+	}
+	ws.modal = d
+	d.SetOnClosed(func() {
+		if ws.modal == d {
+			ws.modal = nil
+		}
+	})
+	d.Show()
 }
 
 // focusViewer gives the keyboard to the active viewport.
