@@ -2,6 +2,7 @@ package app
 
 import (
 	"image/color"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -171,7 +172,9 @@ func (t *worklistTable) TypedKey(ev *fyne.KeyEvent) {
 }
 
 // worklistCell is one table cell: text on a background that marks STAT studies,
-// with a progress bar under downloading studies' state.
+// with a progress bar under downloading studies' state. A text longer than its
+// column ends in an ellipsis: a canvas.Text draws past its size, over the
+// next column.
 type worklistCell struct {
 	widget.BaseWidget
 	s    *worklistScreen
@@ -179,6 +182,7 @@ type worklistCell struct {
 	bg   *canvas.Rectangle
 	bar  *canvas.Rectangle
 	text *canvas.Text
+	full string // the cell's whole text; text shows as much as fits
 	frac float32
 }
 
@@ -197,7 +201,7 @@ func (c *worklistCell) update(id widget.TableCellID) {
 	}
 	r := &c.s.view.rows[id.Row]
 	now := c.s.now()
-	c.text.Text = r.cell(id.Col, now, c.s.target)
+	c.full = r.cell(id.Col, now, c.s.target)
 	c.text.Color = theme.Color(theme.ColorNameForeground)
 	c.text.TextStyle = fyne.TextStyle{}
 	c.bg.FillColor = color.Transparent
@@ -247,10 +251,36 @@ func (r *worklistCellRenderer) Layout(size fyne.Size) {
 	c := r.c
 	c.bg.Resize(size)
 	c.bg.Move(fyne.NewPos(0, 0))
-	c.text.Move(fyne.NewPos(6, (size.Height-c.text.MinSize().Height)/2))
-	c.text.Resize(fyne.NewSize(size.Width-8, c.text.MinSize().Height))
+	c.text.Text = fitText(c.full, size.Width-cellPadLeft-cellPadRight, c.text.TextSize, c.text.TextStyle)
+	c.text.Move(fyne.NewPos(cellPadLeft, (size.Height-c.text.MinSize().Height)/2))
+	c.text.Resize(fyne.NewSize(size.Width-cellPadLeft-cellPadRight, c.text.MinSize().Height))
 	c.bar.Move(fyne.NewPos(4, size.Height-4))
 	c.bar.Resize(fyne.NewSize((size.Width-8)*c.frac, 3))
+}
+
+// Space left and right of a cell's text, in Fyne units.
+const cellPadLeft, cellPadRight = 6, 4
+
+// fitText returns s, or its longest beginning that fits width with an
+// ellipsis after it.
+func fitText(s string, width, size float32, style fyne.TextStyle) string {
+	if fyne.MeasureText(s, size, style).Width <= width {
+		return s
+	}
+	r := []rune(s)
+	lo, hi := 0, len(r)-1 // the longest prefix that fits is r[:lo]
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if fyne.MeasureText(string(r[:mid])+"…", size, style).Width <= width {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo == 0 && fyne.MeasureText("…", size, style).Width > width {
+		return ""
+	}
+	return strings.TrimRight(string(r[:lo]), " ") + "…"
 }
 
 func (r *worklistCellRenderer) MinSize() fyne.Size {

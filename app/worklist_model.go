@@ -57,7 +57,7 @@ const (
 
 var columnTitles = [numColumns]string{"Priority", "Patient", "ID", "Age/Sex", "Study date", "Time", "Mod", "Description", "State", "Assigned", "Priors"}
 
-var columnWidths = [numColumns]float32{74, 210, 110, 70, 90, 60, 60, 300, 150, 110, 56}
+var columnWidths = [numColumns]float32{74, 210, 150, 70, 90, 60, 60, 300, 150, 110, 56}
 
 // loadWorklist reads the cached studies and the worklist state that sync keeps,
 // joined by Study Instance UID; worklist rows whose study is not cached yet are
