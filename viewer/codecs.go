@@ -15,12 +15,12 @@ func plain(fn func([]byte) (*codec.Image, error)) func([]byte, *Image) (*codec.I
 
 func init() {
 	for _, ts := range []string{dataset.JPEGBaseline, dataset.JPEGExtended} {
-		decoders[ts] = decoder{start: markerJPEG, decode: plain(jpeg.Decode)}
+		decoders[ts] = decoder{start: markerJPEG, decode: plain(jpeg.Decode), header: codec.JPEGHeader}
 	}
 	for _, ts := range []string{dataset.JPEGLossless, dataset.JPEGLosslessSV1} {
-		decoders[ts] = decoder{start: markerJPEG, decode: plain(ljpeg.Decode)}
+		decoders[ts] = decoder{start: markerJPEG, decode: plain(ljpeg.Decode), header: codec.JPEGHeader}
 	}
 	for _, ts := range []string{dataset.JPEGLSLossless, dataset.JPEGLSNearLossless} {
-		decoders[ts] = decoder{start: markerJPEG, decode: plain(jpegls.Decode)}
+		decoders[ts] = decoder{start: markerJPEG, decode: plain(jpegls.Decode), header: codec.JPEGHeader}
 	}
 }

@@ -16,6 +16,10 @@ type decoder struct {
 	// frames cannot be found by scanning, as for RLE).
 	start  []byte
 	decode func(src []byte, im *Image) (*codec.Image, error)
+	// header reads what the code stream's own header declares, so that it is
+	// checked against the DICOM header before the decoder allocates what it
+	// says (nil: the decoder is handed the frame's size, as RLE is).
+	header func(src []byte) (codec.StreamHeader, error)
 }
 
 // decoders maps an encapsulated transfer syntax UID to its decoder; codecs.go
@@ -37,12 +41,33 @@ func (im *Image) encapsulatedFrame(n int) (*Frame, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := im.checkStream(dec, src); err != nil {
+		release()
+		return nil, err
+	}
 	ci, err := dec.decode(src, im)
 	release()
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", im.TransferSyntax, err)
 	}
 	return im.frameFromCodec(ci)
+}
+
+// checkStream compares what the code stream's header declares (size,
+// components, tiles) with the DICOM header, before the decoder allocates
+// anything from it.
+func (im *Image) checkStream(dec decoder, src []byte) error {
+	if dec.header == nil {
+		return nil
+	}
+	h, err := dec.header(src)
+	if err != nil {
+		return fmt.Errorf("%w: %s header: %w", ErrInvalid, im.TransferSyntax, err)
+	}
+	if err := h.Check(codec.Expect{Width: im.Cols, Height: im.Rows, Components: im.Samples}); err != nil {
+		return fmt.Errorf("%w: %s code stream: %w", ErrInvalid, im.TransferSyntax, err)
+	}
+	return nil
 }
 
 // frameFragments returns the indices [from, to) of the fragments holding frame n.

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"teleread/viewer/codec"
 	"teleread/viewer/dataset"
 )
 
@@ -75,6 +76,27 @@ func TestRenderHostileFrame(t *testing.T) {
 			}
 			if err := r.Render(&Display{}, image.NewGray(image.Rect(0, 0, 2, 2))); err == nil {
 				t.Error("Render after a refused Upload succeeded")
+			}
+		})
+	}
+}
+
+// TestRenderHostileCodeStreams: code streams whose own headers declare more
+// than the DICOM header (16384 components, 60000x60000 pixels, 65025 tiles;
+// a 664-byte file of them took 1.7 GB in OpenJPEG) are refused from their
+// first bytes, before the decoder allocates.
+func TestRenderHostileCodeStreams(t *testing.T) {
+	for _, name := range []string{"j2k_components.dcm", "j2k_size.dcm", "j2k_tiles.dcm", "jpegls_size.dcm", "jpeg_size.dcm"} {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			n := allocated(func() {
+				_, err = RenderFile(filepath.Join(hostileDir, name), RenderOptions{})
+			})
+			if !errors.Is(err, ErrInvalid) || !errors.Is(err, codec.ErrMismatch) {
+				t.Errorf("got %v, want %v and %v", err, ErrInvalid, codec.ErrMismatch)
+			}
+			if n > 1<<20 {
+				t.Errorf("refusing it allocated %d bytes", n)
 			}
 		})
 	}

@@ -117,6 +117,20 @@ func DecodeHeader(src []byte) (Header, error) {
 // and frames over codec.MaxPixels wrap codec.ErrUnsupported. Code blocks are
 // decoded on GOMAXPROCS threads.
 func Decode(src []byte) (*codec.Image, error) {
+	// OpenJPEG allocates what the main header declares while reading it: the
+	// SIZ is checked here first (in Go), so that 16384 components or 65025
+	// tiles are refused before it sees them.
+	siz, err := SIZ(src)
+	if err != nil {
+		return nil, err
+	}
+	if siz.Tiles > codec.MaxTiles {
+		// No DICOM encoder tiles a frame so finely: the header is damaged or crafted.
+		return nil, fmt.Errorf("jpeg2000: decode: %d tiles (at most %d): %w", siz.Tiles, codec.MaxTiles, codec.ErrCorrupt)
+	}
+	if uint64(siz.Width)*uint64(siz.Height)*uint64(siz.Components) > codec.MaxPixels {
+		return nil, fmt.Errorf("jpeg2000: decode: %dx%dx%d samples exceed the limit of %d: %w", siz.Width, siz.Height, siz.Components, codec.MaxPixels, codec.ErrUnsupported)
+	}
 	s, err := open(src, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, err
