@@ -1,8 +1,12 @@
 package cache
 
 import (
+	"archive/zip"
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -48,5 +52,90 @@ func TestGuardedTurnsPanicIntoRejection(t *testing.T) {
 	}
 	if err := guarded("y.dcm", func() {}); err != nil {
 		t.Errorf("no panic: %v", err)
+	}
+}
+
+// countingZeros is an endless reader of zeros that counts what was read.
+type countingZeros struct{ n int64 }
+
+func (z *countingZeros) Read(p []byte) (int, error) {
+	clear(p)
+	z.n += int64(len(p))
+	return len(p), nil
+}
+
+// tmpFiles counts the files under the cache's tmp/ and files/ folders.
+func tmpFiles(t *testing.T, c *Cache) int {
+	t.Helper()
+	n := 0
+	for _, d := range []string{"tmp", "files"} {
+		filepath.WalkDir(filepath.Join(c.Home(), d), func(p string, de os.DirEntry, err error) error {
+			if de != nil && !de.IsDir() {
+				n++
+			}
+			return nil
+		})
+	}
+	return n
+}
+
+// TestStreamSniffedBeforeStaging: input too big to read whole went to tmp/
+// (up to 8 GiB) before it was found not to be DICOM. An endless stream of
+// zeros is now refused from its first bytes: nothing is written, and no more
+// is read than the in-memory part.
+func TestStreamSniffedBeforeStaging(t *testing.T) {
+	old := smallInstance
+	smallInstance = 1 << 20
+	t.Cleanup(func() { smallInstance = old })
+	c := openTemp(t)
+	z := &countingZeros{}
+	_, err := c.Import(z, "endless")
+	if !errors.Is(err, ErrRejected) || !errors.Is(err, dataset.ErrNotDICOM) {
+		t.Fatalf("got %v, want a rejection as not DICOM", err)
+	}
+	if z.n > smallInstance+64<<10 {
+		t.Errorf("read %d bytes of a stream that was not DICOM from its first bytes", z.n)
+	}
+	if n := tmpFiles(t, c); n != 0 {
+		t.Errorf("%d files left behind", n)
+	}
+}
+
+// TestZipCaps: a 2 MB zip of 2 GiB of zeros filled tmp/ with 2 GB. A member
+// compressed over 100:1 is refused from the archive's directory, before it is
+// inflated, and the good member beside it is imported.
+func TestZipCaps(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "bomb.zip")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, _ := zw.Create("zeros.dcm")
+	if _, err := io.CopyN(w, &countingZeros{}, 256<<20); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "files", "mr_small_explicit_le.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ = zw.Create("good.dcm")
+	w.Write(good)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c := openTemp(t)
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	sum := c.ImportPaths([]string{p}, nil)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if sum.Imported != 1 || len(sum.Rejected) != 1 || !errors.Is(sum.Rejected[0].Err, ErrZipBomb) {
+		t.Fatalf("imported %d, rejected %v; want the good member and the bomb refused as ErrZipBomb", sum.Imported, sum.Rejected)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 32<<20 {
+		t.Errorf("allocated %d MiB refusing it", got>>20)
 	}
 }

@@ -15,6 +15,11 @@ import (
 	"teleread/viewer/dataset"
 )
 
+// ErrZipBomb marks a zip member refused for what the archive's directory
+// declares: too big alone, too big with the members before it, or compressed
+// far beyond what DICOM compresses.
+var ErrZipBomb = errors.New("zip archive over its size caps")
+
 // Summary counts what ImportPaths did.
 type Summary struct {
 	Imported       int
@@ -266,8 +271,20 @@ func isDICOMDIR(p string) bool {
 	return err == nil && meta.String(dataset.MediaStorageSOPClassUID) == "1.2.840.10008.1.3.10"
 }
 
-// maxZipMember bounds one member's uncompressed size.
-const maxZipMember = MaxInstanceSize
+// Caps on a zip archive, checked against what its directory declares (which
+// archive/zip enforces while reading: a member that inflates to more than it
+// declared fails). A 2 MB zip of 2 GiB of zeros filled tmp/ with 2 GB.
+const (
+	// maxZipMember bounds one member's uncompressed size.
+	maxZipMember = MaxInstanceSize
+	// maxZipTotal bounds the uncompressed size of all members together.
+	maxZipTotal = 64 << 30
+	// maxZipRatio bounds a member's compression ratio once it is bigger
+	// than zipRatioFrom: DICOM compresses a few times (an empty image
+	// maybe 50:1); only crafted input inflates a thousandfold.
+	maxZipRatio  = 100
+	zipRatioFrom = 1 << 20
+)
 
 func (c *Cache) importZip(p string, record func(string, Result, error)) {
 	zr, err := zip.OpenReader(p)
@@ -276,15 +293,25 @@ func (c *Cache) importZip(p string, record func(string, Result, error)) {
 		return
 	}
 	defer zr.Close()
+	var total uint64
 	for _, zf := range zr.File {
 		if zf.FileInfo().IsDir() || strings.EqualFold(filepath.Base(zf.Name), "DICOMDIR") {
 			continue
 		}
 		name := p + "!" + zf.Name
-		if zf.UncompressedSize64 > maxZipMember {
-			record(name, Result{}, &RejectError{Name: name, Err: fmt.Errorf("zip member larger than %d bytes", int64(maxZipMember))})
+		size := zf.UncompressedSize64
+		switch {
+		case size > maxZipMember:
+			record(name, Result{}, &RejectError{Name: name, Err: fmt.Errorf("zip member larger than %d bytes: %w", int64(maxZipMember), ErrZipBomb)})
+			continue
+		case size > zipRatioFrom && size/maxZipRatio > zf.CompressedSize64:
+			record(name, Result{}, &RejectError{Name: name, Err: fmt.Errorf("zip member of %d bytes compressed to %d (over %d:1): %w", size, zf.CompressedSize64, maxZipRatio, ErrZipBomb)})
+			continue
+		case total+size > maxZipTotal:
+			record(name, Result{}, &RejectError{Name: name, Err: fmt.Errorf("zip members larger than %d bytes together: %w", int64(maxZipTotal), ErrZipBomb)})
 			continue
 		}
+		total += size
 		rc, err := zf.Open()
 		if err != nil {
 			record(name, Result{}, &RejectError{Name: name, Err: err})

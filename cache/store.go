@@ -131,6 +131,12 @@ func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 	if m <= smallInstance {
 		return c.stageBytes(buf.Bytes(), name, durable)
 	}
+	// Bigger input is written to tmp/ before it is parsed: its first bytes
+	// must show DICOM first, so that 2 GiB of zeros or an endless answer is
+	// refused before anything reaches the disk.
+	if err := dataset.Sniff(buf.Bytes()[:min(m, 1024)]); err != nil {
+		return nil, &RejectError{Name: name, Err: err}
+	}
 	return c.stageStream(io.MultiReader(bytes.NewReader(buf.Bytes()), r), name, durable)
 }
 

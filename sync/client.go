@@ -62,6 +62,10 @@ type Config struct {
 	IdleConnTimeout time.Duration
 	// MaxJSONBytes bounds a JSON answer (search results, metadata); default 256 MiB.
 	MaxJSONBytes int64
+	// MaxPartBytes bounds one part of a retrieve (one instance), whether or
+	// not the part announces its length: an archive that sends an endless
+	// part is cut off there instead of filling the disk; default 4 GiB.
+	MaxPartBytes int64
 
 	// Logger receives retries and warnings; nil discards them. Log records
 	// carry the method and path, never credentials.
@@ -179,6 +183,9 @@ func setDefaults(cfg *Config) {
 	}
 	if cfg.IdleConnTimeout <= 0 {
 		cfg.IdleConnTimeout = 800 * time.Millisecond
+	}
+	if cfg.MaxPartBytes <= 0 {
+		cfg.MaxPartBytes = 4 << 30
 	}
 	if cfg.MaxJSONBytes <= 0 {
 		cfg.MaxJSONBytes = 256 << 20

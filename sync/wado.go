@@ -132,7 +132,7 @@ func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int,
 			}
 			want = v
 		}
-		pr := &partReader{r: part, want: want}
+		pr := &partReader{r: part, want: want, max: c.cfg.MaxPartBytes}
 		ferr := fn(pr)
 		if pr.err == nil && ferr == nil {
 			// Make sure the part was whole even if fn stopped early.
@@ -208,6 +208,7 @@ func (w *closeWatcher) Read(p []byte) (int, error) {
 type partReader struct {
 	r    io.Reader
 	want int64 // -1 when the part had no Content-Length
+	max  int64 // the ceiling of a part, announced or not
 	got  int64
 	err  error
 }
@@ -219,7 +220,11 @@ func (p *partReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.got += int64(n)
 	if p.want >= 0 && p.got > p.want {
-		p.err = fmt.Errorf("%w: part longer than its Content-Length %d", ErrBadResponse, p.want)
+		p.err = fmt.Errorf("%w: part longer than its Content-Length %d: cut off", ErrBadResponse, p.want)
+		return n, p.err
+	}
+	if p.max > 0 && p.got > p.max {
+		p.err = fmt.Errorf("%w: part longer than %d bytes (MaxPartBytes): cut off", ErrBadResponse, p.max)
 		return n, p.err
 	}
 	if err == io.EOF && p.want >= 0 && p.got < p.want {

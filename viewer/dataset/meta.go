@@ -22,3 +22,21 @@ func ParseMeta(head []byte, name string) (*DataSet, error) {
 	p.mem, p.pos = head, start
 	return p.readDataSet(-1, 0, func(t Tag) bool { return t.Group() != 0x0002 })
 }
+
+// Sniff reports, from a file's first bytes (132 or more when the file has
+// them), whether it can be DICOM: a preamble and "DICM", a meta header without
+// preamble, or a bare data set whose first element looks like one (see
+// Parse). It returns an error wrapping ErrNotDICOM otherwise, so that callers
+// refuse such input before writing any of it anywhere.
+func Sniff(head []byte) error {
+	switch {
+	case len(head) >= 132 && string(head[128:132]) == "DICM",
+		len(head) >= 4 && string(head[0:4]) == "DICM",
+		len(head) >= 8 && head[0] == 0x02 && head[1] == 0x00:
+		return nil
+	}
+	if _, err := sniff(head); err != nil {
+		return err
+	}
+	return nil
+}
