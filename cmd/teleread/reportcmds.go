@@ -37,11 +37,12 @@ func runReport(g *globals, args []string) int {
 	export := fs.String("export", "", "write the latest signed SR to this file")
 	consult := fs.Bool("consult", false, "a consultation note instead of the reading report")
 	reader := fs.String("reader", "", "reader's name (default: config / TELEREAD_READER)")
+	incompleteOK := fs.Bool("incomplete-ok", false, "sign even though the study is not completely in the cache")
 	if _, err := interleaved(fs, args); err != nil {
 		return 2
 	}
 	if *study == "" {
-		fmt.Fprintln(os.Stderr, "usage: teleread report --study UID [--findings TEXT|@FILE] [--impression TEXT|@FILE] [--sign] | --addendum TEXT|@FILE | --export OUT.dcm")
+		fmt.Fprintln(os.Stderr, "usage: teleread report --study UID [--findings TEXT|@FILE] [--impression TEXT|@FILE] [--sign [--incomplete-ok]] | --addendum TEXT|@FILE | --export OUT.dcm")
 		return 2
 	}
 	conf, err := loadConfig()
@@ -107,6 +108,16 @@ func runReport(g *globals, args []string) int {
 		}
 	}
 	if *sign {
+		// A signature cannot be taken back: signing on part of a study needs
+		// the reader to say so.
+		comp, err := c.StudyCompleteness(*study)
+		if err != nil {
+			return fail(err)
+		}
+		if !comp.Complete() && !*incompleteOK {
+			return fail(fmt.Errorf("%w; not signed (--incomplete-ok signs anyway)",
+				&cache.IncompleteError{StudyInstanceUID: *study, Completeness: comp}))
+		}
 		if r.State == report.StateDraft {
 			if err := c.SaveDraft(r); err != nil {
 				return fail(err)
@@ -115,6 +126,9 @@ func runReport(g *globals, args []string) int {
 		doc, err := c.SignReport(r, now)
 		if err != nil {
 			return fail(err)
+		}
+		if !comp.Complete() {
+			fmt.Printf("signed on an incomplete study: %s\n", comp.Describe())
 		}
 		fmt.Printf("signed: SR %s queued for delivery\n", doc.SOPInstanceUID)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -268,6 +269,11 @@ func TestKilledSyncResumes(t *testing.T) {
 		t.Fatalf("%d of %d instances stored when killed: not in the middle", stored, total)
 	}
 	t.Logf("killed with %d of %d instances stored", stored, total)
+	// The part that arrived cannot be signed as the study.
+	if r := teleread(t, home, "report", "--study", study, "--findings", "No acute finding.", "--sign"); r.code != 1 ||
+		!strings.Contains(r.stderr, fmt.Sprintf("%d of %d instances are not in the cache", total-stored, total)) {
+		t.Errorf("report --sign on the interrupted study: exit %d, %q; want exit 1 naming the %d missing", r.code, r.stderr, total-stored)
+	}
 
 	slow.Store(false)
 	bulkGets.Store(0)
@@ -284,6 +290,9 @@ func TestKilledSyncResumes(t *testing.T) {
 	}
 	if v := teleread(t, home, "verify"); v.code != 0 {
 		t.Errorf("verify: %s", v.stdout)
+	}
+	if r := teleread(t, home, "report", "--study", study, "--sign"); r.code != 0 {
+		t.Errorf("report --sign on the completed study: exit %d, %q", r.code, r.stderr)
 	}
 	sameAsArchive(t, srv, home)
 }
