@@ -49,6 +49,7 @@ var Shortcuts = []Shortcut{
 	{"Drag a series thumbnail", "show that series in the viewport it is dropped on"},
 	{"T", "DICOM tag browser (Esc closes it, and help)"},
 	{"Q", "back to the worklist"},
+	{"Ctrl+Enter, Sign report… button", "ask to sign the report (once signed: the addendum typed); the dialog names the patient and study and, for an incomplete study, what is missing; Enter signs, Esc cancels"},
 	{"Ctrl+O, Open… button", "open a folder, CD / USB stick (DICOMDIR), zip or DICOM file: its studies are marked shared, listed first and the first is opened"},
 	{"Drop files or folders on the window", "open them the same way"},
 	{"F1", "this help"},

@@ -49,6 +49,13 @@ func overlayLines(v *viewport) [4][]overlayLine {
 	if s := v.ws.viewer; s != nil && who.PatientID == s.study.PatientID && who.StudyUID != s.study.StudyInstanceUID {
 		warn(1, "PRIOR")
 	}
+	if s := v.ws.viewer; s != nil {
+		// Until every instance the archive counts is here, the reader is
+		// told, in the study's corner, how much is.
+		if c := s.completenessOf(v.study); !c.Complete() {
+			warn(1, "incomplete "+c.Fraction())
+		}
+	}
 	add(1, ds.Text(dataset.StudyDescription))
 	add(1, orNone(formatDate(who.StudyDate), "(no study date)")+" "+formatTime(ds.String(dataset.StudyTime)))
 	add(1, ds.Text(tagInstitutionName))

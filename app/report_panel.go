@@ -131,14 +131,16 @@ type reportPanel struct {
 	delivery   *widget.Label
 	retryBtn   *widget.Button
 	template   *widget.Select
-	findings   *widget.Entry
-	impression *widget.Entry
-	recommend  *widget.Entry
+	findings   *reportEntry
+	impression *reportEntry
+	recommend  *reportEntry
 	signBtn    *widget.Button
-	addendum   *widget.Entry
+	addendum   *reportEntry
 	addBtn     *widget.Button
 	history    *widget.Label
 	content    fyne.CanvasObject
+
+	confirming *signPrompt // the signing dialog while it is open (sign.go)
 }
 
 func newReportPanel(ws *workstation) *reportPanel {
@@ -159,19 +161,20 @@ func newReportPanel(ws *workstation) *reportPanel {
 	p.retryBtn.Hide()
 	p.template = widget.NewSelect(names, p.applyTemplate)
 	p.template.PlaceHolder = "Template"
-	p.findings = multiline("Findings")
-	p.impression = multiline("Impression")
-	p.recommend = multiline("Recommendation")
+	p.findings = newReportEntry("Findings", p.askSign)
+	p.impression = newReportEntry("Impression", p.askSign)
+	p.recommend = newReportEntry("Recommendation", p.askSign)
 	p.findings.SetMinRowsVisible(10)
 	p.impression.SetMinRowsVisible(4)
 	p.recommend.SetMinRowsVisible(2)
-	for _, e := range []*widget.Entry{p.findings, p.impression, p.recommend} {
+	for _, e := range []*reportEntry{p.findings, p.impression, p.recommend} {
 		e.OnChanged = func(string) { p.edited() }
 	}
-	p.signBtn = widget.NewButtonWithIcon("Sign report", theme.ConfirmIcon(), p.sign)
-	p.addendum = multiline("Addendum (after signing)")
+	// Both buttons ask first (sign.go): a signature cannot be taken back.
+	p.signBtn = widget.NewButtonWithIcon("Sign report…", theme.ConfirmIcon(), p.askSign)
+	p.addendum = newReportEntry("Addendum (after signing)", p.askSign)
 	p.addendum.SetMinRowsVisible(2)
-	p.addBtn = widget.NewButton("Sign addendum", p.signAddendum)
+	p.addBtn = widget.NewButton("Sign addendum…", p.askSign)
 	p.history = widget.NewLabel("")
 	p.history.Wrapping = fyne.TextWrapWord
 	label := func(s string) *widget.Label {
@@ -191,13 +194,6 @@ func newReportPanel(ws *workstation) *reportPanel {
 	bg := canvas.NewRectangle(colPanel)
 	p.content = container.NewStack(bg, container.NewVScroll(container.NewPadded(form)))
 	return p
-}
-
-func multiline(placeholder string) *widget.Entry {
-	e := widget.NewMultiLineEntry()
-	e.Wrapping = fyne.TextWrapWord
-	e.SetPlaceHolder(placeholder)
-	return e
 }
 
 // reader returns the signing reader from the settings (the demo reader when
@@ -260,7 +256,7 @@ func (p *reportPanel) show() {
 	p.template.SetSelected(r.Template)
 	p.loading = false
 	draft := r.State == report.StateDraft
-	for _, e := range []*widget.Entry{p.findings, p.impression, p.recommend} {
+	for _, e := range []*reportEntry{p.findings, p.impression, p.recommend} {
 		if draft {
 			e.Enable()
 		} else {
@@ -471,8 +467,9 @@ func (p *reportPanel) close() {
 	p.saver.close()
 }
 
-// sign signs the report: the SR is fixed now and stored with its outbox row in
-// one durable transaction; the sync loop delivers it.
+// sign signs the report once the reader confirmed (askSign): the SR is fixed
+// now and stored with its outbox row in one durable transaction; the sync loop
+// delivers it.
 func (p *reportPanel) sign() {
 	if p.rep == nil || p.rep.State != report.StateDraft {
 		return

@@ -86,11 +86,7 @@ func newThumb(s *viewerScreen, i int, study string, st *stack) *thumb {
 	t.img = canvas.NewImageFromImage(blankImage(4, 3))
 	t.img.FillMode = canvas.ImageFillContain
 	t.img.SetMinSize(fyne.NewSize(thumbSize, thumbSize*0.8))
-	desc := st.Series.Description
-	if len(desc) > 18 {
-		desc = desc[:18] + "…"
-	}
-	t.label = widget.NewLabel(fmt.Sprintf("S%d %s  %d\n%s", st.Series.SeriesNumber, st.Series.Modality, len(st.Items), desc))
+	t.label = widget.NewLabel(thumbLabel(st))
 	t.label.TextStyle.Monospace = false
 	t.ExtendBaseWidget(t)
 	go func() {
@@ -111,6 +107,16 @@ func newThumb(s *viewerScreen, i int, study string, st *stack) *thumb {
 
 // thumbRender renders thumbnails (a variable so that a test can make it panic).
 var thumbRender = renderThumb
+
+// thumbLabel is a thumbnail's caption: series number, modality, image count
+// and description.
+func thumbLabel(st *stack) string {
+	desc := st.Series.Description
+	if len(desc) > 18 {
+		desc = desc[:18] + "…"
+	}
+	return fmt.Sprintf("S%d %s  %d\n%s", st.Series.SeriesNumber, st.Series.Modality, len(st.Items), desc)
+}
 
 // renderThumb draws the stack's middle image (first frame of a cine) small.
 func renderThumb(st *stack) image.Image {

@@ -27,8 +27,11 @@ type viewerScreen struct {
 	study     cache.Study
 	stacks    []*stack
 	viewports []*viewport
-	active    *viewport
-	layout    int
+	// complete is what the cache holds of the studies shown (the open one and
+	// its prior), kept up to date by sync events (partial.go).
+	complete map[string]cache.Completeness
+	active   *viewport
+	layout   int
 
 	// The most recent cached prior of the study's patient (same Patient ID), its
 	// stacks once compared, and the comparison's state (viewport 0 the study,
@@ -97,6 +100,7 @@ func (s *viewerScreen) open(st cache.Study) error {
 	}
 	s.study = st
 	s.stacks = stacks
+	s.complete = map[string]cache.Completeness{}
 	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, stackLink{}, nil, nil
 	s.other, s.otherStacks, s.showOther = nil, nil, false
 	if priors, err := priorsOf(s.ws.cfg.Cache, st); err == nil {

@@ -28,6 +28,13 @@ import (
 const guiChildEnv = "TELEREAD_GUI_CHILD"
 
 func TestMain(m *testing.M) {
+	if name := os.Getenv(guiScenarioEnv); name != "" {
+		if err := runGUIScenario(name); err != nil {
+			fmt.Fprintf(os.Stderr, "scenario %s: %v\n", name, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if out := os.Getenv(glyphChildEnv); out != "" {
 		if err := runGlyphWindow(out); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -52,19 +52,23 @@ func (s *worklistScreen) setRows(rows []worklistRow) {
 }
 
 // setProgress shows a download's progress without reading the worklist again.
-func (s *worklistScreen) setProgress(uid string, p Progress) {
+// It reports whether the study's first instances arrived (the row is not
+// cached yet: the worklist must be read again for it to open).
+func (s *worklistScreen) setProgress(uid string, p Progress) (arrived bool) {
 	found := false
 	for _, rows := range [][]worklistRow{s.view.all, s.view.rows} {
 		for i := range rows {
-			if rows[i].UID == uid && rows[i].State == "downloading" {
+			if rows[i].UID == uid && (rows[i].State == "downloading" || rows[i].Incomplete) {
 				rows[i].Done, rows[i].Total = p.Done, p.Total
 				found = true
+				arrived = arrived || (!rows[i].Cached && p.Done > 0)
 			}
 		}
 	}
 	if found {
 		s.table.Refresh()
 	}
+	return arrived
 }
 
 func (s *worklistScreen) refreshView() {
@@ -221,6 +225,9 @@ func (c *worklistCell) update(id widget.TableCellID) {
 	}
 	if id.Col == colState && r.State == "failed" {
 		c.text.Color = colStat
+	}
+	if id.Col == colState && r.Incomplete {
+		c.text.Color = colWarning // amber until every instance is here
 	}
 	c.frac = 0
 	if id.Col == colState && r.State == "downloading" && r.Total > 0 {

@@ -36,7 +36,10 @@ type worklistRow struct {
 	Priors      int
 	Instances   int
 	Cached      bool // the study is in the cache (it can be opened)
-	Shared      bool // opened for a second opinion (a drop, a CD, a zip, a link): listed first
+	// Incomplete says the study is cached but not ready: Done of the Total
+	// instances the archive counts are in the cache (cache.Completeness).
+	Incomplete bool
+	Shared     bool // opened for a second opinion (a drop, a CD, a zip, a link): listed first
 }
 
 // Worklist columns, in display order.
@@ -107,6 +110,20 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 	}
 	if err := q.Err(); err != nil {
 		return nil, fmt.Errorf("app: worklist: %w", err)
+	}
+	q.Close()
+	// A cached study that is not ready can be read, and says so.
+	for _, r := range rows {
+		if !r.Cached {
+			continue
+		}
+		comp, err := c.StudyCompleteness(r.UID)
+		if err != nil {
+			return nil, fmt.Errorf("app: worklist: %w", err)
+		}
+		if !comp.Complete() {
+			r.Incomplete, r.Done, r.Total = true, comp.Have, comp.Expected
+		}
 	}
 	// Reading and reporting states come from the reports and the outbox.
 	if err := applyReportStates(c, byUID); err != nil {
@@ -315,6 +332,23 @@ func formatSince(d time.Duration) string {
 
 // stateText is the State column's text.
 func (r *worklistRow) stateText() string {
+	if r.Incomplete {
+		s := fmt.Sprintf("incomplete %d/%d", r.Done, r.Total)
+		if r.Total == 0 {
+			s = fmt.Sprintf("incomplete %d/?", r.Done)
+		}
+		switch r.State {
+		case "downloading", "assigned", "ready":
+		case "failed":
+			if r.Reason != "" {
+				return s + " · failed: " + r.Reason
+			}
+			return s + " · failed"
+		default:
+			s += " · " + r.State // reading, reported, delivered
+		}
+		return s
+	}
 	switch r.State {
 	case "downloading":
 		if r.Total > 0 {

@@ -52,6 +52,7 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 	w.SetContent(container.NewBorder(nil, ws.status.content, nil, nil, ws.body))
 	w.Canvas().SetOnTypedKey(ws.typedKey)
 	w.Canvas().SetOnTypedRune(ws.typedRune)
+	ws.installSignShortcut()
 	if err := ws.reloadWorklist(); err != nil {
 		return nil, err
 	}
@@ -150,13 +151,31 @@ func (ws *workstation) applyStatus(ev StatusEvent) {
 	if len(changed) > 0 {
 		ws.reloadWorklist()
 	}
+	arrived := false
 	for uid, p := range ev.Progress {
-		ws.worklist.setProgress(uid, p)
+		if ws.worklist.setProgress(uid, p) {
+			arrived = true
+		}
+	}
+	if arrived && len(changed) == 0 {
+		ws.reloadWorklist() // a study's first instances: it can be opened now
 	}
 	rp := ws.viewer.report
 	for _, uid := range changed {
 		if ws.onViewer && uid == rp.study.StudyInstanceUID {
 			rp.refreshDelivery()
+		}
+	}
+	// The open study (or its prior) grows as its instances arrive.
+	seen := map[string]bool{}
+	for uid := range ev.Progress {
+		seen[uid] = true
+		ws.viewer.studyChanged(uid)
+	}
+	for _, uid := range changed {
+		if !seen[uid] {
+			seen[uid] = true
+			ws.viewer.studyChanged(uid)
 		}
 	}
 	ws.updateStatus()

@@ -1,0 +1,223 @@
+package app
+
+import (
+	"teleread/cache"
+)
+
+// A study can be opened while it downloads: its stacks grow as instances
+// arrive, the reader's place stays on the image it shows, and the overlay, the
+// worklist and the signing dialog say that the study is incomplete until the
+// cache holds every instance the archive counts (cache.Completeness).
+
+// completenessOf returns what the cache holds of a study shown in the viewer,
+// read once and then kept up to date by studyChanged.
+func (s *viewerScreen) completenessOf(uid string) cache.Completeness {
+	if uid == "" {
+		return cache.Completeness{}
+	}
+	if c, ok := s.complete[uid]; ok {
+		return c
+	}
+	c, err := s.ws.cfg.Cache.StudyCompleteness(uid)
+	if err != nil {
+		return cache.Completeness{}
+	}
+	if s.complete == nil {
+		s.complete = map[string]cache.Completeness{}
+	}
+	s.complete[uid] = c
+	return c
+}
+
+// studyChanged takes a sync event about a study (instances arrived, its state
+// changed). For the open study or its compared prior it reads again what the
+// cache holds, extends the stacks with what arrived and repaints the overlays.
+func (s *viewerScreen) studyChanged(uid string) {
+	if uid == "" || (uid != s.study.StudyInstanceUID && (s.prior == nil || uid != s.prior.StudyInstanceUID)) {
+		return
+	}
+	old, known := s.complete[uid]
+	c, err := s.ws.cfg.Cache.StudyCompleteness(uid)
+	if err != nil {
+		s.ws.status.setMessage(err.Error())
+		return
+	}
+	if s.complete == nil {
+		s.complete = map[string]cache.Completeness{}
+	}
+	s.complete[uid] = c
+	if !known || c.Have != old.Have {
+		if err := s.growStacks(uid); err != nil {
+			s.ws.status.setMessage(err.Error())
+		}
+	}
+	for _, vp := range s.viewports {
+		if vp.study == uid {
+			vp.Refresh()
+		}
+	}
+}
+
+// growStacks reads a study's series from the cache again and brings what
+// arrived into the stacks shown. A stack keeps its identity (the viewports,
+// thumbnails and comparison hold it), a new series gets a stack of its own,
+// and a viewport stays on the image it shows even when new images sort
+// before it.
+func (s *viewerScreen) growStacks(uid string) error {
+	var stacks *[]*stack
+	switch {
+	case uid == s.study.StudyInstanceUID:
+		stacks = &s.stacks
+	case s.prior != nil && uid == s.prior.StudyInstanceUID && s.priorStacks != nil:
+		stacks = &s.priorStacks
+	default:
+		return nil
+	}
+	fresh, err := loadStacks(s.ws.cfg.Cache, uid)
+	if err != nil {
+		return err
+	}
+	bySeries := map[string]*stack{}
+	for _, st := range *stacks {
+		bySeries[st.Series.SeriesInstanceUID] = st
+	}
+	out := make([]*stack, 0, len(fresh))
+	added, grown := false, false
+	for _, f := range fresh {
+		st := bySeries[f.Series.SeriesInstanceUID]
+		if st == nil {
+			out = append(out, f)
+			added = true
+			continue
+		}
+		delete(bySeries, f.Series.SeriesInstanceUID)
+		st.Series = f.Series
+		if s.restack(st, f.Items) {
+			grown = true
+		}
+		out = append(out, st)
+	}
+	// A series no longer in the index (it cannot be, while a study is read;
+	// eviction spares it) stays where it is rather than vanish under the reader.
+	for _, st := range *stacks {
+		if bySeries[st.Series.SeriesInstanceUID] == st {
+			out = append(out, st)
+		}
+	}
+	*stacks = out
+	if uid == s.study.StudyInstanceUID && !s.comparing {
+		// A viewport left empty for want of a series gets the one that
+		// arrived, as a layout change would give it.
+		for k, vp := range s.viewports[:s.cells()] {
+			if vp.st == nil && k < len(s.stacks) {
+				vp.setStack(uid, s.stacks[k])
+			}
+		}
+	}
+	switch {
+	case added:
+		s.buildThumbs()
+	case grown:
+		s.relabelThumbs()
+	}
+	return nil
+}
+
+// itemKey names an image of a stack independently of its place: a frame of an
+// instance.
+type itemKey struct {
+	sop   string
+	frame int
+}
+
+// restack replaces a stack's items with a fresh list of the same series and
+// moves every viewport showing it to the place its image now has. It reports
+// whether the items changed.
+func (s *viewerScreen) restack(st *stack, items []stackItem) bool {
+	if sameItems(st.Items, items) {
+		return false
+	}
+	at := make(map[itemKey]int, len(items))
+	for i, it := range items {
+		at[itemKey{it.SOP, it.Frame}] = i
+	}
+	remap := func(i int) int {
+		if i < 0 || i >= len(st.Items) {
+			return min(max(i, 0), max(len(items)-1, 0))
+		}
+		if j, ok := at[itemKey{st.Items[i].SOP, st.Items[i].Frame}]; ok {
+			return j
+		}
+		return min(i, max(len(items)-1, 0))
+	}
+	type move struct {
+		vp   *viewport
+		from int
+	}
+	var moves []move
+	for _, vp := range s.viewports {
+		if vp.st == st {
+			moves = append(moves, move{vp, vp.index})
+		}
+	}
+	// Every index into the old list is mapped before the list changes.
+	news := make([]int, len(moves))
+	measures := make([]map[int][]*measurement, len(moves))
+	lastIdx := make([]int, len(moves))
+	for k, m := range moves {
+		news[k] = remap(m.from)
+		lastIdx[k] = remap(m.vp.last.req.index)
+		measures[k] = map[int][]*measurement{}
+		for i, ms := range m.vp.measures {
+			measures[k][remap(i)] = ms
+		}
+	}
+	st.Items = items
+	st.place = nil // positions are read again when a link next asks
+	for k, m := range moves {
+		m.vp.restacked(news[k], lastIdx[k], measures[k])
+	}
+	return true
+}
+
+func sameItems(a, b []stackItem) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// restacked takes the place the image on screen has in its grown stack. The
+// picture stays; only its index, the measurements' indices and a cine loop's
+// first frame move with it.
+func (v *viewport) restacked(index, lastIndex int, measures map[int][]*measurement) {
+	moved := index != v.index
+	v.index = index
+	v.measures = measures
+	if v.hasLast {
+		v.last.req.index = lastIndex
+	}
+	if v.last.req.seq != v.seq {
+		// A picture asked for under the old indices is still being drawn:
+		// ask again so that the one that stays carries the new index.
+		v.request(false)
+	}
+	if moved && v.playing() {
+		v.restartCine() // the loop counts frames from its instance's first item
+	}
+	v.Refresh()
+}
+
+// relabelThumbs updates the thumbnails' image counts after stacks grew.
+func (s *viewerScreen) relabelThumbs() {
+	for _, o := range s.thumbs.Objects {
+		if t, ok := o.(*thumb); ok {
+			t.label.SetText(thumbLabel(t.st))
+		}
+	}
+}
