@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"teleread/viewer/dataset"
+	"teleread/viewer/dataset/hostiletest"
 )
 
 // hostileDir holds the small crafted files (see its README).
@@ -137,5 +138,32 @@ func TestZipCaps(t *testing.T) {
 	}
 	if got := after.TotalAlloc - before.TotalAlloc; got > 32<<20 {
 		t.Errorf("allocated %d MiB refusing it", got>>20)
+	}
+}
+
+// TestDICOMDIRSymlinkOutside: a medium whose DICOMDIR references a file
+// through a symlinked folder that leads outside the medium imports nothing
+// from outside, and says why.
+func TestDICOMDIRSymlinkOutside(t *testing.T) {
+	medium := filepath.Join(t.TempDir(), "medium")
+	outside := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "files", "mr_small_explicit_le.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(medium, 0o755)
+	if err := os.WriteFile(filepath.Join(outside, "IM1"), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(medium, "IMAGES")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(medium, "DICOMDIR"), hostiletest.DICOMDIR([][]string{{"IMAGES", "IM1"}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := openTemp(t)
+	sum := c.ImportPaths([]string{filepath.Join(medium, "DICOMDIR")}, nil)
+	if sum.Imported != 0 || len(sum.Rejected) != 1 || !errors.Is(sum.Rejected[0].Err, ErrNotRegular) {
+		t.Errorf("imported %d, rejected %v; want IM1 refused as outside the medium", sum.Imported, sum.Rejected)
 	}
 }

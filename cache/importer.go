@@ -15,6 +15,34 @@ import (
 	"teleread/viewer/dataset"
 )
 
+// ErrNotRegular marks input that is not a regular file (a FIFO, a device, a
+// socket), or a symlink that leads out of the folder or medium given.
+var ErrNotRegular = errors.New("not a regular file inside the folder given")
+
+// within checks that p is, or is a symlink to, a regular file inside root
+// (root's own symlinks resolved too, so a medium mounted through one works).
+func within(root, p string) error {
+	r, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	q, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(r, q); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return fmt.Errorf("leads to %q, outside %q: %w", q, r, ErrNotRegular)
+	}
+	st, err := os.Stat(q)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w", st.Mode().Type(), ErrNotRegular)
+	}
+	return nil
+}
+
 // ErrZipBomb marks a zip member refused for what the archive's directory
 // declares: too big alone, too big with the members before it, or compressed
 // far beyond what DICOM compresses.
@@ -175,6 +203,10 @@ func (c *Cache) stageFile(p string) (st *staged, err error) {
 		return nil, fmt.Errorf("cache: import %s: %w", p, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		// Replaced since the walk saw it: read only what is still a file.
+		return nil, &RejectError{Name: p, Err: ErrNotRegular}
+	}
 	return c.stage(f, p, false)
 }
 
@@ -202,6 +234,11 @@ func (c *Cache) walk(p string, jobs chan<- string, record func(string, Result, e
 		record(p, Result{}, fmt.Errorf("cache: import %s: %w", p, err))
 		return
 	}
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		// A FIFO hangs the import, /dev/zero fills tmp/: only files are read.
+		record(p, Result{}, &RejectError{Name: p, Err: fmt.Errorf("%s: %w", st.Mode().Type(), ErrNotRegular)})
+		return
+	}
 	if !st.IsDir() {
 		switch {
 		case isZip(p):
@@ -212,13 +249,23 @@ func (c *Cache) walk(p string, jobs chan<- string, record func(string, Result, e
 				record(p, Result{}, &RejectError{Name: p, Err: err})
 				return
 			}
+			root := filepath.Dir(p)
 			for _, r := range refs {
+				if err := within(root, r); err != nil {
+					record(r, Result{}, &RejectError{Name: r, Err: err})
+					continue
+				}
 				jobs <- r
 			}
 		default:
 			jobs <- p
 		}
 		return
+	}
+	// The folder given may itself be reached through a symlink (a mounted
+	// medium); what is inside must stay inside its real place.
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
 	}
 	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -227,6 +274,14 @@ func (c *Cache) walk(p string, jobs chan<- string, record func(string, Result, e
 		}
 		if d.IsDir() {
 			return nil
+		}
+		if !d.Type().IsRegular() {
+			// A symlink is followed only to a file inside the folder given;
+			// FIFOs, sockets and devices are never opened.
+			if err := within(p, q); err != nil {
+				record(q, Result{}, &RejectError{Name: q, Err: err})
+				return nil
+			}
 		}
 		// Inside a folder, a DICOMDIR is skipped: the walk meets its files anyway.
 		if strings.EqualFold(d.Name(), "DICOMDIR") {

@@ -380,14 +380,22 @@ func diff8(a, b uint32) int {
 }
 
 func TestFromLink(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"teleread://pacs.example.org/dicom-web/studies/1.2.3", "https://pacs.example.org/dicom-web/studies/1.2.3"},
-		{"teleread://open?url=http%3A%2F%2F127.0.0.1%3A8042%2Fdicom-web%2Fstudies%2F1.2.3", "http://127.0.0.1:8042/dicom-web/studies/1.2.3"},
-		{"/media/cdrom/DICOMDIR", "/media/cdrom/DICOMDIR"},
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"teleread://pacs.example.org/dicom-web/studies/1.2.3", "https://pacs.example.org/dicom-web/studies/1.2.3", false},
+		{"teleread://open?url=http%3A%2F%2F127.0.0.1%3A8042%2Fdicom-web%2Fstudies%2F1.2.3", "http://127.0.0.1:8042/dicom-web/studies/1.2.3", false},
+		{"/media/cdrom/DICOMDIR", "/media/cdrom/DICOMDIR", false},
+		// A link may carry only an http(s) URL: /dev/zero through one wrote 5.7 GB to tmp/.
+		{"teleread://open?url=/dev/zero", "", true},
+		{"teleread://open?url=file%3A%2F%2F%2Fetc%2Fpasswd", "", true},
+		{"teleread://open?url=", "", true},
 	}
 	for _, tt := range tests {
-		if got := fromLink(tt.in); got != tt.want {
-			t.Errorf("fromLink(%q) = %q, want %q", tt.in, got, tt.want)
+		got, err := fromLink(tt.in)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("fromLink(%q) = %q, %v; want %q (error %v)", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

@@ -38,7 +38,12 @@ func runOpen(g *globals, args []string) int {
 	studies := map[string]bool{}
 	failed := false
 	for _, t := range targets {
-		t = fromLink(t)
+		t, err := fromLink(t)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "teleread: open:", err)
+			failed = true
+			continue
+		}
 		if strings.HasPrefix(t, "https://") || strings.HasPrefix(t, "http://") {
 			got, err := openStudyURL(c, t, *tokenFile)
 			for uid := range got {
@@ -182,20 +187,24 @@ func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, er
 // link in a mail or a web page is clicked) into the DICOMweb study URL it
 // names: teleread://HOST/PATH is https://HOST/PATH, and
 // teleread://open?url=ENCODED carries any URL. Other targets are returned as
-// they are.
-func fromLink(t string) string {
+// they are. A link comes from anywhere on the web, so it may name only an
+// http(s) URL: teleread://open?url=/dev/zero wrote 5.7 GB to tmp/.
+func fromLink(t string) (string, error) {
 	if !strings.HasPrefix(t, "teleread://") {
-		return t
+		return t, nil
 	}
 	u, err := url.Parse(t)
 	if err != nil {
-		return t
+		return "", fmt.Errorf("link %q: %w", t, err)
 	}
 	if u.Host == "open" {
-		if inner := u.Query().Get("url"); inner != "" {
-			return inner
+		inner := u.Query().Get("url")
+		iu, err := url.Parse(inner)
+		if err != nil || (iu.Scheme != "https" && iu.Scheme != "http") || iu.Host == "" {
+			return "", fmt.Errorf("link %q: only an http(s) URL can be opened from a link", t)
 		}
+		return inner, nil
 	}
 	u.Scheme = "https"
-	return u.String()
+	return u.String(), nil
 }

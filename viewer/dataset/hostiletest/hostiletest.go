@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Transfer syntaxes the builders write.
@@ -330,4 +331,29 @@ func JPEGSOF(sof byte, w, h uint16, comps, precision byte) []byte {
 		b = append(b, i+1, 0x11, 0)
 	}
 	return append(b, 0xFF, 0xD9)
+}
+
+// DICOMDIR returns a DICOMDIR whose image records reference the given files
+// (path components, as Referenced File ID holds them). A record given as nil
+// is a broken one: its Referenced File ID is ".." and a component with a
+// slash, which readers must refuse.
+func DICOMDIR(refs [][]string) []byte {
+	var items bytes.Buffer
+	for _, r := range refs {
+		id := strings.Join(r, `\`)
+		if r == nil {
+			id = `..\A/B`
+		}
+		item := Encode(Str(0x0004, 0x1430, "CS", "IMAGE"), Str(0x0004, 0x1500, "CS", id))
+		items.Write([]byte{0xFE, 0xFF, 0x00, 0xE0})
+		items.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(item))))
+		items.Write(item)
+	}
+	items.Write([]byte{0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0})
+	var b bytes.Buffer
+	b.Write(make([]byte, 128))
+	b.WriteString("DICM")
+	b.Write(Encode(Str(0x0002, 0x0002, "UI", "1.2.840.10008.1.3.10"), Str(0x0002, 0x0010, "UI", ExplicitVRLittleEndian)))
+	b.Write(Encode(Str(0x0004, 0x1130, "CS", "HOSTILE"), Element{Group: 0x0004, Elem: 0x1220, VR: "SQ", Value: items.Bytes(), Undefined: true}))
+	return b.Bytes()
 }
