@@ -17,12 +17,15 @@ import (
 // list waits for the next Commit.
 type Batch struct {
 	c       *Cache
+	source  string
 	mu      gosync.Mutex
 	pending []*staged
 }
 
-// NewBatch starts a batch.
-func (c *Cache) NewBatch() *Batch { return &Batch{c: c} }
+// NewBatch starts a batch whose instances came from source (SourceArchive for
+// the puller, SourceImport for files): a study the batch creates records it, and
+// SourceArchive also upgrades a study imported before (see indexer.add).
+func (c *Cache) NewBatch(source string) *Batch { return &Batch{c: c, source: source} }
 
 // Add stages one instance from r and returns its SOP Instance UID. Rejected
 // input (not DICOM, truncated, ...) returns an error and stages nothing.
@@ -47,6 +50,7 @@ func (b *Batch) AddBytes(data []byte, name string) (string, error) {
 }
 
 func (b *Batch) add(st *staged) {
+	st.source = b.source
 	b.mu.Lock()
 	b.pending = append(b.pending, st)
 	b.mu.Unlock()

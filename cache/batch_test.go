@@ -24,7 +24,7 @@ func TestBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := c.NewBatch()
+	b := c.NewBatch(SourceArchive)
 	for _, p := range paths[:3] {
 		data, _ := os.ReadFile(p)
 		if _, err := b.Add(bytes.NewReader(data), p); err != nil {
@@ -44,7 +44,7 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("%d staged files survived Open", len(tmps))
 	}
 
-	b = c.NewBatch()
+	b = c.NewBatch(SourceArchive)
 	first, _ := os.ReadFile(paths[0])
 	changed := bytes.Clone(first)
 	changed[len(changed)-1] ^= 1
@@ -90,7 +90,7 @@ func TestStagedFilesOfOtherWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	b := live.NewBatch()
+	b := live.NewBatch(SourceArchive)
 	data, _ := os.ReadFile(paths[0])
 	if _, err := b.AddBytes(data, paths[0]); err != nil {
 		t.Fatal(err)

@@ -192,7 +192,16 @@ func (c *Cache) MarkRead(studyUID string) error {
 	return nil
 }
 
-// SetSource records where a study came from (import, archive, shared).
+// Where a study came from (Study.Source). A consultation note is delivered to
+// the archive only on a SourceArchive study (see SaveSigned).
+const (
+	SourceImport  = "import"  // files, folders, zip archives, DICOMDIRs imported by hand
+	SourceArchive = "archive" // retrieved from the configured archive (worklist, priors)
+	SourceShared  = "shared"  // opened for a second opinion (open, the app's Open…)
+)
+
+// SetSource records where a study came from (SourceImport, SourceArchive,
+// SourceShared).
 func (c *Cache) SetSource(studyUID, source string) error {
 	if _, err := c.db.Exec(`UPDATE studies SET source = ? WHERE study_uid = ?`, source, studyUID); err != nil {
 		return fmt.Errorf("cache: set source %s: %w", studyUID, err)

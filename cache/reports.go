@@ -71,7 +71,7 @@ func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
 	if r.Kind == report.KindConsult {
 		var source string
 		c.db.QueryRow(`SELECT source FROM studies WHERE study_uid = ?`, r.StudyInstanceUID).Scan(&source)
-		if source != "archive" {
+		if source != SourceArchive {
 			state = OutboxLocal
 		}
 	}

@@ -38,7 +38,7 @@ func BenchmarkBatchStage(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				bt := c.NewBatch()
+				bt := c.NewBatch(SourceImport)
 				var wg gosync.WaitGroup
 				errs := make([]error, w)
 				for k := range w {

@@ -111,9 +111,10 @@ var bufPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // staged is an instance written to a temporary file and parsed, not yet in place.
 type staged struct {
-	name string
-	tmp  string
-	rec  record
+	name   string
+	tmp    string
+	rec    record
+	source string // where the instance came from; "" is SourceImport
 }
 
 // stage reads r and stages it: instances up to smallInstance bytes (almost
@@ -386,7 +387,7 @@ func (c *Cache) indexAll(list []*staged, placed []int) error {
 	}
 	defer ix.close()
 	for _, i := range placed {
-		if err := ix.add(list[i].rec, "import"); err != nil {
+		if err := ix.add(list[i].rec, list[i].source); err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
 	}
@@ -550,7 +551,8 @@ func (c *Cache) newIndexer(tx *sql.Tx) (*indexer, error) {
 		  sex = CASE WHEN excluded.sex != '' THEN excluded.sex ELSE sex END`},
 		{&ix.patientPK, `SELECT id FROM patients WHERE patient_id = ? AND name = ?`},
 		{&ix.study, `INSERT INTO studies(study_uid, patient_pk, study_date, study_time, accession, study_id, description, referring, patient_age, source, created_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(study_uid) DO NOTHING`},
+		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(study_uid) DO UPDATE SET source = excluded.source
+		WHERE studies.source = 'import' AND excluded.source = 'archive'`},
 		{&ix.series, `INSERT INTO series(series_uid, study_uid, modality, series_number, description, body_part)
 		VALUES (?,?,?,?,?,?) ON CONFLICT(series_uid) DO NOTHING`},
 		{&ix.instance, `INSERT INTO instances(sop_uid, series_uid, sop_class, instance_number, rows, columns, frames, transfer_syntax, path, size, checksum, imported_at)
@@ -576,8 +578,14 @@ func (ix *indexer) close() {
 
 // add writes one instance's rows. The patient upsert is skipped when this
 // transaction already wrote the very same values; studies and series are
-// insert-if-absent, so once per UID is enough.
+// insert-if-absent, so once per UID is enough. A study is recorded with
+// source ("" is SourceImport); one imported before that the archive now sends
+// becomes SourceArchive (the archive holds it, so notes on it can go there),
+// while a shared study stays shared.
 func (ix *indexer) add(r record, source string) error {
+	if source == "" {
+		source = SourceImport
+	}
 	t := now()
 	key := [4]string{r.patientID, r.patientName, r.birthDate, r.sex}
 	pk, ok := ix.patients[key]

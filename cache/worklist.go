@@ -8,18 +8,21 @@ import (
 	"strings"
 )
 
-// StoreInstance imports one instance from r (see Import) and returns its SOP
-// Instance UID: the shape the archive puller stores through. An instance already
-// present with the same bytes is not an error.
+// StoreInstance imports one instance retrieved from the archive (see Import;
+// its study is recorded as SourceArchive) and returns its SOP Instance UID: the
+// shape the archive puller stores through. An instance already present with
+// the same bytes is not an error.
 func (c *Cache) StoreInstance(r io.Reader, name string) (string, error) {
-	res, err := c.Import(r, name)
+	st, err := c.stage(r, name, true)
 	if err != nil {
 		return "", err
 	}
-	if res.Outcome == Imported {
-		c.db.Exec(`UPDATE studies SET source = 'archive' WHERE study_uid = ? AND source = 'import'`, res.StudyInstanceUID)
+	st.source = SourceArchive
+	res := c.commitStaged([]*staged{st}, syncDirs)
+	if res[0].Err != nil {
+		return "", res[0].Err
 	}
-	return res.SOPInstanceUID, nil
+	return res[0].SOPInstanceUID, nil
 }
 
 // PutWorkItem adds a study to the worklist or refreshes its display fields,

@@ -596,7 +596,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		// the last part arrives.
 		var (
 			smu        gosync.Mutex
-			b          = bs.NewBatch()
+			b          = bs.NewBatch(sourceArchive)
 			sizes      = map[string]int64{} // staged, not yet committed
 			stageErr   error
 			commitErr  error

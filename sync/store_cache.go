@@ -9,10 +9,15 @@ import (
 
 // BatchStore is a Store that can stage many instances and make them durable
 // together (the cache: one filesystem sync per group instead of two fsyncs per
-// instance). The puller uses it when the store has it.
+// instance). The puller uses it when the store has it, with source
+// cache.SourceArchive: what it stores came from the archive (like
+// StoreInstance), which is what lets consultation notes on it be delivered.
 type BatchStore interface {
-	NewBatch() *cache.Batch
+	NewBatch(source string) *cache.Batch
 }
+
+// sourceArchive is the source the puller's batches record.
+const sourceArchive = cache.SourceArchive
 
 // SeriesCounter is a Store that can say how many instances of a study it
 // holds; the puller then skips listing instances of a study it has nothing of.

@@ -14,9 +14,6 @@ import (
 	"teleread/cache"
 )
 
-// sourceShared marks studies opened for a second opinion (not on the worklist).
-const sourceShared = "shared"
-
 func runOpen(g *globals, args []string) int {
 	fs := flag.NewFlagSet("open", flag.ContinueOnError)
 	tokenFile := fs.String("token-file", "", "file holding the bearer token for a DICOMweb study URL")
@@ -76,7 +73,7 @@ func runOpen(g *globals, args []string) int {
 	}
 	sort.Strings(uids)
 	for _, uid := range uids {
-		if err := c.SetSource(uid, sourceShared); err != nil {
+		if err := c.SetSource(uid, cache.SourceShared); err != nil {
 			return fail(err)
 		}
 		s, err := c.StudyByUID(uid)
