@@ -108,6 +108,9 @@ func runInfo(g *globals, args []string) int {
 		}
 		fmt.Printf("%-26s %v\n", k, v)
 	}
+	for _, w := range in.Warnings {
+		fmt.Printf("%-26s %s\n", "Warning", w)
+	}
 	return 0
 }
 

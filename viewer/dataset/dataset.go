@@ -10,12 +10,15 @@ import (
 )
 
 // Element is one data element. Value holds the raw value bytes in the data set's
-// byte order; sequences hold Items instead.
+// byte order; sequences hold Items instead, and encapsulated values inside a
+// sequence (an Icon Image Sequence's compressed pixel data) their Fragments'
+// byte ranges in File.Source instead (the image's own pixel data is File.Pixel).
 type Element struct {
-	Tag   Tag
-	VR    string
-	Value []byte
-	Items []*DataSet
+	Tag       Tag
+	VR        string
+	Value     []byte
+	Items     []*DataSet
+	Fragments []Fragment
 }
 
 // DataSet is an ordered list of elements (a file's data set or a sequence item).

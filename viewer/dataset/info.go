@@ -35,6 +35,8 @@ type Info struct {
 	RescaleIntercept          *float64  `json:"RescaleIntercept"`
 	WindowCenter              []float64 `json:"WindowCenter"`
 	WindowWidth               []float64 `json:"WindowWidth"`
+	// Warnings are what the parser tolerated (File.Warnings); [] when none.
+	Warnings []string `json:"Warnings"`
 }
 
 // Info summarises the file (see the Info type).
@@ -71,6 +73,10 @@ func (f *File) Info() Info {
 	}
 	if in.WindowWidth == nil {
 		in.WindowWidth = []float64{}
+	}
+	in.Warnings = make([]string, len(f.Warnings))
+	for i, w := range f.Warnings {
+		in.Warnings[i] = w.String()
 	}
 	return in
 }

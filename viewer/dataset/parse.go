@@ -66,6 +66,18 @@ func (t Tag) String() string { return fmt.Sprintf("(%04X,%04X)", t.Group(), t.El
 // Fragment is the byte range of one encapsulated item's value in File.Source.
 type Fragment struct{ Offset, Length int64 }
 
+// Warning is a deviation from the standard that the parser tolerated, as other
+// readers do, instead of refusing the file.
+type Warning struct {
+	Offset int64 // of the offending header in the (inflated) data set
+	Tag    Tag
+	Msg    string
+}
+
+func (w Warning) String() string {
+	return fmt.Sprintf("at offset %d, element %s: %s", w.Offset, w.Tag, w.Msg)
+}
+
 // Pixels locates the pixel data element without reading it.
 type Pixels struct {
 	Tag          Tag    // PixelData, FloatPixelData or DoubleFloatPixelData
@@ -99,6 +111,10 @@ type File struct {
 	mem     []byte      // Source's bytes when it is in memory
 	release func()      // gives mem back to its pool (Close)
 	closer  io.Closer
+
+	// Warnings lists the deviations from the standard that were tolerated
+	// (a stray item or sequence delimiter at the top level), in file order.
+	Warnings []Warning
 }
 
 // Close releases the file opened by Open.
@@ -306,6 +322,7 @@ func parse(r io.ReaderAt, size int64, name string, whole []byte) (*File, error) 
 	}
 	ds.adoptItems()
 	f.DataSet = ds
+	f.Warnings = p.warnings
 	return f, nil
 }
 
@@ -416,8 +433,9 @@ type parser struct {
 	// mem, when set, is the whole source in memory (an inflated data set):
 	// peek slices it instead of reading; values are still copied out, since
 	// mem goes back to a pool when the file is closed.
-	mem   []byte
-	pixel **Pixels // where top-level pixel data is recorded; nil inside meta
+	mem      []byte
+	pixel    **Pixels // where top-level pixel data is recorded; nil inside meta
+	warnings []Warning
 	// arena and elems hand out value bytes and elements in chunks, so a data set
 	// of a few hundred elements costs a few allocations instead of hundreds.
 	arena     []byte
@@ -644,10 +662,17 @@ func (p *parser) readDataSet(end int64, depth int, stop func(Tag) bool) (*DataSe
 		case SequenceDelimitation:
 			if depth == 0 {
 				// A stray sequence delimiter at top level: skip it (seen in the wild).
+				p.warn(h, "stray sequence delimiter at the top level, skipped")
 				continue
 			}
 			return nil, p.errAt(h.start, h.tag, fmt.Errorf("sequence delimiter inside an item: %w", ErrMalformed))
 		case Item:
+			if depth == 0 {
+				if err := p.skipStrayItem(h, end); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			return nil, p.errAt(h.start, h.tag, fmt.Errorf("item outside a sequence: %w", ErrMalformed))
 		}
 		if err := p.spend(elementCost, h.start, h.tag); err != nil {
@@ -665,6 +690,38 @@ func (p *parser) readDataSet(end int64, depth int, stop func(Tag) bool) (*DataSe
 
 // errItemEnd signals the item delimiter to readItems; it never escapes.
 var errItemEnd = errors.New("item end")
+
+func (p *parser) warn(h header, msg string) {
+	p.warnings = append(p.warnings, Warning{Offset: h.start, Tag: h.tag, Msg: msg})
+}
+
+// skipStrayItem skips an Item at the top level of a data set, outside any
+// sequence. Some writers leave one (a sequence's length counted short, an
+// item header written twice); fo-dicom and pydicom read past it, and so do
+// we, with a warning. Its content is not part of the data set: a defined
+// length is skipped once it is known to fit what is left; an undefined length
+// is read as an item, so that its delimiter is found and not taken for the
+// end of something else.
+func (p *parser) skipStrayItem(h header, end int64) error {
+	if h.length == undefinedLength {
+		start := p.pos
+		if _, err := p.readDataSet(end, 1, nil); err != errItemEnd {
+			if err == nil {
+				err = p.errAt(p.pos, h.tag, fmt.Errorf("stray item without its delimiter: %w", ErrTruncated))
+			}
+			return err
+		}
+		p.warn(h, fmt.Sprintf("stray item of undefined length (%d bytes) at the top level, outside any sequence: skipped", p.pos-start))
+		return nil
+	}
+	n := int64(h.length)
+	if n > p.remaining(end) {
+		return p.errAt(h.start, h.tag, fmt.Errorf("stray item length %d, %d bytes left: %w", n, p.remaining(end), ErrValueTooLong))
+	}
+	p.pos += n
+	p.warn(h, fmt.Sprintf("stray item of %d bytes at the top level, outside any sequence: skipped", n))
+	return nil
+}
 
 func (p *parser) remaining(end int64) int64 {
 	if end >= 0 {
@@ -685,6 +742,16 @@ func (p *parser) readValue(h header, end int64, depth int) (*Element, error) {
 			}
 			*p.pixel = pd
 			return nil, nil
+		case h.tag == PixelData || h.vr == "OB":
+			// Encapsulated data below the top level, as in the Icon Image
+			// Sequence (0088,0200) of an encapsulated transfer syntax (PS3.5
+			// A.4): located like the image's own, never read.
+			pd, err := p.readEncapsulated(h, end)
+			if err != nil {
+				return nil, err
+			}
+			el.VR, el.Value, el.Fragments = "OB", []byte{}, pd.Fragments
+			return el, nil
 		case h.vr == "SQ" || h.vr == "UN" || h.vr == "" || !p.explicit:
 			// UN with undefined length is an implicit VR little endian sequence (PS3.5 6.2.2).
 			saveExplicit, saveBig := p.explicit, p.bigEndian
