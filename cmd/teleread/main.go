@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+
+	_ "teleread/cmd/teleread/internal/guilocale" // before Fyne reads the locale (see there)
 )
 
 func main() {
