@@ -74,6 +74,10 @@ type Config struct {
 	Preferences fyne.Preferences
 	// Now returns the current time; nil is time.Now.
 	Now func() time.Time
+	// OpenStudies are cached studies to show when the window opens (those
+	// `teleread open` imported): the first as the worklist lists them is
+	// opened in the viewer. Empty: the worklist is shown.
+	OpenStudies []string
 }
 
 // ErrNoCache is returned by Run when Config.Cache is nil.

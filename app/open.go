@@ -152,25 +152,29 @@ func (ws *workstation) openDone(res openResult, opened int) {
 		ws.status.setMessage("No DICOM study found: " + msg)
 		return
 	}
-	// The first is the one the worklist lists first (shared studies lead it).
-	first := ""
-	in := map[string]bool{}
-	for _, uid := range res.studies {
-		in[uid] = true
-	}
-	for _, r := range ws.worklist.view.rows {
-		if in[r.UID] {
-			first = r.UID
-			break
-		}
-	}
-	if first == "" {
-		first = res.studies[0]
-	}
+	first := ws.firstListed(res.studies)
 	if ws.opened != opened {
 		ws.status.setMessage(msg + " — listed at the top of the worklist")
 		return
 	}
 	ws.openStudy(first)
 	ws.status.setMessage(msg)
+}
+
+// firstListed returns the study of uids that the worklist lists first (shared
+// studies lead it), uids[0] when it lists none of them, "" when uids is empty.
+func (ws *workstation) firstListed(uids []string) string {
+	if len(uids) == 0 {
+		return ""
+	}
+	in := map[string]bool{}
+	for _, uid := range uids {
+		in[uid] = true
+	}
+	for _, r := range ws.worklist.view.rows {
+		if in[r.UID] {
+			return r.UID
+		}
+	}
+	return uids[0]
 }

@@ -58,6 +58,9 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 	}
 	ws.bridge.forward(cfg.Status, ws.applyStatus)
 	ws.updateStatus()
+	if uid := ws.firstListed(cfg.OpenStudies); uid != "" {
+		ws.openStudy(uid)
+	}
 	// The worklist's "time since assigned" column ages while it is on screen.
 	go func() {
 		t := time.NewTicker(30 * time.Second)

@@ -19,7 +19,7 @@ func runApp(g *globals, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+	if !hasDisplay() {
 		fmt.Fprintln(os.Stderr, "teleread: no display (DISPLAY and WAYLAND_DISPLAY are unset).\n"+
 			"The reading app needs a graphical session. On a headless machine run it under a virtual display:\n"+
 			"    xvfb-run -a teleread\n"+
@@ -31,13 +31,22 @@ func runApp(g *globals, args []string) int {
 		return fail(err)
 	}
 	defer c.Close()
-	newRenderer, info, closeGL, err := app.ChooseRenderer(*renderer)
+	return startApp(g, *renderer, app.Config{Cache: c, SamplesDir: *samples, NoDemoArchive: *noDemo, SyncInterval: *interval})
+}
+
+// hasDisplay reports whether a graphical session is there for the app.
+func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
+
+// startApp runs the reading app with cfg (its Cache open) until its window is
+// closed, with the renderer asked for (auto, gpu or cpu).
+func startApp(g *globals, renderer string, cfg app.Config) int {
+	newRenderer, info, closeGL, err := app.ChooseRenderer(renderer)
 	if err != nil {
 		return fail(err)
 	}
 	defer closeGL()
-	if err := app.Run(app.Config{Home: g.home, Cache: c, SamplesDir: *samples, NoDemoArchive: *noDemo,
-		SyncInterval: *interval, NewRenderer: newRenderer, Renderer: info}); err != nil {
+	cfg.Home, cfg.NewRenderer, cfg.Renderer = g.home, newRenderer, info
+	if err := app.Run(cfg); err != nil {
 		return fail(err)
 	}
 	return 0

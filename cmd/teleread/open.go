@@ -10,7 +10,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
+	"teleread/app"
 	"teleread/cache"
 )
 
@@ -84,15 +86,22 @@ func runOpen(g *globals, args []string) int {
 			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)
 	}
 	fmt.Printf("opened %d studies (marked shared)\n", len(uids))
-	if !*noApp && (os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "") {
-		// The app lists shared studies first; it takes no study arguments yet,
-		// so the studies are opened from its list.
-		fmt.Println("start the app (teleread app) to read them: shared studies are listed first")
-	}
+	status := 0
 	if failed {
-		return 1
+		status = 1
 	}
-	return 0
+	switch {
+	case *noApp:
+	case !hasDisplay():
+		fmt.Println("no display: read them in the app (teleread app), where shared studies are listed first")
+	default:
+		// The app starts on the first of them as its worklist lists them.
+		if code := startApp(g, "auto", app.Config{Cache: c, SamplesDir: defaultSamples(), SyncInterval: 30 * time.Second,
+			OpenStudies: uids}); code != 0 {
+			status = code
+		}
+	}
+	return status
 }
 
 // parseStudyURL splits a DICOMweb study URL (…/studies/UID, optionally with
