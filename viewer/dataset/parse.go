@@ -691,8 +691,17 @@ func (p *parser) readDataSet(end int64, depth int, stop func(Tag) bool) (*DataSe
 // errItemEnd signals the item delimiter to readItems; it never escapes.
 var errItemEnd = errors.New("item end")
 
+// maxWarnings bounds the warnings kept for one file: one made of nothing but
+// stray items would otherwise hold a warning per 8 bytes.
+const maxWarnings = 64
+
 func (p *parser) warn(h header, msg string) {
-	p.warnings = append(p.warnings, Warning{Offset: h.start, Tag: h.tag, Msg: msg})
+	switch {
+	case len(p.warnings) < maxWarnings:
+		p.warnings = append(p.warnings, Warning{Offset: h.start, Tag: h.tag, Msg: msg})
+	case len(p.warnings) == maxWarnings:
+		p.warnings = append(p.warnings, Warning{Offset: h.start, Tag: h.tag, Msg: "more warnings from here on are not listed"})
+	}
 }
 
 // skipStrayItem skips an Item at the top level of a data set, outside any

@@ -387,3 +387,17 @@ func checkQuirk(t *testing.T, f, base *File, jpg []byte, fragments int, iconTag 
 		t.Errorf("icon fragments hold %d bytes, not the %d of the icon's JPEG", len(got), len(jpg))
 	}
 }
+
+// TestStrayItemWarningsBounded: a file made of a million empty stray items
+// parses (each is tolerated) but keeps a bounded list of warnings, not one
+// per 8 bytes of input.
+func TestStrayItemWarningsBounded(t *testing.T) {
+	data := cat(corpusFile(t, "mr_small_explicit_le.dcm"), bytes.Repeat(delimited(Item, 0), 1<<20))
+	f, err := ParseBytes(data, "stray.dcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Warnings); n != maxWarnings+1 || !strings.Contains(f.Warnings[n-1].Msg, "not listed") {
+		t.Fatalf("%d warnings, the last %v; want %d and one saying the rest are not listed", n, f.Warnings[n-1], maxWarnings+1)
+	}
+}
