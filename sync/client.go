@@ -60,8 +60,15 @@ type Config struct {
 	// below Orthanc's 1 s keep-alive so the client never reuses a
 	// connection the server is closing.
 	IdleConnTimeout time.Duration
-	// MaxJSONBytes bounds a JSON answer (search results, metadata); default 256 MiB.
+	// MaxJSONBytes bounds a JSON answer (search results, metadata); default
+	// 16 MiB. Decoded, small objects take several times their JSON size: a
+	// 250 MB answer cost 5.9 GB.
 	MaxJSONBytes int64
+	// MaxResults bounds the objects of one search, across all its pages
+	// (SearchAll) or in one answer; default 10000. A search that reaches it
+	// stops with ErrTooManyResults: an archive that fills every page forever
+	// is not paged through forever.
+	MaxResults int
 	// MaxPartBytes bounds one part of a retrieve (one instance), whether or
 	// not the part announces its length: an archive that sends an endless
 	// part is cut off there instead of filling the disk; default 4 GiB.
@@ -187,8 +194,11 @@ func setDefaults(cfg *Config) {
 	if cfg.MaxPartBytes <= 0 {
 		cfg.MaxPartBytes = 4 << 30
 	}
+	if cfg.MaxResults <= 0 {
+		cfg.MaxResults = 10000
+	}
 	if cfg.MaxJSONBytes <= 0 {
-		cfg.MaxJSONBytes = 256 << 20
+		cfg.MaxJSONBytes = 16 << 20
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "Teleread"

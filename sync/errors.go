@@ -15,6 +15,8 @@ var (
 	// ErrOffline reports that the archive could not be reached (connection
 	// refused, DNS failure, time-out before any answer) after the retries.
 	ErrOffline = errors.New("archive unreachable")
+	// ErrTooManyResults reports a search that reached Config.MaxResults.
+	ErrTooManyResults = errors.New("too many results")
 	// ErrTruncated reports a multipart response that ended (or broke off)
 	// before its closing boundary, or a part shorter than its Content-Length,
 	// whatever the HTTP status said.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -505,7 +506,15 @@ func FuzzDecodeObjects(f *testing.F) {
 	f.Add([]byte(`[{"0020000D":{"vr":"UI","Value":["1.2.3"]},"00100010":{"vr":"PN","Value":[{"Alphabetic":"A^B"}]},"00081199":{"vr":"SQ","Value":[{"00081155":{"vr":"UI","Value":[null]}}]}}]`))
 	f.Add([]byte(`[{"00201208":{"vr":"IS","Value":[1e400]}}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		objs, err := decodeObjects(bytes.NewReader(b), 1<<20)
+		// The promise: decoding allocates in proportion to the answer (a
+		// bounded multiple of its bytes), whatever it declares.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		objs, err := decodeObjects(bytes.NewReader(b), 1<<20, 1000)
+		runtime.ReadMemStats(&after)
+		if got, bound := after.TotalAlloc-before.TotalAlloc, uint64(64*len(b)+1<<20); got > bound {
+			t.Fatalf("%d bytes allocated decoding %d bytes (bound %d)", got, len(b), bound)
+		}
 		if err != nil {
 			return
 		}

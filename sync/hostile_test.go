@@ -3,10 +3,13 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -51,6 +54,82 @@ func TestRetrieveEndlessPart(t *testing.T) {
 			}
 			if read > tt.max+retrieveBuffer {
 				t.Errorf("the sink read %d bytes, ceiling %d", read, tt.max)
+			}
+		})
+	}
+}
+
+// smallStudies returns a JSON array of n small study objects starting at uid
+// number from.
+func smallStudies(from, n int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"0020000D":{"vr":"UI","Value":["1.2.%d"]}}`, from+i)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// TestQIDOEndlessPages: an archive that fills every page was paged through
+// forever (402 pages, 40,100 studies after 20 s). SearchAll stops at
+// MaxResults and says so.
+func TestQIDOEndlessPages(t *testing.T) {
+	var pages atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := pages.Add(1)
+		w.Header().Set("Content-Type", "application/dicom+json")
+		io.WriteString(w, smallStudies(int(n)*1000, 100))
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(cfg *Config) { cfg.MaxResults = 250; cfg.MaxRetries = -1 })
+	seen := 0
+	err := c.SearchAll(context.Background(), "/studies", Query{}, 100, func(Object) error { seen++; return nil })
+	if !errors.Is(err, ErrTooManyResults) || !strings.Contains(err.Error(), "stopped at 250 (MaxResults)") {
+		t.Fatalf("got %v, want ErrTooManyResults saying where it stopped", err)
+	}
+	if seen != 250 || pages.Load() != 3 {
+		t.Errorf("%d results from %d pages, want 250 from 3", seen, pages.Load())
+	}
+}
+
+// TestOversizedJSON: a 250 MB answer of small objects cost 5.9 GB. Answers
+// over MaxJSONBytes (16 MiB by default) or with more objects than MaxResults
+// are refused, and refusing them allocates a bounded amount.
+func TestOversizedJSON(t *testing.T) {
+	big := smallStudies(0, 500000) // about 22 MB
+	fits := smallStudies(0, 20000) // under 1 MB, over the default MaxResults
+	tests := []struct {
+		name    string
+		body    string
+		wantErr error
+		want    string
+	}{
+		{"over MaxJSONBytes", big, ErrBadResponse, "JSON answer over 16777216 bytes"},
+		{"over MaxResults", fits, ErrTooManyResults, "more than 10000 in one answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/dicom+json")
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			c := newTestClient(t, srv.URL, func(cfg *Config) { cfg.MaxRetries = -1 })
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := c.SearchStudies(context.Background(), Query{})
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %v saying %q", err, tt.wantErr, tt.want)
+			}
+			// Reading 16 MiB grows a buffer by doubling: about 32 MiB in all.
+			if got := after.TotalAlloc - before.TotalAlloc; got > 48<<20 {
+				t.Errorf("allocated %d MiB refusing it", got>>20)
 			}
 		})
 	}

@@ -253,8 +253,10 @@ func (o Object) SeriesUID() string { return o.String(TagSeriesInstanceUID) }
 // SOPInstanceUID returns the SOP Instance UID.
 func (o Object) SOPInstanceUID() string { return o.String(TagSOPInstanceUID) }
 
-// decodeObjects reads a JSON array of objects of at most limit bytes.
-func decodeObjects(r io.Reader, limit int64) ([]Object, error) {
+// decodeObjects reads a JSON array of objects of at most limit bytes and,
+// when maxObjects > 0, at most maxObjects objects: more is ErrTooManyResults,
+// found before the rest is decoded.
+func decodeObjects(r io.Reader, limit int64, maxObjects int) ([]Object, error) {
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
@@ -262,9 +264,30 @@ func decodeObjects(r io.Reader, limit int64) ([]Object, error) {
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("%w: JSON answer over %d bytes", ErrBadResponse, limit)
 	}
+	bad := func(err error) error { return fmt.Errorf("%w: %v (starts %.60q)", ErrBadResponse, err, b) }
+	if !json.Valid(b) {
+		var x any
+		return nil, bad(json.Unmarshal(b, &x))
+	}
+	// Valid JSON: one object at a time, so that a count over the ceiling is
+	// found before the rest are built.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		if tok == nil && err == nil {
+			return nil, nil // null: no results
+		}
+		return nil, bad(fmt.Errorf("not an array"))
+	}
 	var out []Object
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("%w: %v (starts %.60q)", ErrBadResponse, err, b)
+	for dec.More() {
+		if maxObjects > 0 && len(out) == maxObjects {
+			return nil, fmt.Errorf("%w: more than %d in one answer", ErrTooManyResults, maxObjects)
+		}
+		var o Object
+		if err := dec.Decode(&o); err != nil {
+			return nil, bad(err)
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }

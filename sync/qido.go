@@ -146,6 +146,7 @@ func (c *Client) SearchAll(ctx context.Context, path string, q Query, pageSize i
 	}
 	q.Limit, q.Offset = pageSize, 0
 	var firstOfLast string
+	total := 0
 	for {
 		page, err := c.search(ctx, path, q)
 		if err != nil {
@@ -159,6 +160,10 @@ func (c *Client) SearchAll(ctx context.Context, path string, q Query, pageSize i
 		}
 		firstOfLast = objectKey(page[0])
 		for _, o := range page {
+			if total == c.cfg.MaxResults {
+				return fmt.Errorf("sync: GET %s%s: %w: stopped at %d (MaxResults); narrow the query", c.base.Path, path, ErrTooManyResults, total)
+			}
+			total++
 			if err := fn(o); err != nil {
 				return err
 			}
@@ -223,7 +228,7 @@ func (c *Client) search(ctx context.Context, path string, q Query) ([]Object, er
 	if err := checkJSONType(resp.Header.Get("Content-Type")); err != nil {
 		return nil, fmt.Errorf("sync: %s: %w", resp.name, err)
 	}
-	objs, err := decodeObjects(resp.Body, c.cfg.MaxJSONBytes)
+	objs, err := decodeObjects(resp.Body, c.cfg.MaxJSONBytes, c.cfg.MaxResults)
 	if err != nil {
 		return nil, c.jsonError(ctx, resp.name, err)
 	}

@@ -260,7 +260,7 @@ func (c *Client) Metadata(ctx context.Context, studyUID, seriesUID string) ([]Ob
 	if err := checkJSONType(resp.Header.Get("Content-Type")); err != nil {
 		return nil, fmt.Errorf("sync: %s: %w", resp.name, err)
 	}
-	objs, err := decodeObjects(resp.Body, c.cfg.MaxJSONBytes)
+	objs, err := decodeObjects(resp.Body, c.cfg.MaxJSONBytes, 0)
 	if err != nil {
 		return nil, c.jsonError(ctx, resp.name, err)
 	}
