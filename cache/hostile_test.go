@@ -167,3 +167,36 @@ func TestDICOMDIRSymlinkOutside(t *testing.T) {
 		t.Errorf("imported %d, rejected %v; want IM1 refused as outside the medium", sum.Imported, sum.Rejected)
 	}
 }
+
+// TestDICOMDIRBadRecordSkipped: one bad record (a Referenced File ID with
+// "..", one naming a file that is not there) rejected the whole medium,
+// though the README says every good file is imported. The bad records are
+// reported, each by its number, and the good file imports.
+func TestDICOMDIRBadRecordSkipped(t *testing.T) {
+	medium := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", "files", "mr_small_explicit_le.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(medium, "IMAGES"), 0o755)
+	if err := os.WriteFile(filepath.Join(medium, "IMAGES", "IM1"), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dd := hostiletest.DICOMDIR([][]string{nil, {"IMAGES", "IM1"}, {"IMAGES", "GONE"}})
+	if err := os.WriteFile(filepath.Join(medium, "DICOMDIR"), dd, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := openTemp(t)
+	sum := c.ImportPaths([]string{filepath.Join(medium, "DICOMDIR")}, nil)
+	if sum.Imported != 1 {
+		t.Errorf("imported %d, want the good file", sum.Imported)
+	}
+	if len(sum.Rejected) != 2 {
+		t.Fatalf("rejected %v, want the two bad records", sum.Rejected)
+	}
+	for i, want := range []string{"record 1", "record 3"} {
+		if r := sum.Rejected[i]; !strings.Contains(r.Name, want) || !errors.Is(r.Err, ErrRejected) {
+			t.Errorf("rejection %d: %s (%v), want %s", i, r.Name, r.Err, want)
+		}
+	}
+}

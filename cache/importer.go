@@ -244,10 +244,13 @@ func (c *Cache) walk(p string, jobs chan<- string, record func(string, Result, e
 		case isZip(p):
 			c.importZip(p, record)
 		case isDICOMDIR(p):
-			refs, err := DICOMDIRFiles(p)
+			refs, bad, err := dicomdirRecords(p)
 			if err != nil {
 				record(p, Result{}, &RejectError{Name: p, Err: err})
 				return
+			}
+			for _, b := range bad {
+				record(b.Name, Result{}, b.Err)
 			}
 			root := filepath.Dir(p)
 			for _, r := range refs {
@@ -392,25 +395,43 @@ const (
 // filesystem may show another case: a path component that does not exist as
 // written is matched case-insensitively.
 func DICOMDIRFiles(dicomdir string) ([]string, error) {
-	f, err := dataset.Open(dicomdir)
+	files, bad, err := dicomdirRecords(dicomdir)
 	if err != nil {
 		return nil, err
 	}
+	if len(bad) > 0 {
+		return nil, bad[0].Err
+	}
+	return files, nil
+}
+
+// dicomdirRecords returns the files a DICOMDIR references (see
+// DICOMDIRFiles), and the records that reference nothing usable (a
+// component like "..", a file that is not there), each named by its record
+// number and Referenced File ID: one bad record does not cost the rest of the
+// medium.
+func dicomdirRecords(dicomdir string) (files []string, bad []Rejection, err error) {
+	f, err := dataset.Open(dicomdir)
+	if err != nil {
+		return nil, nil, err
+	}
 	defer f.Close()
 	base := filepath.Dir(dicomdir)
-	var out []string
-	for _, rec := range f.Items(directoryRecordSequence) {
+	for i, rec := range f.Items(directoryRecordSequence) {
 		parts := rec.Strings(referencedFileID)
 		if len(parts) == 0 {
 			continue
 		}
 		p, err := resolveFold(base, parts)
 		if err != nil {
-			return nil, fmt.Errorf("dicomdir %s: %w", dicomdir, err)
+			name := fmt.Sprintf("%s record %d (%q)", dicomdir, i+1, strings.Join(parts, `\`))
+			err = fmt.Errorf("dicomdir %s: record %d: %w", dicomdir, i+1, err)
+			bad = append(bad, Rejection{Name: name, Reason: err.Error(), Err: &RejectError{Name: name, Err: err}})
+			continue
 		}
-		out = append(out, p)
+		files = append(files, p)
 	}
-	return out, nil
+	return files, bad, nil
 }
 
 func resolveFold(base string, parts []string) (string, error) {
