@@ -83,6 +83,13 @@ func (p PersonName) String() string {
 	return p.Phonetic
 }
 
+// Whole returns the name as a DICOM PN value: the component groups joined
+// by '=', trailing empty groups left out ("Yamada^Tarou=山田^太郎=やまだ^たろう"),
+// as the cache keeps names read from files.
+func (p PersonName) Whole() string {
+	return strings.TrimRight(p.Alphabetic+"="+p.Ideographic+"="+p.Phonetic, "=")
+}
+
 // UnmarshalJSON reads an Object, refusing keys that are not tags.
 func (o *Object) UnmarshalJSON(b []byte) error {
 	var raw map[string]*Attribute
@@ -199,6 +206,15 @@ func (o Object) String(tag string) string {
 	}
 	if len(a.Values) > 0 {
 		return a.Values[0]
+	}
+	return ""
+}
+
+// PersonName returns the first value of the PN attribute tag whole (see
+// PersonName.Whole); "" when absent.
+func (o Object) PersonName(tag string) string {
+	if a := o[tag]; a != nil && len(a.PersonNames) > 0 {
+		return a.PersonNames[0].Whole()
 	}
 	return ""
 }

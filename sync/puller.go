@@ -333,7 +333,7 @@ func normalizePN(s string) string {
 func displayFields(o Object) map[string]string {
 	return map[string]string{
 		"PatientID":         o.String(TagPatientID),
-		"PatientName":       o.String(TagPatientName),
+		"PatientName":       o.PersonName(TagPatientName),
 		"StudyDate":         o.String(TagStudyDate),
 		"ModalitiesInStudy": strings.Join(o.Strings(TagModalitiesInStudy), `\`),
 		"StudyDescription":  o.String(TagStudyDescription),
