@@ -85,6 +85,14 @@ func tagValue(ds *dataset.DataSet, e *dataset.Element) string {
 	case "SQ":
 		return fmt.Sprintf("(%d items)", len(e.Items))
 	case "OB", "OW", "OF", "OD", "OL", "OV", "UN":
+		if len(e.Fragments) > 0 {
+			// Compressed data in a sequence item (an icon image): located, not read.
+			var n int64
+			for _, f := range e.Fragments {
+				n += f.Length
+			}
+			return fmt.Sprintf("<encapsulated: %s, %d bytes>", plural(len(e.Fragments), "fragment", "fragments"), n)
+		}
 		return fmt.Sprintf("<%d bytes>", len(e.Value))
 	case "US", "SS", "UL", "SL", "FL", "FD", "UV", "SV":
 		vs := ds.Floats(e.Tag)
