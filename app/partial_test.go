@@ -16,6 +16,7 @@ import (
 	"teleread/cache/cachetest"
 	"teleread/cache/report"
 	tsync "teleread/sync"
+	"teleread/viewer/dataset"
 )
 
 // TestPartialStudyInRealWindow opens a CT study of which the puller has made
@@ -49,17 +50,17 @@ func partialStudyScenario(rw *realWindow) {
 			}
 		}
 	}
-	store(paths[20:40])
-	studies, err := rw.cache.Studies()
-	if err != nil || len(studies) != 1 {
-		rw.fatalf("studies after the first instances: %v %v", studies, err)
-	}
-	st := studies[0]
-	uid := st.StudyInstanceUID
-	if err := rw.cache.PutWorkItem(uid, "Doe^Jane", "assigned", "", tsync.PrioritySTAT, map[string]string{"PatientName": st.PatientName, "PatientID": st.PatientID}); err != nil {
+	head, err := dataset.Open(paths[0])
+	if err != nil {
 		rw.fatalf("%v", err)
 	}
-	if err := rw.cache.SetStudyState(uid, tsync.StateDownloading, 20, total, ""); err != nil {
+	uid, patientID := head.String(dataset.StudyInstanceUID), head.String(dataset.PatientID)
+	head.Close()
+	// The puller put the study on the worklist and started its download.
+	if err := rw.cache.PutWorkItem(uid, "Doe^Jane", "assigned", "", tsync.PrioritySTAT, map[string]string{"PatientID": patientID}); err != nil {
+		rw.fatalf("%v", err)
+	}
+	if err := rw.cache.SetStudyState(uid, tsync.StateDownloading, 0, total, ""); err != nil {
 		rw.fatalf("%v", err)
 	}
 	// The app's sync loop, connected to no archive: the scenario plays the
@@ -71,13 +72,29 @@ func partialStudyScenario(rw *realWindow) {
 		rw.ws.reloadWorklist()
 	})
 
-	// The worklist says how much is here, in amber.
 	rw.waitUntil("the worklist's state cell", 5*time.Second, func() bool { _, ok := rw.stateCell(uid); return ok })
+	rw.do(func() {
+		if c, _ := rw.stateCell(uid); c.text != "downloading 0/60" {
+			rw.errorf("worklist state before any instance: %q; want \"downloading 0/60\"", c.text)
+		}
+	})
+	// Twenty arrive, from the middle of the series: the study can be opened,
+	// and the worklist says how much is here, in amber.
+	store(paths[20:40])
+	loop.event(tsync.Event{Kind: tsync.StudyProgress, StudyUID: uid, Done: 20, Total: total})
+	rw.waitUntil("the worklist to list the study incomplete", 5*time.Second, func() bool {
+		c, _ := rw.stateCell(uid)
+		return strings.HasPrefix(c.text, "incomplete")
+	})
 	rw.do(func() {
 		if c, _ := rw.stateCell(uid); c.text != "incomplete 20/60" || c.color != colWarning {
 			rw.errorf("worklist state while downloading: %q in %v; want \"incomplete 20/60\" in amber %v", c.text, c.color, colWarning)
 		}
 	})
+	st, err := rw.cache.StudyByUID(uid)
+	if err != nil {
+		rw.fatalf("%v", err)
+	}
 
 	// Enter on the worklist opens it; five images down.
 	rw.do(func() {
