@@ -3,6 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +20,7 @@ import (
 	"teleread/cache/cachetest"
 	"teleread/cache/report"
 	tsync "teleread/sync"
+	"teleread/sync/orthanctest"
 	"teleread/viewer/dataset"
 )
 
@@ -318,4 +323,92 @@ func (rw *realWindow) stateCell(uid string) (shownText, bool) {
 		out, found = shownText{c.text.Text, c.text.Color}, true
 	})
 	return out, found
+}
+
+// TestOpenWhileThePullerFetches reads a study while the app's own sync loop
+// pulls it from a real Orthanc over a slow link: opened at its first durable
+// instances, its stack grows to the whole study as the puller's events arrive,
+// the image on screen stays the same instance, and the overlay's warning goes
+// when the puller says the study is ready.
+func TestOpenWhileThePullerFetches(t *testing.T) {
+	const reader, n = "Doe^Jane", 200
+	h := newHarness(t)
+	srv := orthanctest.New(t, orthanctest.Options{})
+	src := filepath.Join(samplesDir(t), "ct_small_explicit_le.dcm")
+	paths, err := cachetest.MakeSeries(src, t.TempDir(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.MustUploadFiles(t, paths...)
+	assigned, err := srv.CopyStudy(studyUIDOf(t, src), map[string]string{"NameOfPhysiciansReadingStudy": reader, "StudyDate": "20261127"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 1 MB of a retrieve comes at once, the rest at 1.6 MB/s: the
+	// study is readable in part for seconds.
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/related") {
+			r.Body = &slowBody{r: r.Body, fast: 1 << 20}
+		}
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+	client, err := tsync.New(tsync.Config{BaseURL: front.URL + "/dicom-web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newSyncLoop(h.cache, time.Hour, func(context.Context) (*archiveLink, error) {
+		return &archiveLink{client: client, reader: reader, display: srv.DICOMwebURL}, nil
+	})
+	h.ws.sync = l // the workstation closes it
+	h.ws.bridge.forwardLatest(l.wake, l.take, h.ws.applyStatus)
+	l.start()
+
+	waitFor(t, 60*time.Second, "the study's first instances in the worklist", func() bool {
+		h.q.runPending()
+		i := h.ws.worklist.view.indexOf(assigned)
+		return i >= 0 && h.ws.worklist.view.rows[i].Cached
+	})
+	h.ws.worklist.selectRow(h.ws.worklist.view.indexOf(assigned))
+	h.ws.worklist.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.settle()
+	for range 3 {
+		h.key(fyne.KeyDown)
+	}
+	vp := h.ws.viewer.active
+	if vp.study != assigned {
+		t.Fatalf("Enter opened %s; want %s", vp.study, assigned)
+	}
+	first, sop := len(vp.st.Items), vp.st.Items[vp.index].SOP
+	if first >= n || !hasOverlay(vp, "incomplete") {
+		t.Fatalf("opened with %d of %d images, overlay %v; want part of the study, said incomplete", first, n, overlayLines(vp))
+	}
+
+	waitFor(t, 60*time.Second, "the whole study in the stack and the study ready", func() bool {
+		h.q.runPending()
+		return len(vp.st.Items) == n && h.ws.viewer.completenessOf(assigned).Complete()
+	})
+	h.settle()
+	if got := vp.st.Items[vp.index].SOP; got != sop || vp.last.req.item.SOP != sop {
+		t.Errorf("after the download: image %d is %s (painted %s); want %s, the image the reader was on", vp.index, got, vp.last.req.item.SOP, sop)
+	}
+	if hasOverlay(vp, "incomplete") {
+		t.Errorf("the overlay of the ready study still warns: %v", overlayLines(vp))
+	}
+	t.Logf("opened at %d of %d images; grew to %d with the image kept at index %d", first, n, len(vp.st.Items), vp.index)
+}
+
+// hasOverlay reports whether a line of the viewport's overlay contains s.
+func hasOverlay(vp *viewport, s string) bool {
+	for _, corner := range overlayLines(vp) {
+		for _, l := range corner {
+			if strings.Contains(l.text, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
