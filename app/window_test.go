@@ -42,6 +42,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(screenChildEnv) != "" {
+		if err := runScreenScript(os.Getenv("TELEREAD_GUI_HOME"), os.Getenv("TELEREAD_GUI_OUT")); err != nil {
+			fmt.Fprintln(os.Stderr, "screen script:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(guiChildEnv) != "" {
 		if err := runGUIScript(os.Getenv("TELEREAD_GUI_HOME"), os.Getenv("TELEREAD_GUI_OUT"), os.Getenv("TELEREAD_GUI_SAMPLES")); err != nil {
 			fmt.Fprintln(os.Stderr, "gui script:", err)

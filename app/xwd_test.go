@@ -35,8 +35,8 @@ func screenshotX(w, h int) (image.Image, error) {
 	return img.SubImage(r), nil
 }
 
-// decodeXWD reads a 24/32-bit TrueColor ZPixmap XWD file (what xwd writes for
-// Xvfb's default visual).
+// decodeXWD reads a 24/32-bit TrueColor or DirectColor ZPixmap XWD file (what
+// xwd writes for Xvfb's default visual).
 func decodeXWD(b []byte) (*image.RGBA, error) {
 	if len(b) < 100 {
 		return nil, fmt.Errorf("xwd: short header")
@@ -48,11 +48,10 @@ func decodeXWD(b []byte) (*image.RGBA, error) {
 	if format != 2 || (bpp != 24 && bpp != 32) || width <= 0 || height <= 0 || width > 1<<14 || height > 1<<14 {
 		return nil, fmt.Errorf("xwd: format %d, %d bits per pixel, %dx%d not supported", format, bpp, width, height)
 	}
-	// Xvfb's 24-bit depth is stored in 32-bit units; the line length tells.
-	px := 4
-	if bpl < width*4 {
-		px = 3
-	}
+	// Bits per pixel say how a pixel is stored: Xvfb's depth 24 comes as 32
+	// bits per pixel, or as 24 (three bytes) with lines still padded to 32-bit
+	// units once a GL window is mapped. The line length is only padding.
+	px := int(bpp / 8)
 	off := hdr + ncolors*12
 	if off < 0 || bpl < width*px || len(b)-off < bpl*height {
 		return nil, fmt.Errorf("xwd: truncated pixels")
