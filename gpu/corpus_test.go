@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,6 +23,9 @@ type corpusEntry struct {
 			File           string `json:"file"`
 			SubsampledFile string `json:"subsampled_file"`
 			SubsampleStep  int    `json:"subsample_step"`
+			Pipeline       struct {
+				Method string `json:"method"`
+			} `json:"pipeline"`
 		} `json:"display"`
 	} `json:"reference"`
 	Expectation struct {
@@ -104,6 +108,37 @@ func displayBytes(img image.Image) []byte {
 	panic(fmt.Sprintf("unexpected image %T", img))
 }
 
+// maxBias bounds the mean signed difference between two renderings of an
+// image. A per-sample tolerance of 1 lets a rounding error that moves every
+// sample the same way through; honest rounding differences fall on both sides
+// and average out far below this.
+const maxBias = 0.05
+
+// displayTolerance is how far a display sample may be from the reference (or
+// the CPU's rendering): 0 where the reference involves no arithmetic to round
+// (RGB passed through or shifted, palette look-ups), 1 where a window, a LUT
+// scaling or the YBR equations are computed in floating point and rounded
+// (the corpus README's exact_within_1, and DESIGN's "within 1" of the CPU).
+func displayTolerance(e *corpusEntry) int {
+	switch e.Reference.Display.Pipeline.Method {
+	case "rgb_passthrough", "palette_color_lut":
+		return 0
+	}
+	return 1
+}
+
+// bias returns the mean of a[i]-b[i].
+func bias(a, b []byte) float64 {
+	if len(a) == 0 {
+		return 0
+	}
+	var sum int
+	for i := range a {
+		sum += int(a[i]) - int(b[i])
+	}
+	return float64(sum) / float64(len(a))
+}
+
 // maxDiff returns the largest |a[i]-b[i]|, how many differ and the first index
 // that differs by more than tol (-1 when none).
 func maxDiff(a, b []byte, tol int) (max, differ, first int) {
@@ -150,8 +185,9 @@ func writeGot(tb testing.TB, name string, got []byte) {
 }
 
 // TestCorpusMatchesCPU renders frame 0 of every corpus file with its default
-// display on the GPU and on the CPU: equal within 1 on every pixel, and within 1
-// of the reference display wherever the CPU rendering is.
+// display on the GPU and on the CPU: equal where the reference involves no
+// rounding, within 1 elsewhere, never biased; and as close to the reference
+// display wherever the CPU rendering is.
 func TestCorpusMatchesCPU(t *testing.T) {
 	dir, entries := corpus(t)
 	c := headless(t)
@@ -171,13 +207,17 @@ func TestCorpusMatchesCPU(t *testing.T) {
 			if err := r.Render(d, gpu); err != nil {
 				t.Fatalf("render: %v", err)
 			}
+			tol := displayTolerance(&e)
 			got, want := displayBytes(gpu), displayBytes(cpu)
-			if m, n, first := maxDiff(got, want, 1); m > 1 {
-				t.Errorf("GPU differs from CPU by up to %d (%d samples differ), first beyond 1 at %d: got %d want %d",
-					m, n, first, got[first], want[first])
+			if m, n, first := maxDiff(got, want, tol); m > tol {
+				t.Errorf("GPU differs from CPU by up to %d (allowed %d; %d samples differ), first beyond at %d: got %d want %d",
+					m, tol, n, first, got[first], want[first])
+				writeGot(t, e.ID+".display0.gpu.u8.raw", got)
+			} else if b := bias(got, want); math.Abs(b) >= maxBias {
+				t.Errorf("GPU differs from CPU by %+.4f on average (%d samples differ): a rounding bias", b, n)
 				writeGot(t, e.ID+".display0.gpu.u8.raw", got)
 			} else if n > 0 {
-				t.Logf("GPU within 1 of CPU: %d samples differ", n)
+				t.Logf("GPU within %d of CPU: %d samples differ, bias %+.4f", tol, n, b)
 			}
 
 			ref := e.Reference.Display.File
@@ -196,14 +236,16 @@ func TestCorpusMatchesCPU(t *testing.T) {
 			if len(got) != len(refB) {
 				t.Fatalf("display has %d bytes, reference %d", len(got), len(refB))
 			}
-			cpuMax, _, _ := maxDiff(want, refB, 1)
-			if cpuMax > 1 {
+			cpuMax, _, _ := maxDiff(want, refB, tol)
+			if cpuMax > tol || math.Abs(bias(want, refB)) >= maxBias {
 				t.Logf("CPU differs from the reference by up to %d (expectation %q): GPU not held to it", cpuMax, e.Expectation.Display)
 				return
 			}
-			if m, n, first := maxDiff(got, refB, 1); m > 1 {
-				t.Errorf("GPU differs from the reference display by up to %d (%d samples differ), first beyond 1 at %d: got %d want %d",
-					m, n, first, got[first], refB[first])
+			if m, n, first := maxDiff(got, refB, tol); m > tol {
+				t.Errorf("GPU differs from the reference display by up to %d (allowed %d; %d samples differ), first beyond at %d: got %d want %d",
+					m, tol, n, first, got[first], refB[first])
+			} else if b := bias(got, refB); math.Abs(b) >= maxBias {
+				t.Errorf("GPU differs from the reference display by %+.4f on average: a rounding bias", b)
 			}
 		})
 	}
