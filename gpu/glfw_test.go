@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"image"
+	"math"
 	"os"
 	"runtime"
 	"testing"
@@ -60,5 +61,8 @@ func TestWindowed(t *testing.T) {
 	want, _ := viewer.RenderFrame(f, d)
 	if m, _, _ := maxDiff(got.Pix, want.(*image.Gray).Pix, 1); m > 1 {
 		t.Errorf("GLFW rendering differs from the CPU by %d", m)
+	}
+	if b := bias(got.Pix, want.(*image.Gray).Pix); math.Abs(b) >= maxBias {
+		t.Errorf("GLFW rendering differs from the CPU by %+.4f on average: a rounding bias", b)
 	}
 }

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -105,6 +106,9 @@ func TestViewsMatchCPU(t *testing.T) {
 					spp := len(g) / (w * h)
 					t.Errorf("GPU (%s) differs from CPU by up to %d (%d samples differ), first beyond 1 at x=%d y=%d: got %d want %d",
 						mode, m, n, first/spp%w, first/spp/w, g[first], wnt[first])
+				}
+				if b := bias(g, wnt); math.Abs(b) >= maxBias {
+					t.Errorf("GPU (%s) differs from CPU by %+.4f on average: a rounding bias", mode, b)
 				}
 			})
 		}
