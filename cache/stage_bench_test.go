@@ -16,7 +16,7 @@ import (
 func BenchmarkBatchStage(b *testing.B) {
 	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "ct2_jpeg_lossless_sv1.dcm"), b.TempDir(), 300)
 	if err != nil {
-		b.Skip(err)
+		missing(b, err)
 	}
 	var files [][]byte
 	var total int64

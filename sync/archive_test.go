@@ -73,6 +73,17 @@ func requireDependency(t testing.TB, err error) {
 	t.Fatal(err)
 }
 
+// missing skips a benchmark or test whose peer (a tool it compares with) is
+// missing, or fails it under CI=true, where every dependency must be present:
+// a benchmark that quietly skips measures nothing.
+func missing(tb testing.TB, err error) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(err)
+	}
+	tb.Skip(err)
+}
+
 func loadManifest(t testing.TB) map[string]corpusEntry {
 	t.Helper()
 	if manifest != nil {

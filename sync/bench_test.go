@@ -125,7 +125,7 @@ func BenchmarkRetrieveStudy(b *testing.B) {
 	b.Run("curl-to-file", func(b *testing.B) {
 		curl, err := exec.LookPath("curl")
 		if err != nil {
-			b.Skip("no curl")
+			missing(b, fmt.Errorf("curl, the peer this compares with: %w", err))
 		}
 		out := filepath.Join(b.TempDir(), "study.multipart")
 		if os.Getenv("TELEREAD_BENCH_CURL_DEVNULL") != "" {
