@@ -3,13 +3,16 @@ package sync
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -502,9 +505,19 @@ func TestNewRedactsCredentials(t *testing.T) {
 	}
 }
 
+// FuzzDecodeObjects feeds arbitrary bytes to the DICOM JSON reader. Beyond
+// never panicking: allocation stays in proportion to the input; every error
+// is ErrBadResponse or ErrTooManyResults (callers branch on them); the size
+// limit is exact (the input at its own length is read, one byte less is
+// refused); no value is longer than the input; the accessors agree with the
+// attributes; and what decodes writes back to DICOM JSON that decodes to the
+// same objects.
 func FuzzDecodeObjects(f *testing.F) {
 	f.Add([]byte(`[{"0020000D":{"vr":"UI","Value":["1.2.3"]},"00100010":{"vr":"PN","Value":[{"Alphabetic":"A^B"}]},"00081199":{"vr":"SQ","Value":[{"00081155":{"vr":"UI","Value":[null]}}]}}]`))
 	f.Add([]byte(`[{"00201208":{"vr":"IS","Value":[1e400]}}]`))
+	f.Add([]byte(`[{"00081199":{"vr":"SQ","Value":[{"00081150":{"vr":"UI","Value":["1.2.840.10008.5.1.4.1.1.88.11"]},"00081155":{"vr":"UI","Value":["2.25.1"]},"00081196":{"vr":"US","Value":[45056]}}]},"7FE00010":{"vr":"OB","InlineBinary":"AAEC"},"00420011":{"vr":"OB","BulkDataURI":"http://x/b"},"00100010":{"vr":"PN","Value":[null,{"Ideographic":"\u5c71\u7530"}]}}]`))
+	f.Add([]byte(`[{"0020000d":{"vr":"UI","Value":["1.2"]}},{}]`))
+	f.Add([]byte(`[{"PATIENT1":{"vr":"PN"}}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The promise: decoding allocates in proportion to the answer (a
 		// bounded multiple of its bytes), whatever it declares.
@@ -516,15 +529,128 @@ func FuzzDecodeObjects(f *testing.F) {
 			t.Fatalf("%d bytes allocated decoding %d bytes (bound %d)", got, len(b), bound)
 		}
 		if err != nil {
+			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrTooManyResults) {
+				t.Fatalf("error %v is neither ErrBadResponse nor ErrTooManyResults", err)
+			}
 			return
 		}
+		exact, err := decodeObjects(bytes.NewReader(b), int64(len(b)), 1000)
+		if err != nil || !reflect.DeepEqual(exact, objs) {
+			t.Fatalf("at a limit of its own length (%d): %v", len(b), err)
+		}
+		if _, err := decodeObjects(bytes.NewReader(b), int64(len(b)-1), 1000); !errors.Is(err, ErrBadResponse) {
+			t.Fatalf("at a limit one byte short: %v, want ErrBadResponse", err)
+		}
 		for _, o := range objs {
-			_ = o.String(TagStudyInstanceUID)
-			_, _ = o.Int(TagNumberOfStudyRelatedInstances)
-			_ = o.Items(TagReferencedSOPSequence)
-			_ = parseStoreResult(o)
+			checkObject(t, o, len(b))
+		}
+		enc, err := json.Marshal(encodeObjects(objs))
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		again, err := decodeObjects(bytes.NewReader(enc), int64(len(enc)), 1000)
+		if err != nil {
+			t.Fatalf("re-encoded objects do not decode: %v\n%s", err, enc)
+		}
+		if !reflect.DeepEqual(again, objs) {
+			t.Fatalf("round trip changed the objects:\n%s", enc)
 		}
 	})
+}
+
+// checkObject checks an object's accessors against its attributes, and that
+// nothing in it is longer than the input it came from.
+func checkObject(t *testing.T, o Object, inputLen int) {
+	t.Helper()
+	for tag, a := range o {
+		if !isTag(tag) || strings.ToUpper(tag) != tag {
+			t.Fatalf("key %q is not an upper-case tag", tag)
+		}
+		if len(a.VR) != 2 {
+			t.Fatalf("%s: vr %q", tag, a.VR)
+		}
+		if len(a.InlineBinary) > inputLen || len(a.BulkDataURI) > inputLen {
+			t.Fatalf("%s: binary value longer than the input", tag)
+		}
+		vals := o.Strings(tag)
+		if len(a.PersonNames) > 0 && len(vals) != len(a.PersonNames) || len(a.PersonNames) == 0 && len(vals) != len(a.Values) {
+			t.Fatalf("%s: Strings gives %d values for %d values and %d names", tag, len(vals), len(a.Values), len(a.PersonNames))
+		}
+		for _, v := range vals {
+			if len(v) > inputLen {
+				t.Fatalf("%s: value of %d bytes from %d bytes of input", tag, len(v), inputLen)
+			}
+		}
+		first := ""
+		if len(vals) > 0 {
+			first = vals[0]
+		}
+		if got := o.String(tag); got != first {
+			t.Fatalf("%s: String %q, first of Strings %q", tag, got, first)
+		}
+		if n, ok := o.Int(tag); ok {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(first), 64); err != nil || f != float64(n) {
+				t.Fatalf("%s: Int %d from %q", tag, n, first)
+			}
+		}
+		if got := o.Items(tag); len(got) != len(a.Items) {
+			t.Fatalf("%s: Items gives %d of %d", tag, len(got), len(a.Items))
+		}
+		for _, it := range a.Items {
+			checkObject(t, it, inputLen)
+		}
+	}
+	res := parseStoreResult(o)
+	if len(res.Stored) != len(o.Items(TagReferencedSOPSequence)) || len(res.Failed) != len(o.Items(TagFailedSOPSequence)) {
+		t.Fatalf("store result %d stored, %d failed from %d and %d items", len(res.Stored), len(res.Failed),
+			len(o.Items(TagReferencedSOPSequence)), len(o.Items(TagFailedSOPSequence)))
+	}
+}
+
+// encodeObjects writes objects back in the DICOM JSON model (PS3.18 F.2):
+// every value as a JSON string (a number read from the JSON is kept in its
+// decimal form, which reads back the same), null values as empty strings.
+func encodeObjects(objs []Object) []map[string]any {
+	out := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		m := map[string]any{}
+		for tag, a := range o {
+			attr := map[string]any{"vr": a.VR}
+			var vals []any
+			switch {
+			case len(a.Items) > 0:
+				for _, it := range encodeObjects(a.Items) {
+					vals = append(vals, it)
+				}
+			case len(a.PersonNames) > 0:
+				for _, p := range a.PersonNames {
+					pn := map[string]string{}
+					for k, v := range map[string]string{"Alphabetic": p.Alphabetic, "Ideographic": p.Ideographic, "Phonetic": p.Phonetic} {
+						if v != "" {
+							pn[k] = v
+						}
+					}
+					vals = append(vals, pn)
+				}
+			default:
+				for _, v := range a.Values {
+					vals = append(vals, v)
+				}
+			}
+			if vals != nil {
+				attr["Value"] = vals
+			}
+			if a.InlineBinary != nil {
+				attr["InlineBinary"] = base64.StdEncoding.EncodeToString(a.InlineBinary)
+			}
+			if a.BulkDataURI != "" {
+				attr["BulkDataURI"] = a.BulkDataURI
+			}
+			m[tag] = attr
+		}
+		out[i] = m
+	}
+	return out
 }
 
 // TestCloseWatcherChunking feeds bodies in every chunk size so the close
