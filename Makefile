@@ -57,11 +57,14 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Lint first; every test runs under a virtual X display (the GL and GUI tests
 # need one; the rest do not mind); CI=true makes a missing dependency fail
-# instead of skip.
+# instead of skip. Every benchmark then runs once, so that one whose corpus
+# file or peer (curl, the archive) is missing fails here rather than quietly
+# measuring nothing in `make bench`.
 test: deps
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -count=1 -timeout 30m ./...
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 15m ./...
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PACKAGES)
 	$(MAKE) --no-print-directory fuzz-brief
 
