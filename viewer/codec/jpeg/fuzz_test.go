@@ -6,8 +6,9 @@ import (
 	"teleread/viewer/codec/internal/corpus"
 )
 
-// FuzzDecode checks that no input crashes the decoder or the process, and that
-// whatever decodes is as big as its header says.
+// FuzzDecode checks that no input crashes the decoder or the process, and
+// asserts corpus.CheckDecode on every input: typed errors, as many samples as
+// the header says and none wider than its precision, the same image twice.
 func FuzzDecode(f *testing.F) {
 	corpus.FuzzFrame0(f, 1<<20, Decode, tsBaseline, tsExtended)
 }

@@ -15,6 +15,9 @@ const (
 	seedPrefix   = 8 << 10
 )
 
+// FuzzDecode feeds lossless JPEG streams and asserts corpus.CheckDecode on
+// every input: typed errors, as many samples as the header says and none
+// wider than its precision, the same image twice.
 func FuzzDecode(f *testing.F) {
 	for _, s := range corpus.Streams(f, corpus.StartsJPEG, transferSyntaxes...) {
 		f.Add(s.Frames[0][:min(len(s.Frames[0]), seedPrefix)])
@@ -30,13 +33,7 @@ func FuzzDecode(f *testing.F) {
 		if len(src) > maxFuzzInput {
 			return
 		}
-		img, err := Decode(src)
-		if err != nil {
-			return
-		}
-		if err := corpus.CheckSamples(img); err != nil {
-			t.Fatal(err)
-		}
+		corpus.CheckDecode(t, src, Decode)
 	})
 }
 

@@ -3,6 +3,7 @@ package rle
 import (
 	"testing"
 
+	"teleread/viewer/codec"
 	"teleread/viewer/codec/internal/corpus"
 )
 
@@ -25,15 +26,11 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		rows, cols, spp, bytes := int(in[0]), int(in[1]), int(in[2]%5), int(in[3]%5)
-		img, err := Decode(in[4:], rows, cols, spp, 8*bytes)
-		if err != nil {
-			return
-		}
-		if img.Width != cols || img.Height != rows || img.Components != spp {
+		img := corpus.CheckDecode(t, in[4:], func(src []byte) (*codec.Image, error) {
+			return Decode(src, rows, cols, spp, 8*bytes)
+		})
+		if img != nil && (img.Width != cols || img.Height != rows || img.Components != spp) {
 			t.Fatalf("%dx%dx%d image for %dx%dx%d", img.Width, img.Height, img.Components, cols, rows, spp)
-		}
-		if err := corpus.CheckSamples(img); err != nil {
-			t.Fatal(err)
 		}
 	})
 }

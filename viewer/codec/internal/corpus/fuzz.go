@@ -1,8 +1,11 @@
 package corpus
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"teleread/viewer/codec"
@@ -26,11 +29,54 @@ func CheckSamples(img *codec.Image) error {
 	return nil
 }
 
+// CheckDecode decodes src and checks what every decoder's fuzz target
+// asserts beyond not crashing: an error is ErrCorrupt or ErrUnsupported
+// (callers branch on them); an image holds as many samples as its header
+// says, in the slice its precision calls for, none wider than that
+// precision; and decoding the same bytes again gives the same image (a
+// decoder reading uninitialised memory, or state an earlier call left,
+// does not).
+func CheckDecode(t *testing.T, src []byte, decode func([]byte) (*codec.Image, error)) *codec.Image {
+	t.Helper()
+	img, err := decode(src)
+	if err != nil {
+		if !errors.Is(err, codec.ErrCorrupt) && !errors.Is(err, codec.ErrUnsupported) {
+			t.Fatalf("error %v is neither ErrCorrupt nor ErrUnsupported", err)
+		}
+		return nil
+	}
+	if err := CheckSamples(img); err != nil {
+		t.Fatal(err)
+	}
+	p := img.Precision
+	wantSlice := map[bool]int{len(img.U8) > 0: 8, len(img.U16) > 0: 16, len(img.U32) > 0: 32}[true]
+	if p < 1 || p > 32 || p <= 8 != (wantSlice == 8) || p > 8 && p <= 16 != (wantSlice == 16) {
+		t.Fatalf("precision %d in a %d-bit slice", p, wantSlice)
+	}
+	if p < 32 {
+		limit := uint32(1)<<p - 1
+		for i, v := range Samples(img) {
+			if v > limit {
+				t.Fatalf("sample %d is %d, over %d bits", i, v, p)
+			}
+		}
+	}
+	again, err := decode(bytes.Clone(src))
+	if err != nil {
+		t.Fatalf("decoded once, then failed: %v", err)
+	}
+	if again.Width != img.Width || again.Height != img.Height || again.Components != img.Components ||
+		again.Precision != img.Precision || again.Signed != img.Signed || again.ColorSpace != img.ColorSpace ||
+		!slices.Equal(Samples(again), Samples(img)) {
+		t.Fatalf("two decodes of the same bytes differ")
+	}
+	return img
+}
+
 // FuzzFrame0 is the fuzz test of a decoder whose code streams carry their own
 // geometry: it is seeded with frame 0 of every corpus file in the transfer
 // syntaxes uids (up to max bytes; larger ones are neither seeded nor fuzzed),
-// and checks that no input crashes the decoder or the process and that
-// whatever decodes is as big as its header says.
+// and asserts CheckDecode on every input.
 func FuzzFrame0(f *testing.F, max int, decode func([]byte) (*codec.Image, error), uids ...string) {
 	f.Helper()
 	dir := Dir(f)
@@ -44,13 +90,7 @@ func FuzzFrame0(f *testing.F, max int, decode func([]byte) (*codec.Image, error)
 		if len(src) > max {
 			return
 		}
-		img, err := decode(src)
-		if err != nil {
-			return
-		}
-		if err := CheckSamples(img); err != nil {
-			t.Fatal(err)
-		}
+		CheckDecode(t, src, decode)
 	})
 }
 
