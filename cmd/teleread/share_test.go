@@ -18,7 +18,9 @@ import (
 	"testing"
 
 	"teleread/cache"
+	"teleread/cache/cachetest"
 	"teleread/sync/orthanctest"
+	"teleread/viewer/dataset"
 )
 
 // needTools skips (locally) or fails (CI=true) when a tool is missing.
@@ -277,24 +279,111 @@ func TestOpenBearerToken(t *testing.T) {
 }
 
 // TestExportStowOrthanc: `teleread export --deidentify --stow` stores the
-// de-identified copy in another archive, which then has the study under its
-// new UID only.
+// de-identified copy of a three-instance series carrying recognisable
+// identifying values in another archive, which then holds exactly three
+// instances of one study: none with an original UID or identifying value,
+// all marked Patient Identity Removed, study and series UIDs replaced the same
+// way in each, the SOP Instance UIDs new and distinct.
 func TestExportStowOrthanc(t *testing.T) {
 	requireCorpus(t)
-	srv := orthanctest.New(t, orthanctest.Options{})
-	home := t.TempDir()
-	teleread(t, home, "import", "-q", filepath.Join(corpusDir, "files", "mr_small_explicit_le.dcm"))
-	const study = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"
-	zp := filepath.Join(t.TempDir(), "out.zip")
-	r := teleread(t, home, "export", "--deidentify", study, "-o", zp, "--stow", srv.DICOMwebURL)
-	if r.code != 0 || !strings.Contains(r.stdout, "stored 1 instances") {
-		t.Fatalf("export --stow: %d\n%s%s", r.code, r.stdout, r.stderr)
-	}
-	b, err := srv.Get("/dicom-web/studies")
+	needTools(t, "dcmodify")
+	const n = 3
+	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "mr_small_explicit_le.dcm"), t.TempDir(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(b, []byte(study)) || !bytes.Contains(b, []byte("2.25.")) {
-		t.Errorf("archive studies after STOW: %.500s", b)
+	phi := map[string]string{
+		"(0010,0010)": "STOWTEST^PATIENT",      // Patient's Name
+		"(0010,0020)": "STOWPID12345",          // Patient ID
+		"(0010,0030)": "19450317",              // Patient's Birth Date
+		"(0008,0080)": "STOW GENERAL HOSPITAL", // Institution Name
+		"(0008,0090)": "REFERRER^STOWDOCTOR",   // Referring Physician's Name
+		"(0008,0050)": "STOWACC98765",          // Accession Number
+		"(0010,1000)": "STOWOTHERID77",         // Other Patient IDs
+		"(0010,1040)": "1 STOW STREET",         // Patient's Address
+	}
+	for _, p := range paths {
+		args := []string{"-nb"}
+		for k, v := range phi {
+			args = append(args, "-i", k+"="+v)
+		}
+		if out, err := exec.Command("dcmodify", append(args, p)...).CombinedOutput(); err != nil {
+			t.Fatalf("dcmodify: %v\n%s", err, out)
+		}
+	}
+	// What must not reach the archive: the values above and every UID that
+	// names this patient's study, series and instances.
+	secret := map[string]bool{}
+	for _, v := range phi {
+		secret[v] = true
+	}
+	for _, p := range paths {
+		f, err := dataset.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range []dataset.Tag{dataset.SOPInstanceUID, dataset.StudyInstanceUID, dataset.SeriesInstanceUID, 0x00200052} {
+			secret[f.String(tag)] = true
+		}
+		f.Close()
+	}
+
+	srv := orthanctest.New(t, orthanctest.Options{})
+	home := t.TempDir()
+	if r := teleread(t, home, "import", "-q", filepath.Dir(paths[0])); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	const study = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"
+	zp := filepath.Join(t.TempDir(), "out.zip")
+	r := teleread(t, home, "export", "--deidentify", study, "-o", zp, "--stow", srv.DICOMwebURL)
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("stored %d instances", n)) {
+		t.Fatalf("export --stow: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	b, err := srv.Get("/instances")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	if err := json.Unmarshal(b, &ids); err != nil {
+		t.Fatalf("/instances: %v\n%s", err, b)
+	}
+	if len(ids) != n {
+		t.Fatalf("the archive holds %d instances, want the %d exported", len(ids), n)
+	}
+	sops := map[string]bool{}
+	studies, series := map[string]bool{}, map[string]bool{}
+	for _, id := range ids {
+		raw, err := srv.InstanceFile(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := dataset.ParseBytes(raw, id)
+		if err != nil {
+			t.Fatalf("stored instance %s: %v", id, err)
+		}
+		for s := range secret {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Errorf("stored instance %s holds the original value %q", id, s)
+			}
+		}
+		if got := f.String(0x00120062); got != "YES" {
+			t.Errorf("stored instance %s: Patient Identity Removed %q", id, got)
+		}
+		sop := f.String(dataset.SOPInstanceUID)
+		if !strings.HasPrefix(sop, "2.25.") || sops[sop] {
+			t.Errorf("stored SOP Instance UID %q: not a new UID, or twice", sop)
+		}
+		sops[sop] = true
+		studies[f.String(dataset.StudyInstanceUID)] = true
+		series[f.String(dataset.SeriesInstanceUID)] = true
+	}
+	if len(studies) != 1 || len(series) != 1 {
+		t.Errorf("stored instances name %d studies and %d series, want one of each (UIDs replaced consistently)", len(studies), len(series))
+	}
+	for uid := range studies {
+		if !strings.HasPrefix(uid, "2.25.") {
+			t.Errorf("stored Study Instance UID %q is not a new UID", uid)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"teleread/cache/cachetest"
 	"teleread/sync/orthanctest"
+	"teleread/viewer/dataset"
 )
 
 // seedArchive uploads corpus studies to a private Orthanc and assigns copies of
@@ -91,7 +92,11 @@ func TestSyncOnceCLI(t *testing.T) {
 	if len(studies) != 10 { // five assigned, five priors (the originals)
 		t.Errorf("%d studies in the cache, want 10", len(studies))
 	}
-	sameAsArchive(t, srv, home)
+	instances := 0
+	for _, s := range studies {
+		instances += s.NumberOfInstances
+	}
+	sameAsArchive(t, srv, home, instances)
 	if v := teleread(t, home, "verify"); v.code != 0 {
 		t.Errorf("verify: %s", v.stdout)
 	}
@@ -117,36 +122,64 @@ func TestSyncOnceCLI(t *testing.T) {
 	}
 }
 
-// sameAsArchive checks that every file in the cache at home is byte-identical
-// to the archive's stored copy of the same SOP Instance.
-func sameAsArchive(t *testing.T, srv *orthanctest.Server, home string) {
+// sameAsArchive checks that the cache at home holds want files and that each
+// is byte-identical to the archive's stored copy of the same SOP Instance (as
+// the file itself names it): a file the archive has no instance for, or a
+// cache with fewer or more files than want, fails, so the check can never
+// pass by comparing nothing.
+func sameAsArchive(t *testing.T, srv *orthanctest.Server, home string, want int) {
 	t.Helper()
-	filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
+	compared := 0
+	err := filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
-			return nil
+			return err
 		}
-		local, _ := os.ReadFile(p)
-		sop := strings.TrimSuffix(filepath.Base(p), ".dcm")
+		local, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		f, err := dataset.ParseBytes(local, p)
+		if err != nil {
+			return err
+		}
+		sop := f.String(dataset.SOPInstanceUID)
+		if name := strings.TrimSuffix(filepath.Base(p), ".dcm"); name != sop {
+			t.Errorf("%s holds SOP Instance %s", p, sop)
+		}
 		body, err := srv.Post("/tools/lookup", []byte(sop))
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		var ids []struct{ ID, Type string }
-		json.Unmarshal(body, &ids)
+		if err := json.Unmarshal(body, &ids); err != nil {
+			return fmt.Errorf("lookup %s: %w", sop, err)
+		}
+		var found []string
 		for _, id := range ids {
-			if id.Type != "Instance" {
-				continue
-			}
-			remote, err := srv.InstanceFile(id.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sha(local) != sha(remote) {
-				t.Errorf("%s differs from the archive's copy", sop)
+			if id.Type == "Instance" {
+				found = append(found, id.ID)
 			}
 		}
+		if len(found) != 1 {
+			t.Errorf("%s: the archive has %d instances of it, want 1 to compare with", sop, len(found))
+			return nil
+		}
+		remote, err := srv.InstanceFile(found[0])
+		if err != nil {
+			return err
+		}
+		if sha(local) != sha(remote) {
+			t.Errorf("%s differs from the archive's copy", sop)
+		}
+		compared++
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if compared != want {
+		t.Errorf("compared %d cached files with the archive's copies, want %d", compared, want)
+	}
 }
 
 func sha(b []byte) string {
@@ -291,8 +324,10 @@ func TestKilledSyncResumes(t *testing.T) {
 	if v := teleread(t, home, "verify"); v.code != 0 {
 		t.Errorf("verify: %s", v.stdout)
 	}
+	// Compared before signing: the signed report is a cached file the
+	// archive has not received yet.
+	sameAsArchive(t, srv, home, total)
 	if r := teleread(t, home, "report", "--study", study, "--sign"); r.code != 0 {
 		t.Errorf("report --sign on the completed study: exit %d, %q", r.code, r.stderr)
 	}
-	sameAsArchive(t, srv, home)
 }
