@@ -169,7 +169,9 @@ func cleanTemp(dir string, live map[string]bool) error {
 }
 
 // migrate applies the numbered migrations not yet applied, all in one
-// transaction, so that a failure leaves the schema as it was.
+// transaction, so that a failure leaves the schema as it was. A migration
+// counts as applied when its own number is recorded, not when a higher one
+// is: one merged after a later-numbered one still runs.
 func (c *Cache) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -184,8 +186,21 @@ func (c *Cache) migrate(ctx context.Context) error {
 	if _, err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
-	var current int
-	if err := tx.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+	applied := map[int]bool{}
+	rows, err := tx.Query(`SELECT version FROM schema_version`)
+	if err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("cache: migrate: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
 	for _, name := range names {
@@ -194,7 +209,7 @@ func (c *Cache) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("cache: migrate: bad migration name %s", base)
 		}
-		if n <= current {
+		if applied[n] {
 			continue
 		}
 		body, err := migrations.ReadFile(name)

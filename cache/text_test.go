@@ -102,7 +102,7 @@ func TestIndexStoresUTF8(t *testing.T) {
 }
 
 // TestMigrationRedecodesText opens a cache as an older version left it (the
-// stored bytes in the index, schema version 4) and finds its names decoded
+// stored bytes in the index, migration 5 not applied) and finds its names decoded
 // after Open; a study whose files are gone keeps its bytes read as Latin-1.
 func TestMigrationRedecodesText(t *testing.T) {
 	home := t.TempDir()
@@ -145,7 +145,7 @@ func TestMigrationRedecodesText(t *testing.T) {
 	if garbled < 15 {
 		t.Fatalf("only %d names differ undecoded: the test would prove nothing", garbled)
 	}
-	if _, err := c.DB().Exec(`DELETE FROM schema_version WHERE version >= 5`); err != nil {
+	if _, err := c.DB().Exec(`DELETE FROM schema_version WHERE version = 5`); err != nil {
 		t.Fatal(err)
 	}
 	// One study's file is gone: its row can only be made valid UTF-8.
