@@ -200,7 +200,7 @@ func (c *Cache) stageFile(p string) (st *staged, err error) {
 	defer recovered(p, &err)
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: %w", p, err)
+		return nil, fmt.Errorf("cache: import %q: %w", p, err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
@@ -231,7 +231,7 @@ func reason(err error) string {
 func (c *Cache) walk(p string, jobs chan<- string, record func(string, Result, error)) {
 	st, err := os.Stat(p)
 	if err != nil {
-		record(p, Result{}, fmt.Errorf("cache: import %s: %w", p, err))
+		record(p, Result{}, fmt.Errorf("cache: import %q: %w", p, err))
 		return
 	}
 	if !st.IsDir() && !st.Mode().IsRegular() {
@@ -272,7 +272,7 @@ func (c *Cache) walk(p string, jobs chan<- string, record func(string, Result, e
 	}
 	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
 		if err != nil {
-			record(q, Result{}, fmt.Errorf("cache: import %s: %w", q, err))
+			record(q, Result{}, fmt.Errorf("cache: import %q: %w", q, err))
 			return nil
 		}
 		if d.IsDir() {

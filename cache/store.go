@@ -40,7 +40,7 @@ type ConflictError struct {
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("cache: import %s: %s", e.Name, e.Reason())
+	return fmt.Sprintf("cache: import %q: %s", e.Name, e.Reason())
 }
 
 // Reason says what conflicted, without the file name.
@@ -61,7 +61,7 @@ type RejectError struct {
 	Err  error
 }
 
-func (e *RejectError) Error() string { return fmt.Sprintf("%s: rejected: %v", e.Name, e.Err) }
+func (e *RejectError) Error() string { return fmt.Sprintf("%q: rejected: %v", e.Name, e.Err) }
 
 // Unwrap lets errors.Is find both ErrRejected and the parser's sentinel.
 func (e *RejectError) Unwrap() []error { return []error{ErrRejected, e.Err} }
@@ -85,7 +85,7 @@ const MaxInstanceSize = 8 << 30
 func (c *Cache) ImportFile(p string) (Result, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return Result{}, fmt.Errorf("cache: import %s: %w", p, err)
+		return Result{}, fmt.Errorf("cache: import %q: %w", p, err)
 	}
 	defer f.Close()
 	return c.Import(f, p)
@@ -127,7 +127,7 @@ func (c *Cache) stage(r io.Reader, name string, durable bool) (*staged, error) {
 	defer bufPool.Put(buf)
 	m, err := buf.ReadFrom(io.LimitReader(r, smallInstance+1))
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: read: %w", name, err)
+		return nil, fmt.Errorf("cache: import %q: read: %w", name, err)
 	}
 	if m <= smallInstance {
 		return c.stageBytes(buf.Bytes(), name, durable)
@@ -158,14 +158,14 @@ func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, err
 		return hex.EncodeToString(sum[:]), nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: %w", name, err)
+		return nil, fmt.Errorf("cache: import %q: %w", name, err)
 	}
 	rec.sum = checksumOf(data)
 	rec.size = int64(len(data))
 	dir := filepath.Dir(c.FilePath(storagePath(rec.sop)))
 	tmp, err := os.CreateTemp(dir, "."+c.own.token+"-*.part")
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: %w", name, err)
+		return nil, fmt.Errorf("cache: import %q: %w", name, err)
 	}
 	_, err = tmp.Write(data)
 	if err == nil && durable {
@@ -176,7 +176,7 @@ func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, err
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
+		return nil, fmt.Errorf("cache: import %q: write: %w", name, err)
 	}
 	return c.track(&staged{name: name, tmp: tmp.Name(), rec: rec}), nil
 }
@@ -187,7 +187,7 @@ func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, err
 func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, error) {
 	tmp, err := os.CreateTemp(filepath.Join(c.home, "tmp"), c.own.token+"-*.part")
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: %w", name, err)
+		return nil, fmt.Errorf("cache: import %q: %w", name, err)
 	}
 	keep := false
 	defer func() {
@@ -199,14 +199,14 @@ func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, er
 	h := crc32.New(castagnoli)
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxInstanceSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: write: %w", name, err)
+		return nil, fmt.Errorf("cache: import %q: write: %w", name, err)
 	}
 	if n > MaxInstanceSize {
 		return nil, &RejectError{Name: name, Err: fmt.Errorf("larger than %d bytes", int64(MaxInstanceSize))}
 	}
 	if durable {
 		if err := tmp.Sync(); err != nil {
-			return nil, fmt.Errorf("cache: import %s: fsync: %w", name, err)
+			return nil, fmt.Errorf("cache: import %q: fsync: %w", name, err)
 		}
 	}
 	df, err := dataset.Parse(tmp, n, name)
@@ -220,7 +220,7 @@ func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, er
 		return contentSHA256(io.NewSectionReader(tmp, 0, n))
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cache: import %s: %w", name, err)
+		return nil, fmt.Errorf("cache: import %q: %w", name, err)
 	}
 	rec.sum = crcChecksum(h.Sum32())
 	rec.size = n
@@ -287,7 +287,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	if err != nil {
 		for i, st := range list {
 			c.drop(st)
-			out[i].Err = fmt.Errorf("cache: import %s: lookup: %w", st.name, err)
+			out[i].Err = fmt.Errorf("cache: import %q: lookup: %w", st.name, err)
 		}
 		return out
 	}
@@ -309,7 +309,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 		}
 		switch {
 		case err != nil:
-			o.Err = fmt.Errorf("cache: import %s: lookup: %w", st.name, err)
+			o.Err = fmt.Errorf("cache: import %q: lookup: %w", st.name, err)
 		case same:
 			o.Outcome, o.Path = AlreadyPresent, c.FilePath(oldPath)
 		case oldPath != "":
@@ -327,7 +327,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 		}
 		if err != nil {
 			c.drop(st)
-			o.Err = fmt.Errorf("cache: import %s: %w", st.name, err)
+			o.Err = fmt.Errorf("cache: import %q: %w", st.name, err)
 			continue
 		}
 		c.untrack(st)
@@ -354,7 +354,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	}
 	for _, i := range placed {
 		if err != nil {
-			out[i].Err = fmt.Errorf("cache: import %s: %w", list[i].name, err)
+			out[i].Err = fmt.Errorf("cache: import %q: %w", list[i].name, err)
 		} else {
 			out[i].Outcome = Imported
 		}

@@ -52,7 +52,7 @@ type Image struct {
 func Open(path string) (*Image, error) {
 	f, err := dataset.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("viewer: open %s: %w", path, err)
+		return nil, fmt.Errorf("viewer: open %q: %w", path, err)
 	}
 	im, err := NewImage(f)
 	if err != nil {
@@ -79,16 +79,16 @@ func (im *Image) Close() error {
 func NewImage(f *dataset.File) (*Image, error) {
 	name := f.Name
 	if f.Pixel == nil {
-		return nil, fmt.Errorf("viewer: open %s: %w", name, ErrNoPixelData)
+		return nil, fmt.Errorf("viewer: open %q: %w", name, ErrNoPixelData)
 	}
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("viewer: open %s: %w: %s", name, ErrInvalid, fmt.Sprintf(format, a...))
+		return fmt.Errorf("viewer: open %q: %w: %s", name, ErrInvalid, fmt.Sprintf(format, a...))
 	}
 	// Every value that sizes a buffer is range-checked first (Rows and
 	// Columns 1..65535, Frames no more than the pixel data hold), so the
 	// products below cannot overflow into a small or negative size.
 	if _, err := f.Dims(); err != nil {
-		return nil, fmt.Errorf("viewer: open %s: %w: %w", name, ErrInvalid, err)
+		return nil, fmt.Errorf("viewer: open %q: %w: %w", name, ErrInvalid, err)
 	}
 	d := f.DataSet
 	im := &Image{File: f, TransferSyntax: f.TransferSyntax}
@@ -121,7 +121,7 @@ func NewImage(f *dataset.File) (*Image, error) {
 	case im.Float:
 	case im.BitsAllocated == 1 || im.BitsAllocated == 8 || im.BitsAllocated == 16 || im.BitsAllocated == 32:
 	default:
-		return nil, fmt.Errorf("viewer: open %s: %w: Bits Allocated %d", name, ErrUnsupported, im.BitsAllocated)
+		return nil, fmt.Errorf("viewer: open %q: %w: Bits Allocated %d", name, ErrUnsupported, im.BitsAllocated)
 	}
 	if !im.Float {
 		im.BitsStored = im.BitsAllocated
@@ -156,7 +156,7 @@ func NewImage(f *dataset.File) (*Image, error) {
 			return nil, bad("%s with %d samples per pixel", im.Photometric, im.Samples)
 		}
 	default:
-		return nil, fmt.Errorf("viewer: open %s: %w: Photometric Interpretation %q", name, ErrUnsupported, im.Photometric)
+		return nil, fmt.Errorf("viewer: open %q: %w: Photometric Interpretation %q", name, ErrUnsupported, im.Photometric)
 	}
 	if n := int64(im.Rows) * int64(im.Cols) * int64(im.Samples); n > maxFrameSamples {
 		return nil, bad("frame of %dx%dx%d samples is too large", im.Rows, im.Cols, im.Samples)
@@ -188,7 +188,7 @@ func (im *Image) Monochrome1() bool { return im.Photometric == "MONOCHROME1" }
 // are read and decoded.
 func (im *Image) Frame(n int) (*Frame, error) {
 	if n < 0 || n >= im.Frames {
-		return nil, fmt.Errorf("viewer: frame %d of %s: %w (%d frames)", n, im.File.Name, ErrFrameRange, im.Frames)
+		return nil, fmt.Errorf("viewer: frame %d of %q: %w (%d frames)", n, im.File.Name, ErrFrameRange, im.Frames)
 	}
 	var fr *Frame
 	var err error
@@ -198,7 +198,7 @@ func (im *Image) Frame(n int) (*Frame, error) {
 		fr, err = im.nativeFrame(n)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("viewer: frame %d of %s: %w", n, im.File.Name, err)
+		return nil, fmt.Errorf("viewer: frame %d of %q: %w", n, im.File.Name, err)
 	}
 	fr.Index = n
 	return fr, nil

@@ -53,7 +53,7 @@ func LoadFrame(path string, opt RenderOptions) (*Frame, *Display, error) {
 	}
 	if opt.Window != nil && f.Color == Monochrome {
 		if !opt.Window.Valid() {
-			return nil, nil, fmt.Errorf("viewer: render %s: %w: window width %g", path, ErrInvalid, opt.Window.Width)
+			return nil, nil, fmt.Errorf("viewer: render %q: %w: window width %g", path, ErrInvalid, opt.Window.Width)
 		}
 		d.Window, d.VOILUT = *opt.Window, nil
 	}

@@ -20,7 +20,7 @@ func runApp(g *globals, args []string) int {
 		return 2
 	}
 	if !hasDisplay() {
-		fmt.Fprintln(os.Stderr, "teleread: no display (DISPLAY and WAYLAND_DISPLAY are unset).\n"+
+		fmt.Fprintln(stderr, "teleread: no display (DISPLAY and WAYLAND_DISPLAY are unset).\n"+
 			"The reading app needs a graphical session. On a headless machine run it under a virtual display:\n"+
 			"    xvfb-run -a teleread\n"+
 			"Headless commands work without one: teleread import|studies|info|render|verify ...")

@@ -18,7 +18,7 @@ func runImport(g *globals, args []string) int {
 		return 2
 	}
 	if len(paths) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: teleread import PATH...")
+		fmt.Fprintln(stderr, "usage: teleread import PATH...")
 		return 2
 	}
 	c, err := g.openCache()
@@ -30,19 +30,19 @@ func runImport(g *globals, args []string) int {
 	sum := c.ImportPaths(paths, func(name string, res cache.Result, err error) {
 		n++
 		if !*quiet && err == nil && isTerminal(os.Stderr) && n%50 == 0 {
-			fmt.Fprintf(os.Stderr, "\r%d files...", n)
+			fmt.Fprintf(stderr, "\r%d files...", n)
 		}
 	})
 	if !*quiet && isTerminal(os.Stderr) && n >= 50 {
-		fmt.Fprintln(os.Stderr)
+		fmt.Fprintln(stderr)
 	}
 	for _, r := range sum.Rejected {
-		fmt.Printf("rejected: %s: %s\n", r.Name, r.Reason)
+		fmt.Fprintf(stdout, "rejected: %q: %s\n", r.Name, r.Reason)
 	}
 	for _, r := range sum.Conflicts {
-		fmt.Printf("conflict: %s: %s\n", r.Name, r.Reason)
+		fmt.Fprintf(stdout, "conflict: %q: %s\n", r.Name, r.Reason)
 	}
-	fmt.Printf("imported %d, already present %d, conflicts %d, rejected %d (%d studies)\n",
+	fmt.Fprintf(stdout, "imported %d, already present %d, conflicts %d, rejected %d (%d studies)\n",
 		sum.Imported, sum.AlreadyPresent, len(sum.Conflicts), len(sum.Rejected), len(sum.Studies))
 	if len(sum.Rejected) > 0 || len(sum.Conflicts) > 0 {
 		return 1
@@ -69,7 +69,7 @@ func runStudies(g *globals, args []string) int {
 		return printJSON(studies)
 	}
 	for _, s := range studies {
-		fmt.Printf("%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
+		fmt.Fprintf(stdout, "%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
 			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)
 	}
 	return 0
@@ -83,7 +83,7 @@ func runInfo(g *globals, args []string) int {
 		return 2
 	}
 	if len(paths) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: teleread info [--json] FILE")
+		fmt.Fprintln(stderr, "usage: teleread info [--json] FILE")
 		return 2
 	}
 	f, err := dataset.Open(paths[0])
@@ -106,10 +106,10 @@ func runInfo(g *globals, args []string) int {
 		if v == nil {
 			v = "-"
 		}
-		fmt.Printf("%-26s %v\n", k, v)
+		fmt.Fprintf(stdout, "%-26s %v\n", k, v)
 	}
 	for _, w := range in.Warnings {
-		fmt.Printf("%-26s %s\n", "Warning", w)
+		fmt.Fprintf(stdout, "%-26s %s\n", "Warning", w)
 	}
 	return 0
 }
@@ -129,13 +129,13 @@ func runVerify(g *globals, args []string) int {
 		return fail(err)
 	}
 	for _, p := range probs {
-		fmt.Println(p)
+		fmt.Fprintln(stdout, p)
 	}
 	if len(probs) > 0 {
-		fmt.Printf("%d problems\n", len(probs))
+		fmt.Fprintf(stdout, "%d problems\n", len(probs))
 		return 1
 	}
-	fmt.Println("cache OK")
+	fmt.Fprintln(stdout, "cache OK")
 	return 0
 }
 

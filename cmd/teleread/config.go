@@ -72,7 +72,7 @@ func loadConfig() (config, error) {
 				return c, fmt.Errorf("config %s: %w", p, err)
 			}
 			if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 && (c.Password != "" || c.Token != "" || c.OAuth2 != nil) {
-				fmt.Fprintf(os.Stderr, "teleread: warning: %s holds credentials and is readable by others: chmod 600 it\n", p)
+				fmt.Fprintf(stderr, "teleread: warning: %s holds credentials and is readable by others: chmod 600 it\n", p)
 			}
 		}
 	}

@@ -27,11 +27,11 @@ func runExport(g *globals, args []string) int {
 		return 2
 	}
 	if len(studies) == 0 || (*out == "" && *stow == "") {
-		fmt.Fprintln(os.Stderr, "usage: teleread export [--deidentify [--keep-dates] [--keep-device] [--include-burned-in]] STUDY_UID... (-o OUT.zip | --stow URL [--token-file F])")
+		fmt.Fprintln(stderr, "usage: teleread export [--deidentify [--keep-dates] [--keep-device] [--include-burned-in]] STUDY_UID... (-o OUT.zip | --stow URL [--token-file F])")
 		return 2
 	}
 	if !*deid && (*keepDates || *keepDevice || *burnedIn) {
-		fmt.Fprintln(os.Stderr, "teleread: export: --keep-dates, --keep-device and --include-burned-in need --deidentify")
+		fmt.Fprintln(stderr, "teleread: export: --keep-dates, --keep-device and --include-burned-in need --deidentify")
 		return 2
 	}
 	c, err := g.openCache()
@@ -50,7 +50,7 @@ func runExport(g *globals, args []string) int {
 		tmp, err = os.CreateTemp("", "teleread-export-*.zip")
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread: export:", err)
+		fmt.Fprintln(stderr, "teleread: export:", err)
 		return 1
 	}
 	defer os.Remove(tmp.Name())
@@ -62,15 +62,15 @@ func runExport(g *globals, args []string) int {
 	}
 	printExportSummary(sum)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread: export:", err)
+		fmt.Fprintln(stderr, "teleread: export:", err)
 		return 1
 	}
 	if zipPath != "" {
 		if err := os.Rename(tmp.Name(), zipPath); err != nil {
-			fmt.Fprintln(os.Stderr, "teleread: export:", err)
+			fmt.Fprintln(stderr, "teleread: export:", err)
 			return 1
 		}
-		fmt.Printf("wrote %s\n", zipPath)
+		fmt.Fprintf(stdout, "wrote %s\n", zipPath)
 	}
 	code := 0
 	if len(sum.Failed) > 0 {
@@ -82,7 +82,7 @@ func runExport(g *globals, args []string) int {
 			src = zipPath
 		}
 		if err := stowZip(src, *stow, *tokenFile, sum); err != nil {
-			fmt.Fprintln(os.Stderr, "teleread: export: stow:", err)
+			fmt.Fprintln(stderr, "teleread: export: stow:", err)
 			return 1
 		}
 	}
@@ -98,21 +98,21 @@ func printExportSummary(sum share.Summary) {
 		if sum.Options.KeepDevice {
 			opts = append(opts, "device identity kept")
 		}
-		fmt.Printf("de-identified (%s)\n", strings.Join(opts, "; "))
+		fmt.Fprintf(stdout, "de-identified (%s)\n", strings.Join(opts, "; "))
 	} else {
-		fmt.Println("NOT de-identified: the copy carries the patient's identity")
+		fmt.Fprintln(stdout, "NOT de-identified: the copy carries the patient's identity")
 	}
-	fmt.Printf("exported %d instances in %d series of %d studies\n", sum.Instances, sum.Series, sum.Studies)
+	fmt.Fprintf(stdout, "exported %d instances in %d series of %d studies\n", sum.Instances, sum.Series, sum.Studies)
 	if n := len(sum.BurnedIn); n > 0 {
-		fmt.Printf("left out %d images with burned-in annotation (Burned In Annotation YES); --include-burned-in exports them:\n", n)
+		fmt.Fprintf(stdout, "left out %d images with burned-in annotation (Burned In Annotation YES); --include-burned-in exports them:\n", n)
 		for _, s := range sum.BurnedIn {
-			fmt.Printf("  %s, instance %s\n", s.Series, s.InstanceNumber)
+			fmt.Fprintf(stdout, "  %s, instance %s\n", s.Series, s.InstanceNumber)
 		}
 	} else if sum.Deidentified && !sum.Options.IncludeBurnedIn {
-		fmt.Println("no image with burned-in annotation was found")
+		fmt.Fprintln(stdout, "no image with burned-in annotation was found")
 	}
 	for _, s := range sum.Failed {
-		fmt.Printf("failed: %s, instance %s: %s\n", s.Series, s.InstanceNumber, s.Reason)
+		fmt.Fprintf(stdout, "failed: %s, instance %s: %s\n", s.Series, s.InstanceNumber, s.Reason)
 	}
 }
 
@@ -190,6 +190,6 @@ func stowZip(zipPath, root, tokenFile string, sum share.Summary) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	fmt.Printf("stored %d instances at %s\n", stored, cl.BaseURL())
+	fmt.Fprintf(stdout, "stored %d instances at %s\n", stored, cl.BaseURL())
 	return nil
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"log"
 	"os"
 	"runtime/debug"
 
@@ -12,6 +13,8 @@ import (
 )
 
 func main() {
+	// Logged errors carry file and archive names too.
+	log.SetOutput(stderr)
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -39,7 +42,7 @@ var commands = map[string]command{
 func run(args []string) int {
 	g, rest, err := parseGlobals(args)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread:", err)
+		fmt.Fprintln(stderr, "teleread:", err)
 		return 2
 	}
 	if len(rest) == 0 {
@@ -52,7 +55,7 @@ func run(args []string) int {
 	}
 	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "teleread: unknown command %q\n", name)
+		fmt.Fprintf(stderr, "teleread: unknown command %q\n", name)
 		usage()
 		return 2
 	}

@@ -95,7 +95,7 @@ func TestImportCorpusCLI(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
 	json.Unmarshal(b, &m)
 	for _, e := range m.Files {
-		line := "rejected: " + filepath.Join(corpusDir, "files", filepath.Base(e.File)) + ": "
+		line := fmt.Sprintf("rejected: %q: ", filepath.Join(corpusDir, "files", filepath.Base(e.File)))
 		rejected := strings.Contains(r.stdout, line)
 		switch e.Expectation.Import {
 		case "accept":
@@ -186,7 +186,7 @@ func TestHugeDeclaredLength(t *testing.T) {
 	os.WriteFile(p, b.Bytes(), 0o644)
 
 	r := teleread(t, t.TempDir(), "import", p)
-	if r.code == 0 || !strings.Contains(r.stdout, "rejected: "+p) || !strings.Contains(r.stdout, "exceeds") {
+	if r.code == 0 || !strings.Contains(r.stdout, fmt.Sprintf("rejected: %q", p)) || !strings.Contains(r.stdout, "exceeds") {
 		t.Fatalf("want a rejection naming the file and the length:\n%s", r.stdout)
 	}
 	if r.maxRSSKiB > 100*1024 {

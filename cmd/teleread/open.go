@@ -25,7 +25,7 @@ func runOpen(g *globals, args []string) int {
 		return 2
 	}
 	if len(targets) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: teleread open FOLDER|ZIP|DICOMDIR|https://host/dicom-web/studies/UID [--token-file F] [--no-app]")
+		fmt.Fprintln(stderr, "usage: teleread open FOLDER|ZIP|DICOMDIR|https://host/dicom-web/studies/UID [--token-file F] [--no-app]")
 		return 2
 	}
 	c, err := g.openCache()
@@ -39,7 +39,7 @@ func runOpen(g *globals, args []string) int {
 	for _, t := range targets {
 		t, err := fromLink(t)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "teleread: open:", err)
+			fmt.Fprintln(stderr, "teleread: open:", err)
 			failed = true
 			continue
 		}
@@ -49,24 +49,24 @@ func runOpen(g *globals, args []string) int {
 				studies[uid] = true
 			}
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "teleread: open:", err)
+				fmt.Fprintln(stderr, "teleread: open:", err)
 				failed = true
 			}
 			continue
 		}
 		sum := c.ImportPaths([]string{t}, nil)
 		for _, r := range sum.Rejected {
-			fmt.Printf("rejected: %s: %s\n", r.Name, r.Reason)
+			fmt.Fprintf(stdout, "rejected: %q: %s\n", r.Name, r.Reason)
 		}
 		for _, r := range sum.Conflicts {
-			fmt.Printf("conflict: %s: %s (the cached copy is kept)\n", r.Name, r.Reason)
+			fmt.Fprintf(stdout, "conflict: %q: %s (the cached copy is kept)\n", r.Name, r.Reason)
 		}
 		for uid := range sum.Studies {
 			studies[uid] = true
 		}
 	}
 	if len(studies) == 0 {
-		fmt.Fprintln(os.Stderr, "teleread: open: no study found")
+		fmt.Fprintln(stderr, "teleread: open: no study found")
 		return 1
 	}
 	uids := make([]string, 0, len(studies))
@@ -82,10 +82,10 @@ func runOpen(g *globals, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Printf("%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
+		fmt.Fprintf(stdout, "%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
 			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)
 	}
-	fmt.Printf("opened %d studies (marked shared)\n", len(uids))
+	fmt.Fprintf(stdout, "opened %d studies (marked shared)\n", len(uids))
 	status := 0
 	if failed {
 		status = 1
@@ -93,7 +93,7 @@ func runOpen(g *globals, args []string) int {
 	switch {
 	case *noApp:
 	case !hasDisplay():
-		fmt.Println("no display: read them in the app (teleread app), where shared studies are listed first")
+		fmt.Fprintln(stdout, "no display: read them in the app (teleread app), where shared studies are listed first")
 	default:
 		// The app starts on the first of them as its worklist lists them.
 		if code := startApp(g, "auto", app.Config{Cache: c, SamplesDir: defaultSamples(), SyncInterval: 30 * time.Second,
@@ -177,7 +177,7 @@ func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, er
 		return err
 	})
 	for _, r := range rejected {
-		fmt.Printf("rejected: %s\n", r)
+		fmt.Fprintf(stdout, "rejected: %s\n", r)
 	}
 	if err != nil {
 		return got, fmt.Errorf("retrieve study %s after %d instances: %w", study, n, err)
@@ -185,7 +185,7 @@ func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, er
 	if n == 0 {
 		return got, fmt.Errorf("study %s: the archive returned no instance", study)
 	}
-	fmt.Printf("retrieved %d instances of study %s\n", n, study)
+	fmt.Fprintf(stdout, "retrieved %d instances of study %s\n", n, study)
 	return got, nil
 }
 

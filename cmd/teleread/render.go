@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -21,29 +20,29 @@ func runRender(g *globals, args []string) int {
 		return 2
 	}
 	if len(paths) != 1 || *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: teleread render FILE [--frame N] [--window C,W] [--renderer auto|gpu|cpu] -o OUT")
+		fmt.Fprintln(stderr, "usage: teleread render FILE [--frame N] [--window C,W] [--renderer auto|gpu|cpu] -o OUT")
 		return 2
 	}
 	opt := viewer.RenderOptions{Frame: *frame}
 	if *window != "" {
 		w, err := parseWindow(*window)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "teleread: render:", err)
+			fmt.Fprintln(stderr, "teleread: render:", err)
 			return 2
 		}
 		opt.Window = &w
 	}
 	img, used, err := renderWith(*renderer, paths[0], opt)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "teleread: render:", err)
+		fmt.Fprintln(stderr, "teleread: render:", err)
 		return 1
 	}
 	if err := viewer.WriteImage(*out, img); err != nil {
-		fmt.Fprintln(os.Stderr, "teleread: render:", err)
+		fmt.Fprintln(stderr, "teleread: render:", err)
 		return 1
 	}
 	if used != "" {
-		fmt.Fprintln(os.Stderr, "renderer:", used)
+		fmt.Fprintln(stderr, "renderer:", used)
 	}
 	return 0
 }

@@ -42,7 +42,7 @@ func runReport(g *globals, args []string) int {
 		return 2
 	}
 	if *study == "" {
-		fmt.Fprintln(os.Stderr, "usage: teleread report --study UID [--findings TEXT|@FILE] [--impression TEXT|@FILE] [--sign [--incomplete-ok]] | --addendum TEXT|@FILE | --export OUT.dcm")
+		fmt.Fprintln(stderr, "usage: teleread report --study UID [--findings TEXT|@FILE] [--impression TEXT|@FILE] [--sign [--incomplete-ok]] | --addendum TEXT|@FILE | --export OUT.dcm")
 		return 2
 	}
 	conf, err := loadConfig()
@@ -128,9 +128,9 @@ func runReport(g *globals, args []string) int {
 			return fail(err)
 		}
 		if !comp.Complete() {
-			fmt.Printf("signed on an incomplete study: %s\n", comp.Describe())
+			fmt.Fprintf(stdout, "signed on an incomplete study: %s\n", comp.Describe())
 		}
-		fmt.Printf("signed: SR %s queued for delivery\n", doc.SOPInstanceUID)
+		fmt.Fprintf(stdout, "signed: SR %s queued for delivery\n", doc.SOPInstanceUID)
 	}
 	if *addendum != "" {
 		text, err := textArg(*addendum)
@@ -141,7 +141,7 @@ func runReport(g *globals, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Printf("addendum: SR %s queued for delivery\n", doc.SOPInstanceUID)
+		fmt.Fprintf(stdout, "addendum: SR %s queued for delivery\n", doc.SOPInstanceUID)
 	}
 	if *export != "" {
 		if len(r.Documents) == 0 {
@@ -155,12 +155,12 @@ func runReport(g *globals, args []string) int {
 		if err := os.WriteFile(*export, sr, 0o644); err != nil {
 			return fail(err)
 		}
-		fmt.Printf("exported SR %s to %s\n", last.SOPInstanceUID, *export)
+		fmt.Fprintf(stdout, "exported SR %s to %s\n", last.SOPInstanceUID, *export)
 	}
 	if !*sign && *addendum == "" && *export == "" {
-		fmt.Printf("state: %s\nfindings: %s\nimpression: %s\n", r.State, r.Sections.Findings, r.Sections.Impression)
+		fmt.Fprintf(stdout, "state: %s\nfindings: %s\nimpression: %s\n", r.State, r.Sections.Findings, r.Sections.Impression)
 		if r.Sections.Recommendation != "" {
-			fmt.Printf("recommendation: %s\n", r.Sections.Recommendation)
+			fmt.Fprintf(stdout, "recommendation: %s\n", r.Sections.Recommendation)
 		}
 	}
 	return 0
@@ -196,7 +196,7 @@ func runOutbox(g *globals, args []string) int {
 			return fail(err)
 		}
 		if res.Offline {
-			fmt.Fprintln(os.Stderr, "teleread: archive offline: reports stay in the outbox")
+			fmt.Fprintln(stderr, "teleread: archive offline: reports stay in the outbox")
 		}
 	}
 	items, err := c.Outbox()
@@ -211,16 +211,16 @@ func runOutbox(g *globals, args []string) int {
 		if it.LastError != "" && it.State != cache.OutboxDelivered {
 			line += "  (" + it.LastError + ")"
 		}
-		fmt.Println(line)
+		fmt.Fprintln(stdout, line)
 	}
 	if len(items) == 0 {
-		fmt.Println("outbox empty")
+		fmt.Fprintln(stdout, "outbox empty")
 	}
 	return 0
 }
 
 // fail prints err as the command's error and returns the exit status 1.
 func fail(err error) int {
-	fmt.Fprintln(os.Stderr, "teleread:", err)
+	fmt.Fprintln(stderr, "teleread:", err)
 	return 1
 }

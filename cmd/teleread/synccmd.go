@@ -86,10 +86,10 @@ func runSync(g *globals, args []string) int {
 		if conf.CacheLimitGB > 0 {
 			ev, err := c.Evict(int64(conf.CacheLimitGB * (1 << 30)))
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "teleread: evict:", err)
+				fmt.Fprintln(stderr, "teleread: evict:", err)
 			}
 			for _, e := range ev {
-				fmt.Printf("evicted %s (%s)\n", e.StudyInstanceUID, humanBytes(e.Bytes))
+				fmt.Fprintf(stdout, "evicted %s (%s)\n", e.StudyInstanceUID, humanBytes(e.Bytes))
 			}
 		}
 		if *once || ctx.Err() != nil {
@@ -112,16 +112,16 @@ func syncOnce(ctx context.Context, p *tsync.Puller, out *tsync.Outbox, c *cache.
 	code := 0
 	switch {
 	case err != nil && errors.Is(err, tsync.ErrOffline):
-		fmt.Fprintf(os.Stderr, "teleread: sync: OFFLINE: the archive %s cannot be reached (%v).\nCached studies stay readable; signed reports stay in the outbox.\n", p.Client.BaseURL(), err)
+		fmt.Fprintf(stderr, "teleread: sync: OFFLINE: the archive %s cannot be reached (%v).\nCached studies stay readable; signed reports stay in the outbox.\n", p.Client.BaseURL(), err)
 		code = 1
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "teleread: sync:", err)
+		fmt.Fprintln(stderr, "teleread: sync:", err)
 		code = 1
 	default:
-		fmt.Printf("worklist: %d assigned, %d priors; %d ready; fetched %d instances (%s)\n",
+		fmt.Fprintf(stdout, "worklist: %d assigned, %d priors; %d ready; fetched %d instances (%s)\n",
 			res.Assigned, res.Priors, len(res.Ready), res.Fetched, humanBytes(res.Bytes))
 		for uid, ferr := range res.Failed {
-			fmt.Printf("not ready: %s: %v\n", uid, ferr)
+			fmt.Fprintf(stdout, "not ready: %s: %v\n", uid, ferr)
 		}
 		if len(res.Failed) > 0 || res.Offline || len(res.Ready) < res.Assigned+res.Priors {
 			code = 1
@@ -130,14 +130,14 @@ func syncOnce(ctx context.Context, p *tsync.Puller, out *tsync.Outbox, c *cache.
 	fr, ferr := out.Flush(ctx)
 	switch {
 	case ferr != nil:
-		fmt.Fprintln(os.Stderr, "teleread: outbox:", ferr)
+		fmt.Fprintln(stderr, "teleread: outbox:", ferr)
 		code = 1
 	case fr.Offline:
-		fmt.Fprintln(os.Stderr, "teleread: outbox: archive offline, reports kept for later")
+		fmt.Fprintln(stderr, "teleread: outbox: archive offline, reports kept for later")
 		code = 1
 	}
 	if n, err := c.OutboxCount(); err == nil {
-		fmt.Printf("outbox: %d delivered now, %d waiting, %d failed\n", fr.Delivered, n, fr.Failed)
+		fmt.Fprintf(stdout, "outbox: %d delivered now, %d waiting, %d failed\n", fr.Delivered, n, fr.Failed)
 		if n > 0 {
 			code = 1
 		}
@@ -168,7 +168,7 @@ func (p *progress) event(e tsync.Event) {
 			for _, b := range p.bytes {
 				total += b
 			}
-			fmt.Fprintf(os.Stderr, "\r%s: %d/%d instances   total %s   ", short(e.StudyUID), e.Done, e.Total, humanBytes(total))
+			fmt.Fprintf(stderr, "\r%s: %d/%d instances   total %s   ", short(e.StudyUID), e.Done, e.Total, humanBytes(total))
 		}
 	case tsync.StudyState:
 		if p.tty {
@@ -178,10 +178,10 @@ func (p *progress) event(e tsync.Event) {
 		if e.Err != nil {
 			line += ": " + e.Err.Error()
 		}
-		fmt.Fprintln(os.Stderr, line)
+		fmt.Fprintln(stderr, line)
 	case tsync.Connectivity:
 		if !e.Online {
-			fmt.Fprintln(os.Stderr, "archive offline")
+			fmt.Fprintln(stderr, "archive offline")
 		}
 	}
 }

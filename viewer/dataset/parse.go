@@ -53,9 +53,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Tag != 0 {
-		return fmt.Sprintf("dicom: %s: at offset %d, element %s: %v", e.Name, e.Offset, e.Tag, e.Err)
+		return fmt.Sprintf("dicom: %q: at offset %d, element %s: %v", e.Name, e.Offset, e.Tag, e.Err)
 	}
-	return fmt.Sprintf("dicom: %s: at offset %d: %v", e.Name, e.Offset, e.Err)
+	return fmt.Sprintf("dicom: %q: at offset %d: %v", e.Name, e.Offset, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
