@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -246,9 +245,14 @@ func runGlyphWindow(out string) error {
 			p := drv.AbsolutePositionForObject(marker).Add(fyne.NewPos(15, 15))
 			markerAt = image.Pt(int(p.X*sc), int(p.Y*sc))
 		})
-		img, err := screenshotWindow(wpx, hpx, markerAt)
+		img, err := screenshotX(wpx, hpx)
 		if err != nil {
 			scriptErr = err
+			return
+		}
+		// The marker proves the screenshot is the window, pixel for pixel.
+		if r, g, b, _ := img.At(markerAt.X, markerAt.Y).RGBA(); r>>8 != uint32(markerColour.R) || g>>8 != uint32(markerColour.G) || b>>8 != uint32(markerColour.B) {
+			scriptErr = fmt.Errorf("the screenshot shows %v where the window has its marker %v", img.At(markerAt.X, markerAt.Y), markerColour)
 			return
 		}
 		f, err := os.Create(filepath.Join(out, "glyphs.png"))
@@ -274,54 +278,3 @@ func runGlyphWindow(out string) error {
 
 // markerColour marks a spot of the glyph window whose colour is known.
 var markerColour = color.NRGBA{R: 0xff, G: 0x20, B: 0x40, A: 0xff}
-
-// screenshotWindow is screenshotX for a GL window that may not be stored as
-// the X server says: Xvfb's pixmap format is 4 bytes a pixel, but Mesa's
-// software GL has been seen to write a window's rows there as packed 3-byte
-// pixels (the picture looks squeezed to three quarters of its width, with
-// colour fringes). The marker, drawn at at in markerColour, tells which
-// layout the window has.
-func screenshotWindow(w, h int, at image.Point) (image.Image, error) {
-	f, err := os.CreateTemp("", "teleread-*.xwd")
-	if err != nil {
-		return nil, err
-	}
-	f.Close()
-	defer os.Remove(f.Name())
-	if out, err := exec.Command("xwd", "-root", "-silent", "-out", f.Name()).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("xwd: %v: %s", err, out)
-	}
-	b, err := os.ReadFile(f.Name())
-	if err != nil {
-		return nil, err
-	}
-	isMarker := func(c color.Color) bool {
-		r, g, bl, _ := c.RGBA()
-		d := func(a uint32, b uint8) bool { return int(a>>8)-int(b) < 24 && int(b)-int(a>>8) < 24 }
-		return d(r, markerColour.R) && d(g, markerColour.G) && d(bl, markerColour.B)
-	}
-	img, err := decodeXWD(b)
-	if err != nil {
-		return nil, err
-	}
-	if isMarker(img.At(at.X, at.Y)) {
-		return img.SubImage(image.Rect(0, 0, w, h).Intersect(img.Bounds())), nil
-	}
-	u := func(i int) int { return int(binary.BigEndian.Uint32(b[i*4:])) }
-	hdr, byteOrder, bpp, bpl, ncolors := u(0), u(7), u(11), u(12), u(19)
-	off := hdr + ncolors*12
-	if (bpp != 24 && bpp != 32) || byteOrder != 0 || w <= 0 || h <= 0 || off < 0 || bpl < w*3 || len(b)-off < bpl*h {
-		return nil, fmt.Errorf("xwd: marker not found at %v (%v) and no packed window to read (bpp %d, order %d, bpl %d, %dx%d)", at, img.At(at.X, at.Y), bpp, byteOrder, bpl, w, h)
-	}
-	packed := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		row := b[off+y*bpl:]
-		for x := range w {
-			packed.SetRGBA(x, y, color.RGBA{R: row[3*x+2], G: row[3*x+1], B: row[3*x], A: 255})
-		}
-	}
-	if !isMarker(packed.At(at.X, at.Y)) {
-		return nil, fmt.Errorf("xwd: marker not found at %v in either layout", at)
-	}
-	return packed, nil
-}
