@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -82,8 +83,9 @@ func TestTruncatedPrefixes(t *testing.T) {
 }
 
 // FuzzParse feeds arbitrary bytes to the parser, seeded from the corpus. It must
-// never panic, never allocate more than the input allows, and read the same
-// through its window (Parse) as in place (ParseBytes).
+// never panic, never allocate more than the input allows, read the same
+// through its window (Parse) as in place (ParseBytes), and refuse bad input
+// with an *Error that names the file and wraps one of the package's sentinels.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "files", "*.dcm"))
 	for _, p := range files {
@@ -101,6 +103,19 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse: %v; ParseBytes: %v", err, merr)
 		}
 		if err != nil {
+			// A clear error: it names the file and says what kind of
+			// damage, by a sentinel callers can branch on.
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Name != "fuzz.dcm" || !strings.Contains(err.Error(), "fuzz.dcm") {
+				t.Fatalf("error %v does not name the file", err)
+			}
+			known := false
+			for _, s := range []error{ErrNotDICOM, ErrTruncated, ErrValueTooLong, ErrNoTransferSyntax, ErrMalformed, ErrBudget, ErrOutOfRange, ErrBadPixelData} {
+				known = known || errors.Is(err, s)
+			}
+			if !known {
+				t.Fatalf("error %v wraps none of the package's sentinels", err)
+			}
 			return
 		}
 		a, _ := json.Marshal(file.Info())
