@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostileArchive answers QIDO with one study assigned to Doe^Jane (or, when
+// hugeQIDO, with a 250 MB array of small studies) and every retrieve with one
+// endless part of zeros.
+func hostileArchive(hugeQIDO bool) http.HandlerFunc {
+	const study = `{"0020000D":{"vr":"UI","Value":["1.2.3.%d"]},"00081060":{"vr":"PN","Value":[{"Alphabetic":"Doe^Jane"}]},"00201208":{"vr":"IS","Value":[1]},"00201206":{"vr":"IS","Value":[1]}}`
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/studies") && hugeQIDO:
+			w.Header().Set("Content-Type", "application/dicom+json")
+			io.WriteString(w, "[")
+			for i := 0; i < 1500000; i++ {
+				if i > 0 {
+					io.WriteString(w, ",")
+				}
+				if _, err := fmt.Fprintf(w, study, i); err != nil {
+					return
+				}
+			}
+			io.WriteString(w, "]")
+		case strings.HasSuffix(r.URL.Path, "/studies") || strings.HasSuffix(r.URL.Path, "/series") || strings.HasSuffix(r.URL.Path, "/instances"):
+			w.Header().Set("Content-Type", "application/dicom+json")
+			one := strings.TrimSuffix(fmt.Sprintf(study, 1), "}") +
+				`,"0020000E":{"vr":"UI","Value":["1.2.3.1.1"]},"00080018":{"vr":"UI","Value":["1.2.3.1.1.1"]},"00201209":{"vr":"IS","Value":[1]}}`
+			io.WriteString(w, "["+one+"]")
+		default:
+			w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=b`)
+			io.WriteString(w, "--b\r\nContent-Type: application/dicom\r\n\r\n")
+			buf := make([]byte, 1<<20)
+			for {
+				if _, err := w.Write(buf); err != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// TestHostileArchiveSyncCLI: `sync --once` against an archive that sends a
+// 250 MB QIDO answer (5.9 GB before) or an endless part (8 GB of tmp/ in
+// 33 s before) fails with the reason, leaves nothing staged, and its peak
+// RSS stays under 300 MB.
+func TestHostileArchiveSyncCLI(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		huge bool
+		want string
+	}{
+		{"250 MB QIDO answer", true, "JSON answer over"},
+		{"endless part", false, "not a DICOM file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(hostileArchive(tt.huge))
+			defer srv.Close()
+			home := t.TempDir()
+			r := teleread(t, home, "sync", "--once", "--archive", srv.URL, "--reader", "Doe^Jane", "--priors", "0")
+			out := r.stdout + r.stderr
+			if r.code == 0 || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, output %q; want a failure saying %q", r.code, out, tt.want)
+			}
+			if r.maxRSSKiB > maxHostileRSSKiB {
+				t.Errorf("peak RSS %d MiB, want under %d", r.maxRSSKiB>>10, maxHostileRSSKiB>>10)
+			}
+			t.Logf("peak RSS %d MiB", r.maxRSSKiB>>10)
+			var staged int64
+			filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+				if d != nil && !d.IsDir() && strings.HasSuffix(p, ".part") {
+					if fi, err := d.Info(); err == nil {
+						staged += fi.Size()
+					}
+				}
+				return nil
+			})
+			if staged != 0 {
+				t.Errorf("%d bytes left staged", staged)
+			}
+		})
+	}
+}
