@@ -103,9 +103,9 @@ func (p *reportPanel) confirmSignature(what string, sign func()) {
 		return
 	}
 	prompt := newSignPrompt(signQuestion(what, p.study, comp))
-	title, button := "Sign", "Sign"
+	title, button := "Sign "+what+"?", "Sign"
 	if !comp.Complete() {
-		title, button = "Sign an incomplete study?", "Sign incomplete study"
+		title, button = "Sign "+what+" on an incomplete study?", "Sign incomplete study"
 	}
 	d := dialog.NewCustomConfirm(title, button, "Cancel", prompt, func(ok bool) {
 		p.confirming = nil

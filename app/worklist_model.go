@@ -90,6 +90,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 		return nil, fmt.Errorf("app: worklist: %w", err)
 	}
 	defer q.Close()
+	var tracked []*worklistRow
 	for q.Next() {
 		var uid, role, state, assigned, reason, pid, pname, date, mods, desc, acc string
 		var prio, done, total int
@@ -104,6 +105,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 			rows = append(rows, r)
 		}
 		r.Priority, r.State, r.Done, r.Total, r.Reason = prio, state, done, total, reason
+		tracked = append(tracked, r)
 		if t, err := time.Parse(time.RFC3339Nano, assigned); err == nil {
 			r.AssignedAt = t
 		}
@@ -112,8 +114,9 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 		return nil, fmt.Errorf("app: worklist: %w", err)
 	}
 	q.Close()
-	// A cached study that is not ready can be read, and says so.
-	for _, r := range rows {
+	// A cached study that is not ready can be read, and says so. Only the
+	// studies sync fetches have an archive's count to miss.
+	for _, r := range tracked {
 		if !r.Cached {
 			continue
 		}
