@@ -100,6 +100,7 @@ func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
 		r.StudyInstanceUID, string(r.Kind), string(r.State), string(body), t); err != nil {
 		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
 	}
+	Stall(StepSignReportWritten)
 	if _, err := tx.Exec(`INSERT INTO outbox(sop_uid, study_uid, kind, sr, state, created_at, updated_at, next_attempt_at)
 		VALUES (?,?,?,?,?,?,?,?)`, doc.SOPInstanceUID, r.StudyInstanceUID, string(r.Kind), doc.SR, state, t, t, t); err != nil {
 		return fmt.Errorf("cache: save signed %s: outbox: %w", r.StudyInstanceUID, err)
@@ -107,6 +108,7 @@ func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
 	}
+	Stall(StepSignCommitted)
 	return nil
 }
 

@@ -280,6 +280,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	out := make([]outcome, len(list))
 	c.commit.Lock()
 	defer c.commit.Unlock()
+	Stall(StepImportStaged)
 	var placed []int
 	dirs := map[string]bool{}
 	seen := map[string]string{} // SOP UID -> index path, placed in this commit
@@ -350,6 +351,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 		}
 	}
 	if err == nil {
+		Stall(StepImportPlaced)
 		err = c.indexAll(list, placed)
 	}
 	for _, i := range placed {
@@ -394,6 +396,7 @@ func (c *Cache) indexAll(list []*staged, placed []int) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	Stall(StepImportIndexed)
 	return nil
 }
 

@@ -107,6 +107,7 @@ func (o *Outbox) deliver(ctx context.Context, it cache.OutboxItem) (string, erro
 	}
 	it.Attempts++
 	result, err := o.Client.Store(ctx, it.StudyInstanceUID, sr)
+	cache.Stall(cache.StepOutboxSent)
 	if err == nil && result.StoredUID(it.SOPInstanceUID) {
 		return o.delivered(it)
 	}

@@ -152,3 +152,33 @@ func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+var priorityNames = []string{"STAT", "HIGH", "ROUTINE", "LOW"}
+
+func runWorklist(g *globals, args []string) int {
+	fs := flag.NewFlagSet("worklist", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := interleaved(fs, args); err != nil {
+		return 2
+	}
+	c, err := g.openCache()
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	items, err := c.Worklist()
+	if err != nil {
+		return fail(err)
+	}
+	if *asJSON {
+		return printJSON(items)
+	}
+	for _, w := range items {
+		prio := "?"
+		if w.Priority >= 0 && w.Priority < len(priorityNames) {
+			prio = priorityNames[w.Priority]
+		}
+		fmt.Printf("%-8s %-8s %-10s %-10s %4d/%-4d  %s  %s\n", prio, w.Role, w.State, w.StudyDate, w.Done, w.Total, w.Description, w.StudyInstanceUID)
+	}
+	return 0
+}

@@ -26,17 +26,18 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"app":     {"open the reading workstation (the default)", runApp},
-	"import":  {"import files, folders, zip archives and DICOMDIRs into the cache", runImport},
-	"studies": {"list the cached studies", runStudies},
-	"info":    {"print one file's metadata without decoding pixels", runInfo},
-	"verify":  {"check every cached file against the index", runVerify},
-	"render":  {"render one frame of a file to PNG, PGM or PPM", runRender},
-	"sync":    {"pull the assigned worklist and priors from the archive, deliver the outbox", runSync},
-	"report":  {"write, sign, amend or export a study's report", runReport},
-	"outbox":  {"show (and with --send, deliver) signed reports waiting for the archive", runOutbox},
-	"open":    {"open a shared study: folder, zip, DICOMDIR or DICOMweb study URL", runOpen},
-	"export":  {"export studies as a zip with a DICOMDIR or by STOW-RS, optionally de-identified", runExport},
+	"app":      {"open the reading workstation (the default)", runApp},
+	"import":   {"import files, folders, zip archives and DICOMDIRs into the cache", runImport},
+	"studies":  {"list the cached studies", runStudies},
+	"worklist": {"list the synced worklist in reading order (priority, STAT first), then the priors", runWorklist},
+	"info":     {"print one file's metadata without decoding pixels", runInfo},
+	"verify":   {"check every cached file against the index", runVerify},
+	"render":   {"render one frame of a file to PNG, PGM or PPM", runRender},
+	"sync":     {"pull the assigned worklist and priors from the archive, deliver the outbox", runSync},
+	"report":   {"write, sign, amend or export a study's report", runReport},
+	"outbox":   {"show (and with --send, deliver) signed reports waiting for the archive", runOutbox},
+	"open":     {"open a shared study: folder, zip, DICOMDIR or DICOMweb study URL", runOpen},
+	"export":   {"export studies as a zip with a DICOMDIR or by STOW-RS, optionally de-identified", runExport},
 }
 
 func run(args []string) int {
