@@ -75,6 +75,7 @@ type sysCall struct {
 var (
 	reCall   = regexp.MustCompile(`^([a-z0-9_]+)\((.*)$`)
 	reFD     = regexp.MustCompile(`^\d+<([^>]*)>`)
+	reRet    = regexp.MustCompile(`\)\s+=\s+(\S+)[^)]*$`)
 	reQuoted = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`)
 )
 
@@ -111,13 +112,14 @@ func parseTrace(s string) []sysCall {
 	return calls
 }
 
+// retOf returns a call's return value: strace pads short calls, so "= 0"
+// may follow the closing parenthesis after several spaces.
 func retOf(line string) string {
-	i := strings.LastIndex(line, ") = ")
-	if i < 0 {
+	m := reRet.FindStringSubmatch(line)
+	if m == nil {
 		return ""
 	}
-	ret, _, _ := strings.Cut(line[i+4:], " ")
-	return ret
+	return m[1]
 }
 
 // fd returns the path strace printed for the call's first argument (-y).
