@@ -14,9 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-
-	"teleread/cache/cachetest"
 )
 
 const corpusDir = "../../testdata/corpus"
@@ -128,43 +125,6 @@ func TestImportCorpusCLI(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-// TestKilledImportLeavesConsistentCache kills an import of 320 files with SIGKILL
-// part-way: the cache must verify cleanly (no index row without its complete
-// file, no temporary file after the next open) and a second import completes it.
-func TestKilledImportLeavesConsistentCache(t *testing.T) {
-	requireCorpus(t)
-	src := filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm")
-	dir := t.TempDir()
-	if _, err := cachetest.MakeSeries(src, dir, 320); err != nil {
-		t.Fatal(err)
-	}
-	for _, delay := range []time.Duration{150 * time.Millisecond, 400 * time.Millisecond} {
-		home := t.TempDir()
-		cmd := exec.Command(binPath, "--home", home, "import", dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(delay)
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-
-		if v := teleread(t, home, "verify"); v.code != 0 {
-			t.Fatalf("after SIGKILL at %v: verify failed:\n%s", delay, v.stdout)
-		}
-		if tmps, _ := os.ReadDir(filepath.Join(home, "tmp")); len(tmps) != 0 {
-			t.Fatalf("%d temporary files survived the next open", len(tmps))
-		}
-		if r := teleread(t, home, "import", dir); r.code != 0 {
-			t.Fatalf("second import: %s %s", r.stdout, r.stderr)
-		}
-		var studies []struct{ NumberOfInstances int }
-		json.Unmarshal([]byte(teleread(t, home, "studies", "--json").stdout), &studies)
-		if len(studies) != 1 || studies[0].NumberOfInstances != 320 {
-			t.Fatalf("after resume: %+v, want one study of 320 instances", studies)
-		}
-	}
 }
 
 // TestHugeDeclaredLength: a 184-byte file that declares a 1 GiB value is
