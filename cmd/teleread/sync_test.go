@@ -11,14 +11,13 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"teleread/cache"
 	"teleread/cache/cachetest"
 	"teleread/sync/orthanctest"
 	"teleread/viewer/dataset"
@@ -206,15 +205,17 @@ func (b *slowBody) Read(p []byte) (int, error) {
 
 func (b *slowBody) Close() error { return b.r.Close() }
 
-// TestKilledSyncResumes: `teleread sync` killed with SIGKILL in the middle of
-// a large study leaves a cache that verifies, with no temporary file once it
-// is opened again; the next `sync --once` fetches exactly the instances not
-// yet stored (one at a time, no study or series retrieve again), and the study is then
-// complete and byte-identical to the archive's.
+// TestKilledSyncResumes: `teleread sync` killed with SIGKILL in each window of
+// a commit in the middle of a large study (staged, placed, indexed: through
+// the stall seam, the third commit of the study) leaves a cache that
+// verifies, with no temporary file once it is opened again; the next `sync
+// --once` fetches exactly the instances not yet indexed (one at a time, no
+// study or series retrieve again), and the study is then complete and
+// byte-identical to the archive's.
 func TestKilledSyncResumes(t *testing.T) {
 	requireCorpus(t)
 	srv := orthanctest.New(t, orthanctest.Options{})
-	const total = 200 // about 33 MB
+	const total = 120 // about 20 MB
 	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "ct2_jpeg_lossless_sv1.dcm"), t.TempDir(), total)
 	if err != nil {
 		t.Fatal(err)
@@ -231,13 +232,12 @@ func TestKilledSyncResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The archive seen through a proxy that slows retrieves down and counts
-	// what is asked of it.
+	// The archive seen through a proxy that slows retrieves down (so that
+	// the study arrives in many commits) and counts what is asked of it.
 	var bulkGets, instanceGets atomic.Int32
 	target, _ := url.Parse(srv.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var slow atomic.Bool
-	slow.Store(true)
 	proxy.ModifyResponse = func(r *http.Response) error {
 		p := r.Request.URL.Path
 		switch {
@@ -256,78 +256,75 @@ func TestKilledSyncResumes(t *testing.T) {
 	defer front.Close()
 	archive := front.URL + "/dicom-web"
 
-	home := t.TempDir()
-	cmd := exec.Command(binPath, "--home", home, "sync", "--once", "--archive", archive, "--reader", "Reader^K", "--priors", "0")
-	cmd.Env = append(os.Environ(), "TELEREAD_CONFIG="+filepath.Join(t.TempDir(), "none.json"))
-	if err := cmd.Start(); err != nil {
+	for _, step := range []string{cache.StepImportStaged, cache.StepImportPlaced, cache.StepImportIndexed} {
+		t.Run(step, func(t *testing.T) {
+			home := t.TempDir()
+			slow.Store(true)
+			killAt(t, home, step+":3", "sync", "--once", "--archive", archive, "--reader", "Reader^K", "--priors", "0")
+			checkAfterCrash(t, home)
+			stored := cachedInstances(t, home)[study]
+			if stored == 0 || stored >= total {
+				t.Fatalf("%d of %d instances stored when killed: not in the middle", stored, total)
+			}
+			t.Logf("killed with %d of %d instances stored", stored, total)
+			// The part that arrived cannot be signed as the study.
+			if r := teleread(t, home, "report", "--study", study, "--findings", "No acute finding.", "--sign"); r.code != 1 ||
+				!strings.Contains(r.stderr, fmt.Sprintf("%d of %d instances are not in the cache", total-stored, total)) {
+				t.Errorf("report --sign on the interrupted study: exit %d, %q; want exit 1 naming the %d missing", r.code, r.stderr, total-stored)
+			}
+
+			slow.Store(false)
+			bulkGets.Store(0)
+			instanceGets.Store(0)
+			r := teleread(t, home, "sync", "--once", "--archive", archive, "--reader", "Reader^K", "--priors", "0")
+			if r.code != 0 {
+				t.Fatalf("second sync --once: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			if n := cachedInstances(t, home)[study]; n != total {
+				t.Errorf("%d instances after the second sync, want %d", n, total)
+			}
+			if got, want := int(instanceGets.Load()), total-stored; got != want || bulkGets.Load() != 0 {
+				t.Errorf("second sync fetched %d instances and %d studies or series, want the %d missing instances only", got, bulkGets.Load(), want)
+			}
+			checkAfterCrash(t, home)
+			// Compared before signing: the signed report is a cached file the
+			// archive has not received yet.
+			sameAsArchive(t, srv, home, total)
+			if r := teleread(t, home, "report", "--study", study, "--sign"); r.code != 0 {
+				t.Errorf("report --sign on the completed study: exit %d, %q", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// TestSyncDurableTrace traces `teleread sync --once` of a study: every
+// retrieved instance's data synced before its rename into the cache, the
+// rename synced before the index write naming it (see durable_test.go).
+func TestSyncDurableTrace(t *testing.T) {
+	requireCorpus(t)
+	requireStrace(t)
+	srv := orthanctest.New(t, orthanctest.Options{})
+	const total = 40
+	paths, err := cachetest.MakeSeries(filepath.Join(corpusDir, "files", "mr_small_explicit_le.dcm"), t.TempDir(), total)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// Kill it once a quarter of the study has been put in place.
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		placed, _ := filepath.Glob(filepath.Join(home, "files", "*", "*.dcm"))
-		if len(placed) >= total/4 {
-			break
+	for _, p := range paths {
+		if _, err := srv.UploadFile(p); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("only %d instances placed after 60 s", len(placed))
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-
-	if v := teleread(t, home, "verify"); v.code != 0 {
-		t.Fatalf("verify after SIGKILL: %s %s", v.stdout, v.stderr)
+	var info struct{ StudyInstanceUID string }
+	json.Unmarshal([]byte(teleread(t, t.TempDir(), "info", "--json", paths[0]).stdout), &info)
+	if _, err := srv.CopyStudy(info.StudyInstanceUID, map[string]string{"NameOfPhysiciansReadingStudy": "Reader^T"}); err != nil {
+		t.Fatal(err)
 	}
-	if left, _ := filepath.Glob(filepath.Join(home, "files", "*", ".*")); len(left) != 0 {
-		t.Errorf("temporary files after the next open: %v", left)
-	}
-	count := func() int {
-		var studies []struct {
-			StudyInstanceUID  string
-			NumberOfInstances int
-		}
-		json.Unmarshal([]byte(teleread(t, home, "studies", "--json").stdout), &studies)
-		for _, s := range studies {
-			if s.StudyInstanceUID == study {
-				return s.NumberOfInstances
-			}
-		}
-		return 0
-	}
-	stored := count()
-	if stored == 0 || stored >= total {
-		t.Fatalf("%d of %d instances stored when killed: not in the middle", stored, total)
-	}
-	t.Logf("killed with %d of %d instances stored", stored, total)
-	// The part that arrived cannot be signed as the study.
-	if r := teleread(t, home, "report", "--study", study, "--findings", "No acute finding.", "--sign"); r.code != 1 ||
-		!strings.Contains(r.stderr, fmt.Sprintf("%d of %d instances are not in the cache", total-stored, total)) {
-		t.Errorf("report --sign on the interrupted study: exit %d, %q; want exit 1 naming the %d missing", r.code, r.stderr, total-stored)
-	}
-
-	slow.Store(false)
-	bulkGets.Store(0)
-	instanceGets.Store(0)
-	r := teleread(t, home, "sync", "--once", "--archive", archive, "--reader", "Reader^K", "--priors", "0")
+	home := t.TempDir()
+	r, calls := tracedTeleread(t, home, "sync", "--once", "--archive", srv.DICOMwebURL, "--reader", "Reader^T", "--priors", "0")
 	if r.code != 0 {
-		t.Fatalf("second sync --once: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		t.Fatalf("sync --once: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if n := count(); n != total {
-		t.Errorf("%d instances after the second sync, want %d", n, total)
-	}
-	if got, want := int(instanceGets.Load()), total-stored; got != want || bulkGets.Load() != 0 {
-		t.Errorf("second sync fetched %d instances and %d studies or series, want the %d missing instances only", got, bulkGets.Load(), want)
-	}
-	if v := teleread(t, home, "verify"); v.code != 0 {
-		t.Errorf("verify: %s", v.stdout)
-	}
-	// Compared before signing: the signed report is a cached file the
-	// archive has not received yet.
-	sameAsArchive(t, srv, home, total)
-	if r := teleread(t, home, "report", "--study", study, "--sign"); r.code != 0 {
-		t.Errorf("report --sign on the completed study: exit %d, %q", r.code, r.stderr)
+	if n := checkPlacedDurably(t, calls, home); n != total {
+		t.Errorf("%d files renamed into the cache, want %d", n, total)
 	}
 }
