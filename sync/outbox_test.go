@@ -3,10 +3,16 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path"
 	"path/filepath"
 	"strings"
+	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,10 +69,51 @@ func srCount(t *testing.T, s *orthanctest.Server, studyUID string) int {
 	return len(objs)
 }
 
+// stowCounter forwards to an archive and counts STOW-RS requests per study
+// (the study UID is the last element of the request's path). Orthanc keeps
+// one copy of a SOP Instance however often it is sent, so the archive's
+// content cannot show a report sent twice: the count can.
+type stowCounter struct {
+	URL string // DICOMweb root through the proxy
+
+	mu    gosync.Mutex
+	stows map[string]int
+}
+
+func newStowCounter(t *testing.T, archive string) *stowCounter {
+	t.Helper()
+	s := &stowCounter{stows: map[string]int{}}
+	target, err := url.Parse(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	next := proxy.Director
+	proxy.Director = func(r *http.Request) {
+		if r.Method == http.MethodPost {
+			s.mu.Lock()
+			s.stows[path.Base(r.URL.Path)]++
+			s.mu.Unlock()
+		}
+		next(r)
+	}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	s.URL = front.URL + "/dicom-web"
+	return s
+}
+
+func (s *stowCounter) count(study string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stows[study]
+}
+
 // TestOutboxThroughOutage signs three reports while the archive is down, then
 // delivers them when it is back: exactly one SR per study, all marked delivered.
 // A send interrupted after the archive stored the SR (the crash case) is found
-// by look-up and not sent twice.
+// by look-up and not sent twice: each report reaches the archive in exactly
+// one STOW-RS request.
 func TestOutboxThroughOutage(t *testing.T) {
 	srv := orthanctest.New(t, orthanctest.Options{})
 	for _, name := range outboxStudies {
@@ -93,6 +140,12 @@ func TestOutboxThroughOutage(t *testing.T) {
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
+	// From now on every STOW-RS request is counted.
+	archive := newStowCounter(t, srv.URL)
+	if client, err = New(Config{BaseURL: archive.URL, MaxRetries: -1}); err != nil {
+		t.Fatal(err)
+	}
+	out.Client = client
 
 	// The first report reached the archive but the answer was lost: the row is
 	// left "sending", as after a SIGKILL mid-request.
@@ -119,6 +172,9 @@ func TestOutboxThroughOutage(t *testing.T) {
 		if n := srCount(t, srv, study); n != 1 {
 			t.Errorf("study %s: %d SR instances in the archive, want 1", study, n)
 		}
+		if n := archive.count(study); n != 1 {
+			t.Errorf("study %s: its report was sent %d times, want exactly once", study, n)
+		}
 	}
 	items, _ = c.Outbox()
 	for _, it := range items {
@@ -134,7 +190,9 @@ func TestOutboxThroughOutage(t *testing.T) {
 }
 
 // TestOutboxAmbiguousAnswers uses a stand-in archive for answers Orthanc does not
-// give on demand: none of them may mark a report delivered.
+// give on demand: none of them may mark a report delivered. When the archive
+// then turns out to have stored the reports after all, the next flush finds
+// them by look-up and marks them delivered without sending them again.
 func TestOutboxAmbiguousAnswers(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -150,15 +208,29 @@ func TestOutboxAmbiguousAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var (
+				posts  atomic.Int32
+				mu     gosync.Mutex
+				stored map[string]string // SOP Instance UID -> study, once the archive "has" them
+			)
 			stand := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				switch {
 				case r.Method == http.MethodPost:
+					posts.Add(1)
 					w.Header().Set("Content-Type", "application/dicom+json")
 					w.WriteHeader(tt.status)
 					w.Write([]byte(tt.body))
 				case strings.HasSuffix(r.URL.Path, "/instances"):
 					w.Header().Set("Content-Type", "application/dicom+json")
-					w.Write([]byte(`[]`)) // the archive does not have it
+					sop := r.URL.Query().Get("SOPInstanceUID")
+					mu.Lock()
+					study, ok := stored[sop]
+					mu.Unlock()
+					if !ok {
+						w.Write([]byte(`[]`)) // the archive does not have it
+						return
+					}
+					fmt.Fprintf(w, `[{"00080018":{"vr":"UI","Value":[%q]},"0020000D":{"vr":"UI","Value":[%q]}}]`, sop, study)
 				default:
 					http.NotFound(w, r)
 				}
@@ -187,6 +259,29 @@ func TestOutboxAmbiguousAnswers(t *testing.T) {
 				if it.LastError == "" {
 					t.Errorf("%s: no reason recorded", it.SOPInstanceUID)
 				}
+			}
+
+			// The archive had stored them after all.
+			mu.Lock()
+			stored = map[string]string{}
+			for _, it := range items {
+				stored[it.SOPInstanceUID] = it.StudyInstanceUID
+			}
+			mu.Unlock()
+			sent := posts.Load()
+			res, err = (&Outbox{Cache: c, Client: client, IgnoreBackoff: true}).Flush(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := posts.Load() - sent; n != 0 {
+				t.Errorf("%d reports sent again although the archive has them", n)
+			}
+			want := len(items)
+			if tt.wantFailed {
+				want = 0 // refused for good: not retried by itself
+			}
+			if res.Delivered != want {
+				t.Errorf("second flush: %+v, want %d delivered", res, want)
 			}
 		})
 	}
