@@ -160,3 +160,47 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// TestKilledSignIsAtomic kills `report --sign` inside the signing transaction
+// (report written, outbox row not) and right after its commit (before the
+// command says so). Signing is all or nothing: after the first kill the
+// report is still the draft with its text and nothing waits in the outbox,
+// and signing again queues it once; after the second it is signed with
+// exactly one outbox row, and signing again adds none.
+func TestKilledSignIsAtomic(t *testing.T) {
+	requireCorpus(t)
+	const study = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"
+	tests := []struct {
+		step      string
+		wantState string
+		wantRows  int
+	}{
+		{cache.StepSignReportWritten, "draft", 0},
+		{cache.StepSignCommitted, "signed", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.step, func(t *testing.T) {
+			home := t.TempDir()
+			teleread(t, home, "import", filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"))
+			if r := teleread(t, home, "report", "--study", study, "--findings", "No change.", "--impression", "Stable."); r.code != 0 {
+				t.Fatalf("draft: %s", r.stderr)
+			}
+			killAt(t, home, tt.step, "report", "--study", study, "--sign")
+			checkAfterCrash(t, home)
+			r := teleread(t, home, "report", "--study", study)
+			if !strings.Contains(r.stdout, "state: "+tt.wantState+"\n") || !strings.Contains(r.stdout, "findings: No change.\n") {
+				t.Errorf("after the kill: %q, want state %s with the findings kept", r.stdout, tt.wantState)
+			}
+			if rows := outboxRows(t, home); len(rows) != tt.wantRows {
+				t.Errorf("after the kill: %d outbox rows, want %d", len(rows), tt.wantRows)
+			}
+			again := teleread(t, home, "report", "--study", study, "--sign")
+			if tt.wantState == "draft" && again.code != 0 {
+				t.Errorf("signing again: exit %d %s", again.code, again.stderr)
+			}
+			if rows := outboxRows(t, home); len(rows) != 1 || rows[0].State != cache.OutboxPending {
+				t.Errorf("after signing again: outbox %+v, want one pending row", rows)
+			}
+		})
+	}
+}
