@@ -82,8 +82,7 @@ func (s *stowCounter) counts() (total int, per map[string]int) {
 	return total, per
 }
 
-type outboxRow struct{ SOPInstanceUID, StudyInstanceUID, State string }
-
+// outboxRows lists the outbox (rows as in consult_test.go), however many.
 func outboxRows(t *testing.T, home string) []outboxRow {
 	t.Helper()
 	var items []outboxRow
