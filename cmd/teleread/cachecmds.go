@@ -178,7 +178,7 @@ func runWorklist(g *globals, args []string) int {
 		if w.Priority >= 0 && w.Priority < len(priorityNames) {
 			prio = priorityNames[w.Priority]
 		}
-		fmt.Printf("%-8s %-8s %-10s %-10s %4d/%-4d  %s  %s\n", prio, w.Role, w.State, w.StudyDate, w.Done, w.Total, w.Description, w.StudyInstanceUID)
+		fmt.Fprintf(stdout, "%-8s %-8s %-10s %-10s %4d/%-4d  %s  %s\n", prio, w.Role, w.State, w.StudyDate, w.Done, w.Total, w.Description, w.StudyInstanceUID)
 	}
 	return 0
 }
