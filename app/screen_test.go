@@ -312,11 +312,25 @@ func screenScript(ws *workstation, out string) error {
 	if err := xdo("mousemove", "700", "940"); err != nil {
 		return err
 	}
-	key := func(k string) error {
+	// until waits, up to 10 s, until cond (run on the UI goroutine) holds:
+	// X input reaches the app when the machine gets round to it.
+	until := func(cond func() bool) bool {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			ok := false
+			do(func() { ok = cond() })
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	// key types a key and waits until the app shows it took it (the parent
+	// checks the outcome).
+	key := func(k string, took func() bool) error {
 		if err := xdo("key", k); err != nil {
 			return err
 		}
-		time.Sleep(150 * time.Millisecond)
+		until(took)
 		return nil
 	}
 	// settled waits until every shown viewport holding a series shows its
@@ -397,11 +411,10 @@ func screenScript(ws *workstation, out string) error {
 		if !ok {
 			return fmt.Errorf("study %s not in the worklist", uid)
 		}
-		if err := key("Return"); err != nil {
+		if err := xdo("key", "Return"); err != nil {
 			return err
 		}
-		do(func() { ok = ws.onViewer && ws.viewer.study.StudyInstanceUID == uid })
-		if !ok {
+		if !until(func() bool { return ws.onViewer && ws.viewer.study.StudyInstanceUID == uid }) {
 			return fmt.Errorf("Enter did not open %s", uid)
 		}
 		return settled()
@@ -411,7 +424,7 @@ func screenScript(ws *workstation, out string) error {
 	if err := open(screenCur); err != nil {
 		return err
 	}
-	if err := key("k"); err != nil {
+	if err := key("k", func() bool { return ws.viewer.comparing }); err != nil {
 		return err
 	}
 	if err := settled(); err != nil {
@@ -428,7 +441,7 @@ func screenScript(ws *workstation, out string) error {
 	if err := shot("compared"); err != nil {
 		return err
 	}
-	if err := key("q"); err != nil {
+	if err := key("q", func() bool { return !ws.onViewer }); err != nil {
 		return err
 	}
 	var us string
@@ -442,7 +455,7 @@ func screenScript(ws *workstation, out string) error {
 	if err := open(us); err != nil {
 		return err
 	}
-	if err := key("F6"); err != nil {
+	if err := key("F6", func() bool { return ws.viewer.layout == 1 }); err != nil {
 		return err
 	}
 	if err := settled(); err != nil {
@@ -462,13 +475,13 @@ func screenScript(ws *workstation, out string) error {
 	}
 
 	// What is painted: the CT alone, after a window drag and after I.
-	if err := key("q"); err != nil {
+	if err := key("q", func() bool { return !ws.onViewer }); err != nil {
 		return err
 	}
 	if err := open(screenCur); err != nil {
 		return err
 	}
-	if err := key("F5"); err != nil {
+	if err := key("F5", func() bool { return ws.viewer.layout == 0 }); err != nil {
 		return err
 	}
 	if err := settled(); err != nil {
@@ -485,6 +498,7 @@ func screenScript(ws *workstation, out string) error {
 	if err := drag(cx, cy, cx+120, cy+60); err != nil {
 		return err
 	}
+	until(func() bool { return ws.viewer.active.button == 0 && ws.viewer.active.window != nil })
 	if err := settled(); err != nil {
 		return err
 	}
@@ -523,7 +537,7 @@ func screenScript(ws *workstation, out string) error {
 	if err := reference("ct_window"); err != nil {
 		return err
 	}
-	if err := key("i"); err != nil {
+	if err := key("i", func() bool { return ws.viewer.active.invert }); err != nil {
 		return err
 	}
 	if err := settled(); err != nil {
@@ -534,14 +548,14 @@ func screenScript(ws *workstation, out string) error {
 	}
 
 	// A length: D, then a drag.
-	if err := key("d"); err != nil {
+	if err := key("d", func() bool { return ws.tool == toolLength }); err != nil {
 		return err
 	}
 	rep.LengthFrom, rep.LengthTo = [2]int{cx - 100, cy - 40}, [2]int{cx + 90, cy + 70}
 	if err := drag(rep.LengthFrom[0], rep.LengthFrom[1], rep.LengthTo[0], rep.LengthTo[1]); err != nil {
 		return err
 	}
-	time.Sleep(200 * time.Millisecond)
+	until(func() bool { vp := ws.viewer.active; return len(vp.measures[vp.index]) > 0 })
 	do(func() {
 		vp := ws.viewer.active
 		if ms := vp.measures[vp.index]; len(ms) > 0 {
