@@ -71,6 +71,9 @@ func Open(home string) (*Cache, error) {
 			return nil, fmt.Errorf("cache: open %s: %w", home, err)
 		}
 	}
+	if err := restrictHome(home); err != nil {
+		return nil, fmt.Errorf("cache: open %s: %w", home, err)
+	}
 	if err := makeFanOut(filepath.Join(home, "files")); err != nil {
 		return nil, fmt.Errorf("cache: open %s: %w", home, err)
 	}
@@ -97,6 +100,12 @@ func Open(home string) (*Cache, error) {
 	if err := c.migrate(context.Background()); err != nil {
 		c.Close()
 		return nil, err
+	}
+	// SQLite made -wal and -shm with the database's mode; an umask or an
+	// older version may have left them wider.
+	if err := restrictFiles(home); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cache: open %s: %w", home, err)
 	}
 	return c, nil
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	tsync "teleread/sync"
@@ -62,17 +64,14 @@ func configPath() string {
 func loadConfig() (config, error) {
 	var c config
 	if p := configPath(); p != "" {
-		b, err := os.ReadFile(p)
+		b, err := readPrivate(p)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
-			return c, fmt.Errorf("config %s: %w", p, err)
+			return c, fmt.Errorf("config: %w", err)
 		default:
 			if err := json.Unmarshal(b, &c); err != nil {
 				return c, fmt.Errorf("config %s: %w", p, err)
-			}
-			if st, err := os.Stat(p); err == nil && st.Mode().Perm()&0o077 != 0 && (c.Password != "" || c.Token != "" || c.OAuth2 != nil) {
-				fmt.Fprintf(stderr, "teleread: warning: %s holds credentials and is readable by others: chmod 600 it\n", p)
 			}
 		}
 	}
@@ -90,6 +89,34 @@ func loadConfig() (config, error) {
 	return c, nil
 }
 
+// ErrShared is returned for a configuration or token file that users other
+// than its owner may read or change.
+var ErrShared = errors.New("readable or writable by group or others: chmod 600 it")
+
+// readPrivate reads a file that holds (or names where to send) credentials,
+// refusing it when group or others have any access to it: a secret that
+// another local user could read is already disclosed, and a config file that
+// others could change could point the stored credentials at their host.
+func readPrivate(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s (mode %04o): %w", p, st.Mode().Perm(), ErrShared)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return b, nil
+}
+
 // client builds the DICOMweb client from the configuration.
 func (c config) client() (*tsync.Client, error) {
 	if c.Archive == "" {
@@ -98,7 +125,7 @@ func (c config) client() (*tsync.Client, error) {
 	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS}
 	token := c.Token
 	if token == "" && c.TokenFile != "" {
-		b, err := os.ReadFile(c.TokenFile)
+		b, err := readPrivate(c.TokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("token file: %w", err)
 		}

@@ -193,3 +193,22 @@ func stowZip(zipPath, root, tokenFile string, sum share.Summary) error {
 	fmt.Fprintf(stdout, "stored %d instances at %s\n", stored, cl.BaseURL())
 	return nil
 }
+
+// writePrivate writes a file of patient data (an exported report) readable
+// by its owner alone, also when it replaces a wider one: os.WriteFile keeps
+// an existing file's mode and applies the umask to a new one.
+func writePrivate(p string, data []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return f.Close()
+}

@@ -215,6 +215,9 @@ func TestReportCLI(t *testing.T) {
 	if r := teleread(t, home, "report", "--study", study, "--export", out); r.code != 0 {
 		t.Fatalf("export: %s", r.stderr)
 	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("exported SR: %v, mode %v; want 0600 (it holds the patient's name)", err, st.Mode())
+	}
 	v, _ := exec.Command("dciodvfy", out).CombinedOutput()
 	for _, l := range strings.Split(string(v), "\n") {
 		if strings.HasPrefix(l, "Error") {

@@ -152,7 +152,7 @@ func runReport(g *globals, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		if err := os.WriteFile(*export, sr, 0o644); err != nil {
+		if err := writePrivate(*export, sr); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "exported SR %s to %s\n", last.SOPInstanceUID, *export)
