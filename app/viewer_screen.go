@@ -196,13 +196,16 @@ func (s *viewerScreen) offer(vp *viewport, study string, st *stack) {
 	s.ws.showModal(d)
 }
 
-// studyByUID returns the open study, its prior or the other-patient study by
-// UID; nil for any other.
+// studyByUID returns a study by UID: the open one, its prior, the
+// other-patient one, else the cache's; nil when the cache has none.
 func (s *viewerScreen) studyByUID(uid string) *cache.Study {
 	for _, st := range []*cache.Study{&s.study, s.prior, s.other} {
 		if st != nil && st.StudyInstanceUID == uid {
 			return st
 		}
+	}
+	if st, err := s.ws.cfg.Cache.StudyByUID(uid); err == nil {
+		return &st
 	}
 	return nil
 }
