@@ -167,19 +167,34 @@ func FuzzFrame(f *testing.F) {
 			return
 		}
 		for n := 0; n < im.NumFrames() && n < 3; n++ {
-			fr, err := im.Frame(n)
+			// The bound: decoding and rendering a frame allocates in
+			// proportion to the frame (at most 8 bytes a sample kept, 4 a
+			// pixel drawn, the LUTs and scratch beside), and the frame is
+			// bounded by the pixel data the input holds (NewImage checks).
+			bound := uint64(2<<20) + 64*uint64(im.Rows)*uint64(im.Cols)*uint64(im.Samples)
+			var fr *Frame
+			var d *Display
+			var err, rerr error
+			got := allocated(func() {
+				if fr, err = im.Frame(n); err != nil {
+					return
+				}
+				if d, err = DefaultDisplay(im, fr); err != nil {
+					return
+				}
+				_, rerr = RenderFrame(fr, d)
+			})
+			if got > bound {
+				t.Fatalf("frame %d of %dx%dx%d allocated %d, bound %d", n, im.Cols, im.Rows, im.Samples, got, bound)
+			}
 			if err != nil {
 				continue
 			}
 			if fr.Len() != im.Rows*im.Cols*im.Samples {
 				t.Fatalf("frame has %d samples for %dx%dx%d", fr.Len(), im.Rows, im.Cols, im.Samples)
 			}
-			d, err := DefaultDisplay(im, fr)
-			if err != nil {
-				continue
-			}
-			if _, err := RenderFrame(fr, d); err != nil {
-				t.Fatalf("render of a decoded frame: %v", err)
+			if rerr != nil {
+				t.Fatalf("render of a decoded frame: %v", rerr)
 			}
 		}
 	})

@@ -10,12 +10,10 @@ import (
 	"teleread/viewer/dataset/hostiletest"
 )
 
-// allocated returns the bytes fn allocates and the most the heap held
-// (runtime.MemStats around the call, sampled after it: TotalAlloc is
-// cumulative, so it bounds the peak from above).
+// allocated returns the bytes fn allocates (runtime.MemStats around the
+// call: TotalAlloc is cumulative, so it bounds the peak from above).
 func allocated(fn func()) uint64 {
 	var before, after runtime.MemStats
-	runtime.GC()
 	runtime.ReadMemStats(&before)
 	fn()
 	runtime.ReadMemStats(&after)

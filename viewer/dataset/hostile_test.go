@@ -97,8 +97,22 @@ func FuzzParse(f *testing.F) {
 		if len(data) > 1<<20 {
 			return
 		}
-		file, err := Parse(bytes.NewReader(data), int64(len(data)), "fuzz.dcm")
-		mem, merr := ParseBytes(bytes.Clone(data), "fuzz.dcm")
+		var file, mem *File
+		var err, merr error
+		// The allocation bound the budgets promise (budget.go): the read
+		// window and a copy of the input, twice the data set budget (lists
+		// double as they grow), and for a deflated data set 1.5 times the
+		// inflated ceiling, for each of the two parses.
+		bound := 2 * (uint64(windowSize) + 2*uint64(len(data)) + 2*MaxDataSetMemory)
+		if bytes.Contains(data, []byte(DeflatedExplicitVRLittleEndian)) {
+			bound += 2 * MaxInflatedSize * 3 / 2
+		}
+		if got := allocated(func() {
+			file, err = Parse(bytes.NewReader(data), int64(len(data)), "fuzz.dcm")
+			mem, merr = ParseBytes(bytes.Clone(data), "fuzz.dcm")
+		}); got > bound {
+			t.Fatalf("parsing %d bytes allocated %d, bound %d", len(data), got, bound)
+		}
 		if (err == nil) != (merr == nil) {
 			t.Fatalf("Parse: %v; ParseBytes: %v", err, merr)
 		}

@@ -3,6 +3,7 @@ package jpeg
 import (
 	"testing"
 
+	"teleread/viewer/codec"
 	"teleread/viewer/codec/internal/corpus"
 )
 
@@ -10,7 +11,7 @@ import (
 // asserts corpus.CheckDecode on every input: typed errors, as many samples as
 // the header says and none wider than its precision, the same image twice.
 func FuzzDecode(f *testing.F) {
-	corpus.FuzzFrame0(f, 1<<20, Decode, tsBaseline, tsExtended)
+	corpus.FuzzFrame0(f, 1<<20, Decode, codec.JPEGHeader, tsBaseline, tsExtended)
 }
 
 // BenchmarkDecode decodes frame 0 of three corpus files.

@@ -94,6 +94,11 @@ func parseHeader(b []byte) (Header, error) {
 		if h.Width == 0 || h.Height == 0 || h.Components == 0 {
 			return Header{}, fmt.Errorf("frame header says %dx%d, %d components: %w", h.Width, h.Height, h.Components, codec.ErrCorrupt)
 		}
+		if len(seg) < 6+3*h.Components {
+			// A segment too short for its components: the output would be
+			// allocated from a header libjpeg then refuses.
+			return Header{}, fmt.Errorf("frame header of %d bytes for %d components: %w", len(seg), h.Components, codec.ErrCorrupt)
+		}
 		return h, nil
 	}
 }

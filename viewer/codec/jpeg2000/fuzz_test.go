@@ -10,7 +10,7 @@ import (
 // asserts corpus.CheckDecode on every input: typed errors, as many samples as
 // the header says and none wider than its precision, the same image twice.
 func FuzzDecode(f *testing.F) {
-	corpus.FuzzFrame0(f, 1<<20, Decode, tsLossless, tsLossy)
+	corpus.FuzzFrame0(f, 1<<20, Decode, SIZ, tsLossless, tsLossy)
 }
 
 // BenchmarkDecode decodes frame 0 of three corpus files.

@@ -33,6 +33,9 @@ func FuzzDecode(f *testing.F) {
 		if len(src) > maxFuzzInput {
 			return
 		}
+		// The promise above: output bounded by 16 bytes per input byte
+		// (and 1 MiB of tables and state).
+		corpus.CheckAllocation(t, src, 1<<20+16*uint64(len(src)), Decode)
 		corpus.CheckDecode(t, src, Decode)
 	})
 }

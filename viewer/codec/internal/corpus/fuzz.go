@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -73,11 +74,42 @@ func CheckDecode(t *testing.T, src []byte, decode func([]byte) (*codec.Image, er
 	return img
 }
 
+// Allocated returns the bytes of Go heap fn allocates (runtime.MemStats
+// around the call: C allocations of the cgo decoders are not counted).
+func Allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// CheckAllocation fails t when one decode of src allocates more than bound.
+func CheckAllocation(t *testing.T, src []byte, bound uint64, decode func([]byte) (*codec.Image, error)) {
+	t.Helper()
+	if got := Allocated(func() { decode(src) }); got > bound {
+		t.Fatalf("decoding %d bytes allocated %d, bound %d", len(src), got, bound)
+	}
+}
+
+// AllocationBound is what one decode may allocate: 1 MiB of tables and
+// state, plus 8 bytes per sample the code stream's own header declares (the
+// output at 4 bytes a sample at most, and one copy while converting), or,
+// when header cannot read it, 16 bytes per input byte.
+func AllocationBound(src []byte, header func([]byte) (codec.StreamHeader, error)) uint64 {
+	const base = 1 << 20
+	if h, err := header(src); err == nil && h.Width > 0 && h.Height > 0 {
+		return base + 8*uint64(h.Width)*uint64(h.Height)*uint64(max(h.Components, 1))
+	}
+	return base + 16*uint64(len(src))
+}
+
 // FuzzFrame0 is the fuzz test of a decoder whose code streams carry their own
 // geometry: it is seeded with frame 0 of every corpus file in the transfer
 // syntaxes uids (up to max bytes; larger ones are neither seeded nor fuzzed),
-// and asserts CheckDecode on every input.
-func FuzzFrame0(f *testing.F, max int, decode func([]byte) (*codec.Image, error), uids ...string) {
+// and asserts CheckDecode on every input, and that a decode allocates no
+// more than AllocationBound of what header reads.
+func FuzzFrame0(f *testing.F, max int, decode func([]byte) (*codec.Image, error), header func([]byte) (codec.StreamHeader, error), uids ...string) {
 	f.Helper()
 	dir := Dir(f)
 	for _, e := range Entries(f, dir, uids...) {
@@ -90,6 +122,7 @@ func FuzzFrame0(f *testing.F, max int, decode func([]byte) (*codec.Image, error)
 		if len(src) > max {
 			return
 		}
+		CheckAllocation(t, src, AllocationBound(src, header), decode)
 		CheckDecode(t, src, decode)
 	})
 }
