@@ -45,6 +45,12 @@ type config struct {
 	CacheLimitGB float64 `json:"cache_limit_gb"`
 	// Workitems is the UPS-RS root holding /workitems when it is not the archive's.
 	Workitems string `json:"workitems"`
+	// Ceilings on what the archive sends (zero: the client's defaults, 16 MiB,
+	// 10000 results, 4 GiB): one JSON answer, the results of one search, one
+	// retrieved instance.
+	MaxJSONMB  int64 `json:"max_json_mb"`
+	MaxResults int   `json:"max_results"`
+	MaxPartMB  int64 `json:"max_part_mb"`
 }
 
 func configPath() string {
@@ -122,7 +128,8 @@ func (c config) client() (*tsync.Client, error) {
 	if c.Archive == "" {
 		return nil, errors.New("no archive configured: pass --archive URL, set TELEREAD_ARCHIVE, or put \"archive\" in " + configPath())
 	}
-	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS}
+	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS,
+		MaxJSONBytes: c.MaxJSONMB << 20, MaxResults: c.MaxResults, MaxPartBytes: c.MaxPartMB << 20}
 	token := c.Token
 	if token == "" && c.TokenFile != "" {
 		b, err := readPrivate(c.TokenFile)
