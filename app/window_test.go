@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,12 @@ func TestRealWindowScreenshots(t *testing.T) {
 			t.Fatal("DISPLAY is not set: run the GUI tests under xvfb-run -a")
 		}
 		t.Skip("DISPLAY is not set (run under xvfb-run -a)")
+	}
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("xdotool is not installed (Debian package xdotool): the window is driven by X input")
+		}
+		t.Skip("xdotool is not installed (Debian package xdotool)")
 	}
 	if _, err := exec.LookPath("xwd"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -175,8 +182,13 @@ func TestRealWindowScreenshots(t *testing.T) {
 	if sd := lumaSD(shots["ct_window"], vr); sd < 10 {
 		t.Errorf("CT viewport luma SD %.1f: no image drawn", sd)
 	}
-	if rep.WindowAfter == rep.WindowBefore {
-		t.Errorf("window unchanged by the drag: %v", rep.WindowAfter)
+	// Right widens, down raises the level (README).
+	if !(rep.WindowAfter[1] > rep.WindowBefore[1]) || !(rep.WindowAfter[0] > rep.WindowBefore[0]) {
+		t.Errorf("a drag right and down moved the window from %v to %v (centre, width)", rep.WindowBefore, rep.WindowAfter)
+	}
+	// The length reads millimetres and the ROI its statistics in HU.
+	if !regexp.MustCompile(`^[0-9]+\.[0-9] mm; mean -?[0-9.]+ SD [0-9.]+ HU`).MatchString(rep.Measurement) {
+		t.Errorf("measurements drawn with the mouse read %q, want a length in mm and an ROI in HU", rep.Measurement)
 	}
 	if rep.ReportState != "signed" {
 		t.Errorf("report state %q after signing", rep.ReportState)
@@ -368,21 +380,36 @@ func guiScript(ws *workstation, out string) error {
 	if err := shot("ct_default"); err != nil {
 		return err
 	}
+	// until waits, up to 10 s, until cond (run on the UI goroutine) holds:
+	// X input reaches the app when the machine gets round to it.
+	until := func(cond func() bool) {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			ok := false
+			do(func() { ok = cond() })
+			if ok {
+				return
+			}
+		}
+	}
+	// A window drag with the mouse, through X (xdotool), from the viewport's
+	// centre right and down.
+	var cx, cy int
 	do(func() {
 		vp := ws.viewer.active
 		w := vp.currentWindow()
 		rep.WindowBefore = [2]float64{w.Center, w.Width}
-		pos := fyne.NewPos(vp.Size().Width/2, vp.Size().Height/2)
-		// A window drag as the driver delivers it: press, several moves, release.
-		for i := 0; i < 10; i++ {
-			vp.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: pos}, Dragged: fyne.NewDelta(25, 12)})
-		}
-		vp.DragEnd()
-		w = vp.currentWindow()
-		rep.WindowAfter = [2]float64{w.Center, w.Width}
 		p := fyne.CurrentApp().Driver().AbsolutePositionForObject(vp)
 		s := ws.win.Canvas().Scale()
 		rep.ViewportRegion = [4]int{int(p.X * s), int(p.Y * s), int((p.X + vp.Size().Width) * s), int((p.Y + vp.Size().Height) * s)}
+		cx, cy = (rep.ViewportRegion[0]+rep.ViewportRegion[2])/2, (rep.ViewportRegion[1]+rep.ViewportRegion[3])/2
+	})
+	if err := drag(cx, cy, cx+250, cy+120); err != nil {
+		return err
+	}
+	until(func() bool { return ws.viewer.active.button == 0 && ws.viewer.active.window != nil })
+	do(func() {
+		w := ws.viewer.active.currentWindow()
+		rep.WindowAfter = [2]float64{w.Center, w.Width}
 	})
 	if err := waitShown(); err != nil {
 		return err
@@ -390,18 +417,31 @@ func guiScript(ws *workstation, out string) error {
 	if err := shot("ct_window"); err != nil {
 		return err
 	}
+	// A length (D) and an ellipse ROI (E) drawn with the mouse, then back to
+	// window/level (W).
+	measured := func(n int) func() bool {
+		return func() bool { vp := ws.viewer.active; return len(vp.measures[vp.index]) >= n && vp.button == 0 }
+	}
+	for i, m := range []struct {
+		key            string
+		tool           tool
+		x0, y0, x1, y1 int
+	}{{"d", toolLength, cx - 150, cy + 90, cx + 120, cy + 140}, {"e", toolEllipse, cx - 60, cy - 140, cx + 30, cy - 80}} {
+		if err := xdo("key", m.key); err != nil {
+			return err
+		}
+		until(func() bool { return ws.tool == m.tool })
+		if err := drag(m.x0, m.y0, m.x1, m.y1); err != nil {
+			return err
+		}
+		until(measured(i + 1))
+	}
+	if err := xdo("key", "w"); err != nil {
+		return err
+	}
+	until(func() bool { return ws.tool == toolWindow })
 	do(func() {
 		vp := ws.viewer.active
-		c := fyne.NewPos(vp.Size().Width/2, vp.Size().Height/2)
-		ws.setTool(toolLength)
-		vp.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: c.Add(fyne.NewPos(-150, 90))}, Dragged: fyne.NewDelta(1, 0)})
-		vp.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: c.Add(fyne.NewPos(120, 140))}, Dragged: fyne.NewDelta(1, 0)})
-		vp.DragEnd()
-		ws.setTool(toolEllipse)
-		vp.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: c.Add(fyne.NewPos(-60, -140))}, Dragged: fyne.NewDelta(1, 1)})
-		vp.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: c.Add(fyne.NewPos(30, -80))}, Dragged: fyne.NewDelta(1, 1)})
-		vp.DragEnd()
-		ws.setTool(toolWindow)
 		for _, m := range vp.measures[vp.index] {
 			rep.Measurement += m.text + "; "
 		}
