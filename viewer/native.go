@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+
+	"teleread/viewer/dataset"
 )
 
 // nativeFrameBytes returns how many bytes one native frame takes (for 1-bit data,
@@ -23,7 +25,10 @@ func (im *Image) nativeFrameSize() (size int64, bits bool) {
 func (im *Image) nativeFrame(n int) (*Frame, error) {
 	px := im.File.Pixel
 	size, bits := im.nativeFrameSize()
-	total := size * int64(im.Frames)
+	total, ok := dataset.MulInt64(size, int64(im.Frames))
+	if !ok {
+		return nil, fmt.Errorf("%w: %d frames of %d bytes", ErrInvalid, im.Frames, size)
+	}
 	if bits {
 		total = (total + 7) / 8
 	}

@@ -116,9 +116,13 @@ func (f *File) Validate() error {
 		}
 		return nil
 	}
-	// The product cannot overflow: Dims bounds every factor (and Frames by
-	// the pixel data's length).
-	need := (d.FrameSamples(f.String(PhotometricInterpretation))*int64(d.Frames)*int64(d.BitsAllocated) + 7) / 8
+	// Dims bounds every factor (and Frames by the pixel data's length); the
+	// product is still taken overflow-checked.
+	bitsTotal, ok := MulInt64(d.FrameSamples(f.String(PhotometricInterpretation))*int64(d.BitsAllocated), int64(d.Frames))
+	if !ok {
+		return wrap(fmt.Errorf("%d frames of %dx%d: %w", d.Frames, d.Cols, d.Rows, ErrOutOfRange))
+	}
+	need := (bitsTotal + 7) / 8
 	if f.Pixel.Length < need {
 		return wrap(fmt.Errorf("pixel data has %d bytes, the image needs %d: %w", f.Pixel.Length, need, ErrBadPixelData))
 	}
