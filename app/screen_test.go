@@ -111,7 +111,8 @@ func TestRealWindowViewports(t *testing.T) {
 	}
 	c.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	// A bound against a hung window, not a measure: a loaded machine is slow.
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), screenChildEnv+"=1", "TELEREAD_GUI_HOME="+home, "TELEREAD_GUI_OUT="+out,
