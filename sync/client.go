@@ -39,6 +39,11 @@ type Config struct {
 	// Anyone on the network path can then read and alter patient data;
 	// it exists only for a lab archive with a throw-away certificate.
 	InsecureSkipVerifyDANGEROUS bool
+	// AllowInsecureHTTPDANGEROUS lets credentials go over plain http to a
+	// host other than this machine. Without it New refuses such a
+	// configuration (ErrInsecureCredentials): anyone on the path would
+	// read the password or token.
+	AllowInsecureHTTPDANGEROUS bool
 
 	// MaxConcurrent bounds the requests in flight (bodies being read
 	// included); default 4.
@@ -112,6 +117,17 @@ func New(cfg Config) (*Client, error) {
 		u.User = nil
 	}
 	u.RawQuery, u.Fragment = "", ""
+	if cfg.Auth != nil && !cfg.AllowInsecureHTTPDANGEROUS {
+		if !secureOrLoopback(u) {
+			return nil, fmt.Errorf("sync: base URL %s: %w", u.String(), ErrInsecureCredentials)
+		}
+		if oa, ok := cfg.Auth.(*OAuth2ClientCredentials); ok {
+			tu, err := url.Parse(oa.TokenURL)
+			if err != nil || !secureOrLoopback(tu) {
+				return nil, fmt.Errorf("sync: oauth2 token URL %s: %w", redactURL(oa.TokenURL), ErrInsecureCredentials)
+			}
+		}
+	}
 	setDefaults(&cfg)
 
 	c := &Client{
@@ -157,7 +173,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	if oa, ok := cfg.Auth.(*OAuth2ClientCredentials); ok {
 		oa.mu.Lock()
-		oa.hc = &http.Client{Transport: rt, Timeout: cfg.ResponseTimeout}
+		oa.hc = &http.Client{Transport: rt, Timeout: cfg.ResponseTimeout, CheckRedirect: c.hc.CheckRedirect}
 		oa.mu.Unlock()
 	}
 	return c, nil
@@ -223,6 +239,26 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	}
 	tc.InsecureSkipVerify = cfg.InsecureSkipVerifyDANGEROUS
 	return tc, nil
+}
+
+// secureOrLoopback reports whether credentials may be sent to u: over https,
+// or over http to this machine (a local archive or a test).
+func secureOrLoopback(u *url.URL) bool {
+	if u.Scheme == "https" {
+		return true
+	}
+	return u.Scheme == "http" && IsLoopback(u.Hostname())
+}
+
+// IsLoopback reports whether host (a name or an address, no port) is this
+// machine: localhost, a name under .localhost, or a loopback address.
+func IsLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // BaseURL returns the archive's DICOMweb root, without credentials.

@@ -29,6 +29,10 @@ var (
 	ErrInvalidUID = errors.New("invalid DICOM UID")
 	// ErrStalled reports a response that sent no byte for Config.StallTimeout.
 	ErrStalled = errors.New("response stalled")
+	// ErrInsecureCredentials reports credentials that would travel over plain
+	// http to a host other than this machine (see
+	// Config.AllowInsecureHTTPDANGEROUS).
+	ErrInsecureCredentials = errors.New("credentials would be sent in clear over plain http to a non-loopback host (use https)")
 )
 
 // HTTPError is a non-2xx answer from the archive.

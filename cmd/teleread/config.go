@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,8 +35,11 @@ type config struct {
 	} `json:"oauth2"`
 	CAFile string `json:"ca_file"` // extra trusted CA certificates (PEM)
 	// InsecureSkipVerifyDANGEROUS turns off TLS verification: for a lab archive only.
-	InsecureSkipVerifyDANGEROUS bool   `json:"insecure_skip_verify_DANGEROUS"`
-	Organization                string `json:"organization"` // the reader's organization, for the SR's Verifying Observer
+	InsecureSkipVerifyDANGEROUS bool `json:"insecure_skip_verify_DANGEROUS"`
+	// AllowInsecureHTTPDANGEROUS lets credentials go over plain http to a
+	// host other than this machine: for a lab archive only.
+	AllowInsecureHTTPDANGEROUS bool   `json:"allow_insecure_http_DANGEROUS"`
+	Organization               string `json:"organization"` // the reader's organization, for the SR's Verifying Observer
 	// Worklist says where the assignments come from: "query" (default: studies
 	// whose Name of Physician(s) Reading Study matches the reader) or "ups"
 	// (UPS-RS workitems scheduled for the reader, claimed and completed).
@@ -95,6 +100,52 @@ func loadConfig() (config, error) {
 	return c, nil
 }
 
+// forTarget returns the configuration for talking to target, a DICOMweb root
+// named by a link, an open or an export --stow: the stored and environment
+// credentials were issued for the configured archive and go to target only
+// when it has the archive's origin (scheme, host and port); any other host
+// gets only the token of tokenFile (which the user gave for it), or none.
+// A link comes from anywhere: teleread://open?url=http://elsewhere/... used
+// to receive TELEREAD_TOKEN.
+func (c config) forTarget(target, tokenFile string) config {
+	if !sameOrigin(c.Archive, target) {
+		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2 = "", "", "", "", nil
+	}
+	c.Archive = target
+	if tokenFile != "" {
+		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2 = "", "", "", tokenFile, nil
+	}
+	return c
+}
+
+// sameOrigin reports whether two URLs have the same scheme, host and port
+// (an absent port is the scheme's default).
+func sameOrigin(a, b string) bool {
+	oa, ok1 := origin(a)
+	ob, ok2 := origin(b)
+	return ok1 && ok2 && oa == ob
+}
+
+func origin(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		default:
+			return "", false
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), port), true
+}
+
 // ErrShared is returned for a configuration or token file that users other
 // than its owner may read or change.
 var ErrShared = errors.New("readable or writable by group or others: chmod 600 it")
@@ -129,7 +180,8 @@ func (c config) client() (*tsync.Client, error) {
 		return nil, errors.New("no archive configured: pass --archive URL, set TELEREAD_ARCHIVE, or put \"archive\" in " + configPath())
 	}
 	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS,
-		MaxJSONBytes: c.MaxJSONMB << 20, MaxResults: c.MaxResults, MaxPartBytes: c.MaxPartMB << 20}
+		MaxJSONBytes: c.MaxJSONMB << 20, MaxResults: c.MaxResults, MaxPartBytes: c.MaxPartMB << 20,
+		AllowInsecureHTTPDANGEROUS: c.AllowInsecureHTTPDANGEROUS}
 	token := c.Token
 	if token == "" && c.TokenFile != "" {
 		b, err := readPrivate(c.TokenFile)

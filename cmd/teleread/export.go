@@ -126,14 +126,7 @@ func stowZip(zipPath, root, tokenFile string, sum share.Summary) error {
 	if err != nil {
 		return err
 	}
-	if !sameHost(cfg.Archive, root) && os.Getenv("TELEREAD_USER") == "" && os.Getenv("TELEREAD_TOKEN") == "" {
-		cfg.User, cfg.Password, cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", "", "", "", nil
-	}
-	cfg.Archive = root
-	if tokenFile != "" {
-		cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", tokenFile, nil
-	}
-	cl, err := cfg.client()
+	cl, err := cfg.forTarget(root, tokenFile).client()
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -128,17 +127,9 @@ func parseStudyURL(s string) (root, study string, err error) {
 	return r.String(), study, nil
 }
 
-// sameHost reports whether two URLs name the same scheme, host and port.
-func sameHost(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
-}
-
 // openStudyURL retrieves a study from a DICOMweb URL into the cache. The
 // bearer token comes from tokenFile; otherwise the configured credentials are
-// used, but only for the configured archive's host (or when given in the
-// environment), so that they are never sent to a host they were not meant for.
+// used, but only for the configured archive's origin (see config.forTarget).
 func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, error) {
 	root, study, err := parseStudyURL(target)
 	if err != nil {
@@ -148,15 +139,7 @@ func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, er
 	if err != nil {
 		return nil, err
 	}
-	fromEnv := os.Getenv("TELEREAD_USER") != "" || os.Getenv("TELEREAD_TOKEN") != ""
-	if !sameHost(cfg.Archive, root) && !fromEnv {
-		cfg.User, cfg.Password, cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", "", "", "", nil
-	}
-	cfg.Archive = root
-	if tokenFile != "" {
-		cfg.Token, cfg.TokenFile, cfg.OAuth2 = "", tokenFile, nil
-	}
-	cl, err := cfg.client()
+	cl, err := cfg.forTarget(root, tokenFile).client()
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,3 +122,96 @@ func TestSecretFilesRefused(t *testing.T) {
 }
 
 func listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+
+// TestCredentialsOnlyToArchive: stored and environment credentials go only
+// to the configured archive's scheme, host and port; a link or URL naming
+// another host (another port on the same host included) gets only the token
+// of --token-file. TELEREAD_TOKEN used to reach any host a
+// teleread://open?url= link named. Credentials are never sent over plain
+// http to a host other than this machine. The archives are stand-ins on
+// different loopback addresses that record the Authorization header seen.
+func TestCredentialsOnlyToArchive(t *testing.T) {
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("ann:pw-secret"))
+	tests := []struct {
+		name      string
+		env       []string // {archive} is replaced by the archive's URL
+		config    string   // config file (0600); {archive} replaced likewise
+		target    string   // "archive", "same-host" (other port) or "other" (127.0.0.2)
+		link      bool     // open it as teleread://open?url=...
+		tokenFile string
+		wantAuth  string
+		wantCode  int
+		wantErr   string
+	}{
+		{name: "env token, link to another host", env: []string{"TELEREAD_ARCHIVE={archive}", "TELEREAD_TOKEN=env-secret"}, target: "other", link: true},
+		{name: "env token, URL of another port", env: []string{"TELEREAD_ARCHIVE={archive}", "TELEREAD_TOKEN=env-secret"}, target: "same-host"},
+		{name: "env token, no archive configured", env: []string{"TELEREAD_TOKEN=env-secret"}, target: "other", link: true},
+		{name: "env token, the archive", env: []string{"TELEREAD_ARCHIVE={archive}", "TELEREAD_TOKEN=env-secret"}, target: "archive", link: true, wantAuth: "Bearer env-secret"},
+		{name: "env basic, another host", env: []string{"TELEREAD_ARCHIVE={archive}", "TELEREAD_USER=ann", "TELEREAD_PASSWORD=pw-secret"}, target: "other"},
+		{name: "config basic, another host", config: `{"archive": "{archive}", "user": "ann", "password": "pw-secret"}`, target: "other", link: true},
+		{name: "config basic, the archive", config: `{"archive": "{archive}", "user": "ann", "password": "pw-secret"}`, target: "archive", wantAuth: basic},
+		{name: "config oauth2, another host", config: `{"archive": "{archive}", "oauth2": {"token_url": "{archive}/token", "client_id": "c", "client_secret": "s"}}`, target: "other"},
+		{name: "--token-file, another host", env: []string{"TELEREAD_ARCHIVE={archive}", "TELEREAD_TOKEN=env-secret"}, target: "other", link: true,
+			tokenFile: "file-token", wantAuth: "Bearer file-token"},
+		{name: "plain http to a remote archive", config: `{"archive": "http://192.0.2.10/dicom-web", "token": "tok-secret"}`, target: "remote",
+			wantCode: 1, wantErr: "plain http"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			servers := map[string]*studyServer{
+				"archive":   newStudyServer(t, "127.0.0.1:0", ""),
+				"same-host": newStudyServer(t, "127.0.0.1:0", ""),
+				"other":     newStudyServer(t, "127.0.0.2:0", ""),
+			}
+			archiveURL := servers["archive"].URL + "/dicom-web"
+			var env []string
+			for _, e := range tt.env {
+				env = append(env, strings.ReplaceAll(e, "{archive}", archiveURL))
+			}
+			dir := t.TempDir()
+			if tt.config != "" {
+				p := filepath.Join(dir, "config.json")
+				if err := os.WriteFile(p, []byte(strings.ReplaceAll(tt.config, "{archive}", archiveURL)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				env = append(env, "TELEREAD_CONFIG="+p)
+			}
+			target := "http://192.0.2.10/dicom-web/studies/" + ctStudy
+			if s := servers[tt.target]; s != nil {
+				target = s.URL + "/dicom-web/studies/" + ctStudy
+			}
+			if tt.link {
+				target = "teleread://open?url=" + url.QueryEscape(target)
+			}
+			args := []string{"open", "--no-app", target}
+			if tt.tokenFile != "" {
+				p := filepath.Join(dir, "token")
+				if err := os.WriteFile(p, []byte(tt.tokenFile), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--token-file", p)
+			}
+			r := telereadEnv(t, t.TempDir(), env, args...)
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantErr) {
+				t.Fatalf("exit %d, want %d with %q\n%s%s", r.code, tt.wantCode, tt.wantErr, r.stdout, r.stderr)
+			}
+			for name, s := range servers {
+				seen := s.seen()
+				if name != tt.target {
+					if len(seen) != 0 {
+						t.Errorf("%s received %d requests (Authorization %q)", name, len(seen), seen)
+					}
+					continue
+				}
+				if len(seen) == 0 {
+					t.Errorf("%s received no request", name)
+				}
+				for _, a := range seen {
+					if a != tt.wantAuth {
+						t.Errorf("%s received Authorization %q, want %q", name, a, tt.wantAuth)
+					}
+				}
+			}
+		})
+	}
+}

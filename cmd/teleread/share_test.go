@@ -201,10 +201,10 @@ func TestOpenDICOMwebOrthanc(t *testing.T) {
 	const study = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"
 	home := t.TempDir()
 	url := srv.DICOMwebURL + "/studies/" + study
-	if r := telereadEnv(t, home, []string{"TELEREAD_USER=consult", "TELEREAD_PASSWORD=wrong"}, "open", "--no-app", url); r.code == 0 {
+	if r := telereadEnv(t, home, []string{"TELEREAD_ARCHIVE=" + srv.DICOMwebURL, "TELEREAD_USER=consult", "TELEREAD_PASSWORD=wrong"}, "open", "--no-app", url); r.code == 0 {
 		t.Errorf("open with a wrong password succeeded:\n%s", r.stdout)
 	}
-	r := telereadEnv(t, home, []string{"TELEREAD_USER=consult", "TELEREAD_PASSWORD=s3cret"}, "open", "--no-app", url)
+	r := telereadEnv(t, home, []string{"TELEREAD_ARCHIVE=" + srv.DICOMwebURL, "TELEREAD_USER=consult", "TELEREAD_PASSWORD=s3cret"}, "open", "--no-app", url)
 	if r.code != 0 {
 		t.Fatalf("open: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
