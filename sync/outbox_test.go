@@ -87,16 +87,14 @@ func newStowCounter(t *testing.T, archive string) *stowCounter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	next := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		if r.Method == http.MethodPost {
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		if r.In.Method == http.MethodPost {
 			s.mu.Lock()
-			s.stows[path.Base(r.URL.Path)]++
+			s.stows[path.Base(r.In.URL.Path)]++
 			s.mu.Unlock()
 		}
-		next(r)
-	}
+		r.SetURL(target)
+	}}
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
 	s.URL = front.URL + "/dicom-web"
