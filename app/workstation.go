@@ -9,6 +9,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"teleread/cache"
 )
 
 // workstation is the whole window: the worklist and viewer screens, the status
@@ -193,6 +195,12 @@ func (ws *workstation) updateStatus() { ws.status.update() }
 func (ws *workstation) openStudy(uid string) {
 	st, err := ws.cfg.Cache.StudyByUID(uid)
 	if err != nil {
+		dialog.ShowError(err, ws.win)
+		return
+	}
+	// Every access to patient data is recorded before it is shown: a study
+	// whose opening cannot be recorded is not shown.
+	if err := ws.cfg.Cache.Audit(cache.AuditOpen, uid, "shown in the viewer"); err != nil {
 		dialog.ShowError(err, ws.win)
 		return
 	}

@@ -107,3 +107,49 @@ func TestAppendAuditConcurrent(t *testing.T) {
 		t.Errorf("ReadAudit since an hour from now: %d events, %v", len(evs), err)
 	}
 }
+
+// TestCacheAuditsItsAccesses: what the cache stores for the puller is
+// recorded as sync-retrieve, what it imports as import, one line per study
+// with the study's UID.
+func TestCacheAuditsItsAccesses(t *testing.T) {
+	file := filepath.Join("..", "testdata", "corpus", "files", "mr_small_explicit_le.dcm")
+	const study = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"
+	batch := func(source string) func(t *testing.T, c *Cache) {
+		return func(t *testing.T, c *Cache) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := c.NewBatch(source)
+			if _, err := b.AddBytes(data, "part"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name string
+		do   func(t *testing.T, c *Cache)
+		want string
+	}{
+		{name: "puller batch", do: batch(SourceArchive), want: AuditSyncRetrieve},
+		{name: "import batch", do: batch(SourceImport), want: AuditImport},
+		{name: "import paths", want: AuditImport, do: func(t *testing.T, c *Cache) {
+			if sum := c.ImportPaths([]string{file}, nil); sum.Imported != 1 || sum.AuditErr != nil {
+				t.Fatalf("import: %+v", sum)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := openTemp(t)
+			tt.do(t, c)
+			evs, err := ReadAudit(c.Home(), time.Time{})
+			if err != nil || len(evs) != 1 || evs[0].Action != tt.want || evs[0].Study != study || evs[0].Detail != "1 instances stored" && evs[0].Detail != "1 instances imported or already present" {
+				t.Errorf("audit events %+v, %v; want one %s of %s", evs, err, tt.want, study)
+			}
+		})
+	}
+}

@@ -69,6 +69,7 @@ func (b *Batch) Commit() ([]string, error) {
 	}
 	var stored []string
 	var first error
+	perStudy := map[string]int{}
 	for _, o := range b.c.commitGroup(list) {
 		if o.Err != nil {
 			if first == nil {
@@ -77,6 +78,14 @@ func (b *Batch) Commit() ([]string, error) {
 			continue
 		}
 		stored = append(stored, o.SOPInstanceUID)
+		perStudy[o.StudyInstanceUID]++
+	}
+	action := AuditImport
+	if b.source == SourceArchive {
+		action = AuditSyncRetrieve
+	}
+	if err := b.c.auditAll(action, perStudy, "instances stored"); err != nil && first == nil {
+		first = err
 	}
 	return stored, first
 }

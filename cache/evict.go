@@ -59,6 +59,9 @@ func (c *Cache) Evict(limit int64) ([]Evicted, error) {
 		}
 		total -= cd.size
 		out = append(out, Evicted{StudyInstanceUID: cd.uid, Bytes: cd.size})
+		if err := c.Audit(AuditEvict, cd.uid, fmt.Sprintf("%d bytes removed for the cache limit", cd.size)); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }

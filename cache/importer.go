@@ -57,6 +57,9 @@ type Summary struct {
 	// other bytes; the stored copy is kept.
 	Conflicts []Rejection
 	Studies   map[string]bool // studies touched
+	// AuditErr says the audit trail could not record the import (which
+	// happened nonetheless).
+	AuditErr error
 }
 
 // Rejection names a rejected input and why.
@@ -71,6 +74,7 @@ type Rejection struct {
 // bad. progress, if not nil, is called after each input with its result.
 func (c *Cache) ImportPaths(paths []string, progress func(name string, res Result, err error)) Summary {
 	sum := Summary{Studies: map[string]bool{}}
+	perStudy := map[string]int{}
 	var mu gosync.Mutex
 	record := func(name string, res Result, err error) {
 		mu.Lock()
@@ -79,9 +83,11 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 		case err == nil && res.Outcome == Imported:
 			sum.Imported++
 			sum.Studies[res.StudyInstanceUID] = true
+			perStudy[res.StudyInstanceUID]++
 		case err == nil:
 			sum.AlreadyPresent++
 			sum.Studies[res.StudyInstanceUID] = true
+			perStudy[res.StudyInstanceUID]++
 		case errors.Is(err, ErrConflict):
 			sum.Conflicts = append(sum.Conflicts, Rejection{Name: name, Reason: reason(err), Err: err})
 		default:
@@ -145,6 +151,7 @@ func (c *Cache) ImportPaths(paths []string, progress func(name string, res Resul
 	wg.Wait()
 	close(stagedCh)
 	<-committed
+	sum.AuditErr = c.auditAll(AuditImport, perStudy, "instances imported or already present")
 	return sum
 }
 

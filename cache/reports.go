@@ -281,6 +281,13 @@ func (c *Cache) SignReport(r *report.Report, at time.Time) (report.Document, err
 		return report.Document{}, err
 	}
 	*r = signed
+	action := AuditReportSign
+	if r.Kind == report.KindConsult {
+		action = AuditReportConsult
+	}
+	if err := c.Audit(action, r.StudyInstanceUID, "SR "+doc.SOPInstanceUID); err != nil {
+		return doc, err
+	}
 	return doc, nil
 }
 
@@ -301,6 +308,9 @@ func (c *Cache) AddAddendum(r *report.Report, text string, signer report.Observe
 		return report.Document{}, err
 	}
 	*r = amended
+	if err := c.Audit(AuditReportAddendum, r.StudyInstanceUID, "SR "+doc.SOPInstanceUID); err != nil {
+		return doc, err
+	}
 	return doc, nil
 }
 

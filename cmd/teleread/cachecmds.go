@@ -44,6 +44,9 @@ func runImport(g *globals, args []string) int {
 	}
 	fmt.Fprintf(stdout, "imported %d, already present %d, conflicts %d, rejected %d (%d studies)\n",
 		sum.Imported, sum.AlreadyPresent, len(sum.Conflicts), len(sum.Rejected), len(sum.Studies))
+	if sum.AuditErr != nil {
+		return fail(sum.AuditErr)
+	}
 	if len(sum.Rejected) > 0 || len(sum.Conflicts) > 0 {
 		return 1
 	}

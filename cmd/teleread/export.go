@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"teleread/cache"
 	"teleread/cache/share"
 )
 
@@ -76,6 +78,22 @@ func runExport(g *globals, args []string) int {
 	if len(sum.Failed) > 0 {
 		code = 1
 	}
+	action := cache.AuditExport
+	if *deid {
+		action = cache.AuditExportDeid
+	}
+	audit := func(dest string) bool {
+		for _, uid := range studies {
+			if err := c.Audit(action, uid, dest); err != nil {
+				fmt.Fprintln(stderr, "teleread: export:", err)
+				return false
+			}
+		}
+		return true
+	}
+	if zipPath != "" && !audit("zip "+zipPath) {
+		return 1
+	}
 	if *stow != "" {
 		src := tmp.Name()
 		if zipPath != "" {
@@ -83,6 +101,9 @@ func runExport(g *globals, args []string) int {
 		}
 		if err := stowZip(src, *stow, *tokenFile, sum); err != nil {
 			fmt.Fprintln(stderr, "teleread: export: stow:", err)
+			return 1
+		}
+		if !audit("stow " + redacted(*stow)) {
 			return 1
 		}
 	}
@@ -204,4 +225,14 @@ func writePrivate(p string, data []byte) error {
 		return fmt.Errorf("%s: %w", p, err)
 	}
 	return f.Close()
+}
+
+// redacted returns a URL without user information, for the audit trail.
+func redacted(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
 }

@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"outbox":   {"show (and with --send, deliver) signed reports waiting for the archive", runOutbox},
 	"open":     {"open a shared study: folder, zip, DICOMDIR or DICOMweb study URL", runOpen},
 	"export":   {"export studies as a zip with a DICOMDIR or by STOW-RS, optionally de-identified", runExport},
+	"audit":    {"list the audit trail of access to patient data, or --verify its hash chain", runAudit},
 }
 
 func run(args []string) int {

@@ -63,6 +63,10 @@ func runOpen(g *globals, args []string) int {
 		for uid := range sum.Studies {
 			studies[uid] = true
 		}
+		if sum.AuditErr != nil {
+			fmt.Fprintln(stderr, "teleread: open:", sum.AuditErr)
+			failed = true
+		}
 	}
 	if len(studies) == 0 {
 		fmt.Fprintln(stderr, "teleread: open: no study found")
@@ -159,6 +163,11 @@ func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, er
 		}
 		return err
 	})
+	for uid := range got {
+		if aerr := c.Audit(cache.AuditImport, uid, "retrieved from "+root); aerr != nil && err == nil {
+			err = aerr
+		}
+	}
 	for _, r := range rejected {
 		fmt.Fprintf(stdout, "rejected: %s\n", r)
 	}

@@ -3,10 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
+	"teleread/cache"
 	"teleread/viewer"
+	"teleread/viewer/dataset"
 )
 
 func runRender(g *globals, args []string) int {
@@ -41,6 +44,10 @@ func runRender(g *globals, args []string) int {
 		fmt.Fprintln(stderr, "teleread: render:", err)
 		return 1
 	}
+	if err := auditRender(g.home, paths[0], *frame, *out); err != nil {
+		fmt.Fprintln(stderr, "teleread: render:", err)
+		return 1
+	}
 	if used != "" {
 		fmt.Fprintln(stderr, "renderer:", used)
 	}
@@ -58,4 +65,30 @@ func parseWindow(s string) (viewer.Window, error) {
 		return viewer.Window{}, fmt.Errorf("--window %q: want numbers CENTER,WIDTH with WIDTH > 0", s)
 	}
 	return viewer.Window{Center: c, Width: w}, nil
+}
+
+// auditRender records the rendering of a file stored in the cache at home (a
+// cached study's image written out); files elsewhere are the user's own.
+func auditRender(home, path string, frame int, out string) error {
+	files, err1 := filepath.Abs(filepath.Join(home, "files"))
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if rp, err := filepath.EvalSymlinks(p); err == nil {
+		p = rp
+	}
+	if rf, err := filepath.EvalSymlinks(files); err == nil {
+		files = rf
+	}
+	rel, err := filepath.Rel(files, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	study := ""
+	if f, err := dataset.Open(p); err == nil {
+		study = f.DataSet.String(dataset.StudyInstanceUID)
+		f.Close()
+	}
+	return cache.AppendAudit(home, cache.AuditRender, study, fmt.Sprintf("frame %d of %s to %s", frame, filepath.ToSlash(rel), out))
 }
