@@ -10,7 +10,8 @@ import (
 )
 
 // TestOpenStudiesAtStart: the app started by `teleread open` shows the study
-// it opened, not the worklist; started without, it shows the worklist.
+// it opened, not the worklist, and records the opening in the audit trail;
+// started without, it shows the worklist.
 func TestOpenStudiesAtStart(t *testing.T) {
 	c, err := cache.Open(t.TempDir())
 	if err != nil {
@@ -50,5 +51,16 @@ func TestOpenStudiesAtStart(t *testing.T) {
 	ws = start(t, []string{want})
 	if !ws.onViewer || ws.viewer.study.StudyInstanceUID != want {
 		t.Fatalf("viewer shown %v, study %s; want %s", ws.onViewer, ws.viewer.study.StudyInstanceUID, want)
+	}
+	// Showing a study is an access to patient data: it is in the audit trail.
+	evs, err := cache.ReadAudit(c.Home(), time.Time{})
+	var opened []string
+	for _, e := range evs {
+		if e.Action == cache.AuditOpen {
+			opened = append(opened, e.Study)
+		}
+	}
+	if err != nil || len(opened) != 1 || opened[0] != want {
+		t.Errorf("audited opens %q (%v), want [%s]", opened, err, want)
 	}
 }
