@@ -26,6 +26,10 @@ import (
 // what was done, never a patient's name or other identifying values.
 const auditFile = "audit.log"
 
+// auditHead holds the hash of the log's last line, written after each append:
+// the chain alone cannot tell that lines were cut from the end of the log.
+const auditHead = "audit.head"
+
 // The audited actions: every access to patient data.
 const (
 	AuditImport         = "import"        // files, folders, zips, DICOMDIRs or a study URL imported
@@ -137,7 +141,35 @@ func AppendAudit(home, action, study, detail string) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("cache: audit: %w", err)
 	}
+	if err := writeHead(home, lineHash(line[:len(line)-1][bytes.LastIndexByte(line[:len(line)-1], '\n')+1:])); err != nil {
+		return fmt.Errorf("cache: audit: %w", err)
+	}
 	return nil
+}
+
+// writeHead replaces audit.head durably (temporary file, fsync, rename,
+// directory fsync), so that after a crash it names the last line or, when
+// the crash came between the two, the line before it.
+func writeHead(home, hash string) error {
+	tmp := filepath.Join(home, auditHead+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(hash + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(home, auditHead))
+	}
+	if err == nil {
+		err = syncDir(home)
+	}
+	return err
 }
 
 // lastLine returns the file's last line without its newline (nil for an empty
@@ -203,10 +235,11 @@ func ReadAudit(home string, since time.Time) ([]AuditEvent, error) {
 // of lines, or an *AuditError naming the first line that does not follow
 // from the one before it.
 func VerifyAudit(home string) (int, error) {
-	prev := genesis
+	prev, before := genesis, ""
 	lines := 0
 	err := scanAudit(home, func(n int, line []byte) error {
 		lines = n
+		before = prev
 		var ev AuditEvent
 		if err := json.Unmarshal(line, &ev); err != nil {
 			return &AuditError{Line: n, Reason: "not a JSON event (changed or cut short)"}
@@ -220,7 +253,19 @@ func VerifyAudit(home string) (int, error) {
 		prev = lineHash(line)
 		return nil
 	})
-	return lines, err
+	if err != nil || lines == 0 {
+		return lines, err
+	}
+	head, err := os.ReadFile(filepath.Join(home, auditHead))
+	if err != nil {
+		return lines, &AuditError{Line: lines, Reason: fmt.Sprintf("the last line cannot be checked: %v", err)}
+	}
+	// The head names the last line, or the one before it when a crash came
+	// between appending a line and writing the head.
+	if h := strings.TrimSpace(string(head)); h != prev && h != before {
+		return lines, &AuditError{Line: lines, Reason: "is not the last line written (lines after it removed?)"}
+	}
+	return lines, nil
 }
 
 func scanAudit(home string, fn func(n int, line []byte) error) error {

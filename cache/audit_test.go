@@ -50,6 +50,12 @@ func TestVerifyAuditDetectsTampering(t *testing.T) {
 			return l
 		}},
 		{name: "first line deleted", wantLine: 1, tamper: func(l [][]byte) [][]byte { return l[1:] }},
+		{name: "last line edited", wantLine: 5, tamper: func(l [][]byte) [][]byte {
+			l[4] = bytes.Replace(l[4], []byte("frame 0"), []byte("frame 1"), 1)
+			return l
+		}},
+		{name: "last line deleted", wantLine: 4, tamper: func(l [][]byte) [][]byte { return l[:4] }},
+		{name: "last two lines deleted", wantLine: 3, tamper: func(l [][]byte) [][]byte { return l[:3] }},
 		{name: "line 2 cut short", wantLine: 2, tamper: func(l [][]byte) [][]byte {
 			l[1] = append(l[1][:20:20], '\n')
 			return l
@@ -72,6 +78,32 @@ func TestVerifyAuditDetectsTampering(t *testing.T) {
 				t.Errorf("VerifyAudit: %v, want line %d named", err, tt.wantLine)
 			}
 		})
+	}
+}
+
+// TestVerifyAuditAfterCrash: a crash between appending a line and writing
+// audit.head leaves the head one line behind; that log verifies, and the next
+// append carries on.
+func TestVerifyAuditAfterCrash(t *testing.T) {
+	home, _ := writeAudit(t, 3)
+	head, err := os.ReadFile(filepath.Join(home, auditHead))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AppendAudit(home, AuditExport, "1.2.3", "zip"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, auditHead), head, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := VerifyAudit(home); err != nil || n != 4 {
+		t.Errorf("VerifyAudit with the head one behind = %d, %v; want 4, nil", n, err)
+	}
+	if err := AppendAudit(home, AuditExport, "1.2.3", "zip"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := VerifyAudit(home); err != nil || n != 5 {
+		t.Errorf("VerifyAudit after the next append = %d, %v; want 5, nil", n, err)
 	}
 }
 

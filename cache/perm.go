@@ -19,7 +19,7 @@ const (
 
 // privateFiles are the files directly in the home that hold patient data or
 // its traces.
-var privateFiles = []string{"index.db", "index.db-wal", "index.db-shm", auditFile}
+var privateFiles = []string{"index.db", "index.db-wal", "index.db-shm", auditFile, auditHead}
 
 // restrictHome makes the home and its folders private and creates index.db
 // 0600 before SQLite opens it, so that SQLite (which gives -wal and -shm the
