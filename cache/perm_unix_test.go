@@ -40,7 +40,7 @@ func TestOpenMakesHomePrivate(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, f := range []string{"index.db", auditFile} {
+			for _, f := range []string{"index.db", auditFile, auditHead} {
 				if err := os.Chmod(filepath.Join(home, f), 0o666); err != nil {
 					t.Fatal(err)
 				}
@@ -64,7 +64,7 @@ func TestOpenMakesHomePrivate(t *testing.T) {
 			}
 			want := map[string]os.FileMode{
 				"": 0o700, "files": 0o700, "tmp": 0o700, "owners": 0o700,
-				"index.db": 0o600, "index.db-wal": 0o600, "index.db-shm": 0o600, auditFile: 0o600,
+				"index.db": 0o600, "index.db-wal": 0o600, "index.db-shm": 0o600, auditFile: 0o600, auditHead: 0o600,
 			}
 			for name, mode := range want {
 				st, err := os.Stat(filepath.Join(home, name))
