@@ -59,7 +59,8 @@ func seedArchive(t *testing.T, srv *orthanctest.Server) (a, b []string) {
 
 // TestSyncOnceCLI: `sync --once` as Reader^A leaves exactly A's studies and their
 // priors in the cache, byte-identical to what the archive stores; offline, it
-// says so and exits non-zero while the cached studies still render.
+// says so and exits non-zero while the cached studies still render. Each
+// retrieved study is in the audit trail.
 func TestSyncOnceCLI(t *testing.T) {
 	requireCorpus(t)
 	srv := orthanctest.New(t, orthanctest.Options{})
@@ -98,6 +99,20 @@ func TestSyncOnceCLI(t *testing.T) {
 	sameAsArchive(t, srv, home, instances)
 	if v := teleread(t, home, "verify"); v.code != 0 {
 		t.Errorf("verify: %s", v.stdout)
+	}
+	// Each study retrieved is in the audit trail as sync-retrieve.
+	var evs []struct{ Action, Study string }
+	json.Unmarshal([]byte(teleread(t, home, "audit", "--json").stdout), &evs)
+	retrieved := map[string]bool{}
+	for _, e := range evs {
+		if e.Action == "sync-retrieve" {
+			retrieved[e.Study] = true
+		}
+	}
+	for _, s := range studies {
+		if !retrieved[s.StudyInstanceUID] {
+			t.Errorf("study %s retrieved without a sync-retrieve line in audit.log", s.StudyInstanceUID)
+		}
 	}
 
 	srv.Kill()
