@@ -54,7 +54,16 @@ func runImport(g *globals, args []string) int {
 }
 
 func runStudies(g *globals, args []string) int {
-	fs := flag.NewFlagSet("studies", flag.ContinueOnError)
+	return listCached(g, "studies", args, (*cache.Cache).Studies, func(s cache.Study) {
+		fmt.Fprintf(stdout, "%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
+			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)
+	})
+}
+
+// listCached is the shape of the listing commands: open the cache, read a
+// list, print it as JSON (--json) or one line per item.
+func listCached[T any](g *globals, name string, args []string, list func(*cache.Cache) ([]T, error), line func(T)) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := interleaved(fs, args); err != nil {
 		return 2
@@ -64,16 +73,15 @@ func runStudies(g *globals, args []string) int {
 		return fail(err)
 	}
 	defer c.Close()
-	studies, err := c.Studies()
+	items, err := list(c)
 	if err != nil {
 		return fail(err)
 	}
 	if *asJSON {
-		return printJSON(studies)
+		return printJSON(items)
 	}
-	for _, s := range studies {
-		fmt.Fprintf(stdout, "%-10s %-24s %-12s %-8v %3d series %4d instances  %s  %s\n", s.StudyDate, s.PatientName, s.PatientID,
-			s.ModalitiesInStudy, s.NumberOfSeries, s.NumberOfInstances, s.StudyDescription, s.StudyInstanceUID)
+	for _, it := range items {
+		line(it)
 	}
 	return 0
 }
@@ -159,29 +167,11 @@ func isTerminal(f *os.File) bool {
 var priorityNames = []string{"STAT", "HIGH", "ROUTINE", "LOW"}
 
 func runWorklist(g *globals, args []string) int {
-	fs := flag.NewFlagSet("worklist", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := interleaved(fs, args); err != nil {
-		return 2
-	}
-	c, err := g.openCache()
-	if err != nil {
-		return fail(err)
-	}
-	defer c.Close()
-	items, err := c.Worklist()
-	if err != nil {
-		return fail(err)
-	}
-	if *asJSON {
-		return printJSON(items)
-	}
-	for _, w := range items {
+	return listCached(g, "worklist", args, (*cache.Cache).Worklist, func(w cache.WorkItem) {
 		prio := "?"
 		if w.Priority >= 0 && w.Priority < len(priorityNames) {
 			prio = priorityNames[w.Priority]
 		}
 		fmt.Fprintf(stdout, "%-8s %-8s %-10s %-10s %4d/%-4d  %s  %s\n", prio, w.Role, w.State, w.StudyDate, w.Done, w.Total, w.Description, w.StudyInstanceUID)
-	}
-	return 0
+	})
 }
