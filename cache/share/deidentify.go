@@ -52,9 +52,10 @@ type Options struct {
 	// KeepDevice applies the Retain Device Identity option (serial numbers,
 	// station and device identifiers stay).
 	KeepDevice bool
-	// IncludeBurnedIn exports images whose Burned In Annotation is YES; by
-	// default they are left out, since identifying text in the pixels cannot
-	// be removed by changing attributes.
+	// IncludeBurnedIn exports images whose Burned In Annotation is YES or
+	// absent; by default they are left out, since identifying text in the
+	// pixels cannot be removed by changing attributes, and an image that does
+	// not say NO may carry some (absent means unknown, not clean).
 	IncludeBurnedIn bool
 }
 
@@ -153,9 +154,14 @@ const (
 	tagReferencedTSUIDInFile          dataset.Tag = 0x00041512
 )
 
-// BurnedIn reports whether a data set says its pixels carry burned-in text.
-func BurnedIn(ds *dataset.DataSet) bool {
-	return strings.EqualFold(ds.String(tagBurnedInAnnotation), "YES")
+// BurnedIn reports whether a data set's pixels may carry burned-in text:
+// Burned In Annotation is YES, or absent or empty (unknown). Only an explicit
+// NO counts as clean. Data sets without pixel data carry no burned-in text.
+func BurnedIn(f *dataset.File) bool {
+	if f.Pixel == nil {
+		return false
+	}
+	return !strings.EqualFold(strings.TrimSpace(f.String(tagBurnedInAnnotation)), "NO")
 }
 
 // ruleFor returns the Table E.1-1 rule for t, or false when the table does not

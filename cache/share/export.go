@@ -49,7 +49,7 @@ type Summary struct {
 	Studies      int
 	Series       int
 	Instances    int       // files written
-	BurnedIn     []Skipped // left out because Burned In Annotation is YES
+	BurnedIn     []Skipped // left out because Burned In Annotation is YES or absent
 	Failed       []Skipped // could not be read or written
 	Records      []Record  // one per file written, in order
 }
@@ -129,7 +129,12 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 				return sum, fmt.Errorf("share: export %s: %w", study, err)
 			}
 			sort.SliceStable(insts, func(i, j int) bool { return insts[i].InstanceNumber < insts[j].InstanceNumber })
-			label := strings.TrimSpace(fmt.Sprintf("series %d %s", s.SeriesNumber, s.Description))
+			// A de-identified export's summary names a series by its number
+			// only: the description is free text that may name the patient.
+			label := fmt.Sprintf("series %d", s.SeriesNumber)
+			if !x.Deidentify {
+				label = strings.TrimSpace(label + " " + s.Description)
+			}
 			wrote := false
 			for _, in := range insts {
 				num := fmt.Sprint(in.InstanceNumber)
@@ -138,9 +143,13 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 					sum.Failed = append(sum.Failed, Skipped{label, num, err.Error()})
 					continue
 				}
-				if x.Deidentify && !x.Options.IncludeBurnedIn && BurnedIn(f.DataSet) {
+				if x.Deidentify && !x.Options.IncludeBurnedIn && BurnedIn(f) {
+					why := "Burned In Annotation is YES"
+					if strings.TrimSpace(f.String(tagBurnedInAnnotation)) == "" {
+						why = "Burned In Annotation is absent"
+					}
 					f.Close()
-					sum.BurnedIn = append(sum.BurnedIn, Skipped{label, num, "Burned In Annotation is YES"})
+					sum.BurnedIn = append(sum.BurnedIn, Skipped{label, num, why})
 					continue
 				}
 				n++

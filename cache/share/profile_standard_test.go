@@ -343,7 +343,7 @@ func TestDeidentifyStandardTable(t *testing.T) {
 	if err != nil || len(studies) != 1 || studies[0].NumberOfInstances != 2 {
 		t.Fatalf("import: %v, %+v; want one study of two instances", err, studies)
 	}
-	x := &Exporter{Cache: c, Deidentify: true}
+	x := &Exporter{Cache: c, Deidentify: true, Options: Options{IncludeBurnedIn: true}}
 	out := map[string]*dataset.File{}
 	raw := map[string][]byte{}
 	sum, err := x.WriteFiles([]string{studies[0].StudyInstanceUID}, func(rec Record, data []byte) error {

@@ -414,7 +414,7 @@ var basicProfile = map[dataset.Tag]rule{
 	0x0040A354: {actX, false, false},   // Telephone Number (Trial)
 	0x0040A358: {actX, false, false},   // Verbal Source Identifier Code Sequence (Trial)
 	0x0040A402: {actU, false, false},   // Observation Subject UID (Trial)
-	0x0040A730: {actD, false, false},   // Content Sequence
+	0x0040A730: {actX, false, false},   // Content Sequence
 	0x0040DB06: {actX, true, false},    // Template Version
 	0x0040DB07: {actX, true, false},    // Template Local Version
 	0x0040DB0C: {actU, false, false},   // Template Extension Organization UID

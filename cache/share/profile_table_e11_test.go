@@ -423,7 +423,7 @@ var tableE11 = []struct {
 	{0x0040A354, "LO", "Telephone Number (Trial)", "X"},
 	{0x0040A358, "SQ", "Verbal Source Identifier Code Sequence (Trial)", "X"},
 	{0x0040A402, "UI", "Observation Subject UID (Trial)", "U"},
-	{0x0040A730, "SQ", "Content Sequence", "D"},
+	{0x0040A730, "SQ", "Content Sequence", "X"},
 	{0x0040DB06, "DT", "Template Version", "X"},
 	{0x0040DB07, "DT", "Template Local Version", "X"},
 	{0x0040DB0C, "UI", "Template Extension Organization UID", "U"},

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -274,7 +275,7 @@ func TestDeidentifiedExportCorpus(t *testing.T) {
 	for _, st := range studies {
 		t.Run(st.StudyInstanceUID, func(t *testing.T) {
 			var buf bytes.Buffer
-			x := &Exporter{Cache: c, Deidentify: true}
+			x := &Exporter{Cache: c, Deidentify: true, Options: Options{IncludeBurnedIn: true}}
 			sum, err := x.WriteZip(&buf, []string{st.StudyInstanceUID})
 			if err != nil {
 				t.Fatal(err)
@@ -482,9 +483,9 @@ func TestExportOptions(t *testing.T) {
 		wantSerial bool
 		wantCodes  []string
 	}{
-		{"basic", Options{}, "", false, []string{codeBasicProfile}},
-		{"dates", Options{KeepDates: true, DateShiftDays: -100}, shiftDays(t, studyDate, -100), false, []string{codeBasicProfile, codeModifiedDates}},
-		{"device", Options{KeepDevice: true}, "", true, []string{codeBasicProfile, codeDeviceID}},
+		{"basic", Options{IncludeBurnedIn: true}, "", false, []string{codeBasicProfile}},
+		{"dates", Options{KeepDates: true, DateShiftDays: -100, IncludeBurnedIn: true}, shiftDays(t, studyDate, -100), false, []string{codeBasicProfile, codeModifiedDates}},
+		{"device", Options{KeepDevice: true, IncludeBurnedIn: true}, "", true, []string{codeBasicProfile, codeDeviceID}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -527,40 +528,55 @@ func shiftDays(t *testing.T, da string, days int) string {
 	return d.AddDate(0, 0, days).Format("20060102")
 }
 
-// TestBurnedInLeftOut marks a corpus image Burned In Annotation YES with
-// dcmodify: the de-identified export leaves it out and says so, unless asked.
+// TestBurnedInLeftOut sets a corpus image's Burned In Annotation to YES,
+// leaves it absent (the corpus file has none) or sets it to NO with dcmodify:
+// the de-identified export leaves out all but NO and says why, unless asked.
 func TestBurnedInLeftOut(t *testing.T) {
 	need(t, "dcmodify")
-	p := filepath.Join(t.TempDir(), "burned.dcm")
 	b, err := os.ReadFile(filepath.Join(corpusFiles, "ct_small_explicit_le.dcm"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
+	if f, err := dataset.ParseBytes(append([]byte(nil), b...), "ct_small"); err != nil || f.String(tagBurnedInAnnotation) != "" {
+		t.Fatalf("the test file should lack Burned In Annotation: %v", err)
 	}
-	if out, err := exec.Command("dcmodify", "-nb", "-i", "(0028,0301)=YES", p).CombinedOutput(); err != nil {
-		t.Fatalf("dcmodify: %v\n%s", err, out)
-	}
-	c := openCache(t, p)
-	studies, _ := c.Studies()
-	if len(studies) != 1 {
-		t.Fatalf("%d studies", len(studies))
-	}
-	uid := studies[0].StudyInstanceUID
 	tests := []struct {
+		value     string // "" leaves the attribute absent
 		include   bool
 		wantFiles int
 		wantErr   error
+		wantWhy   string
 	}{
-		{false, 0, ErrNothingToExport},
-		{true, 1, nil},
+		{"YES", false, 0, ErrNothingToExport, "Burned In Annotation is YES"},
+		{"YES", true, 1, nil, ""},
+		{"", false, 0, ErrNothingToExport, "Burned In Annotation is absent"},
+		{"", true, 1, nil, ""},
+		{"NO", false, 1, nil, ""},
 	}
 	for _, tc := range tests {
-		x := &Exporter{Cache: c, Deidentify: true, Options: Options{IncludeBurnedIn: tc.include}}
-		sum, err := x.WriteZip(io.Discard, []string{uid})
-		if !errors.Is(err, tc.wantErr) || sum.Instances != tc.wantFiles || len(sum.BurnedIn) != 1-tc.wantFiles {
-			t.Errorf("include=%v: %d files, %d left out, err %v", tc.include, sum.Instances, len(sum.BurnedIn), err)
-		}
+		t.Run(fmt.Sprintf("%q include=%v", tc.value, tc.include), func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "burned.dcm")
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.value != "" {
+				if out, err := exec.Command("dcmodify", "-nb", "-i", "(0028,0301)="+tc.value, p).CombinedOutput(); err != nil {
+					t.Fatalf("dcmodify: %v\n%s", err, out)
+				}
+			}
+			c := openCache(t, p)
+			studies, _ := c.Studies()
+			if len(studies) != 1 {
+				t.Fatalf("%d studies", len(studies))
+			}
+			x := &Exporter{Cache: c, Deidentify: true, Options: Options{IncludeBurnedIn: tc.include}}
+			sum, err := x.WriteZip(io.Discard, []string{studies[0].StudyInstanceUID})
+			if !errors.Is(err, tc.wantErr) || sum.Instances != tc.wantFiles || len(sum.BurnedIn) != 1-tc.wantFiles {
+				t.Fatalf("%d files, %d left out, err %v", sum.Instances, len(sum.BurnedIn), err)
+			}
+			if tc.wantWhy != "" && sum.BurnedIn[0].Reason != tc.wantWhy {
+				t.Errorf("reason %q, want %q", sum.BurnedIn[0].Reason, tc.wantWhy)
+			}
+		})
 	}
 }

@@ -44,7 +44,7 @@ func TestAuditTrailCLI(t *testing.T) {
 	out := t.TempDir()
 	must("render", insts[0].Path, "--renderer", "cpu", "-o", filepath.Join(out, "a.png"))
 	must("export", study, "-o", filepath.Join(out, "plain.zip"))
-	must("export", "--deidentify", study, "-o", filepath.Join(out, "deid.zip"))
+	must("export", "--deidentify", "--include-burned-in", study, "-o", filepath.Join(out, "deid.zip"))
 	must("report", "--study", study, "--findings", "No acute finding.", "--impression", "Normal.", "--sign", "--reader", "Smith^Ann")
 	must("report", "--study", study, "--addendum", "Compared with prior.", "--reader", "Smith^Ann")
 	must("report", "--study", study, "--consult", "--findings", "Agree.", "--impression", "Normal.", "--sign", "--reader", "Jones^Bo")

@@ -21,7 +21,7 @@ func runExport(g *globals, args []string) int {
 	out := fs.String("o", "", "write a zip file set (files under DICOM/ and a DICOMDIR)")
 	keepDates := fs.Bool("keep-dates", false, "with --deidentify: keep longitudinal dates, shifted by one offset for the export")
 	keepDevice := fs.Bool("keep-device", false, "with --deidentify: keep device identity (serial numbers, station names)")
-	burnedIn := fs.Bool("include-burned-in", false, "with --deidentify: include images whose Burned In Annotation is YES")
+	burnedIn := fs.Bool("include-burned-in", false, "with --deidentify: include images whose Burned In Annotation is YES or absent")
 	stow := fs.String("stow", "", "DICOMweb root to send the copy to with STOW-RS (e.g. https://host/dicom-web)")
 	tokenFile := fs.String("token-file", "", "file holding the bearer token for --stow")
 	studies, err := interleaved(fs, args)
@@ -125,12 +125,14 @@ func printExportSummary(sum share.Summary) {
 	}
 	fmt.Fprintf(stdout, "exported %d instances in %d series of %d studies\n", sum.Instances, sum.Series, sum.Studies)
 	if n := len(sum.BurnedIn); n > 0 {
-		fmt.Fprintf(stdout, "left out %d images with burned-in annotation (Burned In Annotation YES); --include-burned-in exports them:\n", n)
+		fmt.Fprintf(stdout, "left out: %d images whose Burned In Annotation is absent or YES (burned-in text may identify the patient); --include-burned-in exports them:\n", n)
 		for _, s := range sum.BurnedIn {
-			fmt.Fprintf(stdout, "  %s, instance %s\n", s.Series, s.InstanceNumber)
+			fmt.Fprintf(stdout, "  %s, instance %s: %s\n", s.Series, s.InstanceNumber, s.Reason)
 		}
-	} else if sum.Deidentified && !sum.Options.IncludeBurnedIn {
-		fmt.Fprintln(stdout, "no image with burned-in annotation was found")
+	} else if sum.Deidentified && sum.Options.IncludeBurnedIn {
+		fmt.Fprintln(stdout, "images whose Burned In Annotation is absent or YES are included (--include-burned-in): check their pixels for burned-in text")
+	} else if sum.Deidentified {
+		fmt.Fprintln(stdout, "no image left out for burned-in annotation (each says Burned In Annotation NO)")
 	}
 	for _, s := range sum.Failed {
 		fmt.Fprintf(stdout, "failed: %s, instance %s: %s\n", s.Series, s.InstanceNumber, s.Reason)

@@ -88,7 +88,7 @@ func TestExportOpenCLI(t *testing.T) {
 	for _, st := range studiesOf(t, src) {
 		t.Run(st.StudyInstanceUID, func(t *testing.T) {
 			zp := filepath.Join(t.TempDir(), "out.zip")
-			r := teleread(t, src, "export", "--deidentify", st.StudyInstanceUID, "-o", zp)
+			r := teleread(t, src, "export", "--deidentify", "--include-burned-in", st.StudyInstanceUID, "-o", zp)
 			if r.code != 0 {
 				t.Fatalf("export: %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
@@ -335,7 +335,7 @@ func TestExportStowOrthanc(t *testing.T) {
 	}
 	const study = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"
 	zp := filepath.Join(t.TempDir(), "out.zip")
-	r := teleread(t, home, "export", "--deidentify", study, "-o", zp, "--stow", srv.DICOMwebURL)
+	r := teleread(t, home, "export", "--deidentify", "--include-burned-in", study, "-o", zp, "--stow", srv.DICOMwebURL)
 	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("stored %d instances", n)) {
 		t.Fatalf("export --stow: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
