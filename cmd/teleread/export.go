@@ -149,7 +149,7 @@ func stowZip(zipPath, root, tokenFile string, sum share.Summary) error {
 	if err != nil {
 		return err
 	}
-	cl, err := cfg.forTarget(root, tokenFile).client()
+	cl, err := cfg.ForTarget(root, tokenFile).Client()
 	if err != nil {
 		return err
 	}

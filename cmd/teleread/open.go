@@ -143,7 +143,7 @@ func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, er
 	if err != nil {
 		return nil, err
 	}
-	cl, err := cfg.forTarget(root, tokenFile).client()
+	cl, err := cfg.ForTarget(root, tokenFile).Client()
 	if err != nil {
 		return nil, err
 	}

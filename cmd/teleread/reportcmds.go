@@ -187,7 +187,7 @@ func runOutbox(g *globals, args []string) int {
 		if *archive != "" {
 			conf.Archive = *archive
 		}
-		client, err := conf.client()
+		client, err := conf.Client()
 		if err != nil {
 			return fail(err)
 		}

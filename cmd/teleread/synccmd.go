@@ -43,7 +43,7 @@ func runSync(g *globals, args []string) int {
 	if conf.Reader == "" && *accessions == "" {
 		return fail(errors.New("no reader: pass --reader NAME, set TELEREAD_READER, or put \"reader\" in " + configPath()))
 	}
-	client, err := conf.client()
+	client, err := conf.Client()
 	if err != nil {
 		return fail(err)
 	}
@@ -68,7 +68,7 @@ func runSync(g *globals, args []string) int {
 	switch conf.Worklist {
 	case "", "query":
 	case "ups":
-		ups, err := conf.workitems(client, c)
+		ups, err := conf.UPSProvider(client, c)
 		if err != nil {
 			return fail(err)
 		}

@@ -1,0 +1,252 @@
+// Package config is Teleread's one configuration: the file
+// (~/.config/teleread/config.json or $TELEREAD_CONFIG), then the environment,
+// read the same way by every command and by the reading app. Flags, where a
+// command has them, override both in the command itself.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	tsync "teleread/sync"
+)
+
+// Config is the user's configuration file (JSON), by default
+// $XDG_CONFIG_HOME/teleread/config.json (~/.config/teleread/config.json).
+// Environment variables override it; flags override both. Secrets may be kept
+// here only in a file readable by the user alone; TELEREAD_PASSWORD and
+// TELEREAD_TOKEN are the alternative. Nothing here is ever logged.
+type Config struct {
+	Archive   string `json:"archive"`    // DICOMweb root, e.g. https://pacs.example.org/dicom-web
+	Reader    string `json:"reader"`     // the reading radiologist's name as the archive spells it (DICOM PN, e.g. Smith^Ann)
+	User      string `json:"user"`       // HTTP basic user
+	Password  string `json:"password"`   // HTTP basic password
+	Token     string `json:"token"`      // bearer token
+	TokenFile string `json:"token_file"` // file holding a bearer token
+	OAuth2    *struct {
+		TokenURL     string   `json:"token_url"`
+		ClientID     string   `json:"client_id"`
+		ClientSecret string   `json:"client_secret"`
+		Scopes       []string `json:"scopes"`
+	} `json:"oauth2"`
+	CAFile string `json:"ca_file"` // extra trusted CA certificates (PEM)
+	// InsecureSkipVerifyDANGEROUS turns off TLS verification: for a lab archive only.
+	InsecureSkipVerifyDANGEROUS bool `json:"insecure_skip_verify_DANGEROUS"`
+	// AllowInsecureHTTPDANGEROUS lets credentials go over plain http to a
+	// host other than this machine: for a lab archive only.
+	AllowInsecureHTTPDANGEROUS bool   `json:"allow_insecure_http_DANGEROUS"`
+	Organization               string `json:"organization"` // the reader's organization, for the SR's Verifying Observer
+	// Worklist says where the assignments come from: "query" (default: studies
+	// whose Name of Physician(s) Reading Study matches the reader) or "ups"
+	// (UPS-RS workitems scheduled for the reader, claimed and completed).
+	Worklist string `json:"worklist"`
+	// CacheLimitGB bounds the cache: beyond it the least recently read studies
+	// are evicted, never one with a draft or an undelivered report or still on
+	// the worklist. Zero: no limit.
+	CacheLimitGB float64 `json:"cache_limit_gb"`
+	// Workitems is the UPS-RS root holding /workitems when it is not the archive's.
+	Workitems string `json:"workitems"`
+	// Ceilings on what the archive sends (zero: the client's defaults, 16 MiB,
+	// 10000 results, 4 GiB): one JSON answer, the results of one search, one
+	// retrieved instance.
+	MaxJSONMB  int64 `json:"max_json_mb"`
+	MaxResults int   `json:"max_results"`
+	MaxPartMB  int64 `json:"max_part_mb"`
+}
+
+// Path is where the configuration file is read from.
+func Path() string {
+	if p := os.Getenv("TELEREAD_CONFIG"); p != "" {
+		return p
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "teleread", "config.json")
+}
+
+// Load reads the configuration file (absent is fine) and applies the
+// environment: TELEREAD_ARCHIVE, TELEREAD_READER, TELEREAD_USER,
+// TELEREAD_PASSWORD, TELEREAD_TOKEN.
+func Load() (Config, error) {
+	var c Config
+	if p := Path(); p != "" {
+		b, err := ReadPrivate(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return c, fmt.Errorf("config: %w", err)
+		default:
+			if err := json.Unmarshal(b, &c); err != nil {
+				return c, fmt.Errorf("config %s: %w", p, err)
+			}
+		}
+	}
+	env := func(dst *string, name string) {
+		if v := os.Getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	env(&c.Archive, "TELEREAD_ARCHIVE")
+	env(&c.Reader, "TELEREAD_READER")
+	env(&c.User, "TELEREAD_USER")
+	env(&c.Password, "TELEREAD_PASSWORD")
+	env(&c.Token, "TELEREAD_TOKEN")
+	env(&c.Worklist, "TELEREAD_WORKLIST")
+	return c, nil
+}
+
+// ForTarget returns the configuration for talking to target, a DICOMweb root
+// named by a link, an open or an export --stow: the stored and environment
+// credentials were issued for the configured archive and go to target only
+// when it has the archive's origin (scheme, host and port); any other host
+// gets only the token of tokenFile (which the user gave for it), or none.
+// A link comes from anywhere: teleread://open?url=http://elsewhere/... used
+// to receive TELEREAD_TOKEN.
+func (c Config) ForTarget(target, tokenFile string) Config {
+	if !SameOrigin(c.Archive, target) {
+		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2 = "", "", "", "", nil
+	}
+	c.Archive = target
+	if tokenFile != "" {
+		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2 = "", "", "", tokenFile, nil
+	}
+	return c
+}
+
+// SameOrigin reports whether two URLs have the same scheme, host and port
+// (an absent port is the scheme's default).
+func SameOrigin(a, b string) bool {
+	oa, ok1 := origin(a)
+	ob, ok2 := origin(b)
+	return ok1 && ok2 && oa == ob
+}
+
+func origin(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		default:
+			return "", false
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), port), true
+}
+
+// ErrShared is returned for a configuration or token file that users other
+// than its owner may read or change.
+var ErrShared = errors.New("readable or writable by group or others: chmod 600 it")
+
+// ReadPrivate reads a file that holds (or names where to send) credentials,
+// refusing it when group or others have any access to it: a secret that
+// another local user could read is already disclosed, and a config file that
+// others could change could point the stored credentials at their host.
+func ReadPrivate(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s (mode %04o): %w", p, st.Mode().Perm(), ErrShared)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return b, nil
+}
+
+// Client builds the DICOMweb client from the configuration.
+func (c Config) Client() (*tsync.Client, error) {
+	if c.Archive == "" {
+		return nil, errors.New("no archive configured: pass --archive URL, set TELEREAD_ARCHIVE, or put \"archive\" in " + Path())
+	}
+	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS,
+		MaxJSONBytes: c.MaxJSONMB << 20, MaxResults: c.MaxResults, MaxPartBytes: c.MaxPartMB << 20,
+		AllowInsecureHTTPDANGEROUS: c.AllowInsecureHTTPDANGEROUS}
+	token := c.Token
+	if token == "" && c.TokenFile != "" {
+		b, err := ReadPrivate(c.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("token file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	switch {
+	case c.OAuth2 != nil:
+		cfg.Auth = &tsync.OAuth2ClientCredentials{TokenURL: c.OAuth2.TokenURL, ClientID: c.OAuth2.ClientID,
+			ClientSecret: c.OAuth2.ClientSecret, Scopes: c.OAuth2.Scopes}
+	case token != "":
+		cfg.Auth = tsync.BearerToken{Token: token}
+	case c.User != "":
+		cfg.Auth = tsync.BasicAuth{User: c.User, Password: c.Password}
+	}
+	return tsync.New(cfg)
+}
+
+// UPSProvider builds the UPS-RS worklist provider: the archive's client, or one
+// for the separate workitems root, with the same credentials.
+func (c Config) UPSProvider(archive *tsync.Client, store tsync.WorkitemStore) (*tsync.UPS, error) {
+	ups := &tsync.UPS{Client: archive, Archive: archive, Store: store, Performer: c.Reader}
+	if c.Workitems != "" {
+		wc := c
+		wc.Archive = c.Workitems
+		client, err := wc.Client()
+		if err != nil {
+			return nil, err
+		}
+		ups.Client = client
+	}
+	return ups, nil
+}
+
+// Configured reports whether the configuration names an archive: only then do
+// the app and the sync command talk to one (the app starts its demo archive
+// otherwise).
+func (c Config) Configured() bool { return c.Archive != "" }
+
+// CacheLimitBytes is CacheLimitGB in bytes; 0 is no limit.
+func (c Config) CacheLimitBytes() int64 {
+	if c.CacheLimitGB <= 0 {
+		return 0
+	}
+	return int64(c.CacheLimitGB * (1 << 30))
+}
+
+// ErrWorklistMode is returned for a worklist mode other than query or ups.
+var ErrWorklistMode = errors.New("worklist: want query or ups")
+
+// UPS reports whether the worklist is UPS-RS workitems, and an error wrapping
+// ErrWorklistMode for an unknown mode.
+func (c Config) UPS() (bool, error) {
+	switch c.Worklist {
+	case "", "query":
+		return false, nil
+	case "ups":
+		return true, nil
+	}
+	return false, fmt.Errorf("config: worklist %q: %w", c.Worklist, ErrWorklistMode)
+}
