@@ -11,6 +11,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"teleread/cache"
+	"teleread/sync/config"
 	"teleread/viewer"
 )
 
@@ -45,6 +46,12 @@ type Config struct {
 	// Cache is the open study cache; reports and their drafts live in it too.
 	// Required.
 	Cache *cache.Cache
+	// Archive is the configuration the commands read too (package
+	// sync/config: file, then environment), loaded by main. When it names an
+	// archive the app syncs from it (its reader, credentials, CA, worklist
+	// mode and cache limit) and neither the Settings' archive nor the demo
+	// archive is used; the app reads no configuration file of its own.
+	Archive config.Config
 	// SamplesDir holds the sample studies of the first run: when no archive is
 	// configured, a private Orthanc is started and seeded with them (see
 	// NoDemoArchive); without Orthanc they are imported into an empty cache.

@@ -9,7 +9,9 @@ import (
 	"sort"
 	"time"
 
+	"teleread/cache"
 	tsync "teleread/sync"
+	"teleread/sync/config"
 	"teleread/sync/orthanctest"
 )
 
@@ -101,18 +103,21 @@ func (d *demoArchive) link(priors int) (*archiveLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: demo archive: %w", err)
 	}
-	return &archiveLink{client: c, reader: DemoReader, priors: priors,
+	return &archiveLink{client: c, id: "demo", reader: DemoReader, priors: priors,
 		display: d.server.DICOMwebURL + " (demo archive)",
 		note:    "demo archive: a private Orthanc with the sample studies, assigned to " + personName(DemoReader),
 		close:   d.server.Stop}, nil
 }
 
-// connector returns how the sync loop reaches the archive: the one in the
-// settings, else (when demo is set) the demo archive seeded from samples, else
+// connector returns how the sync loop reaches the archive: the configured one
+// (Config.Archive), else the one in the settings, else (when demo is set) the demo archive seeded from samples, else
 // errNoArchive. Without Orthanc the samples are imported into the cache instead
 // and the loop reports why there is no archive.
 func (cfg *Config) connector() connectFunc {
 	return func(ctx context.Context) (*archiveLink, error) {
+		if cfg.Archive.Configured() {
+			return configuredLink(cfg.Archive, cfg.Cache)
+		}
 		s, serr := LoadSettings(cfg.Preferences, cfg.Home)
 		if s.ArchiveURL != "" {
 			if serr != nil && s.AuthKind != "none" {
@@ -130,7 +135,7 @@ func (cfg *Config) connector() connectFunc {
 			if reader == "" && q == nil {
 				return nil, errors.New("no reader name: Settings → Reader name (as the archive writes it)")
 			}
-			return &archiveLink{client: c, reader: reader, query: q, priors: s.Priors, display: c.BaseURL()}, nil
+			return &archiveLink{client: c, id: c.BaseURL(), reader: reader, query: q, priors: s.Priors, display: c.BaseURL()}, nil
 		}
 		if cfg.SamplesDir == "" || cfg.NoDemoArchive {
 			return nil, errNoArchive
@@ -160,4 +165,29 @@ func (cfg *Config) connector() connectFunc {
 		}
 		return d.link(priors)
 	}
+}
+
+// configuredLink is the link to the archive the configuration names, read the
+// way `teleread sync` reads it: credentials (token file, basic, bearer, OAuth2
+// client credentials), CA file, UPS worklist and cache limit.
+func configuredLink(conf config.Config, c *cache.Cache) (*archiveLink, error) {
+	ups, err := conf.UPS()
+	if err != nil {
+		return nil, err
+	}
+	if conf.Reader == "" && !ups {
+		return nil, fmt.Errorf("no reader: put \"reader\" in %s or set TELEREAD_READER", config.Path())
+	}
+	client, err := conf.Client()
+	if err != nil {
+		return nil, err
+	}
+	link := &archiveLink{client: client, id: client.BaseURL(), reader: conf.Reader, priors: 2,
+		display: client.BaseURL(), cacheLimit: conf.CacheLimitBytes()}
+	if ups {
+		if link.ups, err = conf.UPSProvider(client, c); err != nil {
+			return nil, err
+		}
+	}
+	return link, nil
 }

@@ -196,9 +196,12 @@ func newReportPanel(ws *workstation) *reportPanel {
 	return p
 }
 
-// reader returns the signing reader from the settings (the demo reader when
-// none is set).
+// reader returns the signing reader: the configuration's when it names an
+// archive, else the settings' (the demo reader when none is set).
 func (p *reportPanel) reader() report.Observer {
+	if conf := p.ws.cfg.Archive; conf.Configured() && conf.Reader != "" {
+		return report.Observer{Name: conf.Reader, Organization: conf.Organization}
+	}
 	s, _ := LoadSettings(p.ws.cfg.Preferences, p.ws.cfg.Home)
 	name := s.ReaderName
 	if name == "" {

@@ -16,12 +16,19 @@ import (
 // asks it for.
 type archiveLink struct {
 	client  *tsync.Client
+	id      string       // which archive the worklist comes from (see cache.SetWorklistArchive)
 	reader  string       // NameOfPhysiciansReadingStudy of the reader
 	query   *tsync.Query // nil: the reader query
 	priors  int
 	display string // shown in the status bar
 	note    string // shown once connected ("" for none)
 	close   func() // releases what connect started (the demo archive); may be nil
+	// ups, when set, is the worklist instead of the reader query: UPS-RS
+	// workitems, claimed when pulled and completed when the report is delivered.
+	ups *tsync.UPS
+	// cacheLimit bounds the cache after each pull (least recently read studies
+	// evicted, never unreported work); 0 is no limit.
+	cacheLimit int64
 }
 
 // connectFunc connects to the archive. It runs on the sync goroutine, so a slow
@@ -90,6 +97,20 @@ func (l *syncLoop) start() {
 				}
 			})
 			return
+		}
+		// Another archive than the worklist's last one: its rows go (the
+		// cached studies stay readable) before the first pull of this one.
+		if link.id != "" {
+			dropped, err := l.cache.SetWorklistArchive(link.id)
+			if err != nil {
+				l.update(func(s *StatusEvent) { s.Message = err.Error() })
+			} else if len(dropped) > 0 {
+				l.update(func(s *StatusEvent) {
+					for _, uid := range dropped {
+						l.changed[uid] = true
+					}
+				})
+			}
 		}
 		l.mu.Lock()
 		l.link = link
@@ -164,7 +185,21 @@ func (l *syncLoop) pullOnce(link *archiveLink) {
 	l.update(func(s *StatusEvent) { s.Online = true })
 	p := &tsync.Puller{Client: link.client, Store: l.cache, Reader: link.reader, Worklist: link.query,
 		Priors: tsync.PriorPolicy{Max: link.priors}, OnEvent: l.event}
+	if link.ups != nil {
+		p.Workitems = link.ups
+	}
 	res, err := p.Pull(l.ctx)
+	if link.cacheLimit > 0 && l.ctx.Err() == nil {
+		if ev, eerr := l.cache.Evict(link.cacheLimit); eerr != nil {
+			l.update(func(s *StatusEvent) { s.Message = "evict: " + eerr.Error() })
+		} else {
+			l.update(func(s *StatusEvent) {
+				for _, e := range ev {
+					l.changed[e.StudyInstanceUID] = true
+				}
+			})
+		}
+	}
 	l.mu.Lock()
 	l.pulling = map[string]Progress{}
 	l.pulls++
@@ -196,6 +231,9 @@ func (l *syncLoop) outboxLoop(link *archiveLink) {
 			}
 		})
 	}}
+	if link.ups != nil {
+		ob.OnDelivered = link.ups.CompleteOnDelivery(l.ctx)
+	}
 	t := time.NewTicker(l.flushes)
 	defer t.Stop()
 	for {

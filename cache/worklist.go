@@ -152,3 +152,53 @@ func (c *Cache) StudyInstanceCount(studyUID string) (int, error) {
 	}
 	return n, nil
 }
+
+// SetWorklistArchive records archive (an identity of the configured archive,
+// e.g. its DICOMweb root) as the one the worklist comes from. When the rows
+// came from another archive, or from one not recorded (a cache older than
+// this record), they are dropped first: a study assigned on the old archive
+// cannot be reported to the new one. The cached studies stay readable; only
+// the worklist rows go. It returns the Study Instance UIDs of the rows dropped.
+func (c *Cache) SetWorklistArchive(archive string) ([]string, error) {
+	tx, err := c.db.Begin()
+	if err != nil {
+		return nil, fmt.Errorf("cache: worklist archive: %w", err)
+	}
+	defer tx.Rollback()
+	var old string
+	err = tx.QueryRow(`SELECT archive FROM worklist_archive WHERE id = 1`).Scan(&old)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("cache: worklist archive: %w", err)
+	}
+	if err == nil && old == archive {
+		return nil, nil
+	}
+	rows, err := tx.Query(`SELECT study_uid FROM worklist`)
+	if err != nil {
+		return nil, fmt.Errorf("cache: worklist archive: %w", err)
+	}
+	var dropped []string
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&uid); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("cache: worklist archive: %w", err)
+		}
+		dropped = append(dropped, uid)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cache: worklist archive: %w", err)
+	}
+	if _, err := tx.Exec(`DELETE FROM worklist`); err != nil {
+		return nil, fmt.Errorf("cache: worklist archive: %w", err)
+	}
+	if _, err := tx.Exec(`INSERT INTO worklist_archive(id, archive) VALUES (1, ?)
+		ON CONFLICT(id) DO UPDATE SET archive = excluded.archive`, archive); err != nil {
+		return nil, fmt.Errorf("cache: worklist archive: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("cache: worklist archive: %w", err)
+	}
+	return dropped, nil
+}

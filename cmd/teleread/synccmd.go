@@ -52,6 +52,10 @@ func runSync(g *globals, args []string) int {
 		return fail(err)
 	}
 	defer c.Close()
+	// Rows of another archive's worklist go before this one's first pull.
+	if _, err := c.SetWorklistArchive(client.BaseURL()); err != nil {
+		return fail(err)
+	}
 
 	prog := newProgress(isTerminal(os.Stderr))
 	p := &tsync.Puller{Client: client, Store: c, Reader: conf.Reader,
