@@ -104,3 +104,50 @@ func TestConsultNoteStaysLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestSetWorklistArchive: the worklist rows survive reopening on the same
+// archive and are dropped for another one, or for a first record on a cache
+// whose rows came from an archive it never recorded; the cached study stays.
+func TestSetWorklistArchive(t *testing.T) {
+	const a, b = "https://a.example.org/dicom-web", "https://b.example.org/dicom-web"
+	tests := []struct {
+		name     string
+		before   string // archive recorded first ("" none)
+		now      string
+		wantKept bool
+	}{
+		{"same archive", a, a, true},
+		{"another archive", a, b, false},
+		{"from the demo archive", "demo", a, false},
+		{"unrecorded", "", a, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := openTemp(t)
+			res, err := c.ImportFile(filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			uid := res.StudyInstanceUID
+			if tc.before != "" {
+				if _, err := c.SetWorklistArchive(tc.before); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.PutWorkItem(uid, "A", "assigned", "", 2, nil); err != nil {
+				t.Fatal(err)
+			}
+			dropped, err := c.SetWorklistArchive(tc.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, werr := c.WorkItemByUID(uid)
+			if kept := werr == nil; kept != tc.wantKept || (len(dropped) == 0) != tc.wantKept {
+				t.Errorf("row kept %v (dropped %v); want kept %v", kept, dropped, tc.wantKept)
+			}
+			if n, err := c.StudyInstanceCount(uid); err != nil || n == 0 {
+				t.Errorf("the cached study went with its row: %d instances, %v", n, err)
+			}
+		})
+	}
+}
