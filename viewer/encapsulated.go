@@ -257,3 +257,22 @@ func (im *Image) adoptCodec(ci *codec.Image) *Frame {
 	f.keepStored()
 	return f
 }
+
+// CodeStream returns a copy of frame n's code stream (its fragments joined),
+// found as the decoder finds it (offset tables, else start markers), for
+// callers that rewrite encapsulated pixel data frame by frame.
+func (im *Image) CodeStream(n int) ([]byte, error) {
+	if n < 0 || n >= im.Frames {
+		return nil, fmt.Errorf("%w: frame %d of %d", ErrInvalid, n, im.Frames)
+	}
+	var start []byte
+	if dec, ok := decoders[im.TransferSyntax]; ok {
+		start = dec.start
+	}
+	b, release, err := im.codeStream(n, start)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return append([]byte(nil), b...), nil
+}

@@ -190,7 +190,17 @@ func (d *Deidentifier) Deidentify(f *dataset.File, ts string) ([]elem, error) {
 		return nil, err
 	}
 	if f.Pixel != nil {
-		out = append(out, elem{tag: f.Pixel.Tag, vr: f.Pixel.VR, pixel: f.Pixel})
+		// Comments and application segments inside the code streams are
+		// removed (markers.go); the frames are then rewritten one fragment
+		// each, so an Extended Offset Table of the source no longer holds.
+		frames, err := strippedFrames(f)
+		if err != nil {
+			return nil, err
+		}
+		if frames != nil {
+			out = dropTags(out, dataset.ExtendedOffsetTable, dataset.ExtendedOffsetTableLengths)
+		}
+		out = append(out, elem{tag: f.Pixel.Tag, vr: f.Pixel.VR, pixel: f.Pixel, frames: frames})
 	}
 	codes := [][]elem{codeItem(codeBasicProfile, "Basic Application Confidentiality Profile")}
 	methods := []string{"Basic Application Confidentiality Profile"}

@@ -31,6 +31,10 @@ type elem struct {
 	value []byte
 	items [][]elem
 	pixel *dataset.Pixels
+	// frames, when set, replace the encapsulated pixel data's fragments: one
+	// code stream per frame, each written as one fragment, with a Basic
+	// Offset Table made for them.
+	frames [][]byte
 }
 
 // longVR lists the VRs with a 32-bit length in explicit VR (PS3.5 7.1.2).
@@ -238,6 +242,12 @@ func writePart10(w io.Writer, sopClass, sopInstance, ts string, es []elem, src *
 			return total, err
 		}
 		buf = buf[:0]
+		if el.frames != nil {
+			if err := enc.framesData(put, el.tag, el.frames); err != nil {
+				return total, err
+			}
+			continue
+		}
 		if err := enc.pixelData(put, el.pixel, src); err != nil {
 			return total, err
 		}
@@ -263,6 +273,59 @@ func copyRange(put func([]byte) error, src *dataset.File, off, n int64) error {
 		n -= k
 	}
 	return nil
+}
+
+// framesData writes encapsulated pixel data from rewritten frames: one
+// fragment per frame (padded to even length, PS3.5 A.4), and a Basic Offset
+// Table pointing at each, unless the offsets outgrow 32 bits (then the table
+// stays empty, and one fragment per frame still finds every frame).
+func (e encoder) framesData(put func([]byte) error, tag dataset.Tag, frames [][]byte) error {
+	h, err := e.header(nil, tag, "OB", 0)
+	if err != nil {
+		return err
+	}
+	h = h[:len(h)-4]
+	h = e.u32(h, 0xFFFFFFFF)
+	item := func(dst []byte, n uint32) []byte {
+		dst = e.u16(dst, 0xFFFE)
+		dst = e.u16(dst, 0xE000)
+		return e.u32(dst, n)
+	}
+	var bot []byte
+	off := int64(0)
+	for _, fr := range frames {
+		if off > 0xFFFFFFFF {
+			bot = nil
+			break
+		}
+		bot = binary.LittleEndian.AppendUint32(bot, uint32(off)) // little endian in every encapsulated syntax
+		off += 8 + int64(len(fr)+len(fr)%2)
+	}
+	h = item(h, uint32(len(bot)))
+	h = append(h, bot...)
+	if err := put(h); err != nil {
+		return err
+	}
+	for _, fr := range frames {
+		n := len(fr) + len(fr)%2
+		if int64(n) >= 0xFFFFFFFF {
+			return fmt.Errorf("share: pixel fragment of %d bytes: %w", n, ErrValueTooLong)
+		}
+		if err := put(item(nil, uint32(n))); err != nil {
+			return err
+		}
+		if err := put(fr); err != nil {
+			return err
+		}
+		if len(fr)%2 == 1 {
+			if err := put([]byte{0}); err != nil {
+				return err
+			}
+		}
+	}
+	end := e.u16(nil, 0xFFFE)
+	end = e.u16(end, 0xE0DD)
+	return put(e.u32(end, 0))
 }
 
 // pixelData writes the pixel data element. Encapsulated data keep their Basic
