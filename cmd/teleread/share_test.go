@@ -387,3 +387,80 @@ func TestExportStowOrthanc(t *testing.T) {
 		}
 	}
 }
+
+// TestExportDeidentifyNoPHI writes a patient's name into the Patient's Name,
+// the Series Description and an SR TEXT content item of a corpus image that
+// has no Burned In Annotation: `export --deidentify` leaves the image out and
+// says so without printing the description; with --include-burned-in the
+// export holds none of the values anywhere in its bytes, and prints none.
+func TestExportDeidentifyNoPHI(t *testing.T) {
+	requireCorpus(t)
+	needTools(t, "dcmodify", "dcmdump")
+	p := filepath.Join(t.TempDir(), "phi.dcm")
+	b, err := os.ReadFile(filepath.Join(corpusDir, "files", "ct_small_explicit_le.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	phi := []string{"DOE^JOHNATHAN", "series with Doe Johnathan", "Doe Johnathan has a fracture"}
+	args := []string{"-nb", "-i", "(0010,0010)=" + phi[0], "-i", "(0008,103E)=" + phi[1],
+		"-i", "(0040,A730)[0].(0040,A010)=CONTAINS", "-i", "(0040,A730)[0].(0040,A040)=TEXT",
+		"-i", "(0040,A730)[0].(0040,A160)=" + phi[2], p}
+	if out, err := exec.Command("dcmodify", args...).CombinedOutput(); err != nil {
+		t.Fatalf("dcmodify: %v\n%s", err, out)
+	}
+	if out, _ := exec.Command("dcmdump", "+P", "0028,0301", p).CombinedOutput(); len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("the test file has a Burned In Annotation: %s", out)
+	}
+	home := t.TempDir()
+	if r := teleread(t, home, "import", "-q", p); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	st := studiesOf(t, home)
+	if len(st) != 1 {
+		t.Fatalf("%d studies", len(st))
+	}
+	noPHI := func(what string, b []byte) {
+		t.Helper()
+		for _, s := range append(phi, "Johnathan", "JOHNATHAN") {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds %q", what, s)
+			}
+		}
+	}
+
+	zp := filepath.Join(t.TempDir(), "out.zip")
+	r := teleread(t, home, "export", "--deidentify", st[0].StudyInstanceUID, "-o", zp)
+	if r.code == 0 || !strings.Contains(r.stdout, "left out: 1 images whose Burned In Annotation is absent or YES") {
+		t.Errorf("export without --include-burned-in: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	noPHI("the summary", []byte(r.stdout+r.stderr))
+
+	r = teleread(t, home, "export", "--deidentify", "--include-burned-in", st[0].StudyInstanceUID, "-o", zp)
+	if r.code != 0 {
+		t.Fatalf("export: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	noPHI("the summary", []byte(r.stdout+r.stderr))
+	zr, err := zip.OpenReader(zp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	if len(zr.File) != 2 {
+		t.Fatalf("%d files in the zip, want an image and a DICOMDIR", len(zr.File))
+	}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		noPHI(zf.Name, data)
+	}
+}
