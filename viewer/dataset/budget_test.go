@@ -28,7 +28,7 @@ func allocated(fn func()) uint64 {
 // promise: MaxInflatedSize while inflating (1.5x as the buffer doubles) plus
 // MaxDataSetMemory (2x as lists double), whatever the file declares.
 func TestBudgets(t *testing.T) {
-	const bound = MaxInflatedSize*3/2 + 2*MaxDataSetMemory + 8<<20
+	const bound = (MaxInflatedSize*3/2 + 2*MaxDataSetMemory + 8<<20) * raceSlack
 	tests := []struct {
 		name  string
 		write func(io.Writer) error
