@@ -137,7 +137,10 @@ func sharedArchive(t testing.TB) *orthanctest.Server {
 
 func newTestClient(t testing.TB, baseURL string, mod func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{BaseURL: baseURL, RetryBaseDelay: 5 * time.Millisecond, RetryMaxDelay: 50 * time.Millisecond}
+	// As stored, so that the tests can compare bytes with the archive's;
+	// syntax_test.go covers the negotiated syntaxes.
+	cfg := Config{BaseURL: baseURL, RetryBaseDelay: 5 * time.Millisecond, RetryMaxDelay: 50 * time.Millisecond,
+		TransferSyntaxes: []string{SyntaxAsStored}}
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -134,7 +134,7 @@ func BenchmarkRetrieveStudy(b *testing.B) {
 		b.SetBytes(total)
 		for b.Loop() {
 			cmd := exec.Command(curl, "-sf", "-o", out,
-				"-H", `Accept: `+acceptStored, srv.DICOMwebURL+"/studies/"+study)
+				"-H", `Accept: `+acceptFor([]string{SyntaxAsStored}), srv.DICOMwebURL+"/studies/"+study)
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				b.Fatalf("curl: %v %s", err, msg)
 			}

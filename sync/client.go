@@ -79,6 +79,15 @@ type Config struct {
 	// part is cut off there instead of filling the disk; default 4 GiB.
 	MaxPartBytes int64
 
+	// TransferSyntaxes is the order of preference of the transfer syntaxes
+	// a retrieve asks for (PS3.18 §8.7), "*" standing for the instances as
+	// stored; nil means DefaultTransferSyntaxes. Lossy syntaxes are asked
+	// for only when listed here. A syntax the archive refuses (406, 400,
+	// 415) is dropped for the life of the Client; one it cannot produce for
+	// a particular study (500, 501) costs only that request, which is then
+	// asked for as stored.
+	TransferSyntaxes []string
+
 	// Logger receives retries and warnings; nil discards them. Log records
 	// carry the method and path, never credentials.
 	Logger *slog.Logger
@@ -98,6 +107,17 @@ type Client struct {
 	cfg     Config
 	log     *slog.Logger
 	display string // base URL as shown in messages
+
+	// ts remembers which transfer syntaxes the archive refused; a pointer
+	// so that copies of the Client (Probe) share it.
+	ts *syntaxMemory
+}
+
+// syntaxMemory holds the index in Config.TransferSyntaxes of the first
+// syntax the archive has not refused: what worked is remembered.
+type syntaxMemory struct {
+	mu   gosync.Mutex
+	from int
 }
 
 // New returns a client for the archive at cfg.BaseURL.
@@ -129,6 +149,9 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	setDefaults(&cfg)
+	if err := checkSyntaxes(cfg.TransferSyntaxes); err != nil {
+		return nil, err
+	}
 
 	c := &Client{
 		base:    u,
@@ -137,6 +160,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		display: u.String(),
+		ts:      &syntaxMemory{},
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -182,6 +206,9 @@ func New(cfg Config) (*Client, error) {
 func setDefaults(cfg *Config) {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 4
+	}
+	if cfg.TransferSyntaxes == nil {
+		cfg.TransferSyntaxes = DefaultTransferSyntaxes
 	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 4
@@ -289,6 +316,10 @@ type request struct {
 	accept string
 	header http.Header
 	body   func() io.Reader // a fresh body for each attempt; nil for none
+	// offersSyntax marks a retrieve that asks for a transcoded syntax: a
+	// 500 then means "cannot produce that syntax" far more often than a
+	// passing fault, and the caller falls back instead of retrying.
+	offersSyntax bool
 }
 
 func (r request) name(c *Client) string {
@@ -324,7 +355,8 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 				attempt--
 				continue
 			}
-			if !herr.Transient() || attempt >= c.cfg.MaxRetries {
+			if !herr.Transient() || attempt >= c.cfg.MaxRetries ||
+				r.offersSyntax && herr.StatusCode == http.StatusInternalServerError {
 				return nil, fmt.Errorf("sync: %w", herr)
 			}
 			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))

@@ -17,17 +17,14 @@ import (
 // retrieveBuffer is the read buffer of a WADO-RS answer.
 const retrieveBuffer = 1 << 20
 
-// acceptStored asks for the instances as stored, without transcoding.
-const acceptStored = `multipart/related; type="application/dicom"; transfer-syntax=*`
-
 // PartFunc receives one instance of a WADO-RS retrieve as a stream. It must
 // read the part to its end before committing it anywhere: a read error
 // (the answer broke off) means the part is incomplete. Returning an error
 // stops the retrieve.
 type PartFunc func(part io.Reader) error
 
-// RetrieveStudy streams every instance of a study, as stored (transfer
-// syntax "*"), to fn, one part at a time. It returns how many parts were
+// RetrieveStudy streams every instance of a study, in the most preferred
+// transfer syntax the archive produces (Config.TransferSyntaxes), to fn, one part at a time. It returns how many parts were
 // handed to fn. An answer that ends before its closing boundary is an
 // ErrTruncated error even when its status was 200.
 func (c *Client) RetrieveStudy(ctx context.Context, studyUID string, fn PartFunc) (int, error) {
@@ -58,14 +55,49 @@ func (c *Client) RetrieveInstance(ctx context.Context, studyUID, seriesUID, sopU
 	return err
 }
 
-// retrieve runs a WADO-RS retrieve. An answer that fails before its first
-// part reached fn is retried like any transient failure; after that the
-// caller decides (it knows which instances it already has).
+// retrieve runs a WADO-RS retrieve, offering the transfer syntaxes the
+// archive has not refused. A refusal before the first part drops the most
+// preferred syntax for good and asks again; an archive that cannot produce
+// the syntax for these instances gets the request again as stored ("*",
+// when listed), without remembering it.
 func (c *Client) retrieve(ctx context.Context, path string, fn PartFunc) (int, error) {
+	for {
+		from, list := c.syntaxes()
+		n, err := c.retrieveAs(ctx, path, list, fn)
+		if err == nil || n > 0 || ctx.Err() != nil || len(list) == 1 {
+			return n, err
+		}
+		refused, cannotProduce := refusal(err)
+		switch {
+		case refused:
+			c.dropSyntax(from)
+		case cannotProduce && list[0] != SyntaxAsStored && containsString(list, SyntaxAsStored):
+			c.log.Info("archive cannot transcode; asking for the stored bytes", "request", c.base.Path+path, "error", err)
+			return c.retrieveAs(ctx, path, []string{SyntaxAsStored}, fn)
+		default:
+			return n, err
+		}
+	}
+}
+
+func containsString(l []string, s string) bool {
+	for _, v := range l {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// retrieveAs runs a retrieve offering list. An answer that fails before
+// its first part reached fn is retried like any transient failure; after
+// that the caller decides (it knows which instances it already has).
+func (c *Client) retrieveAs(ctx context.Context, path string, list []string, fn PartFunc) (int, error) {
 	r := request{
-		method: http.MethodGet,
-		path:   path,
-		accept: acceptStored,
+		method:       http.MethodGet,
+		path:         path,
+		accept:       acceptFor(list),
+		offersSyntax: len(list) > 1 || list[0] != SyntaxAsStored,
 		// Compressing DICOM costs both ends CPU for little gain.
 		header: http.Header{"Accept-Encoding": {"identity"}},
 	}

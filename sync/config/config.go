@@ -60,6 +60,10 @@ type Config struct {
 	MaxJSONMB  int64 `json:"max_json_mb"`
 	MaxResults int   `json:"max_results"`
 	MaxPartMB  int64 `json:"max_part_mb"`
+	// TransferSyntaxes is the order in which retrieves ask for transfer
+	// syntaxes ("*": as stored); empty means the client's default, lossless
+	// compressed first. Lossy syntaxes only when listed here.
+	TransferSyntaxes []string `json:"transfer_syntaxes"`
 }
 
 // Path is where the configuration file is read from.
@@ -187,6 +191,9 @@ func (c Config) Client() (*tsync.Client, error) {
 	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS,
 		MaxJSONBytes: c.MaxJSONMB << 20, MaxResults: c.MaxResults, MaxPartBytes: c.MaxPartMB << 20,
 		AllowInsecureHTTPDANGEROUS: c.AllowInsecureHTTPDANGEROUS}
+	if len(c.TransferSyntaxes) > 0 {
+		cfg.TransferSyntaxes = c.TransferSyntaxes
+	}
 	token := c.Token
 	if token == "" && c.TokenFile != "" {
 		b, err := ReadPrivate(c.TokenFile)

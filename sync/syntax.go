@@ -1,0 +1,122 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Transfer syntaxes a retrieve may ask for.
+const (
+	// SyntaxAsStored asks for the instances as the archive stores them.
+	SyntaxAsStored = "*"
+	// SyntaxJPEGLSLossless is JPEG-LS lossless (1.2.840.10008.1.2.4.80).
+	SyntaxJPEGLSLossless = "1.2.840.10008.1.2.4.80"
+	// SyntaxJPEGLosslessSV1 is JPEG Lossless, first-order prediction
+	// (1.2.840.10008.1.2.4.70).
+	SyntaxJPEGLosslessSV1 = "1.2.840.10008.1.2.4.70"
+	// SyntaxHTJ2KLossless is High-Throughput JPEG 2000 lossless
+	// (1.2.840.10008.1.2.4.201).
+	SyntaxHTJ2KLossless = "1.2.840.10008.1.2.4.201"
+)
+
+// DefaultTransferSyntaxes is the preference list when none is configured:
+// lossless compressed syntaxes, smallest on the wire first (a CT series in
+// JPEG-LS takes about a third of its uncompressed bytes), then the stored
+// bytes. No lossy syntax: those are asked for only when listed.
+var DefaultTransferSyntaxes = []string{SyntaxJPEGLSLossless, SyntaxJPEGLosslessSV1, SyntaxHTJ2KLossless, SyntaxAsStored}
+
+// checkSyntaxes validates a preference list: UIDs or "*", no repeats.
+func checkSyntaxes(list []string) error {
+	if len(list) == 0 {
+		return fmt.Errorf("sync: transfer syntaxes: empty list (want UIDs or %q)", SyntaxAsStored)
+	}
+	seen := map[string]bool{}
+	for _, ts := range list {
+		if ts != SyntaxAsStored && checkUIDs(ts) != nil {
+			return fmt.Errorf("sync: transfer syntaxes: %.70q: %w", ts, ErrInvalidUID)
+		}
+		if seen[ts] {
+			return fmt.Errorf("sync: transfer syntaxes: %.70q listed twice", ts)
+		}
+		seen[ts] = true
+	}
+	return nil
+}
+
+// TransferSyntaxes returns the syntaxes a retrieve offers now, most
+// preferred first: the configured list less those the archive refused.
+func (c *Client) TransferSyntaxes() []string {
+	_, l := c.syntaxes()
+	return append([]string(nil), l...)
+}
+
+func (c *Client) syntaxes() (int, []string) {
+	c.ts.mu.Lock()
+	defer c.ts.mu.Unlock()
+	return c.ts.from, c.cfg.TransferSyntaxes[c.ts.from:]
+}
+
+// dropSyntax remembers that the archive refused the syntax at index from.
+// Concurrent retrieves that saw the same refusal drop it only once.
+func (c *Client) dropSyntax(from int) {
+	c.ts.mu.Lock()
+	defer c.ts.mu.Unlock()
+	if c.ts.from == from && from < len(c.cfg.TransferSyntaxes)-1 {
+		c.ts.from++
+		c.log.Info("archive refused a transfer syntax; falling back", "archive", c.display,
+			"refused", c.cfg.TransferSyntaxes[from], "next", c.cfg.TransferSyntaxes[from+1])
+	}
+}
+
+// acceptFor builds the Accept header of a retrieve offering list (most
+// preferred first) with q-values (PS3.18 §8.7.3.5): 0.9 down to the
+// least preferred, "*" always 0.1. The alternatives are written least
+// preferred first: the q-values say the order to an archive that reads
+// them, and Orthanc 1.10 with DICOMweb 1.7 ignores q and takes the LAST
+// alternative.
+func acceptFor(list []string) string {
+	n := 0
+	for _, ts := range list {
+		if ts != SyntaxAsStored {
+			n++
+		}
+	}
+	step := 0.1
+	if n > 8 {
+		step = 0.8 / float64(n)
+	}
+	parts := make([]string, len(list))
+	i := 0
+	for k, ts := range list {
+		q := 0.1
+		if ts != SyntaxAsStored {
+			q = 0.9 - float64(i)*step
+			i++
+		}
+		parts[len(list)-1-k] = `multipart/related; type="application/dicom"; transfer-syntax=` + ts +
+			"; q=" + strconv.FormatFloat(math.Round(q*1000)/1000, 'f', -1, 64)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// refusal tells how the archive turned down the syntaxes offered: refused
+// (it does not do the first of them; drop it for good) or cannotProduce
+// (it failed to transcode this request's instances; ask for them as
+// stored this once).
+func refusal(err error) (refused, cannotProduce bool) {
+	var he *HTTPError
+	if !errors.As(err, &he) {
+		return false, false
+	}
+	switch he.StatusCode {
+	case http.StatusNotAcceptable, http.StatusBadRequest, http.StatusUnsupportedMediaType:
+		return true, false
+	case http.StatusInternalServerError, http.StatusNotImplemented:
+		return false, true
+	}
+	return false, false
+}
