@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"teleread/cache"
 	"teleread/cache/cachetest"
 	"teleread/sync/orthanctest"
+	"teleread/viewer"
 	"teleread/viewer/dataset"
 )
 
@@ -137,10 +139,12 @@ func TestSyncOnceCLI(t *testing.T) {
 }
 
 // sameAsArchive checks that the cache at home holds want files and that each
-// is byte-identical to the archive's stored copy of the same SOP Instance (as
-// the file itself names it): a file the archive has no instance for, or a
-// cache with fewer or more files than want, fails, so the check can never
-// pass by comparing nothing.
+// is the archive's stored copy of the same SOP Instance (as the file itself
+// names it): byte-identical when it came in the stored transfer syntax,
+// pixel-identical (every frame decoded by the viewer, both sides) when the
+// archive transcoded it for the negotiated syntax. A file the archive has no
+// instance for, or a cache with fewer or more files than want, fails, so the
+// check can never pass by comparing nothing.
 func sameAsArchive(t *testing.T, srv *orthanctest.Server, home string, want int) {
 	t.Helper()
 	compared := 0
@@ -182,8 +186,16 @@ func sameAsArchive(t *testing.T, srv *orthanctest.Server, home string, want int)
 		if err != nil {
 			return err
 		}
-		if sha(local) != sha(remote) {
-			t.Errorf("%s differs from the archive's copy", sop)
+		rf, err := dataset.ParseBytes(remote, "archive copy of "+sop)
+		if err != nil {
+			return err
+		}
+		if rf.TransferSyntax == f.TransferSyntax {
+			if sha(local) != sha(remote) {
+				t.Errorf("%s differs from the archive's copy (both %s)", sop, f.TransferSyntax)
+			}
+		} else if lp, rp := decodedPixels(t, f), decodedPixels(t, rf); !reflect.DeepEqual(lp, rp) {
+			t.Errorf("%s: pixels in %s differ from the archive's copy in %s", sop, f.TransferSyntax, rf.TransferSyntax)
 		}
 		compared++
 		return nil
@@ -194,6 +206,24 @@ func sameAsArchive(t *testing.T, srv *orthanctest.Server, home string, want int)
 	if compared != want {
 		t.Errorf("compared %d cached files with the archive's copies, want %d", compared, want)
 	}
+}
+
+// decodedPixels decodes every frame of f with the viewer.
+func decodedPixels(t *testing.T, f *dataset.File) [][]any {
+	t.Helper()
+	im, err := viewer.NewImage(f)
+	if err != nil {
+		t.Fatalf("%s: %v", f.String(dataset.SOPInstanceUID), err)
+	}
+	var out [][]any
+	for i := range im.NumFrames() {
+		fr, err := im.Frame(i)
+		if err != nil {
+			t.Fatalf("%s frame %d: %v", f.String(dataset.SOPInstanceUID), i, err)
+		}
+		out = append(out, []any{fr.Rows, fr.Cols, fr.Samples, fr.Signed, fr.U8, fr.I8, fr.U16, fr.I16, fr.U32, fr.I32, fr.F32, fr.F64})
+	}
+	return out
 }
 
 func sha(b []byte) string {

@@ -118,7 +118,14 @@ func endsWithEOI(b []byte) bool {
 	for n > 0 && (b[n-1] == 0 || b[n-1] == 0xFF) {
 		n--
 	}
-	return n >= 2 && b[n-2] == 0xFF && b[n-1] == 0xD9
+	if n >= 2 && b[n-2] == 0xFF && b[n-1] == 0xD9 {
+		return true
+	}
+	// An odd-length stream is padded to an even fragment with one byte,
+	// which PS3.5 A.4 wants 00 but which is not always: Orthanc 1.10's
+	// JPEG-LS transcoder leaves whatever byte was in its buffer.
+	n = len(b)
+	return n >= 3 && n%2 == 0 && b[n-3] == 0xFF && b[n-2] == 0xD9
 }
 
 func (d *decoder) close() {

@@ -106,3 +106,30 @@ func TestDecodeDamaged(t *testing.T) {
 		})
 	}
 }
+
+// TestEndsWithEOI checks the truncation test on the ends of fragments as
+// encoders pad them (PS3.5 A.4: to an even length with one byte).
+func TestEndsWithEOI(t *testing.T) {
+	tests := []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"EOI", []byte{0xFF, 0xD8, 0x01, 0xFF, 0xD9}, true},
+		{"EOI, zero pad", []byte{0xFF, 0xD8, 0x01, 0xFF, 0xD9, 0x00}, true},
+		{"EOI, FF fill", []byte{0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xFF}, true},
+		// Orthanc 1.10 pads the odd-length streams it transcodes with any byte.
+		{"EOI, non-zero pad to even", []byte{0xFF, 0xD8, 0x01, 0xFF, 0xD9, 0x0E}, true},
+		{"EOI, one byte to odd", []byte{0xFF, 0xD8, 0x01, 0x02, 0xFF, 0xD9, 0x0E}, false},
+		{"EOI, two bytes after", []byte{0xFF, 0xD8, 0xFF, 0xD9, 0x0E, 0x0E}, false},
+		{"no EOI", []byte{0xFF, 0xD8, 0x01, 0x02, 0x03, 0x04}, false},
+		{"too short", []byte{0xD9, 0x0E}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := endsWithEOI(tt.b); got != tt.want {
+				t.Errorf("endsWithEOI(% x) = %v, want %v", tt.b, got, tt.want)
+			}
+		})
+	}
+}
