@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -119,4 +120,58 @@ func refusal(err error) (refused, cannotProduce bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// headScan is how much of each part is looked at before it is handed on:
+// enough for the meta header and the image module of any real instance.
+const headScan = 64 << 10
+
+// losslessSyntaxes are the syntaxes that cannot carry the loss of a lossy
+// one: an instance of lossy history (Lossy Image Compression "01") that
+// arrives in one of them was transcoded from its lossy stored form.
+var losslessSyntaxes = map[string]bool{
+	"1.2.840.10008.1.2": true, "1.2.840.10008.1.2.1": true, "1.2.840.10008.1.2.1.99": true,
+	"1.2.840.10008.1.2.2": true, "1.2.840.10008.1.2.5": true, "1.2.840.10008.1.2.4.57": true,
+	SyntaxJPEGLosslessSV1: true, SyntaxJPEGLSLossless: true, "1.2.840.10008.1.2.4.90": true,
+	SyntaxHTJ2KLossless: true, "1.2.840.10008.1.2.4.202": true,
+}
+
+// instanceRef names one instance of a study.
+type instanceRef struct{ series, sop string }
+
+// transcodedFromLossy reports whether the start of an instance (explicit VR
+// little endian, as every compressed syntax is) says it was stored lossy
+// and arrived in a lossless syntax, and names it. Such an instance is
+// fetched again as stored: re-encoding decoded lossy pixels costs bytes and
+// the archive's decoder may not agree with ours on them. The elements are
+// found by their tag and VR bytes; a false match only fetches the stored
+// bytes, which is always correct.
+func transcodedFromLossy(head []byte) (instanceRef, bool) {
+	ts := elementValue(head, []byte{0x02, 0x00, 0x10, 0x00, 'U', 'I'})
+	if !losslessSyntaxes[ts] || elementValue(head, []byte{0x28, 0x00, 0x10, 0x21, 'C', 'S'}) != "01" {
+		return instanceRef{}, false
+	}
+	ref := instanceRef{
+		series: elementValue(head, []byte{0x20, 0x00, 0x0E, 0x00, 'U', 'I'}),
+		sop:    elementValue(head, []byte{0x08, 0x00, 0x18, 0x00, 'U', 'I'}),
+	}
+	if checkUIDs(ref.series, ref.sop) != nil {
+		return instanceRef{}, false
+	}
+	return ref, true
+}
+
+// elementValue returns the trimmed value of the first short-VR element
+// whose tag and VR bytes are key, or "".
+func elementValue(b, key []byte) string {
+	i := bytes.Index(b, key)
+	if i < 0 || i+len(key)+2 > len(b) {
+		return ""
+	}
+	n := int(b[i+len(key)]) | int(b[i+len(key)+1])<<8
+	v := b[i+len(key)+2:]
+	if n > len(v) || n > 64 {
+		return ""
+	}
+	return strings.TrimRight(string(v[:n]), "\x00 ")
 }

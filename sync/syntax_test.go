@@ -141,10 +141,12 @@ func storedCopy(t *testing.T, srv *orthanctest.Server, sop string) []byte {
 // the default preference list: a study stored uncompressed arrives in
 // JPEG-LS lossless, pixel for pixel the stored one; a study Orthanc cannot
 // transcode (it holds JPEG 2000) arrives as stored, byte for byte, and
-// does not make the client give up JPEG-LS for the next study.
+// does not make the client give up JPEG-LS for the next study; an instance
+// stored lossy (JPEG baseline), which Orthanc would re-encode in JPEG-LS,
+// arrives as stored too.
 func TestTransferSyntaxNegotiationOrthanc(t *testing.T) {
 	srv := orthanctest.New(t, orthanctest.Options{})
-	for _, name := range []string{"ct_small_explicit_le", "mr_small_explicit_le", "ct2_j2k_lossy", "ct2_jpeg_lossless_sv1"} {
+	for _, name := range []string{"ct_small_explicit_le", "mr_small_explicit_le", "ct2_j2k_lossy", "ct2_jpeg_lossless_sv1", "sc_jpeg_baseline_mono8"} {
 		srv.MustUploadFiles(t, filepath.Join(corpusDir, "files", name+".dcm"))
 	}
 	c := newTestClient(t, srv.DICOMwebURL, func(cfg *Config) { cfg.TransferSyntaxes = nil })
@@ -152,8 +154,8 @@ func TestTransferSyntaxNegotiationOrthanc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(studies) != 3 {
-		t.Fatalf("%d studies in the archive, want 3", len(studies))
+	if len(studies) != 4 {
+		t.Fatalf("%d studies in the archive, want 4", len(studies))
 	}
 	transcoded, asStored := 0, 0
 	for _, s := range studies {
@@ -182,8 +184,8 @@ func TestTransferSyntaxNegotiationOrthanc(t *testing.T) {
 			}
 		}
 	}
-	if transcoded != 2 || asStored != 2 {
-		t.Errorf("%d instances transcoded to JPEG-LS (want 2), %d as stored (want 2)", transcoded, asStored)
+	if transcoded != 2 || asStored != 3 {
+		t.Errorf("%d instances transcoded to JPEG-LS (want 2), %d as stored (want 3)", transcoded, asStored)
 	}
 	if got := c.TransferSyntaxes(); !reflect.DeepEqual(got, DefaultTransferSyntaxes) {
 		t.Errorf("after the retrieves the client offers %v, want %v", got, DefaultTransferSyntaxes)

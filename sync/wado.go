@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	gosync "sync"
 )
 
 // retrieveBuffer is the read buffer of a WADO-RS answer.
@@ -63,7 +64,34 @@ func (c *Client) RetrieveInstance(ctx context.Context, studyUID, seriesUID, sopU
 func (c *Client) retrieve(ctx context.Context, path string, fn PartFunc) (int, error) {
 	for {
 		from, list := c.syntaxes()
-		n, err := c.retrieveAs(ctx, path, list, fn)
+		var redo []instanceRef
+		var mu gosync.Mutex
+		wrapped := fn
+		if list[0] != SyntaxAsStored {
+			wrapped = func(part io.Reader) error {
+				br := bufio.NewReaderSize(part, headScan)
+				head, _ := br.Peek(headScan)
+				if ref, ok := transcodedFromLossy(head); ok {
+					mu.Lock()
+					redo = append(redo, ref)
+					mu.Unlock()
+					return nil
+				}
+				return fn(br)
+			}
+		}
+		n, err := c.retrieveAs(ctx, path, list, wrapped)
+		if err == nil && len(redo) > 0 {
+			study := strings.TrimPrefix(path, "/studies/")
+			study, _, _ = strings.Cut(study, "/")
+			c.log.Info("instances stored lossy came transcoded; fetching them as stored", "request", c.base.Path+path, "instances", len(redo))
+			for _, ref := range redo {
+				p := "/studies/" + study + "/series/" + ref.series + "/instances/" + ref.sop
+				if _, err := c.retrieveAs(ctx, p, []string{SyntaxAsStored}, fn); err != nil {
+					return n, err
+				}
+			}
+		}
 		if err == nil || n > 0 || ctx.Err() != nil || len(list) == 1 {
 			return n, err
 		}
