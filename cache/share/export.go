@@ -140,7 +140,7 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 				num := fmt.Sprint(in.InstanceNumber)
 				f, err := dataset.Open(in.Path)
 				if err != nil {
-					sum.Failed = append(sum.Failed, Skipped{label, num, err.Error()})
+					sum.Failed = append(sum.Failed, Skipped{label, num, x.reason(err, in.Path)})
 					continue
 				}
 				if x.Deidentify && !x.Options.IncludeBurnedIn && BurnedIn(f) {
@@ -160,7 +160,7 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 				f.Close()
 				if err != nil {
 					n--
-					sum.Failed = append(sum.Failed, Skipped{label, num, err.Error()})
+					sum.Failed = append(sum.Failed, Skipped{label, num, x.reason(err, in.Path)})
 					continue
 				}
 				wrote = true
@@ -173,6 +173,16 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 		}
 	}
 	return sum, nil
+}
+
+// reason is an error as the summary shows it. A de-identified export's
+// summary does not name the cached file: its name is the original SOP
+// Instance UID.
+func (x *Exporter) reason(err error, path string) string {
+	if !x.Deidentify {
+		return err.Error()
+	}
+	return strings.ReplaceAll(err.Error(), path, "the cached file")
 }
 
 func (x *Exporter) prepare(d *Deidentifier, f *dataset.File, in cache.Instance, study string, n int) (*prepared, error) {

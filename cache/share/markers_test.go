@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +73,8 @@ func encapsulatedCorpus(t *testing.T) map[string][]byte {
 }
 
 // insertSegments writes a copy of a corpus file with text segments inserted
-// into its first fragment (after SOI, or after SOC and SIZ), fixing that
+// into its first fragment (after SOI; or after SOC and SIZ and again after the
+// first SOT), fixing that
 // fragment's item length and the Basic Offset Table entries after it. It
 // works on the file's bytes with the parser's offsets only, apart from the
 // export code.
@@ -97,13 +100,29 @@ func insertSegments(t *testing.T, src, dst string, text []byte) {
 	var nb []byte
 	nb = append(nb, b[:at]...)
 	nb = append(nb, text...)
+	added := len(text)
+	if b[fr.Offset+1] == 0x4F {
+		// And into the first tile-part header, after SOT, whose tile-part
+		// length (Psot) then grows by as much.
+		sot := at
+		for !(b[sot] == 0xFF && b[sot+1] == 0x90) {
+			sot += 2 + int64(binary.BigEndian.Uint16(b[sot+2:]))
+		}
+		nb = append(nb, b[at:sot+12]...)
+		if psot := binary.BigEndian.Uint32(b[sot+6:]); psot != 0 {
+			binary.BigEndian.PutUint32(nb[len(nb)-6:], psot+uint32(len(text)))
+		}
+		nb = append(nb, text...)
+		at = sot + 12
+		added += len(text)
+	}
 	nb = append(nb, b[at:]...)
-	binary.LittleEndian.PutUint32(nb[fr.Offset-4:], uint32(fr.Length)+uint32(len(text)))
+	binary.LittleEndian.PutUint32(nb[fr.Offset-4:], uint32(fr.Length)+uint32(added))
 	// The Basic Offset Table lies just before the first fragment's item.
 	bot := fr.Offset - 8 - 4*int64(len(px.OffsetTable))
 	for i, o := range px.OffsetTable {
 		if i > 0 {
-			binary.LittleEndian.PutUint32(nb[bot+4*int64(i):], o+uint32(len(text)))
+			binary.LittleEndian.PutUint32(nb[bot+4*int64(i):], o+uint32(added))
 		}
 	}
 	if err := os.WriteFile(dst, nb, 0o644); err != nil {
@@ -212,4 +231,40 @@ func equalFrames(a, b [][]byte) bool {
 		}
 	}
 	return true
+}
+
+// TestDeidentifyUnreadableCodeStream breaks a JPEG frame's SOI marker: the
+// instance is not exported (its text could not be removed), it is counted as
+// failed, and the reason does not name the cached file, whose name is the
+// original SOP Instance UID.
+func TestDeidentifyUnreadableCodeStream(t *testing.T) {
+	need(t)
+	src := filepath.Join(corpusFiles, "sc_jpeg_baseline_mono8.dcm")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := dataset.ParseBytes(append([]byte(nil), b...), src)
+	if err != nil || f.Pixel == nil || len(f.Pixel.Fragments) != 1 {
+		t.Fatalf("%s: want one fragment (%v)", src, err)
+	}
+	sop := f.String(dataset.SOPInstanceUID)
+	b[f.Pixel.Fragments[0].Offset], b[f.Pixel.Fragments[0].Offset+1] = 0, 0
+	p := filepath.Join(t.TempDir(), "broken.dcm")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := openCache(t, p)
+	studies, _ := c.Studies()
+	if len(studies) != 1 {
+		t.Fatalf("%d studies", len(studies))
+	}
+	x := &Exporter{Cache: c, Deidentify: true, Options: Options{IncludeBurnedIn: true}}
+	sum, err := x.WriteZip(io.Discard, []string{studies[0].StudyInstanceUID})
+	if !errors.Is(err, ErrNothingToExport) || len(sum.Failed) != 1 {
+		t.Fatalf("export: %v, %d files, failed %v", err, sum.Instances, sum.Failed)
+	}
+	if why := sum.Failed[0].Reason; !strings.Contains(why, "unreadable code stream") || strings.Contains(why, sop) {
+		t.Errorf("reason %q", why)
+	}
 }
