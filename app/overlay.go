@@ -56,6 +56,11 @@ func overlayLines(v *viewport) [4][]overlayLine {
 			warn(1, "incomplete "+c.Fraction())
 		}
 	}
+	// Pixels that are not the original ones are said so, whatever else the
+	// corner holds: a reader must not measure or rule out on them unaware.
+	if who.Lossy != "" {
+		warn(1, who.Lossy)
+	}
 	add(1, ds.Text(dataset.StudyDescription))
 	add(1, orNone(formatDate(who.StudyDate), "(no study date)")+" "+formatTime(ds.String(dataset.StudyTime)))
 	add(1, ds.Text(tagInstitutionName))

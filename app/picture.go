@@ -3,6 +3,7 @@ package app
 import (
 	"image"
 
+	"teleread/viewer"
 	"teleread/viewer/dataset"
 )
 
@@ -18,11 +19,15 @@ type identity struct {
 	SeriesNumber int
 	Instance     int // Instance Number
 	SOP          string
+	// Lossy is "LOSSY ..." when the pixels are not the original ones (a lossy
+	// transfer syntax, or a header saying they were once lossily compressed).
+	Lossy string
 }
 
 // identityOf reads an image's identity from its header (the frame is the
 // stack's: Instance Number says nothing of it).
-func identityOf(ds *dataset.DataSet) identity {
+func identityOf(f *dataset.File) identity {
+	ds := f.DataSet
 	se, _ := ds.Int(dataset.SeriesNumber)
 	in, _ := ds.Int(dataset.InstanceNumber)
 	return identity{
@@ -34,6 +39,7 @@ func identityOf(ds *dataset.DataSet) identity {
 		SeriesNumber: se,
 		Instance:     in,
 		SOP:          ds.String(dataset.SOPInstanceUID),
+		Lossy:        viewer.Lossy(f).String(),
 	}
 }
 

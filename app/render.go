@@ -330,7 +330,7 @@ func (l *renderLoop) drawInto(r renderRequest, i int) (renderResult, bool) {
 		res.err = err
 	}
 	res.frame, res.display, res.image = dec.frame, d, img
-	res.pic = &picture{pix: dst, who: identityOf(img.File.DataSet), buf: i}
+	res.pic = &picture{pix: dst, who: identityOf(img.File), buf: i}
 	res.cal = viewer.CalibrationOf(img.File.DataSet, r.item.Frame)
 	res.presets = viewer.Presets(img)
 	res.padding = img.File.DataSet.Floats(tagPixelPaddingValue)

@@ -75,6 +75,9 @@ const (
 	HighBit                                   Tag = 0x00280102
 	PixelRepresentation                       Tag = 0x00280103
 	PixelPaddingValue                         Tag = 0x00280120
+	LossyImageCompression                     Tag = 0x00282110
+	LossyImageCompressionRatio                Tag = 0x00282112
+	LossyImageCompressionMethod               Tag = 0x00282114
 	WindowCenter                              Tag = 0x00281050
 	WindowWidth                               Tag = 0x00281051
 	RescaleIntercept                          Tag = 0x00281052
