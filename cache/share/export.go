@@ -65,6 +65,9 @@ type Exporter struct {
 	// meta header get one).
 	Deidentify bool
 	Options    Options
+	// Progress, when set, is called after each instance is written with
+	// the number written so far (the CLI's progress line).
+	Progress func(written int)
 }
 
 // prepared is one instance ready to be written.
@@ -165,6 +168,9 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 				}
 				wrote = true
 				sum.Instances++
+				if x.Progress != nil {
+					x.Progress(sum.Instances)
+				}
 				sum.Records = append(sum.Records, p.rec)
 			}
 			if wrote {

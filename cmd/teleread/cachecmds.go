@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	gosync "sync"
+	"time"
 
 	"teleread/cache"
 	"teleread/viewer/dataset"
@@ -26,16 +30,28 @@ func runImport(g *globals, args []string) int {
 		return fail(err)
 	}
 	defer c.Close()
-	n := 0
-	sum := c.ImportPaths(paths, func(name string, res cache.Result, err error) {
-		n++
-		if !*quiet && err == nil && isTerminal(os.Stderr) && n%50 == 0 {
-			fmt.Fprintf(stderr, "\r%d files...", n)
-		}
-	})
-	if !*quiet && isTerminal(os.Stderr) && n >= 50 {
-		fmt.Fprintln(stderr)
+	tty := !*quiet && isTerminal(os.Stderr)
+	total := 0
+	if tty {
+		total = countFiles(paths)
 	}
+	line := newLiveLine(tty)
+	start := time.Now()
+	n := 0
+	var bytes int64
+	var mu gosync.Mutex
+	sum := c.ImportPaths(paths, func(name string, res cache.Result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		bytes += res.Size
+		t := total
+		if n > t {
+			t = 0 // zip members: the count of files on disk is no total
+		}
+		line.draw("import: " + progressLine("files", n, t, bytes, time.Since(start)))
+	})
+	line.clear()
 	for _, r := range sum.Rejected {
 		fmt.Fprintf(stdout, "rejected: %q: %s\n", r.Name, r.Reason)
 	}
@@ -157,6 +173,21 @@ func printJSON(v any) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// countFiles counts the regular files under paths, the total an import's
+// progress line shows; unreadable entries are left to the import to report.
+func countFiles(paths []string) int {
+	n := 0
+	for _, p := range paths {
+		filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				n++
+			}
+			return nil
+		})
+	}
+	return n
 }
 
 func isTerminal(f *os.File) bool {

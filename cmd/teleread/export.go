@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"teleread/cache"
 	"teleread/cache/share"
@@ -58,7 +59,19 @@ func runExport(g *globals, args []string) int {
 	defer os.Remove(tmp.Name())
 	x := &share.Exporter{Cache: c, Deidentify: *deid, Options: share.Options{
 		KeepDates: *keepDates, KeepDevice: *keepDevice, IncludeBurnedIn: *burnedIn}}
-	sum, err := x.WriteZip(tmp, studies)
+	// On a terminal a line shows instances written of those cached, the
+	// bytes of the zip so far and the rate.
+	line := newLiveLine(isTerminal(os.Stderr))
+	written := &countingWriter{w: tmp}
+	if line.tty {
+		total := instancesCached(c, studies)
+		start := time.Now()
+		x.Progress = func(n int) {
+			line.draw("export: " + progressLine("files", n, total, written.n, time.Since(start)))
+		}
+	}
+	sum, err := x.WriteZip(written, studies)
+	line.clear()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -237,4 +250,33 @@ func redacted(s string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// instancesCached is the number of instances the cache holds for studies,
+// the total an export's progress line counts towards (0, no total, when
+// the cache cannot say).
+func instancesCached(c *cache.Cache, studies []string) int {
+	n := 0
+	for _, uid := range studies {
+		series, err := c.SeriesOf(uid)
+		if err != nil {
+			return 0
+		}
+		for _, s := range series {
+			n += s.NumberOfInstances
+		}
+	}
+	return n
 }

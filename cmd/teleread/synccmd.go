@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	gosync "sync"
 	"syscall"
 	"time"
 
@@ -147,53 +146,6 @@ func syncOnce(ctx context.Context, p *tsync.Puller, out *tsync.Outbox, c *cache.
 		}
 	}
 	return code
-}
-
-// progress prints per-study progress and overall bytes on a terminal (one
-// updating line), and state changes otherwise.
-type progress struct {
-	mu    gosync.Mutex
-	tty   bool
-	bytes map[string]int64
-	last  time.Time
-}
-
-func newProgress(tty bool) *progress { return &progress{tty: tty, bytes: map[string]int64{}} }
-
-func (p *progress) event(e tsync.Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch e.Kind {
-	case tsync.StudyProgress:
-		p.bytes[e.StudyUID] = e.Bytes
-		if p.tty && time.Since(p.last) > 200*time.Millisecond {
-			p.last = time.Now()
-			var total int64
-			for _, b := range p.bytes {
-				total += b
-			}
-			fmt.Fprintf(stderr, "\r%s: %d/%d instances   total %s   ", short(e.StudyUID), e.Done, e.Total, humanBytes(total))
-		}
-	case tsync.StudyState:
-		if p.tty {
-			fmt.Fprint(os.Stderr, "\r\033[K")
-		}
-		line := fmt.Sprintf("%s: %s (%d/%d)", short(e.StudyUID), e.State, e.Done, e.Total)
-		if e.Err != nil {
-			line += ": " + e.Err.Error()
-		}
-		fmt.Fprintln(stderr, line)
-	case tsync.Connectivity:
-		if !e.Online {
-			fmt.Fprintln(stderr, "archive offline")
-		}
-	}
-}
-
-func (p *progress) done() {
-	if p.tty {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
 }
 
 func short(uid string) string {
