@@ -26,9 +26,10 @@ func formatRate(bytes int64, elapsed time.Duration) string {
 
 // formatETA estimates the time left from the share of items done so far
 // (instances: sizes are not known before they arrive). "-" when nothing is
-// done yet or the total is unknown.
+// done yet, the total is unknown, or under a second has passed (the first
+// item alone says nothing of the rate).
 func formatETA(done, total int, elapsed time.Duration) string {
-	if done <= 0 || total <= done || elapsed <= 0 {
+	if done <= 0 || total <= done || elapsed < time.Second {
 		if total > 0 && done >= total {
 			return "0:00"
 		}

@@ -24,6 +24,8 @@ func TestProgressFormat(t *testing.T) {
 		// 1 of 3 after 45 s: 90 s left.
 		{"files", 1, 3, 2048, 45 * time.Second, "1/3 files, 2.0 KiB, 45 B/s, ETA 1:30"},
 		{"files", 0, 7, 0, 0, "0/7 files, 0 B, -, ETA -"},
+		// The first file after a few microseconds: no estimate yet.
+		{"files", 1, 247, 0, 40 * time.Microsecond, "1/247 files, 0 B, -, ETA -"},
 		{"files", 7, 7, 1 << 30, 4 * time.Second, "7/7 files, 1.0 GiB, 256.0 MiB/s, ETA 0:00"},
 		// No total (zip members beyond the files counted): no ETA.
 		{"files", 12, 0, 10 << 10, 5 * time.Second, "12 files, 10.0 KiB, 2.0 KiB/s"},
