@@ -48,7 +48,7 @@ func TestAppReadsConfiguredArchive(t *testing.T) {
 	}
 	defer func() { app.Process.Kill(); app.Wait() }()
 
-	got := map[string]bool{}
+	var got map[string]bool
 	deadline := time.Now().Add(120 * time.Second)
 	for {
 		var studies []struct{ StudyInstanceUID string }
