@@ -406,7 +406,7 @@ func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, releas
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("inflate deflated data set: %w", err)
+			return nil, nil, fmt.Errorf("inflate deflated data set: %w", inflateError(err))
 		}
 	}
 	if len(buf) > MaxInflatedSize {
@@ -414,6 +414,20 @@ func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, releas
 	}
 	*bp = buf
 	return buf, release, nil
+}
+
+// inflateError names a damaged deflate stream by the package's sentinels (a
+// stream that stops early is truncated, one that breaks the format is
+// malformed), so callers can tell damaged input from a failing disk.
+func inflateError(err error) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: %w", ErrTruncated, err)
+	case errors.As(err, &corrupt):
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return err
 }
 
 // maxKeptInflateBuffer is the largest inflate buffer kept for the next call.
