@@ -12,7 +12,7 @@ import (
 	"teleread/cache"
 	tsync "teleread/sync"
 	"teleread/sync/config"
-	"teleread/sync/orthanctest"
+	"teleread/sync/localarchive"
 )
 
 // DemoReader is the reader the demo archive assigns its studies to.
@@ -22,7 +22,7 @@ const DemoReader = "Demo^Reader"
 // plugin) on a loopback port, its storage in the cache directory so a restart
 // finds the same studies and the reports already delivered there.
 type demoArchive struct {
-	server *orthanctest.Server
+	server *localarchive.Server
 }
 
 // startDemoArchive starts the private Orthanc in dir and, when it holds no
@@ -30,7 +30,7 @@ type demoArchive struct {
 // the patient's earlier study (a prior) and a copy with new UIDs, today's date
 // and the demo reader in NameOfPhysiciansReadingStudy is the assigned study.
 func startDemoArchive(dir, samples string, now time.Time) (*demoArchive, error) {
-	srv, err := orthanctest.Start(dir, orthanctest.Options{})
+	srv, err := localarchive.Start(dir, localarchive.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("app: demo archive: %w", err)
 	}
@@ -144,7 +144,7 @@ func (cfg *Config) connector() connectFunc {
 		if err != nil {
 			n, ierr := ImportSamplesIfEmpty(cfg.Cache, cfg.SamplesDir)
 			why := err.Error()
-			if errors.Is(err, orthanctest.ErrNotInstalled) {
+			if errors.Is(err, localarchive.ErrNotInstalled) {
 				why = "Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)"
 			}
 			if ierr != nil {

@@ -32,7 +32,7 @@ func New(t TB, opts Options) *Server {
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
-			t.Logf("Orthanc log (%s): %s", s.logPath, s.logTail())
+			t.Logf("Orthanc log (%s): %s", s.LogPath(), s.LogTail())
 		}
 	})
 	return s

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package orthanctest
+package localarchive
 
 import "syscall"
 

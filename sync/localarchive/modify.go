@@ -1,4 +1,4 @@
-package orthanctest
+package localarchive
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ func (s *Server) StudyIDs(studyUID string) ([]string, error) {
 		MainDicomTags struct{ StudyInstanceUID string }
 	}
 	if err := json.Unmarshal(b, &studies); err != nil {
-		return nil, fmt.Errorf("orthanctest: studies: %w", err)
+		return nil, fmt.Errorf("localarchive: studies: %w", err)
 	}
 	var ids []string
 	for _, st := range studies {
@@ -38,7 +38,7 @@ func (s *Server) CopyStudy(studyUID string, replace map[string]string) (string, 
 		return "", err
 	}
 	if len(ids) != 1 {
-		return "", fmt.Errorf("orthanctest: study %s: %d Orthanc studies", studyUID, len(ids))
+		return "", fmt.Errorf("localarchive: study %s: %d Orthanc studies", studyUID, len(ids))
 	}
 	body, _ := json.Marshal(map[string]any{"Replace": replace, "Force": true})
 	b, err := s.Post("/studies/"+ids[0]+"/modify", body)
@@ -47,7 +47,7 @@ func (s *Server) CopyStudy(studyUID string, replace map[string]string) (string, 
 	}
 	var res struct{ ID string }
 	if err := json.Unmarshal(b, &res); err != nil {
-		return "", fmt.Errorf("orthanctest: modify: %w", err)
+		return "", fmt.Errorf("localarchive: modify: %w", err)
 	}
 	b, err = s.Get("/studies/" + res.ID)
 	if err != nil {
@@ -57,7 +57,7 @@ func (s *Server) CopyStudy(studyUID string, replace map[string]string) (string, 
 		MainDicomTags struct{ StudyInstanceUID string }
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return "", fmt.Errorf("orthanctest: modify: %w", err)
+		return "", fmt.Errorf("localarchive: modify: %w", err)
 	}
 	return st.MainDicomTags.StudyInstanceUID, nil
 }

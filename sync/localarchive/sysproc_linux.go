@@ -1,4 +1,4 @@
-package orthanctest
+package localarchive
 
 import "syscall"
 
