@@ -29,6 +29,13 @@ import (
 const guiChildEnv = "TELEREAD_GUI_CHILD"
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(benchEnv); spec != "" {
+		if err := runBenchChild(spec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if name := os.Getenv(guiScenarioEnv); name != "" {
 		if err := runGUIScenario(name); err != nil {
 			fmt.Fprintf(os.Stderr, "scenario %s: %v\n", name, err)

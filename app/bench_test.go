@@ -1,11 +1,11 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,49 +16,86 @@ import (
 	"teleread/cache/cachetest"
 )
 
-// BenchConfig says what Bench measures. Zero values are the documented defaults.
-type BenchConfig struct {
+// The app's benchmark (cmd/benchreport's App section) lives with the tests so
+// that it does not ship in the application. The window toolkit must own the
+// main goroutine, so it runs in the test binary's TestMain: benchreport runs
+// `go test -run '^$' teleread/app` with benchEnv set to a JSON benchConfig,
+// and the result is written as a JSON benchResult to the config's Out file.
+
+// benchEnv carries the benchmark's configuration to TestMain.
+const benchEnv = "TELEREAD_APP_BENCH"
+
+// benchConfig says what the benchmark measures. Zero values are the
+// documented defaults.
+type benchConfig struct {
 	// Corpus is the folder of the corpus files (ct2_jpeg_lossless_sv1.dcm and
 	// us_cine_jpeg_ybr422_30f.dcm are used). Required.
-	Corpus string
+	Corpus string `json:"corpus"`
 	// Renderer is "auto", "gpu" or "cpu" (see ChooseRenderer); "" is auto.
-	Renderer string
+	Renderer string `json:"renderer"`
 	// Slices is the length of the CT series scrolled through; 0 is 300.
-	Slices int
+	Slices int `json:"slices"`
 	// Opens is how often the CT study is opened; 0 is 5. The first open reads
 	// the files cold (from the page cache), the others find them decoded.
-	Opens int
+	Opens int `json:"opens"`
 	// Cine is how long the ultrasound clip plays at its own rate; 0 is 10 s.
-	Cine time.Duration
+	Cine time.Duration `json:"cine_ns"`
 	// Scratch is where the temporary cache is made; "" is os.TempDir().
-	Scratch string
+	Scratch string `json:"scratch"`
+	// Out is the file the result is written to, as JSON.
+	Out string `json:"out"`
 }
 
-// BenchResult is what the app's own instrumentation measured.
-type BenchResult struct {
-	Renderer RendererInfo
+// benchResult is what the app's own instrumentation measured.
+type benchResult struct {
+	Renderer string `json:"renderer"` // RendererInfo.String()
 	// FirstImage is the time from asking to open the cached CT study to its
 	// first image painted in the window, for each open in order.
-	FirstImage []time.Duration
+	FirstImage []time.Duration `json:"first_image_ns"`
 	// ScrollFPS is the slices painted per second while stepping through the
 	// series one slice at a time, each step as soon as the last was painted.
-	ScrollFPS    float64
-	ScrollFrames int
+	ScrollFPS    float64 `json:"scroll_fps"`
+	ScrollFrames int     `json:"scroll_frames"`
 	// Cine: frames shown and dropped (due but never painted) while the clip
 	// played for CineSeconds at CineFPS, its own rate.
-	CineShown, CineDropped int
-	CineSeconds, CineFPS   float64
-	Window                 string // window size in device pixels
+	CineShown   int     `json:"cine_shown"`
+	CineDropped int     `json:"cine_dropped"`
+	CineSeconds float64 `json:"cine_seconds"`
+	CineFPS     float64 `json:"cine_fps"`
+	Window      string  `json:"window"` // window size in device pixels
 }
 
-// Bench opens the workstation in a real window (an X display, Xvfb on a
+// runBenchChild runs the benchmark benchEnv describes and writes its result.
+func runBenchChild(spec string) error {
+	var cfg benchConfig
+	if err := json.Unmarshal([]byte(spec), &cfg); err != nil {
+		return fmt.Errorf("app: bench: %s: %w", benchEnv, err)
+	}
+	if cfg.Out == "" {
+		return fmt.Errorf("app: bench: %s names no out file", benchEnv)
+	}
+	res, err := bench(cfg)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("app: bench: %w", err)
+	}
+	if err := os.WriteFile(cfg.Out, b, 0o644); err != nil {
+		return fmt.Errorf("app: bench: %w", err)
+	}
+	return nil
+}
+
+// bench opens the workstation in a real window (an X display, Xvfb on a
 // server) on a temporary cache holding a Slices-long CT series made from the
 // corpus CT and the corpus ultrasound clip, then opens the CT study, scrolls
 // through it, and plays the clip, timing each from the app's own Metrics. It
 // must be called from the main goroutine and only once per process (the
 // window toolkit's rule).
-func Bench(cfg BenchConfig) (BenchResult, error) {
-	var res BenchResult
+func bench(cfg benchConfig) (benchResult, error) {
+	var res benchResult
 	if cfg.Slices <= 0 {
 		cfg.Slices = 300
 	}
@@ -95,7 +132,7 @@ func Bench(cfg BenchConfig) (BenchResult, error) {
 		return res, err
 	}
 	defer closeGL()
-	res.Renderer = info
+	res.Renderer = info.String()
 
 	a := fyneapp.NewWithID(AppID + ".bench")
 	a.Settings().SetTheme(newTheme())
@@ -122,7 +159,7 @@ func Bench(cfg BenchConfig) (BenchResult, error) {
 	return res, runErr
 }
 
-func benchScript(ws *workstation, cfg BenchConfig, res *BenchResult) error {
+func benchScript(ws *workstation, cfg benchConfig, res *benchResult) error {
 	do := fyne.DoAndWait
 	m := ws.cfg.Metrics
 	time.Sleep(500 * time.Millisecond) // the window maps and paints the worklist
@@ -211,14 +248,4 @@ func benchScript(ws *workstation, cfg BenchConfig, res *BenchResult) error {
 	res.CineSeconds = time.Since(start).Seconds()
 	do(func() { ws.viewer.active.toggleCine() })
 	return nil
-}
-
-// Median returns the median of d (0 for none).
-func Median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
