@@ -4,37 +4,25 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"teleread/internal/corpustest"
 )
 
 const corpusDir = "../testdata/corpus"
 
-type entry struct {
-	ID          string         `json:"id"`
-	File        string         `json:"file"`
-	Info        map[string]any `json:"info"`
-	Expectation map[string]any `json:"expectation"`
-}
+// entry is a corpus MANIFEST.json entry (internal/corpustest loads the
+// corpus for every package's tests).
+type entry = corpustest.Entry
 
 func manifest(t *testing.T) []entry {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	var m struct{ Files []entry }
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m.Files
+	_, entries := corpustest.Load(t)
+	return entries
 }
 
 // missing skips a test or benchmark whose input or peer is missing, or fails
@@ -78,7 +66,7 @@ func TestImportCorpus(t *testing.T) {
 	for _, e := range files {
 		name := filepath.Base(e.File)
 		reason, isRejected := rejected[name]
-		switch e.Expectation["import"] {
+		switch e.Expectation.Import {
 		case "accept":
 			if isRejected {
 				t.Errorf("%s rejected (%s), want accepted", e.ID, reason)
@@ -92,12 +80,12 @@ func TestImportCorpus(t *testing.T) {
 		}
 		if !isRejected {
 			accepted++
-			sop, _ := e.Info["SOPInstanceUID"].(string)
+			sop := e.Info.SOPInstanceUID
 			if sop == "" {
 				sop = e.ID
 			}
 			unique[sop] = true
-			if uid, ok := e.Info["StudyInstanceUID"].(string); ok {
+			if uid := e.Info.StudyInstanceUID; uid != "" {
 				if wantSOPs[uid] == nil {
 					wantSOPs[uid] = map[string]bool{}
 				}

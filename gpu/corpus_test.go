@@ -1,7 +1,6 @@
 package gpu
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/draw"
@@ -11,53 +10,22 @@ import (
 	"testing"
 
 	"teleread/viewer"
+
+	"teleread/internal/corpustest"
 )
 
-// corpusEntry is the part of a corpus MANIFEST.json entry these tests read.
-type corpusEntry struct {
-	ID        string `json:"id"`
-	File      string `json:"file"`
-	Reference struct {
-		Status  string `json:"status"`
-		Display struct {
-			File           string `json:"file"`
-			SubsampledFile string `json:"subsampled_file"`
-			SubsampleStep  int    `json:"subsample_step"`
-			Pipeline       struct {
-				Method string `json:"method"`
-			} `json:"pipeline"`
-		} `json:"display"`
-	} `json:"reference"`
-	Expectation struct {
-		Display string `json:"display"`
-		Render  string `json:"render"`
-	} `json:"expectation"`
-}
+// corpusEntry is a corpus MANIFEST.json entry (internal/corpustest loads
+// the corpus for every package's tests).
+type corpusEntry = corpustest.Entry
 
 // corpus returns the test corpus directory ($TELEREAD_CORPUS, or
-// ../testdata/corpus) and its renderable entries. Missing, the test skips, or
-// fails under CI=true.
+// testdata/corpus in the module) and its renderable entries. Missing, the
+// test skips, or fails under CI=true.
 func corpus(tb testing.TB) (string, []corpusEntry) {
 	tb.Helper()
-	dir := os.Getenv("TELEREAD_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "testdata", "corpus")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("test corpus not found (set TELEREAD_CORPUS): %v", err)
-		}
-		tb.Skipf("test corpus not found (set TELEREAD_CORPUS): %v", err)
-	}
-	var m struct {
-		Files []corpusEntry `json:"files"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		tb.Fatalf("MANIFEST.json: %v", err)
-	}
+	dir, entries := corpustest.Load(tb)
 	var out []corpusEntry
-	for _, e := range m.Files {
+	for _, e := range entries {
 		if e.Reference.Status == "ok" && (e.Expectation.Render == "reference" || e.Expectation.Render == "error_or_reference") {
 			out = append(out, e)
 		}

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"teleread/sync/orthanctest"
+
+	"teleread/internal/corpustest"
 )
 
 // The tests share one private Orthanc, seeded once with corpus files.
 
-const corpusDir = "../testdata/corpus"
+var corpusDir = corpustest.Find()
 
 // seedFiles are the corpus files uploaded to the shared archive: several
 // studies of several patients, one to three instances each, in many transfer
@@ -32,17 +34,9 @@ var seedFiles = []string{
 	"xa_cine_jpeg_baseline", "us_rgb_planar1_big_endian", "image_deflate_sc", "cr_mono1_chest_nometa",
 }
 
-// corpusEntry is the part of the corpus MANIFEST the tests use.
-type corpusEntry struct {
-	ID         string `json:"id"`
-	File       string `json:"file"`
-	FileSHA256 string `json:"file_sha256"`
-	Info       struct {
-		SOPInstanceUID    string
-		StudyInstanceUID  string
-		SeriesInstanceUID string
-	} `json:"info"`
-}
+// corpusEntry is a corpus MANIFEST.json entry (internal/corpustest loads the
+// corpus for every package's tests).
+type corpusEntry = corpustest.Entry
 
 var (
 	archiveOnce gosync.Once
@@ -89,14 +83,10 @@ func loadManifest(t testing.TB) map[string]corpusEntry {
 	if manifest != nil {
 		return manifest
 	}
-	b, err := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
+	entries, err := corpustest.ReadManifest(corpusDir)
 	requireDependency(t, err)
-	var m struct{ Files []corpusEntry }
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
 	manifest = map[string]corpusEntry{}
-	for _, f := range m.Files {
+	for _, f := range entries {
 		manifest[f.ID] = f
 	}
 	return manifest

@@ -2,9 +2,7 @@ package viewer
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -12,73 +10,24 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"teleread/internal/corpustest"
 )
 
-// manifestEntry is the part of a corpus MANIFEST.json entry these tests read.
-type manifestEntry struct {
-	ID     string `json:"id"`
-	File   string `json:"file"`
-	Broken bool   `json:"broken"`
-	DICOM  struct {
-		TransferSyntaxUID string `json:"transfer_syntax_uid"`
-	} `json:"dicom"`
-	Reference struct {
-		Status            string   `json:"status"`
-		DecodedColorSpace string   `json:"decoded_color_space"`
-		Dtype             string   `json:"dtype"`
-		Shape             []int    `json:"shape"`
-		FrameSHA256       []string `json:"frame_sha256"`
-		ArrayFile         string   `json:"array_file"`
-		ArrayFrames       int      `json:"array_frames"`
-		NpyDataOffset     int      `json:"npy_data_offset"`
-		Display           struct {
-			File           string `json:"file"`
-			SubsampledFile string `json:"subsampled_file"`
-			SubsampleStep  int    `json:"subsample_step"`
-			Shape          []int  `json:"shape"`
-			Pipeline       struct {
-				Method string `json:"method"`
-			} `json:"pipeline"`
-		} `json:"display"`
-	} `json:"reference"`
-	Expectation struct {
-		StoredValues string `json:"stored_values"`
-		Display      string `json:"display"`
-		Render       string `json:"render"`
-	} `json:"expectation"`
-	FileSize int64 `json:"file_size"`
-}
+// manifestEntry is a corpus MANIFEST.json entry (internal/corpustest loads
+// the corpus for every package's tests).
+type manifestEntry = corpustest.Entry
 
 // goldenCorpusDir finds the test corpus ($TELEREAD_CORPUS, or testdata/corpus
 // beside the module). Missing, the test skips, or fails under CI=true.
 func goldenCorpusDir(tb testing.TB) string {
 	tb.Helper()
-	dir := os.Getenv("TELEREAD_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "testdata", "corpus")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("test corpus not found (set TELEREAD_CORPUS): %v", err)
-		}
-		tb.Skipf("test corpus not found (set TELEREAD_CORPUS): %v", err)
-	}
-	return dir
+	return corpustest.Dir(tb)
 }
 
 func loadManifest(tb testing.TB, dir string) []manifestEntry {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var m struct {
-		Files []manifestEntry `json:"files"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		tb.Fatalf("MANIFEST.json: %v", err)
-	}
-	return m.Files
+	return corpustest.Manifest(tb, dir)
 }
 
 // writeGot keeps what a failing golden comparison produced, under a stable temp
@@ -100,40 +49,7 @@ func writeGot(tb testing.TB, name string, got []byte) {
 
 // refSamples reads frame f of a reference .npy array as float64.
 func refSamples(dir string, e *manifestEntry, f int) ([]float64, error) {
-	r := &e.Reference
-	b, err := os.ReadFile(filepath.Join(dir, r.ArrayFile))
-	if err != nil {
-		return nil, err
-	}
-	n := r.Shape[1] * r.Shape[2] * r.Shape[3]
-	size := map[string]int{"|u1": 1, "|i1": 1, "<u2": 2, "<i2": 2, "<u4": 4, "<i4": 4, "<f4": 4, "<f8": 8}[r.Dtype]
-	start := r.NpyDataOffset + f*n*size
-	if size == 0 || start+n*size > len(b) {
-		return nil, fmt.Errorf("%s: array too short or dtype %s", e.ID, r.Dtype)
-	}
-	b = b[start:]
-	out := make([]float64, n)
-	for i := range out {
-		switch r.Dtype {
-		case "|u1":
-			out[i] = float64(b[i])
-		case "|i1":
-			out[i] = float64(int8(b[i]))
-		case "<u2":
-			out[i] = float64(binary.LittleEndian.Uint16(b[2*i:]))
-		case "<i2":
-			out[i] = float64(int16(binary.LittleEndian.Uint16(b[2*i:])))
-		case "<u4":
-			out[i] = float64(binary.LittleEndian.Uint32(b[4*i:]))
-		case "<i4":
-			out[i] = float64(int32(binary.LittleEndian.Uint32(b[4*i:])))
-		case "<f4":
-			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
-		case "<f8":
-			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-		}
-	}
-	return out, nil
+	return corpustest.Samples(dir, e, f)
 }
 
 // diffStats summarises |got-want| over equally long slices.

@@ -3,7 +3,6 @@ package share
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -13,6 +12,8 @@ import (
 
 	"teleread/viewer"
 	"teleread/viewer/dataset"
+
+	"teleread/internal/corpustest"
 )
 
 // markerName is written into the code streams' comment and application
@@ -24,22 +25,7 @@ const markerName = "DOE^JOHN^IN^A^MARKER"
 // after each first frame's start marker.
 func encapsulatedCorpus(t *testing.T) map[string][]byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusFiles, "..", "MANIFEST.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Files []struct {
-			File   string `json:"file"`
-			Broken bool   `json:"broken"`
-			DICOM  struct {
-				TS string `json:"transfer_syntax_uid"`
-			} `json:"dicom"`
-		} `json:"files"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	entries := corpustest.Manifest(t, filepath.Join(corpusFiles, ".."))
 	seg := func(marker byte, payload string) []byte {
 		if len(payload)%2 == 1 {
 			payload += " " // even, so that fragments stay even
@@ -53,15 +39,15 @@ func encapsulatedCorpus(t *testing.T) map[string][]byte {
 	jpegText := append(append(seg(0xFE, markerName), seg(0xE1, "Exif\x00\x00"+markerName)...), seg(0xED, "Photoshop 3.0\x00"+markerName)...)
 	j2kText := seg(0x64, "\x00\x01"+markerName)
 	out := map[string][]byte{}
-	for _, f := range m.Files {
+	for _, f := range entries {
 		if f.Broken {
 			continue
 		}
-		switch f.DICOM.TS {
+		switch f.DICOM.TransferSyntaxUID {
 		case dataset.JPEG2000Lossless, dataset.JPEG2000, dataset.HTJ2KLossless, dataset.HTJ2KLosslessRPCL, dataset.HTJ2K:
 			out[filepath.Base(f.File)] = j2kText
 		default:
-			if codeStreamSyntax(f.DICOM.TS) {
+			if codeStreamSyntax(f.DICOM.TransferSyntaxUID) {
 				out[filepath.Base(f.File)] = jpegText
 			}
 		}

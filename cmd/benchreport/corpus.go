@@ -1,34 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"teleread/internal/corpustest"
 )
 
-// entry is the part of a corpus MANIFEST.json entry the report reads.
-type entry struct {
-	ID     string `json:"id"`
-	File   string `json:"file"`
-	Broken bool   `json:"broken"`
-	DICOM  struct {
-		TransferSyntaxName string `json:"transfer_syntax_name"`
-		DetectedEncoding   string `json:"detected_encoding"`
-		Rows               int    `json:"rows"`
-		Columns            int    `json:"columns"`
-		Photometric        string `json:"photometric_interpretation"`
-	} `json:"dicom"`
-	Info struct {
-		TransferSyntaxUID string `json:"TransferSyntaxUID"`
-		StudyInstanceUID  string `json:"StudyInstanceUID"`
-		SeriesInstanceUID string `json:"SeriesInstanceUID"`
-	} `json:"info"`
-	Reference struct {
-		Status string `json:"status"`
-		Shape  []int  `json:"shape"` // frames, rows, columns, samples
-	} `json:"reference"`
-}
+// entry is a corpus MANIFEST.json entry (internal/corpustest loads the
+// corpus for the tests and for this report alike).
+type entry = corpustest.Entry
 
 // shortTS names the transfer syntaxes of the corpus briefly, for the table.
 var shortTS = map[string]string{
@@ -52,7 +34,7 @@ var shortTS = map[string]string{
 
 // tsName is a short name of the file's transfer syntax (the detected one for
 // a file without a meta header).
-func (e entry) tsName() string {
+func tsName(e entry) string {
 	if s, ok := shortTS[e.Info.TransferSyntaxUID]; ok {
 		return s
 	}
@@ -67,17 +49,11 @@ func (e entry) tsName() string {
 
 // manifest reads the corpus manifest.
 func (b *bench) manifest() ([]entry, error) {
-	data, err := os.ReadFile(filepath.Join(b.corpus, "MANIFEST.json"))
+	entries, err := corpustest.ReadManifest(b.corpus)
 	if err != nil {
 		return nil, fmt.Errorf("corpus manifest: %w (use -corpus DIR)", err)
 	}
-	var m struct {
-		Files []entry `json:"files"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("corpus manifest: %w", err)
-	}
-	return m.Files, nil
+	return entries, nil
 }
 
 // corpusFile returns the path of a corpus file by id, checking that it exists.

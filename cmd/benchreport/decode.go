@@ -41,7 +41,7 @@ func benchDecode(b *bench) error {
 		}
 		if _, ok := groups[ts]; !ok {
 			order = append(order, ts)
-			names[ts] = e.tsName()
+			names[ts] = tsName(e)
 		}
 		groups[ts] = append(groups[ts], &decodeFile{id: e.ID, path: filepath.Join(b.corpus, e.File)})
 	}

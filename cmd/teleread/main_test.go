@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"teleread/internal/corpustest"
 )
 
 const corpusDir = "../../testdata/corpus"
@@ -63,6 +65,19 @@ func teleread(t *testing.T, home string, args ...string) result {
 	return r
 }
 
+// corpusInfo returns an entry's info block as the manifest writes it (values
+// as encoding/json decodes them into any).
+func corpusInfo(t *testing.T, e *corpustest.Entry) map[string]any {
+	t.Helper()
+	var raw struct {
+		Info map[string]any `json:"info"`
+	}
+	if err := e.Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	return raw.Info
+}
+
 func requireCorpus(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(corpusDir, "MANIFEST.json")); err != nil {
@@ -83,15 +98,7 @@ func TestImportCorpusCLI(t *testing.T) {
 	if r.code == 0 {
 		t.Errorf("exit 0 although broken files were rejected")
 	}
-	var m struct {
-		Files []struct {
-			ID, File    string
-			Expectation struct{ Import string }
-		}
-	}
-	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
-	json.Unmarshal(b, &m)
-	for _, e := range m.Files {
+	for _, e := range corpustest.Manifest(t, corpusDir) {
 		line := fmt.Sprintf("rejected: %q: ", filepath.Join(corpusDir, "files", filepath.Base(e.File)))
 		rejected := strings.Contains(r.stdout, line)
 		switch e.Expectation.Import {
@@ -161,16 +168,8 @@ func TestHugeDeclaredLength(t *testing.T) {
 // of each encoding family (the parser's own test covers every file).
 func TestInfoJSON(t *testing.T) {
 	requireCorpus(t)
-	var m struct {
-		Files []struct {
-			ID, File string
-			Info     map[string]any
-		}
-	}
-	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
-	json.Unmarshal(b, &m)
 	want := map[string]bool{"cr_mono1_chest_nometa": true, "mr_small_big_endian": true, "image_deflate_sc": true, "rgb_jpegls_ilv0": true}
-	for _, e := range m.Files {
+	for _, e := range corpustest.Manifest(t, corpusDir) {
 		if !want[e.ID] {
 			continue
 		}
@@ -179,7 +178,7 @@ func TestInfoJSON(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 			t.Fatalf("%s: %v %s", e.ID, err, r.stderr)
 		}
-		for k, v := range e.Info {
+		for k, v := range corpusInfo(t, &e) {
 			if fmt.Sprint(got[k]) != fmt.Sprint(v) {
 				t.Errorf("%s: %s = %v, want %v", e.ID, k, got[k], v)
 			}
@@ -291,16 +290,8 @@ func TestRenderCLI(t *testing.T) {
 // with no bias (mean signed difference under 0.05).
 func TestRenderGPUMatchesCPU(t *testing.T) {
 	requireCorpus(t)
-	var m struct {
-		Files []struct {
-			ID, File    string
-			Expectation struct{ Render string }
-		}
-	}
-	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
-	json.Unmarshal(b, &m)
 	dir := t.TempDir()
-	for _, e := range m.Files {
+	for _, e := range corpustest.Manifest(t, corpusDir) {
 		if e.Expectation.Render != "reference" {
 			continue
 		}

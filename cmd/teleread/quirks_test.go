@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"teleread/internal/corpustest"
 )
 
 // TestVendorQuirksCLI: files with the quirks other viewers tolerate (made from
@@ -17,17 +19,9 @@ import (
 // written by other tools.
 func TestVendorQuirksCLI(t *testing.T) {
 	requireCorpus(t)
-	var m struct {
-		Files []struct {
-			ID, File string
-			Info     map[string]any
-		}
-	}
-	b, _ := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
-	json.Unmarshal(b, &m)
 	manifest := map[string]map[string]any{}
-	for _, e := range m.Files {
-		manifest[e.ID] = e.Info
+	for _, e := range corpustest.Manifest(t, corpusDir) {
+		manifest[e.ID] = corpusInfo(t, &e)
 	}
 	tests := []struct {
 		file, base string

@@ -74,7 +74,9 @@ func TestStartSeedStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st struct{ MainDicomTags struct{ StudyInstanceUID string } }
+	var st struct {
+		MainDicomTags struct{ StudyInstanceUID string }
+	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}

@@ -4,40 +4,36 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"teleread/internal/corpustest"
 )
 
 // corpusDir is the shared corpus of real DICOM files with independent references.
-const corpusDir = "../../testdata/corpus"
+var corpusDir = corpustest.Find()
 
+// manifestEntry is a corpus entry (internal/corpustest loads the corpus for
+// every package's tests) with its info block as written, key by key.
 type manifestEntry struct {
-	ID          string                     `json:"id"`
-	File        string                     `json:"file"`
-	Info        map[string]json.RawMessage `json:"info"`
-	Expectation struct {
-		Import string `json:"import"`
-	} `json:"expectation"`
+	corpustest.Entry
+	Info map[string]json.RawMessage
 }
 
 func loadManifest(t testing.TB) []manifestEntry {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing: %v", err)
+	var out []manifestEntry
+	for _, e := range corpustest.Manifest(t, corpustest.Dir(t)) {
+		var raw struct {
+			Info map[string]json.RawMessage `json:"info"`
 		}
-		t.Skipf("corpus missing: %v", err)
+		if err := e.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, manifestEntry{Entry: e, Info: raw.Info})
 	}
-	var m struct {
-		Files []manifestEntry `json:"files"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m.Files
+	return out
 }
 
 func openChecked(path string) (*File, error) {

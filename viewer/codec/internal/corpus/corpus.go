@@ -1,6 +1,6 @@
 // Package corpus gives the codec tests what they need from the test corpus
-// (testdata/corpus in the repository, or $TELEREAD_CORPUS): its manifest, the
-// code streams of an encapsulated file's frames (located with viewer/dataset),
+// beyond what internal/corpustest (the manifest, the reference arrays) loads
+// for every package: the code streams of an encapsulated file's frames (located with viewer/dataset),
 // the samples of an uncompressed one, the reference stored values and frame
 // hashes, the command-line tools a test needs (failing under CI=true when one is
 // missing), and the corpus seeding and sample-count check of the fuzz tests.
@@ -8,8 +8,6 @@ package corpus
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -17,91 +15,27 @@ import (
 	"strings"
 	"testing"
 
+	"teleread/internal/corpustest"
 	"teleread/viewer/codec"
 	"teleread/viewer/dataset"
 )
 
-// Entry is the part of one MANIFEST.json entry the codec tests use.
-type Entry struct {
-	ID     string   `json:"id"`
-	File   string   `json:"file"`
-	Tags   []string `json:"tags"`
-	Broken bool     `json:"broken"`
-	DICOM  struct {
-		TransferSyntaxUID   string `json:"transfer_syntax_uid"`
-		Rows                int    `json:"rows"`
-		Columns             int    `json:"columns"`
-		NumberOfFrames      *int   `json:"number_of_frames"`
-		SamplesPerPixel     int    `json:"samples_per_pixel"`
-		Photometric         string `json:"photometric_interpretation"`
-		BitsAllocated       int    `json:"bits_allocated"`
-		BitsStored          int    `json:"bits_stored"`
-		PixelRepresentation int    `json:"pixel_representation"`
-	} `json:"dicom"`
-	Reference struct {
-		Status            string   `json:"status"`
-		DecodedColorSpace string   `json:"decoded_color_space"`
-		Dtype             string   `json:"dtype"`
-		Shape             []int    `json:"shape"`
-		FrameSHA256       []string `json:"frame_sha256"`
-		ArrayFile         string   `json:"array_file"`
-		NpyDataOffset     int      `json:"npy_data_offset"`
-	} `json:"reference"`
-	Expectation struct {
-		StoredValues string `json:"stored_values"`
-		Render       string `json:"render"`
-	} `json:"expectation"`
-}
-
-// Frames is the entry's Number of Frames (1 when absent).
-func (e *Entry) Frames() int {
-	if e.DICOM.NumberOfFrames == nil || *e.DICOM.NumberOfFrames < 1 {
-		return 1
-	}
-	return *e.DICOM.NumberOfFrames
-}
+// Entry is one manifest entry (the loader is internal/corpustest, shared by
+// every package's tests).
+type Entry = corpustest.Entry
 
 // Dir returns the corpus folder. When it is missing the test is skipped, or
 // fails under CI=true, where a missing dependency must not pass silently.
 func Dir(tb testing.TB) string {
 	tb.Helper()
-	dir := os.Getenv("TELEREAD_CORPUS")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "testdata", "corpus")
-				break
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.json")); err != nil {
-		Require(tb, "test corpus not found (set TELEREAD_CORPUS): %v", err)
-	}
-	return dir
+	return corpustest.Dir(tb)
 }
 
 // Entries returns the manifest entries whose transfer syntax UID is one of uids.
 func Entries(tb testing.TB, dir string, uids ...string) []Entry {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var m struct {
-		Files []Entry `json:"files"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		tb.Fatalf("MANIFEST.json: %v", err)
-	}
 	var out []Entry
-	for _, e := range m.Files {
+	for _, e := range corpustest.Manifest(tb, dir) {
 		for _, u := range uids {
 			if e.DICOM.TransferSyntaxUID == u {
 				out = append(out, e)
@@ -151,44 +85,19 @@ func Frame0(path string, frames int) ([]byte, error) {
 }
 
 // Reference0 returns frame 0 of the entry's reference stored values, as int64
-// so that every reference dtype fits.
+// so that every reference dtype fits. Only integer arrays are references of
+// stored values.
 func Reference0(dir string, e *Entry) ([]int64, error) {
-	r := &e.Reference
-	if r.ArrayFile == "" || len(r.Shape) != 4 {
-		return nil, fmt.Errorf("%s: no reference array", e.ID)
+	if strings.HasPrefix(e.Reference.Dtype, "<f") {
+		return nil, fmt.Errorf("%s: dtype %s", e.ID, e.Reference.Dtype)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, r.ArrayFile))
+	v, err := corpustest.Samples(dir, e, 0)
 	if err != nil {
 		return nil, err
 	}
-	n := r.Shape[1] * r.Shape[2] * r.Shape[3]
-	if r.NpyDataOffset > len(b) {
-		return nil, fmt.Errorf("%s: short array file", e.ID)
-	}
-	b = b[r.NpyDataOffset:]
-	size := map[string]int{"|u1": 1, "|i1": 1, "<u2": 2, "<i2": 2, "<u4": 4, "<i4": 4}[r.Dtype]
-	if size == 0 {
-		return nil, fmt.Errorf("%s: dtype %s", e.ID, r.Dtype)
-	}
-	if len(b) < n*size {
-		return nil, fmt.Errorf("%s: array has %d bytes, want %d", e.ID, len(b), n*size)
-	}
-	out := make([]int64, n)
-	for i := range out {
-		switch r.Dtype {
-		case "|u1":
-			out[i] = int64(b[i])
-		case "|i1":
-			out[i] = int64(int8(b[i]))
-		case "<u2":
-			out[i] = int64(binary.LittleEndian.Uint16(b[2*i:]))
-		case "<i2":
-			out[i] = int64(int16(binary.LittleEndian.Uint16(b[2*i:])))
-		case "<u4":
-			out[i] = int64(binary.LittleEndian.Uint32(b[4*i:]))
-		case "<i4":
-			out[i] = int64(int32(binary.LittleEndian.Uint32(b[4*i:])))
-		}
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
 	}
 	return out, nil
 }
@@ -276,10 +185,6 @@ func Compare(got, want []int64) Diff {
 	}
 	return d
 }
-
-// Lossy reports whether the entry's stored values are compared with a
-// tolerance (the README's "approximate") rather than exactly.
-func (e *Entry) Lossy() bool { return strings.EqualFold(e.Expectation.StoredValues, "approximate") }
 
 // WriteGot writes a failing decode, one sample a line, to the system's temp
 // folder for a look (the corpus itself is never written to).

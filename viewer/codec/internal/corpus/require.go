@@ -1,10 +1,10 @@
 package corpus
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"teleread/internal/corpustest"
 )
 
 // Require stops the test because something it needs is missing: it fails
@@ -12,34 +12,21 @@ import (
 // skipped elsewhere.
 func Require(tb testing.TB, format string, args ...any) {
 	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf(format, args...)
-	}
-	tb.Skipf(format, args...)
+	corpustest.Require(tb, format, args...)
 }
 
 // Tool returns the path of the command-line tool name, from the Debian package
 // pkg, and stops the test through Require when it is not installed.
 func Tool(tb testing.TB, name, pkg string) string {
 	tb.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		Require(tb, "%s (Debian package %s) not installed: %v", name, pkg, err)
-	}
-	return p
+	return corpustest.Tool(tb, name, pkg)
 }
 
 // Lookup returns the entry with the given id and fails the test when there is
 // none.
 func Lookup(tb testing.TB, entries []Entry, id string) *Entry {
 	tb.Helper()
-	for i := range entries {
-		if entries[i].ID == id {
-			return &entries[i]
-		}
-	}
-	tb.Fatalf("%s not in the corpus", id)
-	return nil
+	return corpustest.Lookup(tb, entries, id)
 }
 
 // Listed returns the corpus folder and its entries in the transfer syntaxes
