@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"teleread/viewer"
+
+	"teleread/app/internal/mailbox"
 )
 
 // renderRequest is one picture a viewport wants: which frame, with which display
@@ -66,10 +68,9 @@ type renderLoop struct {
 	newRenderer NewRendererFunc
 	metrics     *Metrics
 
-	mu      gosync.Mutex
-	pending *renderRequest
-	wake    chan struct{}
-	stop    chan struct{}
+	inbox *mailbox.Latest[renderRequest] // the newest request not yet drawn
+	mu    gosync.Mutex
+	stop  chan struct{}
 
 	// The render goroutine draws into a buffer that is neither the newest
 	// finished one (front, which the UI may still accept), nor the one the UI
@@ -102,7 +103,7 @@ const (
 )
 
 func newRenderLoop(nr NewRendererFunc, m *Metrics) *renderLoop {
-	l := &renderLoop{newRenderer: nr, metrics: m, wake: make(chan struct{}, 1), stop: make(chan struct{}),
+	l := &renderLoop{newRenderer: nr, metrics: m, inbox: mailbox.New[renderRequest](), stop: make(chan struct{}),
 		front: -1, shown: -1, lastCine: -1, images: map[string]*viewer.Image{}, frames: map[frameKey]*decoded{}}
 	go l.run()
 	return l
@@ -114,24 +115,18 @@ func newRenderLoop(nr NewRendererFunc, m *Metrics) *renderLoop {
 // post returns its result with ok true (the loop goes on to draw the following
 // one ahead); otherwise the loop draws r and calls r.done.
 func (l *renderLoop) post(r renderRequest) (res renderResult, ok bool) {
+	next := r
 	l.mu.Lock()
 	if p := l.pre; p != nil && (r.scroll || r.cineSeq >= 0) && p.req.samePicture(r) {
 		l.pre = nil
 		l.front, l.frontReq, l.holds[p.buf] = p.buf, r, r.seq
-		next := r
 		next.aheadOnly = true
-		l.pending = &next
 		res, ok = p.res, true
 		res.req, res.took = r, 0
 		res.pic = &picture{pix: p.res.pic.pix, who: p.res.pic.who, buf: p.buf}
-	} else {
-		l.pending = &r
 	}
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.inbox.Put(next)
 	return res, ok
 }
 
@@ -193,15 +188,13 @@ func (l *renderLoop) run() {
 		select {
 		case <-l.stop:
 			return
-		case <-l.wake:
+		case <-l.inbox.Ready():
 		}
-		l.mu.Lock()
-		r := l.pending
-		l.pending = nil
-		l.mu.Unlock()
-		if r == nil {
+		req, ok := l.inbox.Take()
+		if !ok {
 			continue
 		}
+		r := &req
 		if !r.aheadOnly {
 			var res renderResult
 			if err := guard("render", func() { res = l.draw(*r) }); err != nil {
@@ -355,11 +348,7 @@ func (l *renderLoop) drawAhead(r renderRequest) {
 	}
 }
 
-func (l *renderLoop) waiting() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.pending != nil
-}
+func (l *renderLoop) waiting() bool { return l.inbox.Pending() }
 
 // preDrawn is a picture drawn ahead of its request.
 type preDrawn struct {

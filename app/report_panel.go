@@ -16,6 +16,8 @@ import (
 
 	"teleread/cache"
 	"teleread/cache/report"
+
+	"teleread/app/internal/mailbox"
 )
 
 // autosaveDelay is the longest a typed change waits before its draft is written
@@ -29,16 +31,14 @@ type draftSaver struct {
 	c     *cache.Cache
 	onErr func(error) // called on the saver goroutine
 
-	write gosync.Mutex // held while a draft is written
-	mu    gosync.Mutex
-	slot  *report.Report
-	wake  chan struct{}
+	write gosync.Mutex                    // held while a draft is written
+	inbox *mailbox.Latest[*report.Report] // the newest snapshot not yet written
 	stop  chan struct{}
 	done  chan struct{}
 }
 
 func newDraftSaver(c *cache.Cache, onErr func(error)) *draftSaver {
-	s := &draftSaver{c: c, onErr: onErr, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &draftSaver{c: c, onErr: onErr, inbox: mailbox.New[*report.Report](), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s
 }
@@ -49,14 +49,10 @@ func (s *draftSaver) run() {
 		select {
 		case <-s.stop:
 			return
-		case <-s.wake:
+		case <-s.inbox.Ready():
 		}
 		s.write.Lock()
-		s.mu.Lock()
-		r := s.slot
-		s.slot = nil
-		s.mu.Unlock()
-		if r != nil {
+		if r, _ := s.inbox.Take(); r != nil {
 			if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) && s.onErr != nil {
 				s.onErr(err)
 			}
@@ -66,24 +62,14 @@ func (s *draftSaver) run() {
 }
 
 // post queues a snapshot of a draft for writing.
-func (s *draftSaver) post(r *report.Report) {
-	s.mu.Lock()
-	s.slot = r
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+func (s *draftSaver) post(r *report.Report) { s.inbox.Put(r) }
 
 // saveNow writes r at once, after any write under way; a queued older
 // snapshot is dropped.
 func (s *draftSaver) saveNow(r *report.Report) error {
 	s.write.Lock()
 	defer s.write.Unlock()
-	s.mu.Lock()
-	s.slot = nil
-	s.mu.Unlock()
+	s.inbox.Clear()
 	return s.c.SaveDraft(r)
 }
 
@@ -91,9 +77,7 @@ func (s *draftSaver) saveNow(r *report.Report) error {
 func (s *draftSaver) drop() {
 	s.write.Lock()
 	defer s.write.Unlock()
-	s.mu.Lock()
-	s.slot = nil
-	s.mu.Unlock()
+	s.inbox.Clear()
 }
 
 func (s *draftSaver) close() {
