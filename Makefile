@@ -51,8 +51,9 @@ build: deps
 run: build
 	./$(BIN)
 
-# The pure-Go packages (no cgo GUI code) run again under the race detector.
-RACE_PACKAGES := ./cache/... ./sync/... ./viewer/dataset/... ./viewer/codec/ljpeg ./viewer/codec/rle
+# The pure-Go packages (no cgo GUI code) run again under the race detector:
+# the app's Fyne-free parts (app/internal) among them.
+RACE_PACKAGES := ./cache/... ./sync/... ./viewer/dataset/... ./viewer/codec/ljpeg ./viewer/codec/rle ./app/internal/... ./internal/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Lint first; every test runs under a virtual X display (the GL and GUI tests
