@@ -13,12 +13,14 @@ BIN := bin/teleread
 # back to system fonts for what its own font lacks: CJK, Arabic, Hebrew,
 # Thai). Test: Xvfb for the GL and GUI tests, xwd and xdotool for their
 # screenshots and X input; pydicom, whose character set examples
-# testdata/charset/pydicom copies; strace for the durability tests.
+# testdata/charset/pydicom copies; strace for the durability tests; a private
+# D-Bus session (dbus-run-session) with gnome-keyring's Secret Service for the
+# tests of the master key in the OS keyring.
 DEB_PACKAGES := gcc g++ libc6-dev pkg-config git ca-certificates curl \
 	libgl-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
 	libopenjp2-7-dev libcharls-dev libjpeg62-turbo-dev libgdcm-dev \
 	xvfb xauth x11-apps xdotool orthanc orthanc-dicomweb dcmtk dicom3tools libgdcm-tools openjph-tools \
-	fonts-noto-core fonts-noto-cjk python3-pydicom strace
+	fonts-noto-core fonts-noto-cjk python3-pydicom strace dbus-daemon gnome-keyring
 
 # Fuzz targets run briefly by `make test` and longer by `make fuzz`.
 FUZZ_TIME_TEST ?= 5s

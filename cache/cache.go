@@ -46,6 +46,9 @@ type Cache struct {
 
 	stmtMu gosync.Mutex
 	stmts  map[string]*sql.Stmt // see stmt
+
+	keysMu gosync.Mutex
+	keys   keyState // see keys.go
 }
 
 // DefaultHome returns the per-user cache location: $TELEREAD_HOME, else the
@@ -63,9 +66,16 @@ func DefaultHome() string {
 	return filepath.Join(os.TempDir(), "teleread")
 }
 
-// Open opens (creating if needed) the cache at home, applies pending migrations
-// and removes temporary files left by an interrupted write.
-func Open(home string) (*Cache, error) {
+// Open opens (creating if needed) the cache at home, applies pending migrations,
+// removes temporary files left by an interrupted write and unlocks the key
+// hierarchy with the default Options (TELEREAD_KEYSTORE, TELEREAD_PASSPHRASE).
+func Open(home string) (*Cache, error) { return OpenWith(home, Options{}) }
+
+// OpenWith is Open with the ways to reach the master key in o (see Options):
+// a new cache gets a master key in the keyring or wrapped by a passphrase,
+// an existing one is unlocked or Open fails (ErrWrongPassphrase,
+// ErrPassphraseRequired, ErrMasterKeyMissing, ErrNoKeystore, ...).
+func OpenWith(home string, o Options) (*Cache, error) {
 	for _, d := range []string{home, filepath.Join(home, "files"), filepath.Join(home, "tmp"), filepath.Join(home, "owners")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("cache: open %s: %w", home, err)
@@ -90,7 +100,10 @@ func Open(home string) (*Cache, error) {
 		return nil, fmt.Errorf("cache: open %s: %w", home, err)
 	}
 	dsn := "file:" + filepath.Join(home, "index.db") +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+		// Deleted rows are overwritten, not only unlinked: a shredded
+		// study key must not survive in a free page (see ShredStudyKey).
+		"&_pragma=secure_delete(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		own.release(home)
@@ -106,6 +119,10 @@ func Open(home string) (*Cache, error) {
 	if err := restrictFiles(home); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("cache: open %s: %w", home, err)
+	}
+	if err := c.unlockKeys(context.Background(), o); err != nil {
+		c.Close()
+		return nil, err
 	}
 	return c, nil
 }
@@ -128,6 +145,9 @@ func (c *Cache) Close() error {
 	}
 	c.stmts = map[string]*sql.Stmt{}
 	c.stmtMu.Unlock()
+	c.keysMu.Lock()
+	c.keys.forget()
+	c.keysMu.Unlock()
 	err := c.db.Close()
 	c.own.release(c.home)
 	return err

@@ -38,6 +38,15 @@ const (
 	// StepOutboxSent: a STOW-RS request was answered; the outbox row is not
 	// marked yet (used by package sync).
 	StepOutboxSent = "outbox-sent"
+	// StepKeysRotateStored: a master key rotation has stored the new key
+	// (keyring entry written); the index still names the old one.
+	StepKeysRotateStored = "keys-rotate-stored"
+	// StepKeysRotateRewrapped: inside the rotation's transaction, every data
+	// key is re-wrapped under the new master key; nothing is committed.
+	StepKeysRotateRewrapped = "keys-rotate-rewrapped"
+	// StepKeysRotateCommitted: the rotation is committed; the old master
+	// key's keyring entry is not deleted yet.
+	StepKeysRotateCommitted = "keys-rotate-committed"
 )
 
 var stall = parseStall(os.Getenv(EnvTestStall))

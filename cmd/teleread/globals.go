@@ -31,7 +31,7 @@ func parseGlobals(args []string) (*globals, []string, error) {
 }
 
 func (g *globals) openCache() (*cache.Cache, error) {
-	c, err := cache.Open(g.home)
+	c, err := cache.OpenWith(g.home, cache.Options{Passphrase: passphraseFunc()})
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"open":     {"open a shared study: folder, zip, DICOMDIR or DICOMweb study URL", runOpen},
 	"export":   {"export studies as a zip with a DICOMDIR or by STOW-RS, optionally de-identified", runExport},
 	"audit":    {"list the audit trail of access to patient data, or --verify its hash chain", runAudit},
+	"keys":     {"show where the cache's master key is kept (status) or replace it (rotate)", runKeys},
 }
 
 func run(args []string) int {

@@ -1,0 +1,198 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zalando/go-keyring"
+)
+
+// secretServiceEnv is set in the test process that runs inside a private
+// D-Bus session with gnome-keyring's Secret Service (see inSecretService).
+const secretServiceEnv = "TELEREAD_TEST_SECRET_SERVICE"
+
+// inSecretService runs the calling test again in a child process inside a
+// private D-Bus session (dbus-run-session) in which gnome-keyring-daemon
+// serves the Secret Service with a new "login" keyring in a temporary home,
+// created and unlocked with a password given on stdin. It returns true in
+// that child, where the test goes on; in the parent it waits for the child,
+// reports its result and returns false. The developer's own keyring is never
+// touched: HOME and XDG_DATA_HOME point into the test's temporary directory.
+// Under CI=true a missing dbus-run-session or gnome-keyring-daemon fails.
+func inSecretService(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(secretServiceEnv) == "1" {
+		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+			t.Fatal("no session bus in the Secret Service child")
+		}
+		return true
+	}
+	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s: %v (Debian packages dbus-daemon and gnome-keyring)", tool, err)
+			}
+			t.Skipf("%s: %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	// gnome-keyring-daemon daemonizes once the Secret Service is on the bus;
+	// --unlock makes (or unlocks) the login keyring with the password on
+	// stdin, so nothing prompts.
+	script := `printf 'teleread test keyring' | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97
+exec "$@"`
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script, "sh",
+		os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.count=1", "-test.v")
+	// XDG_DATA_DIRS without /usr/share keeps D-Bus from activating a
+	// second keyring daemon (one without the unlocked keyring, whose unlock
+	// prompt nobody would answer) before this one owns the bus name.
+	cmd.Env = []string{secretServiceEnv + "=1", "HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data"),
+		"XDG_DATA_DIRS=" + filepath.Join(dir, "none")}
+	for _, kv := range os.Environ() {
+		switch strings.SplitN(kv, "=", 2)[0] {
+		case "HOME", "XDG_DATA_HOME", "XDG_DATA_DIRS", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS":
+		default:
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("%s inside dbus-run-session with gnome-keyring: %v\n%s", t.Name(), err, out)
+	}
+	t.Logf("inside dbus-run-session with gnome-keyring:\n%s", out)
+	return false
+}
+
+// TestKeyringKeystore: with a real Secret Service, a new cache's master key
+// goes to the keyring (explicitly and in auto mode), under its own account
+// per cache; the cache reopens with it; rotation writes the new generation's
+// entry and deletes the old one; moving between keystores works both ways;
+// and a deleted entry is ErrMasterKeyMissing, not a new key.
+func TestKeyringKeystore(t *testing.T) {
+	if !inSecretService(t) {
+		return
+	}
+	ctx := context.Background()
+	home := t.TempDir()
+	c, err := OpenWith(home, Options{Keystore: KeystoreKeyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := c.KeyInfo()
+	if info.Keystore != KeystoreKeyring || info.KeyringService != KeyringService || info.KeyringAccount != keyringAccount(info.CacheID, 1) {
+		t.Fatalf("key info %+v", info)
+	}
+	stored, err := keyring.Get(KeyringService, info.KeyringAccount)
+	if err != nil {
+		t.Fatalf("the keyring has no entry %s: %v", info.KeyringAccount, err)
+	}
+	if raw, _ := base64.StdEncoding.DecodeString(stored); !bytes.Equal(raw, c.keys.master) {
+		t.Fatal("the keyring entry is not the master key")
+	}
+	keys := studyKeys(t, c, studyUIDs)
+	record := c.RecordKey()
+	c.Close()
+
+	// Reopen from the keyring; no passphrase involved.
+	t.Setenv(EnvPassphrase, "")
+	c, err = OpenWith(home, Options{Keystore: KeystoreKeyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameKeys(t, c, keys)
+
+	// Rotation: a new entry, the old one deleted, same data keys.
+	res, err := c.RotateMasterKey(ctx, RotateOptions{})
+	if err != nil || res.Generation != 2 || res.Keystore != KeystoreKeyring {
+		t.Fatalf("rotate: %+v %v", res, err)
+	}
+	if _, err := keyring.Get(KeyringService, keyringAccount(info.CacheID, 1)); !errors.Is(err, keyring.ErrNotFound) {
+		t.Fatalf("old generation's entry after rotation: %v", err)
+	}
+	if _, err := keyring.Get(KeyringService, keyringAccount(info.CacheID, 2)); err != nil {
+		t.Fatalf("new generation's entry: %v", err)
+	}
+	c.Close()
+
+	// Killed after the commit: the old entry stays until the next open.
+	rotateKilled(t, home, StepKeysRotateCommitted, "TELEREAD_TEST_ROTATE_FROM="+KeystoreKeyring)
+	if _, err := keyring.Get(KeyringService, keyringAccount(info.CacheID, 2)); err != nil {
+		t.Fatalf("entry of generation 2 before the reopen: %v", err)
+	}
+	c, err = OpenWith(home, Options{Keystore: KeystoreKeyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyring.Get(KeyringService, keyringAccount(info.CacheID, 2)); !errors.Is(err, keyring.ErrNotFound) {
+		t.Fatalf("retired entry after the reopen: %v", err)
+	}
+	sameKeys(t, c, keys)
+	if !bytes.Equal(c.RecordKey(), record) {
+		t.Fatal("record key changed")
+	}
+	c.Close()
+
+	// Auto mode with a session bus picks the keyring; two caches, two
+	// entries, two keys.
+	other := t.TempDir()
+	o, err := OpenWith(other, Options{Keystore: KeystoreAuto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oi, _ := o.KeyInfo()
+	if oi.Keystore != KeystoreKeyring || oi.CacheID == info.CacheID {
+		t.Fatalf("auto: %+v", oi)
+	}
+	if bytes.Equal(studyKeys(t, o, studyUIDs[:1])[studyUIDs[0]], keys[studyUIDs[0]]) {
+		t.Fatal("two caches, one study key")
+	}
+
+	// To the passphrase keystore and back.
+	t.Setenv(EnvPassphrase, "moved out of the keyring")
+	res, err = o.RotateMasterKey(ctx, RotateOptions{Keystore: KeystorePassphrase})
+	if err != nil || res.Keystore != KeystorePassphrase {
+		t.Fatalf("to passphrase: %+v %v", res, err)
+	}
+	if _, err := keyring.Get(KeyringService, oi.KeyringAccount); !errors.Is(err, keyring.ErrNotFound) {
+		t.Fatalf("keyring entry after moving to a passphrase: %v", err)
+	}
+	o.Close()
+	o, err = OpenWith(other, Options{Keystore: KeystorePassphrase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.RotateMasterKey(ctx, RotateOptions{Keystore: KeystoreKeyring}); err != nil {
+		t.Fatalf("back to the keyring: %v", err)
+	}
+	o.Close()
+	t.Setenv(EnvPassphrase, "")
+	o, err = OpenWith(other, Options{Keystore: KeystoreKeyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+
+	// The entry deleted (another machine, a wiped keyring): a clear error
+	// naming the entry, never a fresh key over the old data.
+	if err := keyring.Delete(KeyringService, keyringAccount(info.CacheID, 3)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenWith(home, Options{Keystore: KeystoreKeyring})
+	if !errors.Is(err, ErrMasterKeyMissing) || !strings.Contains(err.Error(), keyringAccount(info.CacheID, 3)) {
+		t.Fatalf("open without the keyring entry: %v", err)
+	}
+	// A different key under the account is told from the right one.
+	if err := keyring.Set(KeyringService, keyringAccount(info.CacheID, 3), base64.StdEncoding.EncodeToString(make([]byte, 32))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = OpenWith(home, Options{Keystore: KeystoreKeyring}); !errors.Is(err, ErrMasterKeyMismatch) {
+		t.Fatalf("open with a wrong key in the keyring: %v", err)
+	}
+}
