@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // StoreInstance imports one instance retrieved from the archive (see Import;
@@ -27,19 +28,30 @@ func (c *Cache) StoreInstance(r io.Reader, name string) (string, error) {
 
 // PutWorkItem adds a study to the worklist or refreshes its display fields,
 // keeping the state and the state time of a study already there. role is
-// "assigned" or "prior"; priority 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW.
+// "assigned" or "prior"; priority 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW. A
+// fields["AssignedAt"] (RFC 3339) is when the archive assigned the study: the
+// turnaround starts there rather than at this first sight of it.
 func (c *Cache) PutWorkItem(studyUID, reader, role, priorOf string, priority int, fields map[string]string) error {
 	t := now()
+	archiveAssigned := ""
+	if v := fields["AssignedAt"]; v != "" {
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return fmt.Errorf("cache: worklist put %s: assigned at %q: %w", studyUID, v, err)
+		}
+		archiveAssigned = at.UTC().Format(time.RFC3339Nano)
+	}
 	_, err := c.db.Exec(`INSERT INTO worklist(study_uid, reader, priority, role, prior_of, state, state_since, assigned_at,
-		patient_id, patient_name, study_date, modalities, description, accession)
-		VALUES (?,?,?,?,?,'assigned',?,?,?,?,?,?,?,?)
+		archive_assigned_at, patient_id, patient_name, study_date, modalities, description, accession)
+		VALUES (?,?,?,?,?,'assigned',?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(study_uid) DO UPDATE SET reader = excluded.reader, priority = excluded.priority,
 		  role = CASE WHEN worklist.role = 'assigned' AND excluded.role = 'prior' THEN worklist.role ELSE excluded.role END,
 		  prior_of = excluded.prior_of,
 		  state = CASE WHEN worklist.state = 'unassigned' THEN 'assigned' ELSE worklist.state END,
+		  archive_assigned_at = CASE WHEN excluded.role = 'prior' THEN worklist.archive_assigned_at ELSE excluded.archive_assigned_at END,
 		  patient_id = excluded.patient_id, patient_name = excluded.patient_name, study_date = excluded.study_date,
 		  modalities = excluded.modalities, description = excluded.description, accession = excluded.accession`,
-		studyUID, reader, priority, role, priorOf, t, t,
+		studyUID, reader, priority, role, priorOf, t, t, archiveAssigned,
 		fields["PatientID"], fields["PatientName"], fields["StudyDate"], fields["ModalitiesInStudy"],
 		fields["StudyDescription"], fields["AccessionNumber"])
 	if err != nil {
@@ -92,7 +104,11 @@ type WorkItem struct {
 	PriorOf          string
 	State            string
 	StateSince       string
+	// AssignedAt (RFC 3339) is when the turnaround started: the archive's
+	// assignment time where it gave one, else when this cache first saw the
+	// study; AssignedBy says which ("archive" or "cache").
 	AssignedAt       string
+	AssignedBy       string
 	Done, Total      int
 	Reason           string
 	PatientID        string
@@ -107,10 +123,10 @@ type WorkItem struct {
 // Worklist lists the worklist rows that are not unassigned: priority first, then
 // oldest assignment.
 func (c *Cache) Worklist() ([]WorkItem, error) {
-	rows, err := c.db.Query(`SELECT w.study_uid, w.reader, w.priority, w.role, w.prior_of, w.state, w.state_since, w.assigned_at,
-		w.done, w.total, w.reason, w.patient_id, w.patient_name, w.study_date, w.modalities, w.description, w.accession,
+	rows, err := c.db.Query(`SELECT w.study_uid, w.reader, w.priority, w.role, w.prior_of, w.state, w.state_since,
+		`+assignedCols+`, w.done, w.total, w.reason, w.patient_id, w.patient_name, w.study_date, w.modalities, w.description, w.accession,
 		(SELECT COUNT(*) FROM worklist p WHERE p.prior_of = w.study_uid AND p.role = 'prior')
-		FROM worklist w WHERE w.state != 'unassigned' ORDER BY w.role, w.priority, w.assigned_at, w.study_date`)
+		FROM worklist w WHERE w.state != 'unassigned' ORDER BY w.role, w.priority, 8, w.study_date`)
 	if err != nil {
 		return nil, fmt.Errorf("cache: worklist: %w", err)
 	}
@@ -119,7 +135,7 @@ func (c *Cache) Worklist() ([]WorkItem, error) {
 	for rows.Next() {
 		var w WorkItem
 		if err := rows.Scan(&w.StudyInstanceUID, &w.Reader, &w.Priority, &w.Role, &w.PriorOf, &w.State, &w.StateSince, &w.AssignedAt,
-			&w.Done, &w.Total, &w.Reason, &w.PatientID, &w.PatientName, &w.StudyDate, &w.Modalities, &w.Description, &w.Accession,
+			&w.AssignedBy, &w.Done, &w.Total, &w.Reason, &w.PatientID, &w.PatientName, &w.StudyDate, &w.Modalities, &w.Description, &w.Accession,
 			&w.Priors); err != nil {
 			return nil, fmt.Errorf("cache: worklist: %w", err)
 		}
@@ -128,12 +144,16 @@ func (c *Cache) Worklist() ([]WorkItem, error) {
 	return out, rows.Err()
 }
 
+// assignedCols select a worklist row w's turnaround start and its source.
+const assignedCols = `CASE WHEN w.archive_assigned_at != '' THEN w.archive_assigned_at ELSE w.assigned_at END,
+		CASE WHEN w.archive_assigned_at != '' THEN 'archive' ELSE 'cache' END`
+
 // WorkItemByUID returns one worklist row, or ErrNotFound.
 func (c *Cache) WorkItemByUID(uid string) (WorkItem, error) {
 	var w WorkItem
-	err := c.db.QueryRow(`SELECT study_uid, reader, priority, role, prior_of, state, state_since, assigned_at, done, total, reason
-		FROM worklist WHERE study_uid = ?`, uid).Scan(&w.StudyInstanceUID, &w.Reader, &w.Priority, &w.Role, &w.PriorOf, &w.State,
-		&w.StateSince, &w.AssignedAt, &w.Done, &w.Total, &w.Reason)
+	err := c.db.QueryRow(`SELECT w.study_uid, w.reader, w.priority, w.role, w.prior_of, w.state, w.state_since, `+assignedCols+`,
+		w.done, w.total, w.reason FROM worklist w WHERE w.study_uid = ?`, uid).Scan(&w.StudyInstanceUID, &w.Reader, &w.Priority, &w.Role,
+		&w.PriorOf, &w.State, &w.StateSince, &w.AssignedAt, &w.AssignedBy, &w.Done, &w.Total, &w.Reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, fmt.Errorf("cache: worklist %s: %w", uid, ErrNotFound)
 	}

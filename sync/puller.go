@@ -11,6 +11,8 @@ import (
 	"strings"
 	gosync "sync"
 	"time"
+
+	"teleread/cache"
 )
 
 // Store is what the puller needs from the local study cache. The cache
@@ -31,7 +33,9 @@ type Store interface {
 	// "assigned" or "prior" (then priorOf names the assigned study);
 	// priority is 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW; fields holds display
 	// values by keyword: PatientID, PatientName, StudyDate, ModalitiesInStudy
-	// (backslash-separated), StudyDescription, AccessionNumber.
+	// (backslash-separated), StudyDescription, AccessionNumber; and
+	// AssignedAt (RFC 3339, UTC) when the archive said when it assigned the
+	// study.
 	PutWorkItem(studyUID, reader, role, priorOf string, priority int, fields map[string]string) error
 	// SetStudyState records a study's state ("assigned", "downloading",
 	// "ready", "failed"), instances done and total, and for "failed" the
@@ -59,18 +63,24 @@ const (
 )
 
 // Event tells a subscriber (the app's status bar, the CLI) what the puller
-// is doing. Events are sent from the puller's goroutines; the callback must
-// not block.
+// and the Service are doing. Events are sent from their goroutines; the
+// callback must not block.
 type Event struct {
 	Kind      EventKind
 	StudyUID  string
-	State     string // for StudyState
+	State     string // for StudyState and ReportState
 	Done      int    // instances durable so far (StudyProgress, StudyState)
 	Total     int    // instances the archive counts
-	Bytes     int64  // bytes received for this study in this pull
-	Err       error  // for StudyState failed, or Offline
+	Bytes     int64  // bytes received for this study in this pull; freed for Evicted
+	Err       error  // for StudyState failed, Connectivity offline, Connected, PullDone, OutboxDone, Problem
 	Online    bool   // for Connectivity
 	Timestamp time.Time
+
+	Link    *Link             // for Connected (nil with Err)
+	Pull    *PullResult       // for PullDone (nil when the pull did not run)
+	Flush   *FlushResult      // for OutboxDone
+	Waiting int               // for OutboxDone: reports still waiting (-1: unknown)
+	Report  *cache.OutboxItem // for ReportState
 }
 
 // EventKind says what an Event reports.
@@ -83,6 +93,19 @@ const (
 	StudyProgress
 	// Connectivity: the archive became reachable or unreachable.
 	Connectivity
+	// Connected: the Service connected to an archive (Link), or could not
+	// (Err; errors.Is(Err, ErrNoArchive) when none is configured).
+	Connected
+	// PullDone: a pull pass ended (Pull, Err), eviction and retention done.
+	PullDone
+	// Evicted: a study left the cache (the cache limit or retention).
+	Evicted
+	// ReportState: an outbox row changed state (Report).
+	ReportState
+	// OutboxDone: an outbox pass ended (Flush, Waiting, Err).
+	OutboxDone
+	// Problem: a step other than the pull or the outbox failed (Err).
+	Problem
 )
 
 // PriorPolicy says which earlier studies of a patient are fetched.
@@ -117,6 +140,11 @@ type Puller struct {
 	// workitems scheduled for the reader, each claimed before it is fetched
 	// (see UPS.Worklist).
 	Workitems *UPS
+	// AssignedAttribute, for a QIDO-RS worklist, names the study attribute
+	// holding when the archive assigned the study; empty (or absent from a
+	// study) leaves the assignment time to the store (when it first saw the
+	// study). A UPS-RS worklist carries its own (see UPS.Worklist).
+	AssignedAttribute AssignedAttribute
 	// Priors says which earlier studies to fetch.
 	Priors PriorPolicy
 	// SeriesConcurrency bounds the series fetched at once; default 2.
@@ -134,6 +162,9 @@ type Assignment struct {
 	Study    Object // the QIDO-RS study result
 	// WorkitemUID names the UPS-RS workitem the study came from, if any.
 	WorkitemUID string
+	// AssignedAt is when the archive assigned the study (the turnaround
+	// starts there); zero when the worklist does not say.
+	AssignedAt time.Time
 }
 
 // PullResult summarises a pull.
@@ -169,7 +200,11 @@ func (p *Puller) Pull(ctx context.Context) (*PullResult, error) {
 	keep := make([]string, 0, len(work))
 	for _, a := range work {
 		keep = append(keep, a.StudyUID)
-		if err := p.Store.PutWorkItem(a.StudyUID, p.Reader, a.Role, "", a.Priority, displayFields(a.Study)); err != nil {
+		fields := displayFields(a.Study)
+		if !a.AssignedAt.IsZero() {
+			fields["AssignedAt"] = a.AssignedAt.UTC().Format(time.RFC3339Nano)
+		}
+		if err := p.Store.PutWorkItem(a.StudyUID, p.Reader, a.Role, "", a.Priority, fields); err != nil {
 			return res, fmt.Errorf("sync: pull: %w", err)
 		}
 		if err := p.recordWorkitem(a); err != nil {
@@ -219,6 +254,10 @@ func (p *Puller) worklist(ctx context.Context) ([]Assignment, error) {
 	if p.Workitems != nil {
 		return p.workitemWorklist(ctx)
 	}
+	assignedTags, err := p.AssignedAttribute.tags()
+	if err != nil {
+		return nil, err
+	}
 	var found []Object
 	collect := func(o Object) error {
 		if validUID(o.StudyUID()) {
@@ -245,6 +284,7 @@ func (p *Puller) worklist(ctx context.Context) ([]Assignment, error) {
 			q, exact = *p.Worklist, false
 		}
 		q.IncludeFields = append(slices.Clone(q.IncludeFields), studyFields...)
+		q.IncludeFields = append(q.IncludeFields, assignedTags...)
 		if err := p.Client.SearchAll(ctx, "/studies", q, 100, func(o Object) error {
 			if !exact || readerMatches(o.Strings(TagNameOfPhysiciansReadingStudy), p.Reader) {
 				return collect(o)
@@ -261,7 +301,8 @@ func (p *Puller) worklist(ctx context.Context) ([]Assignment, error) {
 			continue
 		}
 		seen[o.StudyUID()] = true
-		out = append(out, Assignment{StudyUID: o.StudyUID(), Priority: priorityOf(o), Role: "assigned", Study: o})
+		out = append(out, Assignment{StudyUID: o.StudyUID(), Priority: priorityOf(o), Role: "assigned", Study: o,
+			AssignedAt: assignedTime(o, assignedTags, time.Local)})
 	}
 	SortWorklist(out)
 	return out, nil

@@ -32,6 +32,7 @@ const (
 	tagCodeMeaning                     = "00080104"
 	tagRequestedProcedureID            = "00401001"
 	tagScheduledProcedureStepStartDT   = "00404005"
+	tagScheduledProcedureStepModDT     = "00404010"
 	tagPerformedWorkitemCodeSequence   = "00404019"
 	tagInputInformationSequence        = "00404021"
 	tagPerformedStationNameCodeSeq     = "00404028"
@@ -132,6 +133,7 @@ type Workitem struct {
 	Priority   int    // PrioritySTAT..PriorityLow, from Scheduled Procedure Step Priority
 	StudyUID   string // the study to read, "" when the workitem names none
 	Scheduled  string // Scheduled Procedure Step Start DateTime
+	Modified   string // Scheduled Procedure Step Modification DateTime
 	Label      string // Procedure Step Label
 	Performers []string
 	Object     Object
@@ -146,7 +148,7 @@ type OutputRef struct {
 // workitemFields are asked for with every search.
 var workitemFields = []string{
 	"SOPInstanceUID", "ProcedureStepState", "ScheduledProcedureStepPriority", "ProcedureStepLabel",
-	"ScheduledProcedureStepStartDateTime", "ScheduledHumanPerformersSequence", "InputInformationSequence",
+	"ScheduledProcedureStepStartDateTime", "ScheduledProcedureStepModificationDateTime", "ScheduledHumanPerformersSequence", "InputInformationSequence",
 	"ReferencedRequestSequence", "PatientName", "PatientID",
 }
 
@@ -178,6 +180,7 @@ func workitemOf(o Object) Workitem {
 		State:     strings.TrimSpace(o.String(tagProcedureStepState)),
 		Priority:  upsPriority(o.String(tagScheduledProcedureStepPriority)),
 		Scheduled: o.String(tagScheduledProcedureStepStartDT),
+		Modified:  o.String(tagScheduledProcedureStepModDT),
 		Label:     o.String(tagProcedureStepLabel),
 		Object:    o,
 	}
@@ -194,6 +197,17 @@ func workitemOf(o Object) Workitem {
 		}
 	}
 	return w
+}
+
+// AssignedAt is when the workitem was given to the reader: its Scheduled
+// Procedure Step Start DateTime (the step is the reader's from then on), else
+// its Modification DateTime (when the scheduler last changed it); zero when
+// it has neither.
+func (w Workitem) AssignedAt() time.Time {
+	if t := parseDT(w.Scheduled, time.Local); !t.IsZero() {
+		return t
+	}
+	return parseDT(w.Modified, time.Local)
 }
 
 // upsPriority maps Scheduled Procedure Step Priority to the worklist's.
@@ -729,7 +743,8 @@ func (u *UPS) Worklist(ctx context.Context) ([]Assignment, error) {
 				study[tag] = a
 			}
 		}
-		out = append(out, Assignment{StudyUID: w.StudyUID, Priority: w.Priority, Role: "assigned", Study: study, WorkitemUID: w.UID})
+		out = append(out, Assignment{StudyUID: w.StudyUID, Priority: w.Priority, Role: "assigned", Study: study, WorkitemUID: w.UID,
+			AssignedAt: w.AssignedAt()})
 	}
 	return out, nil
 }

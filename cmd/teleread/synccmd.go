@@ -8,10 +8,10 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	gosync "sync"
 	"syscall"
 	"time"
 
-	"teleread/cache"
 	tsync "teleread/sync"
 )
 
@@ -20,7 +20,7 @@ func runSync(g *globals, args []string) int {
 	once := fs.Bool("once", false, "pull everything assigned, flush the outbox, exit (0 only when all of it is ready and delivered)")
 	archive := fs.String("archive", "", "DICOMweb root URL (default: config / TELEREAD_ARCHIVE)")
 	reader := fs.String("reader", "", "reader's name as the archive records it (default: config / TELEREAD_READER)")
-	priors := fs.Int("priors", 2, "prior studies to fetch per assigned study")
+	priors := fs.Int("priors", -1, "prior studies to fetch per assigned study (default: config \"priors\", else 2)")
 	priorMods := fs.String("prior-modalities", "", "only priors with these modalities (comma-separated; default all)")
 	accessions := fs.String("accessions", "", "worklist as accession numbers (comma-separated) instead of the reader query")
 	interval := fs.Duration("interval", time.Minute, "poll interval without --once")
@@ -39,113 +39,114 @@ func runSync(g *globals, args []string) int {
 	if *reader != "" {
 		conf.Reader = *reader
 	}
-	if conf.Reader == "" && *accessions == "" {
-		return fail(errors.New("no reader: pass --reader NAME, set TELEREAD_READER, or put \"reader\" in " + configPath()))
+	if *worklist != "" {
+		conf.Worklist = *worklist
 	}
-	client, err := conf.Client()
-	if err != nil {
-		return fail(err)
+	if *limit > 0 {
+		conf.CacheLimitGB = *limit
+	}
+	if *priors >= 0 {
+		conf.Priors = priors
+	}
+	if conf.Reader == "" && *accessions == "" && conf.WorklistQuery == "" && conf.Worklist != "ups" {
+		return fail(errors.New("no reader: pass --reader NAME, set TELEREAD_READER, or put \"reader\" in " + configPath()))
 	}
 	c, err := g.openCache()
 	if err != nil {
 		return fail(err)
 	}
 	defer c.Close()
-	// Rows of another archive's worklist go before this one's first pull.
-	if _, err := c.SetWorklistArchive(client.BaseURL()); err != nil {
+	link, err := conf.LinkForAccessions(c, splitList(*accessions))
+	if err != nil {
 		return fail(err)
 	}
+	link.Priors.Modalities = splitList(*priorMods)
 
-	prog := newProgress(isTerminal(os.Stderr))
-	p := &tsync.Puller{Client: client, Store: c, Reader: conf.Reader,
-		Priors: tsync.PriorPolicy{Max: *priors, Modalities: splitList(*priorMods)}, OnEvent: prog.event}
-	if *accessions != "" {
-		p.Accessions = splitList(*accessions)
-	}
-	out := &tsync.Outbox{Cache: c, Client: client, IgnoreBackoff: *once}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *worklist != "" {
-		conf.Worklist = *worklist
+	out := &syncPrinter{prog: newProgress(isTerminal(os.Stderr)), archive: link.Display, verbose: *once}
+	svc := &tsync.Service{Cache: c, Interval: *interval, IgnoreBackoff: *once, OnEvent: out.event,
+		Connect: func(context.Context) (*tsync.Link, error) { return link, nil }}
+	if !*once {
+		svc.Run(ctx)
+		return out.code()
 	}
-	switch conf.Worklist {
-	case "", "query":
-	case "ups":
-		ups, err := conf.UPSProvider(client, c)
-		if err != nil {
-			return fail(err)
-		}
-		p.Workitems = ups
-		out.OnDelivered = ups.CompleteOnDelivery(ctx)
-	default:
-		return fail(fmt.Errorf("worklist %q: want query or ups", conf.Worklist))
+	res, err := svc.RunOnce(ctx)
+	if err != nil {
+		return fail(err)
 	}
+	if !res.Complete() {
+		return 1
+	}
+	return 0
+}
 
-	if *limit > 0 {
-		conf.CacheLimitGB = *limit
-	}
-	for {
-		code := syncOnce(ctx, p, out, c, prog)
-		if conf.CacheLimitGB > 0 {
-			ev, err := c.Evict(int64(conf.CacheLimitGB * (1 << 30)))
-			if err != nil {
-				fmt.Fprintln(stderr, "teleread: evict:", err)
-			}
-			for _, e := range ev {
-				fmt.Fprintf(stdout, "evicted %s (%s)\n", e.StudyInstanceUID, humanBytes(e.Bytes))
+// syncPrinter shows the sync service's events: progress on a terminal, a
+// summary line per pull, evictions, and the outbox after each pass that did
+// something (after every pass with --once).
+type syncPrinter struct {
+	prog    *progress
+	archive string
+	verbose bool
+
+	mu      gosync.Mutex
+	failed  bool // the last pull or outbox pass left work undone
+	offline bool // the outbox found the archive offline last time
+}
+
+func (p *syncPrinter) event(e tsync.Event) {
+	p.prog.event(e)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e.Kind {
+	case tsync.PullDone:
+		p.prog.done()
+		p.failed = e.Err != nil
+		switch {
+		case e.Err != nil && errors.Is(e.Err, tsync.ErrOffline):
+			fmt.Fprintf(stderr, "teleread: sync: OFFLINE: the archive %s cannot be reached (%v).\nCached studies stay readable; signed reports stay in the outbox.\n", p.archive, e.Err)
+		case e.Err != nil:
+			fmt.Fprintln(stderr, "teleread: sync:", e.Err)
+		case e.Pull != nil:
+			res := e.Pull
+			fmt.Fprintf(stdout, "worklist: %d assigned, %d priors; %d ready; fetched %d instances (%s)\n",
+				res.Assigned, res.Priors, len(res.Ready), res.Fetched, humanBytes(res.Bytes))
+			for uid, ferr := range res.Failed {
+				fmt.Fprintf(stdout, "not ready: %s: %v\n", uid, ferr)
 			}
 		}
-		if *once || ctx.Err() != nil {
-			return code
+	case tsync.Evicted:
+		fmt.Fprintf(stdout, "evicted %s (%s)\n", e.StudyUID, humanBytes(e.Bytes))
+	case tsync.Problem:
+		fmt.Fprintln(stderr, "teleread:", e.Err)
+	case tsync.OutboxDone:
+		fr := e.Flush
+		quiet := !p.verbose && e.Err == nil && fr.Delivered == 0 && fr.Failed == 0 && fr.Offline == p.offline
+		p.offline = fr.Offline
+		if quiet {
+			return
 		}
-		select {
-		case <-ctx.Done():
-			return code
-		case <-time.After(*interval):
+		switch {
+		case e.Err != nil:
+			fmt.Fprintln(stderr, "teleread: outbox:", e.Err)
+		case fr.Offline:
+			fmt.Fprintln(stderr, "teleread: outbox: archive offline, reports kept for later")
+		}
+		if e.Waiting >= 0 {
+			fmt.Fprintf(stdout, "outbox: %d delivered now, %d waiting, %d failed\n", fr.Delivered, e.Waiting, fr.Failed)
 		}
 	}
 }
 
-// syncOnce pulls the worklist, flushes the outbox and prints a summary; it
-// returns 0 only when every assigned study and prior is ready and nothing waits
-// in the outbox.
-func syncOnce(ctx context.Context, p *tsync.Puller, out *tsync.Outbox, c *cache.Cache, prog *progress) int {
-	res, err := p.Pull(ctx)
-	prog.done()
-	code := 0
-	switch {
-	case err != nil && errors.Is(err, tsync.ErrOffline):
-		fmt.Fprintf(stderr, "teleread: sync: OFFLINE: the archive %s cannot be reached (%v).\nCached studies stay readable; signed reports stay in the outbox.\n", p.Client.BaseURL(), err)
-		code = 1
-	case err != nil:
-		fmt.Fprintln(stderr, "teleread: sync:", err)
-		code = 1
-	default:
-		fmt.Fprintf(stdout, "worklist: %d assigned, %d priors; %d ready; fetched %d instances (%s)\n",
-			res.Assigned, res.Priors, len(res.Ready), res.Fetched, humanBytes(res.Bytes))
-		for uid, ferr := range res.Failed {
-			fmt.Fprintf(stdout, "not ready: %s: %v\n", uid, ferr)
-		}
-		if len(res.Failed) > 0 || res.Offline || len(res.Ready) < res.Assigned+res.Priors {
-			code = 1
-		}
+// code is the exit status of a sync stopped by a signal: 1 when its last
+// pull failed.
+func (p *syncPrinter) code() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failed {
+		return 1
 	}
-	fr, ferr := out.Flush(ctx)
-	switch {
-	case ferr != nil:
-		fmt.Fprintln(stderr, "teleread: outbox:", ferr)
-		code = 1
-	case fr.Offline:
-		fmt.Fprintln(stderr, "teleread: outbox: archive offline, reports kept for later")
-		code = 1
-	}
-	if n, err := c.OutboxCount(); err == nil {
-		fmt.Fprintf(stdout, "outbox: %d delivered now, %d waiting, %d failed\n", fr.Delivered, n, fr.Failed)
-		if n > 0 {
-			code = 1
-		}
-	}
-	return code
+	return 0
 }
 
 func short(uid string) string {

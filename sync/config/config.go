@@ -25,8 +25,13 @@ import (
 // here only in a file readable by the user alone; TELEREAD_PASSWORD and
 // TELEREAD_TOKEN are the alternative. Nothing here is ever logged.
 type Config struct {
-	Archive   string `json:"archive"`    // DICOMweb root, e.g. https://pacs.example.org/dicom-web
-	Reader    string `json:"reader"`     // the reading radiologist's name as the archive spells it (DICOM PN, e.g. Smith^Ann)
+	Archive string `json:"archive"` // DICOMweb root, e.g. https://pacs.example.org/dicom-web
+	Reader  string `json:"reader"`  // the reading radiologist's name as the archive spells it (DICOM PN, e.g. Smith^Ann)
+	// Auth is how the archive is signed in to: "none", "basic", "bearer" or
+	// "oauth2"; "" infers it from what is set (oauth2, then a token or
+	// token_file, then user). It says which secret to look up in the
+	// keyring when the file holds none.
+	Auth      string `json:"auth"`
 	User      string `json:"user"`       // HTTP basic user
 	Password  string `json:"password"`   // HTTP basic password
 	Token     string `json:"token"`      // bearer token
@@ -48,6 +53,25 @@ type Config struct {
 	// whose Name of Physician(s) Reading Study matches the reader) or "ups"
 	// (UPS-RS workitems scheduled for the reader, claimed and completed).
 	Worklist string `json:"worklist"`
+	// WorklistQuery replaces the reader query of a "query" worklist:
+	// QIDO-RS study matching keys, "Key=Value" pairs joined by '&'
+	// (e.g. "NameOfPhysiciansReadingStudy=*Smith*&ModalitiesInStudy=CT").
+	WorklistQuery string `json:"worklist_query"`
+	// AssignedAttribute names the study attribute holding when the archive
+	// assigned the study, for a "query" worklist (a DT keyword or tag, or
+	// "Date+Time" keywords): the turnaround starts there rather than when
+	// this cache first saw the study. UPS-RS workitems carry their own.
+	AssignedAttribute string `json:"assigned_attribute"`
+	// TurnaroundMinutes is how long a study may wait for its report from
+	// assignment: one number for every priority, or {"STAT": 30, "HIGH":
+	// 120, "ROUTINE": 1440}. Absent: an hour, STAT a quarter of it.
+	TurnaroundMinutes tsync.TurnaroundMinutes `json:"turnaround_minutes"`
+	// Priors is how many earlier studies of the patient are fetched with
+	// each assigned study; absent is 2.
+	Priors *int `json:"priors"`
+	// RetentionDays keeps a study this many days after its report was
+	// delivered (or it was last read); 0 keeps it until evicted.
+	RetentionDays int `json:"retention_days"`
 	// CacheLimitGB bounds the cache: beyond it the least recently read studies
 	// are evicted, never one with a draft or an undelivered report or still on
 	// the worklist. Zero: no limit.
@@ -64,6 +88,8 @@ type Config struct {
 	// syntaxes ("*": as stored); empty means the client's default, lossless
 	// compressed first. Lossy syntaxes only when listed here.
 	TransferSyntaxes []string `json:"transfer_syntaxes"`
+
+	secretErr error // the keyring could not be read (see SecretError)
 }
 
 // Path is where the configuration file is read from.
@@ -78,9 +104,10 @@ func Path() string {
 	return filepath.Join(dir, "teleread", "config.json")
 }
 
-// Load reads the configuration file (absent is fine) and applies the
-// environment: TELEREAD_ARCHIVE, TELEREAD_READER, TELEREAD_USER,
-// TELEREAD_PASSWORD, TELEREAD_TOKEN.
+// Load reads the configuration file (absent is fine), applies the
+// environment (TELEREAD_ARCHIVE, TELEREAD_READER, TELEREAD_USER,
+// TELEREAD_PASSWORD, TELEREAD_TOKEN, TELEREAD_WORKLIST), and takes the secret
+// its auth needs from the keyring when neither gave it (see Save).
 func Load() (Config, error) {
 	var c Config
 	if p := Path(); p != "" {
@@ -106,6 +133,7 @@ func Load() (Config, error) {
 	env(&c.Password, "TELEREAD_PASSWORD")
 	env(&c.Token, "TELEREAD_TOKEN")
 	env(&c.Worklist, "TELEREAD_WORKLIST")
+	c.fillSecret()
 	return c, nil
 }
 
@@ -202,16 +230,35 @@ func (c Config) Client() (*tsync.Client, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	switch {
-	case c.OAuth2 != nil:
+	switch c.AuthKind() {
+	case "oauth2":
+		if c.OAuth2 == nil {
+			return nil, errors.New("config: auth oauth2: no \"oauth2\" settings (token_url, client_id)")
+		}
 		cfg.Auth = &tsync.OAuth2ClientCredentials{TokenURL: c.OAuth2.TokenURL, ClientID: c.OAuth2.ClientID,
 			ClientSecret: c.OAuth2.ClientSecret, Scopes: c.OAuth2.Scopes}
-	case token != "":
+	case "bearer":
+		if token == "" {
+			return nil, c.missingSecret("bearer token")
+		}
 		cfg.Auth = tsync.BearerToken{Token: token}
-	case c.User != "":
+	case "basic":
+		if c.Password == "" && c.secretErr != nil {
+			return nil, c.missingSecret("password")
+		}
 		cfg.Auth = tsync.BasicAuth{User: c.User, Password: c.Password}
+	case "none":
+	default:
+		return nil, fmt.Errorf("config: auth %q: want none, basic, bearer or oauth2", c.Auth)
 	}
 	return tsync.New(cfg)
+}
+
+func (c Config) missingSecret(what string) error {
+	if c.secretErr != nil {
+		return fmt.Errorf("config: archive %s: not in %s, and the keyring cannot be read: %w", what, Path(), c.secretErr)
+	}
+	return fmt.Errorf("config: archive %s: none in %s, the environment or the keyring (enter it in Settings, or name a token_file)", what, Path())
 }
 
 // UPSProvider builds the UPS-RS worklist provider: the archive's client, or one
