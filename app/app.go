@@ -39,6 +39,10 @@ func (r RendererInfo) String() string {
 type NewRendererFunc func() (viewer.Renderer, error)
 
 // Config is what Run needs. The zero value of every field but Cache is usable.
+// The archive, the reader, the credentials and the reader's targets come from
+// the configuration every command reads (package sync/config: the file at
+// config.Path(), then the environment), read anew whenever Settings change
+// it; the demo archive starts only when it names no archive.
 type Config struct {
 	// Home is the cache directory; it also holds the key that protects stored
 	// secrets and the demo archive's storage. "" is Cache.Home().
@@ -46,12 +50,6 @@ type Config struct {
 	// Cache is the open study cache; reports and their drafts live in it too.
 	// Required.
 	Cache *cache.Cache
-	// Archive is the configuration the commands read too (package
-	// sync/config: file, then environment), loaded by main. When it names an
-	// archive the app syncs from it (its reader, credentials, CA, worklist
-	// mode and cache limit) and neither the Settings' archive nor the demo
-	// archive is used; the app reads no configuration file of its own.
-	Archive config.Config
 	// SamplesDir holds the sample studies of the first run: when no archive is
 	// configured, a private Orthanc is started and seeded with them (see
 	// NoDemoArchive); without Orthanc they are imported into an empty cache.
@@ -74,9 +72,6 @@ type Config struct {
 	// Metrics, when not nil, receives the app's timings (first image, scroll rate,
 	// cine drops) for benchmarks and tests; nil keeps them internal.
 	Metrics *Metrics
-	// TurnaroundTarget is how long after assignment a study becomes overdue; 0 is
-	// one hour (STAT studies are due after a quarter of it).
-	TurnaroundTarget time.Duration
 	// Preferences stores settings; nil uses the Fyne app's preferences.
 	Preferences fyne.Preferences
 	// Now returns the current time; nil is time.Now.
@@ -109,9 +104,6 @@ func (c *Config) defaults() error {
 	if c.Metrics == nil {
 		c.Metrics = &Metrics{}
 	}
-	if c.TurnaroundTarget <= 0 {
-		c.TurnaroundTarget = time.Hour
-	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -133,6 +125,12 @@ func Run(cfg Config) error {
 	if cfg.Preferences == nil {
 		cfg.Preferences = a.Preferences()
 	}
+	// Settings of an earlier version, kept in the preferences, go into the
+	// configuration file once.
+	note, merr := migratePreferences(cfg.Preferences, cfg.Home, config.Path())
+	if merr != nil {
+		note = merr.Error()
+	}
 	a.Settings().SetTheme(newTheme())
 	w := a.NewWindow("Teleread")
 	ws, err := newWorkstation(cfg, a, w)
@@ -140,6 +138,9 @@ func Run(cfg Config) error {
 		return err
 	}
 	defer ws.close()
+	if note != "" {
+		ws.status.setMessage(note)
+	}
 	ws.startSync()
 	w.Resize(fyne.NewSize(1600, 960))
 	w.ShowAndRun()

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+
+	tsync "teleread/sync"
 )
 
 // StatusEvent is what sync reports about the archive connection. Zero counts are
@@ -20,6 +22,9 @@ type StatusEvent struct {
 	Changed []string
 	// Progress is the download progress of studies since the last event.
 	Progress map[string]Progress
+	// Turnaround, when not nil, is the reader's turnaround targets as the
+	// configuration now says (the worklist's due times follow them).
+	Turnaround *tsync.Turnaround
 }
 
 // Progress is how much of a study is in the cache.

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	tsync "teleread/sync"
 	"testing"
 )
 
@@ -47,7 +48,7 @@ func TestNamesInEveryCharacterSet(t *testing.T) {
 				t.Fatalf("study %s not on the worklist", uids[tc.file])
 			}
 			r := h.ws.worklist.view.rows[row]
-			if got := r.cell(colPatient, h.now, 0); got != tc.cell {
+			if got := r.cell(colPatient, h.now, tsync.Turnaround{}); got != tc.cell {
 				t.Errorf("worklist patient = %q, want %q", got, tc.cell)
 			}
 			if r.Description != tc.description {

@@ -11,7 +11,6 @@ import (
 
 	"teleread/cache"
 	tsync "teleread/sync"
-	"teleread/sync/config"
 	"teleread/sync/orthanctest"
 )
 
@@ -47,10 +46,6 @@ func configuredArchive(t *testing.T, reader, sample string) (*orthanctest.Server
 // names.
 func runConfiguredApp(t *testing.T, home, want string) (rows map[string]bool, archive string) {
 	t.Helper()
-	conf, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := cache.Open(home)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +57,7 @@ func runConfiguredApp(t *testing.T, home, want string) (rows map[string]bool, ar
 	defer func() { ui = old }()
 	a := test.NewTempApp(t)
 	w := test.NewTempWindow(t, nil)
-	cfg := Config{Cache: c, Home: home, Preferences: a.Preferences(), Archive: conf, SamplesDir: samplesDir(t), SyncInterval: time.Hour}
+	cfg := Config{Cache: c, Home: home, Preferences: a.Preferences(), SamplesDir: samplesDir(t), SyncInterval: time.Hour}
 	if err := cfg.defaults(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,13 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"time"
 
-	"teleread/cache"
 	tsync "teleread/sync"
-	"teleread/sync/config"
 	"teleread/sync/localarchive"
 )
 
@@ -97,97 +93,14 @@ func (d *demoArchive) seed(samples string, now time.Time) error {
 	return nil
 }
 
-// link is the archive link the sync loop uses.
-func (d *demoArchive) link(priors int) (*archiveLink, error) {
+// link is the archive link the sync service uses.
+func (d *demoArchive) link(priors int, turnaround tsync.Turnaround) (*tsync.Link, error) {
 	c, err := tsync.New(tsync.Config{BaseURL: d.server.DICOMwebURL})
 	if err != nil {
 		return nil, fmt.Errorf("app: demo archive: %w", err)
 	}
-	return &archiveLink{client: c, id: "demo", reader: DemoReader, priors: priors,
-		display: d.server.DICOMwebURL + " (demo archive)",
-		note:    "demo archive: a private Orthanc with the sample studies, assigned to " + personName(DemoReader),
-		close:   d.server.Stop}, nil
-}
-
-// connector returns how the sync loop reaches the archive: the configured one
-// (Config.Archive), else the one in the settings, else (when demo is set) the demo archive seeded from samples, else
-// errNoArchive. Without Orthanc the samples are imported into the cache instead
-// and the loop reports why there is no archive.
-func (cfg *Config) connector() connectFunc {
-	return func(ctx context.Context) (*archiveLink, error) {
-		if cfg.Archive.Configured() {
-			return configuredLink(cfg.Archive, cfg.Cache)
-		}
-		s, serr := LoadSettings(cfg.Preferences, cfg.Home)
-		if s.ArchiveURL != "" {
-			if serr != nil && s.AuthKind != "none" {
-				return nil, fmt.Errorf("the stored archive password cannot be opened: enter it again in Settings")
-			}
-			c, err := clientFor(s)
-			if err != nil {
-				return nil, err
-			}
-			q, err := parseWorklistQuery(s.WorklistQuery)
-			if err != nil {
-				return nil, err
-			}
-			reader := s.ReaderName
-			if reader == "" && q == nil {
-				return nil, errors.New("no reader name: Settings → Reader name (as the archive writes it)")
-			}
-			return &archiveLink{client: c, id: c.BaseURL(), reader: reader, query: q, priors: s.Priors, display: c.BaseURL()}, nil
-		}
-		if cfg.SamplesDir == "" || cfg.NoDemoArchive {
-			return nil, errNoArchive
-		}
-		d, err := startDemoArchive(filepath.Join(cfg.Home, "demo-archive"), cfg.SamplesDir, cfg.Now())
-		if err != nil {
-			n, ierr := ImportSamplesIfEmpty(cfg.Cache, cfg.SamplesDir)
-			why := err.Error()
-			if errors.Is(err, localarchive.ErrNotInstalled) {
-				why = "Orthanc is not installed (Debian packages orthanc, orthanc-dicomweb)"
-			}
-			if ierr != nil {
-				return nil, fmt.Errorf("no archive: %s; the sample studies could not be imported: %v", why, ierr)
-			}
-			if n > 0 {
-				return nil, fmt.Errorf("no archive: %s; the %d sample instances were imported into the local cache instead", why, n)
-			}
-			return nil, fmt.Errorf("no archive: %s; reading the local cache", why)
-		}
-		if ctx.Err() != nil {
-			d.server.Stop()
-			return nil, ctx.Err()
-		}
-		priors := s.Priors
-		if priors <= 0 {
-			priors = 2
-		}
-		return d.link(priors)
-	}
-}
-
-// configuredLink is the link to the archive the configuration names, read the
-// way `teleread sync` reads it: credentials (token file, basic, bearer, OAuth2
-// client credentials), CA file, UPS worklist and cache limit.
-func configuredLink(conf config.Config, c *cache.Cache) (*archiveLink, error) {
-	ups, err := conf.UPS()
-	if err != nil {
-		return nil, err
-	}
-	if conf.Reader == "" && !ups {
-		return nil, fmt.Errorf("no reader: put \"reader\" in %s or set TELEREAD_READER", config.Path())
-	}
-	client, err := conf.Client()
-	if err != nil {
-		return nil, err
-	}
-	link := &archiveLink{client: client, id: client.BaseURL(), reader: conf.Reader, priors: 2,
-		display: client.BaseURL(), cacheLimit: conf.CacheLimitBytes()}
-	if ups {
-		if link.ups, err = conf.UPSProvider(client, c); err != nil {
-			return nil, err
-		}
-	}
-	return link, nil
+	return &tsync.Link{Client: c, ID: "demo", Reader: DemoReader, Priors: tsync.PriorPolicy{Max: priors},
+		Turnaround: turnaround, Display: d.server.DICOMwebURL + " (demo archive)",
+		Note:  "demo archive: a private Orthanc with the sample studies, assigned to " + personName(DemoReader),
+		Close: d.server.Stop}, nil
 }

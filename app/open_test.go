@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
+	tsync "teleread/sync"
 )
 
 // dropFolder is the test corpus's files when present, else the repository's
@@ -167,7 +168,7 @@ func checkShared(t *testing.T, h *harness, src string) {
 	if shared < len(want) {
 		t.Errorf("%d shared rows, want at least %d", shared, len(want))
 	}
-	if got := rows[0].cell(colPriority, h.now, time.Hour); got != "SHARED" {
+	if got := rows[0].cell(colPriority, h.now, tsync.Turnaround{}); got != "SHARED" {
 		t.Errorf("first row's priority column = %q, want SHARED", got)
 	}
 	// The user's own drop opens the first study.

@@ -70,7 +70,7 @@ func partialStudyScenario(rw *realWindow) {
 	}
 	// The app's sync loop, connected to no archive: the scenario plays the
 	// puller, whose events take the loop's path to the UI (bridge, fyne.Do).
-	loop := newSyncLoop(rw.cache, time.Hour, func(context.Context) (*archiveLink, error) { return nil, errNoArchive })
+	loop := newSyncLoop(rw.cache, time.Hour, func(context.Context) (*tsync.Link, error) { return nil, tsync.ErrNoArchive })
 	rw.do(func() {
 		rw.ws.sync = loop
 		rw.ws.bridge.forwardLatest(loop.wake, loop.take, rw.ws.applyStatus)
@@ -360,8 +360,8 @@ func TestOpenWhileThePullerFetches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newSyncLoop(h.cache, time.Hour, func(context.Context) (*archiveLink, error) {
-		return &archiveLink{client: client, reader: reader, display: srv.DICOMwebURL}, nil
+	l := newSyncLoop(h.cache, time.Hour, func(context.Context) (*tsync.Link, error) {
+		return &tsync.Link{Client: client, Reader: reader, Display: srv.DICOMwebURL}, nil
 	})
 	h.ws.sync = l // the workstation closes it
 	h.ws.bridge.forwardLatest(l.wake, l.take, h.ws.applyStatus)

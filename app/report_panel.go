@@ -180,18 +180,14 @@ func newReportPanel(ws *workstation) *reportPanel {
 	return p
 }
 
-// reader returns the signing reader: the configuration's when it names an
-// archive, else the settings' (the demo reader when none is set).
+// reader returns the signing reader: the configuration's, else the demo
+// reader (the demo archive assigns its studies to it).
 func (p *reportPanel) reader() report.Observer {
-	if conf := p.ws.cfg.Archive; conf.Configured() && conf.Reader != "" {
-		return report.Observer{Name: conf.Reader, Organization: conf.Organization}
+	conf := p.ws.conf
+	if conf.Reader == "" {
+		return report.Observer{Name: DemoReader, Organization: conf.Organization}
 	}
-	s, _ := LoadSettings(p.ws.cfg.Preferences, p.ws.cfg.Home)
-	name := s.ReaderName
-	if name == "" {
-		name = DemoReader
-	}
-	return report.Observer{Name: name, Organization: s.ReaderOrg}
+	return report.Observer{Name: conf.Reader, Organization: conf.Organization}
 }
 
 // kindFor is the kind of report a study gets: a consultation note on a study

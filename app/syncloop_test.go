@@ -58,8 +58,8 @@ func TestSyncLoopResumesAndDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	connect := func(context.Context) (*archiveLink, error) {
-		return &archiveLink{client: client, reader: reader, priors: 1, display: srv.DICOMwebURL}, nil
+	connect := func(context.Context) (*tsync.Link, error) {
+		return &tsync.Link{Client: client, Reader: reader, Priors: tsync.PriorPolicy{Max: 1}, Display: srv.DICOMwebURL}, nil
 	}
 	home := t.TempDir()
 

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	tsync "teleread/sync"
 	"teleread/viewer"
 )
 
@@ -63,7 +64,7 @@ func TestWorklistStatFirstAndOverdue(t *testing.T) {
 		t.Fatalf("first row = %s priority %d, want the STAT study %s", first.UID, first.Priority, last)
 	}
 	// 30 minutes is past a STAT study's quarter of the one-hour target.
-	if txt := first.cell(colSince, h.now, h.ws.cfg.TurnaroundTarget); !strings.HasPrefix(txt, "⚠") {
+	if txt := first.cell(colSince, h.now, tsync.DefaultTurnaround); !strings.HasPrefix(txt, "⚠") {
 		t.Errorf("since-assigned cell %q lacks the overdue mark", txt)
 	}
 	if h.win.Canvas().Focused() != focused {

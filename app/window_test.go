@@ -485,7 +485,7 @@ func guiScript(ws *workstation, out string) error {
 			link := l.link
 			l.mu.Unlock()
 			if link != nil {
-				obj, err := link.client.FindInstance(context.Background(), sop)
+				obj, err := link.Client.FindInstance(context.Background(), sop)
 				rep.SRInArchive = err == nil && obj != nil && obj.StudyUID() == study
 			}
 		}

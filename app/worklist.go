@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	tsync "teleread/sync"
 )
 
 // worklistScreen is the table of studies with its filter.
@@ -18,14 +20,14 @@ type worklistScreen struct {
 	table    *worklistTable
 	filter   *widget.Entry
 	count    *widget.Label
-	selected string // UID of the selected study, kept across refreshes
-	target   time.Duration
+	selected string           // UID of the selected study, kept across refreshes
+	target   tsync.Turnaround // the reader's targets: due times and overdue marks
 	now      func() time.Time
 	open     func(uid string)
 	content  fyne.CanvasObject
 }
 
-func newWorklistScreen(target time.Duration, now func() time.Time, open func(uid string)) *worklistScreen {
+func newWorklistScreen(target tsync.Turnaround, now func() time.Time, open func(uid string)) *worklistScreen {
 	s := &worklistScreen{target: target, now: now, open: open}
 	s.view.sortCol = -1
 	s.table = newWorklistTable(s)
@@ -42,6 +44,16 @@ func newWorklistScreen(target time.Duration, now func() time.Time, open func(uid
 	top := container.NewBorder(nil, nil, container.NewHBox(title, s.count), nil, s.filter)
 	s.content = container.NewBorder(top, nil, nil, nil, s.table)
 	return s
+}
+
+// setTurnaround takes new turnaround targets: due times and overdue marks
+// follow at once.
+func (s *worklistScreen) setTurnaround(t tsync.Turnaround) {
+	if t == s.target {
+		return
+	}
+	s.target = t
+	s.table.Refresh()
 }
 
 // setRows replaces the studies shown. The selection stays on the same study and
@@ -220,7 +232,7 @@ func (c *worklistCell) update(id widget.TableCellID) {
 	if !r.Cached {
 		c.text.Color = theme.Color(theme.ColorNameDisabled)
 	}
-	if id.Col == colSince && r.overdue(now, c.s.target) {
+	if (id.Col == colSince || id.Col == colDue) && r.overdue(now, c.s.target) {
 		c.text.Color, c.text.TextStyle.Bold = colOverdue, true
 	}
 	if id.Col == colState && r.State == "failed" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"teleread/cache"
+	tsync "teleread/sync"
 )
 
 // sourceShared is the cache source of studies opened for a second opinion.
@@ -54,13 +55,14 @@ const (
 	colDescription
 	colState
 	colSince
+	colDue
 	colPriors
 	numColumns
 )
 
-var columnTitles = [numColumns]string{"Priority", "Patient", "ID", "Age/Sex", "Study date", "Time", "Mod", "Description", "State", "Assigned", "Priors"}
+var columnTitles = [numColumns]string{"Priority", "Patient", "ID", "Age/Sex", "Study date", "Time", "Mod", "Description", "State", "Assigned", "Due", "Priors"}
 
-var columnWidths = [numColumns]float32{74, 210, 150, 70, 90, 60, 60, 300, 150, 110, 56}
+var columnWidths = [numColumns]float32{74, 210, 150, 70, 90, 60, 60, 300, 150, 110, 110, 56}
 
 // loadWorklist reads the cached studies and the worklist state that sync keeps,
 // joined by Study Instance UID; worklist rows whose study is not cached yet are
@@ -84,7 +86,10 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 		rows = append(rows, r)
 	}
 	// The worklist table is filled by sync; the app only reads it.
-	q, err := c.DB().Query(`SELECT study_uid, priority, role, state, assigned_at, done, total, reason,
+	// The turnaround starts at the archive's assignment time where it gave
+	// one, else when sync first saw the study.
+	q, err := c.DB().Query(`SELECT study_uid, priority, role, state,
+		CASE WHEN archive_assigned_at != '' THEN archive_assigned_at ELSE assigned_at END, done, total, reason,
 		patient_id, patient_name, study_date, modalities, description, accession FROM worklist WHERE role = 'assigned'`)
 	if err != nil {
 		return nil, fmt.Errorf("app: worklist: %w", err)
@@ -304,21 +309,32 @@ func priorityName(p int) string {
 	return strconv.Itoa(p)
 }
 
-// due returns how long the study may wait from assignment: the target, a quarter
-// of it for STAT.
-func due(p int, target time.Duration) time.Duration {
-	if p == 0 {
-		return target / 4
-	}
-	return target
+// due returns when the study is due: its assignment plus the target of its
+// priority; zero for a study nobody assigned.
+func (r *worklistRow) due(target tsync.Turnaround) time.Time {
+	return target.Due(r.Priority, r.AssignedAt)
 }
 
-// overdue reports whether an unreported study has waited past its turnaround target.
-func (r *worklistRow) overdue(now time.Time, target time.Duration) bool {
+// overdue reports whether an unreported study has waited past its due time.
+func (r *worklistRow) overdue(now time.Time, target tsync.Turnaround) bool {
 	if r.AssignedAt.IsZero() || r.State == "reported" || r.State == "delivered" {
 		return false
 	}
-	return now.Sub(r.AssignedAt) > due(r.Priority, target)
+	return now.After(r.due(target))
+}
+
+// formatDue is the Due column's text: the local clock time (with the date
+// when it is not today), and how long ago it passed.
+func formatDue(due, now time.Time) string {
+	d := due.Local()
+	s := d.Format("15:04")
+	if y, m, day := d.Date(); y != now.Local().Year() || m != now.Local().Month() || day != now.Local().Day() {
+		s = d.Format("Jan 2 15:04")
+	}
+	if now.After(due) {
+		s += " (" + strings.TrimPrefix(formatSince(now.Sub(due)), "0h ") + " late)"
+	}
+	return s
 }
 
 func formatSince(d time.Duration) string {
@@ -367,7 +383,7 @@ func (r *worklistRow) stateText() string {
 }
 
 // cell returns the text of column col.
-func (r *worklistRow) cell(col int, now time.Time, target time.Duration) string {
+func (r *worklistRow) cell(col int, now time.Time, target tsync.Turnaround) string {
 	switch col {
 	case colPriority:
 		if r.Shared && r.AssignedAt.IsZero() {
@@ -395,6 +411,15 @@ func (r *worklistRow) cell(col int, now time.Time, target time.Duration) string 
 			return "—"
 		}
 		s := formatSince(now.Sub(r.AssignedAt))
+		if r.overdue(now, target) {
+			s = "⚠ " + s
+		}
+		return s
+	case colDue:
+		if r.AssignedAt.IsZero() || r.State == "reported" || r.State == "delivered" {
+			return "—"
+		}
+		s := formatDue(r.due(target), now)
 		if r.overdue(now, target) {
 			s = "⚠ " + s
 		}
@@ -492,6 +517,12 @@ func sortKey(r *worklistRow, col int) string {
 			return "~"
 		}
 		return r.AssignedAt.UTC().Format(time.RFC3339Nano)
+	case colDue:
+		if r.AssignedAt.IsZero() {
+			return "~"
+		}
+		// By priority's target: the due times of one turnaround.
+		return r.due(tsync.DefaultTurnaround).UTC().Format(time.RFC3339Nano)
 	case colPriors:
 		return fmt.Sprintf("%06d", r.Priors)
 	}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"teleread/cache"
+	"teleread/sync/config"
 )
 
 // workstation is the whole window: the worklist and viewer screens, the status
@@ -32,7 +33,8 @@ type workstation struct {
 
 	lastStatus StatusEvent
 	stopTicker chan struct{}
-	sync       *syncLoop // nil until startSync
+	sync       *syncLoop     // nil until startSync
+	conf       config.Config // the configuration as last loaded or saved (reader, targets)
 	closed     bool
 
 	opened   int // studies opened so far: an import finishing later opens its study only if the reader opened none meanwhile
@@ -43,7 +45,9 @@ type workstation struct {
 func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error) {
 	ws := &workstation{cfg: cfg, app: a, win: w, bridge: newBridge(), stopTicker: make(chan struct{})}
 	ws.status = newStatusBar(ws)
-	ws.worklist = newWorklistScreen(cfg.TurnaroundTarget, cfg.Now, func(uid string) { ws.openStudy(uid) })
+	conf, confErr := loadConfig()
+	ws.conf = conf
+	ws.worklist = newWorklistScreen(conf.Turnaround(), cfg.Now, func(uid string) { ws.openStudy(uid) })
 	ws.viewer = newViewerScreen(ws)
 	ws.body = container.NewStack(ws.worklist.content)
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), ws.showSettings)
@@ -60,10 +64,14 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 	}
 	ws.bridge.forward(cfg.Status, ws.applyStatus)
 	ws.updateStatus()
+	if confErr != nil {
+		ws.status.setMessage(confErr.Error())
+	}
 	if uid := ws.firstListed(cfg.OpenStudies); uid != "" {
 		ws.openStudy(uid)
 	}
-	// The worklist's "time since assigned" column ages while it is on screen.
+	// The worklist's "time since assigned" and due columns age while it is
+	// on screen: a study turns overdue without any sync event.
 	go func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
@@ -93,9 +101,9 @@ func (ws *workstation) close() {
 	ws.viewer.close()
 }
 
-// startSync starts the background sync with the archive of the settings (or
-// the demo archive); its events reach the status bar and the worklist through
-// the bridge.
+// startSync starts the sync service with the configured archive (or the demo
+// archive); its events reach the status bar and the worklist through the
+// bridge.
 func (ws *workstation) startSync() {
 	if ws.closed {
 		return
@@ -105,22 +113,6 @@ func (ws *workstation) startSync() {
 	ws.sync = l
 	ws.bridge.forwardLatest(l.wake, l.take, ws.applyStatus)
 	l.start()
-}
-
-// restartSync connects again with new settings. The old loop is stopped off
-// the UI goroutine (stopping the demo archive takes seconds); the new one starts
-// when it has.
-func (ws *workstation) restartSync() {
-	old := ws.sync
-	ws.sync = nil
-	ws.lastStatus = StatusEvent{Outbox: ws.lastStatus.Outbox}
-	ws.updateStatus()
-	go func() {
-		if old != nil {
-			old.close()
-		}
-		ui(ws.startSync)
-	}()
 }
 
 // stopSync stops the sync loop (an interrupted download resumes at the next
@@ -148,7 +140,10 @@ func (ws *workstation) reloadWorklist() error {
 func (ws *workstation) applyStatus(ev StatusEvent) {
 	msg := ev.Message
 	ws.lastStatus = ev
-	ws.lastStatus.Changed, ws.lastStatus.Progress, ws.lastStatus.Message = nil, nil, ""
+	ws.lastStatus.Changed, ws.lastStatus.Progress, ws.lastStatus.Message, ws.lastStatus.Turnaround = nil, nil, "", nil
+	if ev.Turnaround != nil {
+		ws.worklist.setTurnaround(*ev.Turnaround)
+	}
 	changed := ev.Changed
 	if ev.StudyChanged != "" {
 		changed = append(changed, ev.StudyChanged)
@@ -273,9 +268,9 @@ func (ws *workstation) setTool(t tool) {
 
 // reportSigned asks the sync loop to deliver at once and shows the outbox count.
 func (ws *workstation) reportSigned() {
-	if n, err := ws.cfg.Cache.OutboxCount(); err == nil {
-		ws.lastStatus.Outbox = n
-	}
+	// One more waits; the service's next outbox pass says how many exactly
+	// (no query here, on the UI goroutine).
+	ws.lastStatus.Outbox++
 	if ws.sync != nil {
 		ws.sync.kick()
 	}

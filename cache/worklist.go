@@ -107,24 +107,24 @@ type WorkItem struct {
 	// AssignedAt (RFC 3339) is when the turnaround started: the archive's
 	// assignment time where it gave one, else when this cache first saw the
 	// study; AssignedBy says which ("archive" or "cache").
-	AssignedAt       string
-	AssignedBy       string
-	Done, Total      int
-	Reason           string
-	PatientID        string
-	PatientName      string
-	StudyDate        string
-	Modalities       string
-	Description      string
-	Accession        string
-	Priors           int // priors of this study in the worklist
+	AssignedAt  string
+	AssignedBy  string
+	Done, Total int
+	Reason      string
+	PatientID   string
+	PatientName string
+	StudyDate   string
+	Modalities  string
+	Description string
+	Accession   string
+	Priors      int // priors of this study in the worklist
 }
 
 // Worklist lists the worklist rows that are not unassigned: priority first, then
 // oldest assignment.
 func (c *Cache) Worklist() ([]WorkItem, error) {
 	rows, err := c.db.Query(`SELECT w.study_uid, w.reader, w.priority, w.role, w.prior_of, w.state, w.state_since,
-		`+assignedCols+`, w.done, w.total, w.reason, w.patient_id, w.patient_name, w.study_date, w.modalities, w.description, w.accession,
+		` + assignedCols + `, w.done, w.total, w.reason, w.patient_id, w.patient_name, w.study_date, w.modalities, w.description, w.accession,
 		(SELECT COUNT(*) FROM worklist p WHERE p.prior_of = w.study_uid AND p.role = 'prior')
 		FROM worklist w WHERE w.state != 'unassigned' ORDER BY w.role, w.priority, 8, w.study_date`)
 	if err != nil {

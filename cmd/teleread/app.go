@@ -38,15 +38,14 @@ func runApp(g *globals, args []string) int {
 func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
 
 // startApp runs the reading app with cfg (its Cache open) until its window is
-// closed, with the renderer asked for (auto, gpu or cpu). The app gets the
+// closed, with the renderer asked for (auto, gpu or cpu). The app reads the
 // configuration the commands read (file, then environment): when it names an
-// archive the app syncs from it and starts no demo archive.
+// archive the app syncs from it and starts no demo archive. A configuration
+// that cannot be read stops it here, as it stops every command.
 func startApp(g *globals, renderer string, cfg app.Config) int {
-	conf, err := loadConfig()
-	if err != nil {
+	if _, err := loadConfig(); err != nil {
 		return fail(err)
 	}
-	cfg.Archive = conf
 	newRenderer, info, closeGL, err := app.ChooseRenderer(renderer)
 	if err != nil {
 		return fail(err)

@@ -197,12 +197,68 @@ func isTerminal(f *os.File) bool {
 
 var priorityNames = []string{"STAT", "HIGH", "ROUTINE", "LOW"}
 
+// workItem is a worklist row with its due time by the configured turnaround.
+type workItem struct {
+	cache.WorkItem
+	Due     string `json:",omitempty"` // RFC 3339; "" for a prior or a row without an assignment time
+	Overdue bool   // past Due and not yet reported
+}
+
 func runWorklist(g *globals, args []string) int {
-	return listCached(g, "worklist", args, (*cache.Cache).Worklist, func(w cache.WorkItem) {
+	conf, err := loadConfig()
+	if err != nil {
+		return fail(err)
+	}
+	target, now := conf.Turnaround(), time.Now()
+	list := func(c *cache.Cache) ([]workItem, error) {
+		rows, err := c.Worklist()
+		if err != nil {
+			return nil, err
+		}
+		reported, err := reportedStudies(c)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]workItem, len(rows))
+		for i, w := range rows {
+			out[i].WorkItem = w
+			at, err := time.Parse(time.RFC3339Nano, w.AssignedAt)
+			if w.Role != "assigned" || err != nil {
+				continue
+			}
+			due := target.Due(w.Priority, at)
+			out[i].Due = due.Format(time.RFC3339)
+			out[i].Overdue = now.After(due) && !reported[w.StudyInstanceUID]
+		}
+		return out, nil
+	}
+	return listCached(g, "worklist", args, list, func(w workItem) {
 		prio := "?"
 		if w.Priority >= 0 && w.Priority < len(priorityNames) {
 			prio = priorityNames[w.Priority]
 		}
-		fmt.Fprintf(stdout, "%-8s %-8s %-10s %-10s %4d/%-4d  %s  %s\n", prio, w.Role, w.State, w.StudyDate, w.Done, w.Total, w.Description, w.StudyInstanceUID)
+		due := ""
+		if w.Due != "" {
+			t, _ := time.Parse(time.RFC3339, w.Due)
+			due = "due " + t.Local().Format("2006-01-02 15:04")
+			if w.Overdue {
+				due = "OVERDUE " + due
+			}
+		}
+		fmt.Fprintf(stdout, "%-8s %-8s %-10s %-10s %4d/%-4d  %s  %s  %s\n", prio, w.Role, w.State, w.StudyDate, w.Done, w.Total, due, w.Description, w.StudyInstanceUID)
 	})
+}
+
+// reportedStudies are the studies with a signed report (the turnaround is
+// met once the report is signed, delivered or not).
+func reportedStudies(c *cache.Cache) (map[string]bool, error) {
+	items, err := c.Outbox()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, it := range items {
+		out[it.StudyInstanceUID] = true
+	}
+	return out, nil
 }

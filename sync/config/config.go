@@ -31,18 +31,13 @@ type Config struct {
 	// "oauth2"; "" infers it from what is set (oauth2, then a token or
 	// token_file, then user). It says which secret to look up in the
 	// keyring when the file holds none.
-	Auth      string `json:"auth"`
-	User      string `json:"user"`       // HTTP basic user
-	Password  string `json:"password"`   // HTTP basic password
-	Token     string `json:"token"`      // bearer token
-	TokenFile string `json:"token_file"` // file holding a bearer token
-	OAuth2    *struct {
-		TokenURL     string   `json:"token_url"`
-		ClientID     string   `json:"client_id"`
-		ClientSecret string   `json:"client_secret"`
-		Scopes       []string `json:"scopes"`
-	} `json:"oauth2"`
-	CAFile string `json:"ca_file"` // extra trusted CA certificates (PEM)
+	Auth      string  `json:"auth"`
+	User      string  `json:"user"`       // HTTP basic user
+	Password  string  `json:"password"`   // HTTP basic password
+	Token     string  `json:"token"`      // bearer token
+	TokenFile string  `json:"token_file"` // file holding a bearer token
+	OAuth2    *OAuth2 `json:"oauth2"`
+	CAFile    string  `json:"ca_file"` // extra trusted CA certificates (PEM)
 	// InsecureSkipVerifyDANGEROUS turns off TLS verification: for a lab archive only.
 	InsecureSkipVerifyDANGEROUS bool `json:"insecure_skip_verify_DANGEROUS"`
 	// AllowInsecureHTTPDANGEROUS lets credentials go over plain http to a
@@ -92,6 +87,14 @@ type Config struct {
 	secretErr error // the keyring could not be read (see SecretError)
 }
 
+// OAuth2 is an archive's OAuth 2.0 client (client credentials grant).
+type OAuth2 struct {
+	TokenURL     string   `json:"token_url"`
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret"`
+	Scopes       []string `json:"scopes"`
+}
+
 // Path is where the configuration file is read from.
 func Path() string {
 	if p := os.Getenv("TELEREAD_CONFIG"); p != "" {
@@ -109,18 +112,9 @@ func Path() string {
 // TELEREAD_PASSWORD, TELEREAD_TOKEN, TELEREAD_WORKLIST), and takes the secret
 // its auth needs from the keyring when neither gave it (see Save).
 func Load() (Config, error) {
-	var c Config
-	if p := Path(); p != "" {
-		b, err := ReadPrivate(p)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-		case err != nil:
-			return c, fmt.Errorf("config: %w", err)
-		default:
-			if err := json.Unmarshal(b, &c); err != nil {
-				return c, fmt.Errorf("config %s: %w", p, err)
-			}
-		}
+	c, err := readFile(Path())
+	if err != nil {
+		return c, err
 	}
 	env := func(dst *string, name string) {
 		if v := os.Getenv(name); v != "" {
@@ -134,6 +128,36 @@ func Load() (Config, error) {
 	env(&c.Token, "TELEREAD_TOKEN")
 	env(&c.Worklist, "TELEREAD_WORKLIST")
 	c.fillSecret()
+	return c, nil
+}
+
+// LoadFile reads the configuration file at path alone, without the
+// environment (what Settings edit and Save writes back), with the secret its
+// auth needs from the keyring. An absent file is the zero Config.
+func LoadFile(path string) (Config, error) {
+	c, err := readFile(path)
+	if err != nil {
+		return c, err
+	}
+	c.fillSecret()
+	return c, nil
+}
+
+func readFile(p string) (Config, error) {
+	var c Config
+	if p == "" {
+		return c, nil
+	}
+	b, err := ReadPrivate(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return c, fmt.Errorf("config: %w", err)
+	default:
+		if err := json.Unmarshal(b, &c); err != nil {
+			return c, fmt.Errorf("config %s: %w", p, err)
+		}
+	}
 	return c, nil
 }
 

@@ -43,8 +43,10 @@ func Save(path string, c Config) error {
 			if err := Keyring.Set(key, *p); err != nil {
 				return fmt.Errorf("config: save: %w", err)
 			}
-		} else if err := Keyring.Delete(key); err != nil {
-			return fmt.Errorf("config: save: %w", err)
+		} else {
+			// Best effort: a keyring that cannot be reached holds nothing
+			// this could have stored.
+			_ = Keyring.Delete(key)
 		}
 	}
 	plain := c
