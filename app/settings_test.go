@@ -1,0 +1,238 @@
+package app
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"teleread/cache"
+	tsync "teleread/sync"
+	"teleread/sync/config"
+	"teleread/sync/orthanctest"
+)
+
+// memKeyring stands in for the system keyring in the app's tests (the
+// keyring itself is sync/config's to test).
+type memKeyring struct {
+	mu gosync.Mutex
+	m  map[string]string
+}
+
+func (k *memKeyring) Get(key string) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	s, ok := k.m[key]
+	if !ok {
+		return "", config.ErrNoSecret
+	}
+	return s, nil
+}
+
+func (k *memKeyring) Set(key, s string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[key] = s
+	return nil
+}
+
+func (k *memKeyring) Delete(key string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.m, key)
+	return nil
+}
+
+func useMemKeyring(t *testing.T) *memKeyring {
+	k := &memKeyring{m: map[string]string{}}
+	old := config.Keyring
+	config.Keyring = k
+	t.Cleanup(func() { config.Keyring = old })
+	return k
+}
+
+// liveApp is a workstation run the way Run runs it, on a test window, its UI
+// callbacks queued for the test to run.
+type liveApp struct {
+	ws  *workstation
+	q   *uiQueue
+	now time.Time // what the workstation's clock says
+	mu  gosync.Mutex
+}
+
+func startLiveApp(t *testing.T, home string) *liveApp {
+	t.Helper()
+	c, err := cache.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	la := &liveApp{q: &uiQueue{}, now: time.Now()}
+	old := ui
+	ui = la.q.push
+	t.Cleanup(func() { ui = old })
+	a := test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	cfg := Config{Cache: c, Home: home, Preferences: a.Preferences(), SamplesDir: samplesDir(t), SyncInterval: time.Hour,
+		Now: func() time.Time { la.mu.Lock(); defer la.mu.Unlock(); return la.now }}
+	if err := cfg.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := newWorkstation(cfg, a, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ws.close)
+	la.ws = ws
+	ws.startSync()
+	return la
+}
+
+// waitRow runs the UI queue until the worklist holds uid ready (and the
+// status bar names archive, when not "").
+func (la *liveApp) waitRow(t *testing.T, uid, archive string) worklistRow {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		la.q.runPending()
+		for _, r := range la.ws.worklist.view.all {
+			if r.UID == uid && r.State == tsync.StateReady && (archive == "" || la.ws.lastStatus.Archive == archive) {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worklist never showed %s ready from %q: archive %q, last message %q",
+				uid, archive, la.ws.lastStatus.Archive, la.ws.status.message.Text)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (la *liveApp) cell(uid string, col int) string {
+	for _, r := range la.ws.worklist.view.all {
+		if r.UID == uid {
+			return r.cell(col, la.ws.cfg.Now(), la.ws.worklist.target)
+		}
+	}
+	return ""
+}
+
+func writeConfig(t *testing.T, path string, v map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSettingsTakeEffectWithoutRestart: the Settings form names another
+// archive with its password; on Save the configuration file changes (the
+// password not in it, in the keyring), and the running app syncs from the
+// new archive without a restart, with the new turnaround targets.
+func TestSettingsTakeEffectWithoutRestart(t *testing.T) {
+	kr := useMemKeyring(t)
+	const reader = "Doe^Jane"
+	srv1, first, path := configuredArchive(t, reader, "ct_small_explicit_le.dcm")
+	srv2 := orthanctest.New(t, orthanctest.Options{Users: map[string]string{"second": "an0ther-s3cret"}})
+	src := filepath.Join(samplesDir(t), "mr_small_explicit_le.dcm")
+	srv2.MustUploadFiles(t, src)
+	second, err := srv2.CopyStudy(studyUIDOf(t, src), map[string]string{"NameOfPhysiciansReadingStudy": reader, "StudyDate": "20261127"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TELEREAD_CONFIG", path)
+	la := startLiveApp(t, t.TempDir())
+	la.waitRow(t, first, srv1.DICOMwebURL)
+
+	base, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newSettingsForm(base)
+	f.url.SetText(srv2.DICOMwebURL)
+	f.user.SetText("second")
+	f.secret.SetText("an0ther-s3cret")
+	f.routine.SetText("1")
+	conf, err := f.apply(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	la.ws.saveSettings(path, conf)
+	la.waitRow(t, second, srv2.DICOMwebURL)
+	if got := la.ws.worklist.target.For(tsync.PriorityRoutine); got != time.Minute {
+		t.Errorf("the worklist's ROUTINE target is %v after Settings set 1 min", got)
+	}
+
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "an0ther-s3cret") || strings.Contains(string(b), "s3cret\"") {
+		t.Errorf("the configuration file holds a password in clear:\n%s", b)
+	}
+	if !strings.Contains(string(b), srv2.DICOMwebURL) {
+		t.Errorf("the configuration file does not name the new archive:\n%s", b)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("configuration file mode %v (%v); want 0600", st.Mode().Perm(), err)
+	}
+	if got, err := kr.Get(conf.SecretKey(config.SecretPassword)); err != nil || got != "an0ther-s3cret" {
+		t.Errorf("the keyring holds %q (%v) for the new archive", got, err)
+	}
+}
+
+// TestWorklistOverdueByTurnaroundPerPriority: with turnaround targets per
+// priority in the configuration and the archive's assignment time in a study
+// attribute, a STAT study assigned 9 minutes ago with a 1-minute target is
+// overdue, a ROUTINE one assigned as long ago with a 10-hour target is not,
+// until the clock passes its due time.
+func TestWorklistOverdueByTurnaroundPerPriority(t *testing.T) {
+	useMemKeyring(t)
+	const reader = "Doe^Jane"
+	srv := orthanctest.New(t, orthanctest.Options{})
+	at := time.Now().Add(-9 * time.Minute)
+	assign := func(sample, priority string) string {
+		src := filepath.Join(samplesDir(t), sample)
+		srv.MustUploadFiles(t, src)
+		uid, err := srv.CopyStudy(studyUIDOf(t, src), map[string]string{"NameOfPhysiciansReadingStudy": reader,
+			"StudyDate": at.Format("20060102"), "StudyTime": at.Format("150405"), "RequestedProcedurePriority": priority})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uid
+	}
+	stat := assign("ct_small_explicit_le.dcm", "STAT")
+	routine := assign("mr_small_explicit_le.dcm", "ROUTINE")
+	path := filepath.Join(t.TempDir(), "config.json")
+	writeConfig(t, path, map[string]any{"archive": srv.DICOMwebURL, "reader": reader,
+		"assigned_attribute": "StudyDate+StudyTime", "turnaround_minutes": map[string]int{"STAT": 1, "HIGH": 60, "ROUTINE": 600}})
+	t.Setenv("TELEREAD_CONFIG", path)
+	la := startLiveApp(t, t.TempDir())
+	la.waitRow(t, stat, srv.DICOMwebURL)
+	la.waitRow(t, routine, srv.DICOMwebURL)
+
+	if c := la.cell(stat, colDue); !strings.HasPrefix(c, "⚠") || !strings.Contains(c, "late") {
+		t.Errorf("STAT study assigned 9 min ago, 1-min target: due cell %q; want the overdue mark", c)
+	}
+	if c := la.cell(stat, colSince); !strings.HasPrefix(c, "⚠ 0h 09m") && !strings.HasPrefix(c, "⚠ 0h 08m") {
+		t.Errorf("STAT study: assigned cell %q; want about 9 minutes (the archive's time, not the first sight) with the mark", c)
+	}
+	if c := la.cell(routine, colDue); strings.HasPrefix(c, "⚠") || c == "—" {
+		t.Errorf("ROUTINE study assigned 9 min ago, 10-hour target: due cell %q; want a due time without the mark", c)
+	}
+	// Time passes: past its due time the ROUTINE study is overdue too.
+	la.mu.Lock()
+	la.now = la.now.Add(10 * time.Hour)
+	la.mu.Unlock()
+	if c := la.cell(routine, colDue); !strings.HasPrefix(c, "⚠") {
+		t.Errorf("ROUTINE study 10 h later: due cell %q; want the overdue mark", c)
+	}
+}
