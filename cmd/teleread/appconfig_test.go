@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +16,11 @@ import (
 // TestAppReadsConfiguredArchive runs the app binary with only TELEREAD_CONFIG
 // naming a running Orthanc (and the sample studies at hand for a demo
 // archive): the reader's studies arrive in the cache from that Orthanc, as
-// `studies --json` lists them, and no demo archive is started.
+// `studies --json` lists them, no demo archive is started (no folder for it,
+// no Orthanc among the app's processes), a report signed while the app runs
+// is delivered to that Orthanc by the app, and `worklist --json` marks the
+// studies overdue by the configured turnaround from the archive's assignment
+// time (StudyDate, 2026-01-01; 1 minute).
 func TestAppReadsConfiguredArchive(t *testing.T) {
 	requireCorpus(t)
 	if os.Getenv("DISPLAY") == "" {
@@ -26,7 +32,8 @@ func TestAppReadsConfiguredArchive(t *testing.T) {
 	srv := orthanctest.New(t, orthanctest.Options{})
 	a, b := seedArchive(t, srv)
 	conf := filepath.Join(t.TempDir(), "config.json")
-	raw, _ := json.Marshal(map[string]string{"archive": srv.DICOMwebURL, "reader": "Reader^A"})
+	raw, _ := json.Marshal(map[string]any{"archive": srv.DICOMwebURL, "reader": "Reader^A",
+		"turnaround_minutes": 1, "assigned_attribute": "StudyDate"})
 	if err := os.WriteFile(conf, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -78,4 +85,75 @@ func TestAppReadsConfiguredArchive(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, "demo-archive")); !os.IsNotExist(err) {
 		t.Errorf("a demo archive was started beside the configured one (%v)", err)
 	}
+	if kids := childCommands(app.Process.Pid); len(kids) > 0 {
+		t.Errorf("the app runs child processes %v; want none (no demo archive)", kids)
+	}
+
+	// A report signed in the cache the app has open: the app delivers it.
+	withConfig := func(args ...string) result {
+		cmd := exec.Command(binPath, append([]string{"--home", home}, args...)...)
+		cmd.Env = append(os.Environ(), "TELEREAD_CONFIG="+conf)
+		out, err := cmd.Output()
+		r := result{stdout: string(out)}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code, r.stderr = ee.ExitCode(), string(ee.Stderr)
+		}
+		return r
+	}
+	if r := withConfig("report", "--study", a[0], "--findings", "Normal.", "--impression", "Normal study.", "--sign"); r.code != 0 {
+		t.Fatalf("report --sign: %d %s", r.code, r.stderr)
+	}
+	for deadline := time.Now().Add(60 * time.Second); archiveSRs(t, srv, a[0]) != 1; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(out.Name())
+			t.Fatalf("the app did not deliver the signed report to the configured archive within 60 s\n%s", log)
+		}
+	}
+
+	var items []struct {
+		StudyInstanceUID, Role, Due, AssignedBy string
+		Overdue                                 bool
+	}
+	r := withConfig("worklist", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil {
+		t.Fatalf("worklist --json: %v\n%s", err, r.stdout)
+	}
+	wantDue := time.Date(2026, 1, 1, 0, 1, 0, 0, time.Local)
+	for _, it := range items {
+		if it.Role != "assigned" {
+			continue
+		}
+		due, err := time.Parse(time.RFC3339, it.Due)
+		if err != nil || !due.Equal(wantDue) || it.AssignedBy != "archive" {
+			t.Errorf("worklist: %s due %q (assigned by %s); want %v from the archive's StudyDate", it.StudyInstanceUID, it.Due, it.AssignedBy, wantDue)
+		}
+		// The reported study met its turnaround; the others are overdue.
+		if it.Overdue == (it.StudyInstanceUID == a[0]) {
+			t.Errorf("worklist: %s overdue %v", it.StudyInstanceUID, it.Overdue)
+		}
+	}
+}
+
+// childCommands lists the command names of pid's child processes.
+func childCommands(pid int) []string {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []string
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		j := strings.IndexByte(s, '(')
+		if i < 0 || j < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, s[j+1:i])
+		}
+	}
+	return out
 }
