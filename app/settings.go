@@ -291,14 +291,23 @@ func (f *settingsForm) apply(base config.Config) (config.Config, error) {
 	return c, nil
 }
 
-// showSettings opens the settings dialog on the configuration file.
+// showSettings opens the settings dialog on the configuration file, read off
+// the UI goroutine (the keyring may take its time).
 func (ws *workstation) showSettings() {
 	path := config.Path()
-	base, err := config.LoadFile(path)
-	if err != nil {
-		dialog.ShowError(fmt.Errorf("settings: %w", err), ws.win)
-		return
-	}
+	go func() {
+		base, err := config.LoadFile(path)
+		ui(func() {
+			if err != nil {
+				dialog.ShowError(fmt.Errorf("settings: %w", err), ws.win)
+				return
+			}
+			ws.showSettingsOf(path, base)
+		})
+	}()
+}
+
+func (ws *workstation) showSettingsOf(path string, base config.Config) {
 	if err := base.SecretError(); err != nil {
 		ws.status.setMessage("the keyring cannot be read: " + err.Error())
 	}
