@@ -43,7 +43,9 @@ func assignedArchive(t *testing.T, name, reader string, at time.Time) (*orthanct
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st struct{ MainDicomTags struct{ StudyInstanceUID string } }
+	var st struct {
+		MainDicomTags struct{ StudyInstanceUID string }
+	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
