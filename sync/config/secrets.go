@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 
 	"github.com/zalando/go-keyring"
 )
@@ -37,7 +40,27 @@ const keyringService = "teleread"
 
 type systemKeyring struct{}
 
+// errNoSessionBus: on Linux the keyring is a D-Bus service of the desktop
+// session. Without a session bus the D-Bus library would try to launch one
+// (dbus-launch), leaving a daemon behind a headless command.
+var errNoSessionBus = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS unset)")
+
+func sessionBus() error {
+	if runtime.GOOS != "linux" || os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return nil
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "bus")); err == nil {
+			return nil
+		}
+	}
+	return errNoSessionBus
+}
+
 func (systemKeyring) Get(key string) (string, error) {
+	if err := sessionBus(); err != nil {
+		return "", fmt.Errorf("keyring: %w", err)
+	}
 	s, err := keyring.Get(keyringService, key)
 	if errors.Is(err, keyring.ErrNotFound) {
 		return "", fmt.Errorf("keyring %s: %w", key, ErrNoSecret)
@@ -49,6 +72,9 @@ func (systemKeyring) Get(key string) (string, error) {
 }
 
 func (systemKeyring) Set(key, secret string) error {
+	if err := sessionBus(); err != nil {
+		return fmt.Errorf("keyring: %v: %w", err, ErrNoKeyring)
+	}
 	if err := keyring.Set(keyringService, key, secret); err != nil {
 		return fmt.Errorf("keyring: %v: %w", err, ErrNoKeyring)
 	}
@@ -56,6 +82,9 @@ func (systemKeyring) Set(key, secret string) error {
 }
 
 func (systemKeyring) Delete(key string) error {
+	if err := sessionBus(); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
 	err := keyring.Delete(keyringService, key)
 	if err == nil || errors.Is(err, keyring.ErrNotFound) {
 		return nil
