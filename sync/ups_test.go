@@ -419,6 +419,12 @@ func TestPullFromUPSOrthanc(t *testing.T) {
 		if state, _, _ := s.get(tt.workitem); state != UPSInProgress {
 			t.Errorf("workitem %s is %s", tt.workitem, state)
 		}
+		// The turnaround starts at the workitem's Scheduled Procedure Step
+		// Start DateTime (local time), not when this cache first saw it.
+		at, err := time.Parse(time.RFC3339Nano, row.AssignedAt)
+		if want := time.Date(2024, 1, 2, 8, 0, 0, 0, time.Local); err != nil || !at.Equal(want) || row.AssignedBy != "archive" {
+			t.Errorf("study %s: assigned at %q by %s, want the workitem's %v", tt.study, row.AssignedAt, row.AssignedBy, want)
+		}
 	}
 	if state, _, _ := s.get(wiB); state != UPSScheduled {
 		t.Errorf("another reader's workitem is %s", state)
