@@ -236,3 +236,37 @@ func TestWorklistOverdueByTurnaroundPerPriority(t *testing.T) {
 		t.Errorf("ROUTINE study 10 h later: due cell %q; want the overdue mark", c)
 	}
 }
+
+// TestReportSignedInAppReachesConfiguredArchive: with TELEREAD_CONFIG naming
+// an archive, a report signed in the app's report panel is delivered by the
+// sync service to that archive (exactly one SR there).
+func TestReportSignedInAppReachesConfiguredArchive(t *testing.T) {
+	useMemKeyring(t)
+	srv, assigned, path := configuredArchive(t, "Doe^Jane", "ct_small_explicit_le.dcm")
+	t.Setenv("TELEREAD_CONFIG", path)
+	la := startLiveApp(t, t.TempDir())
+	la.waitRow(t, assigned, srv.DICOMwebURL)
+	la.ws.openStudy(assigned)
+	la.q.runPending()
+	p := la.ws.viewer.report
+	p.findings.SetText("No acute finding.")
+	p.impression.SetText("Normal study.")
+	p.sign()
+	srs := func() int {
+		b, err := srv.Get("/dicom-web/studies/" + assigned + "/instances?Modality=SR")
+		var list []any
+		if err == nil && len(b) > 0 {
+			json.Unmarshal(b, &list)
+		}
+		return len(list)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for srs() != 1 {
+		la.q.runPending()
+		if time.Now().After(deadline) {
+			t.Fatalf("the signed report did not reach the configured archive; status %q, delivery %q",
+				la.ws.status.message.Text, p.delivery.Text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
