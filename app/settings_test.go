@@ -270,3 +270,64 @@ func TestReportSignedInAppReachesConfiguredArchive(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestMigratePreferences: settings an earlier version kept in the Fyne
+// preferences (the password sealed) move into the configuration file once,
+// the password into the keyring; the preferences are emptied, and a second
+// start changes nothing.
+func TestMigratePreferences(t *testing.T) {
+	kr := useMemKeyring(t)
+	home := t.TempDir()
+	prefs := test.NewTempApp(t).Preferences()
+	sealed, err := newSecretBox(home).seal("old-pref-s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefs.SetString(prefArchiveURL, "https://pacs.example.org/dicom-web")
+	prefs.SetString(prefAuthKind, "basic")
+	prefs.SetString(prefAuthUser, "ann")
+	prefs.SetString(prefAuthSecret, sealed)
+	prefs.SetString(prefReaderName, "Smith^Ann")
+	prefs.SetInt(prefPriors, 3)
+	prefs.SetInt(prefTurnaroundMin, 120)
+	path := filepath.Join(t.TempDir(), "teleread", "config.json")
+
+	if _, err := migratePreferences(prefs, home, path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "old-pref-s3cret") {
+		t.Errorf("the migrated file holds the password:\n%s", b)
+	}
+	c, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Archive != "https://pacs.example.org/dicom-web" || c.AuthKind() != "basic" || c.User != "ann" || c.Reader != "Smith^Ann" ||
+		c.PriorsPerStudy() != 3 || c.Password != "old-pref-s3cret" {
+		t.Errorf("migrated configuration: %+v", c)
+	}
+	if got := c.Turnaround(); got.For(tsync.PriorityRoutine) != 2*time.Hour || got.For(tsync.PrioritySTAT) != 30*time.Minute {
+		t.Errorf("migrated turnaround %+v; want 120 min, STAT a quarter", got)
+	}
+	if prefs.String(prefArchiveURL) != "" || prefs.String(prefAuthSecret) != "" || !prefs.Bool(prefMigrated) {
+		t.Error("the old preferences were not emptied and marked migrated")
+	}
+	if len(kr.m) != 1 {
+		t.Errorf("keyring holds %d secrets; want the password", len(kr.m))
+	}
+	// Once: the file edited since is not overwritten by a second start.
+	prefs.SetString(prefArchiveURL, "https://stale.example.org")
+	if err := config.Save(path, config.Config{Archive: "https://new.example.org/dicom-web"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migratePreferences(prefs, home, path); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := config.LoadFile(path); c.Archive != "https://new.example.org/dicom-web" {
+		t.Errorf("a second start migrated again: archive %q", c.Archive)
+	}
+}
