@@ -308,7 +308,8 @@ func TestMigratePreferences(t *testing.T) {
 	}
 	if c.Archive != "https://pacs.example.org/dicom-web" || c.AuthKind() != "basic" || c.User != "ann" || c.Reader != "Smith^Ann" ||
 		c.PriorsPerStudy() != 3 || c.Password != "old-pref-s3cret" {
-		t.Errorf("migrated configuration: %+v", c)
+		t.Errorf("migrated configuration: archive %q auth %s user %q reader %q priors %d, password kept %v",
+			c.Archive, c.AuthKind(), c.User, c.Reader, c.PriorsPerStudy(), c.Password == "old-pref-s3cret")
 	}
 	if got := c.Turnaround(); got.For(tsync.PriorityRoutine) != 2*time.Hour || got.For(tsync.PrioritySTAT) != 30*time.Minute {
 		t.Errorf("migrated turnaround %+v; want 120 min, STAT a quarter", got)
