@@ -72,7 +72,8 @@ type Config struct {
 	// Metrics, when not nil, receives the app's timings (first image, scroll rate,
 	// cine drops) for benchmarks and tests; nil keeps them internal.
 	Metrics *Metrics
-	// Preferences stores settings; nil uses the Fyne app's preferences.
+	// Preferences are where an earlier version kept its settings (moved into
+	// the configuration file on start); nil uses the Fyne app's preferences.
 	Preferences fyne.Preferences
 	// Now returns the current time; nil is time.Now.
 	Now func() time.Time

@@ -12,8 +12,9 @@ import (
 	"strings"
 )
 
-// secretBox keeps secrets (archive passwords, tokens) out of the preferences file
-// in plain text: they are sealed with AES-256-GCM under a random key kept in its
+// secretBox opens the secrets (archive passwords, tokens) an earlier version
+// kept in the preferences, for their move to the keyring (migratePreferences);
+// nothing is sealed with it any more. They were sealed with AES-256-GCM under a random key kept in its
 // own file (mode 0600) in the cache directory. Someone who copies or reads the
 // preferences alone learns nothing; someone with the user's whole account can
 // still unseal them, as with any key kept on the same machine. The key file is
