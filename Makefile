@@ -26,7 +26,7 @@ DEB_PACKAGES := gcc g++ libc6-dev pkg-config git ca-certificates curl \
 FUZZ_TIME_TEST ?= 5s
 FUZZ_TIME ?= 2m
 
-.PHONY: all deps build run test fuzz-brief fuzz bench lint install clean
+.PHONY: all deps build run test fuzz-brief fuzz fuzz-long bench lint install clean
 
 all: build
 
@@ -83,6 +83,30 @@ fuzz-brief:
 
 fuzz: deps
 	$(MAKE) --no-print-directory fuzz-brief FUZZ_TIME_TEST=$(FUZZ_TIME)
+
+# fuzz-long runs every fuzz target, one after the other, for FUZZ_LONG: a
+# duration (10m) or a number of executions (10000000x, the floor each target
+# must pass with no failure). It runs at the lowest CPU priority, so a shared
+# machine stays usable, keeps each target's log under FUZZ_LOG_DIR and ends
+# with a table of the executions each target reached. A failure stops it; go
+# test has then written the input under the package's testdata/fuzz.
+FUZZ_LONG ?= 10000000x
+FUZZ_LOG_DIR ?= $(CURDIR)/bin/fuzz
+fuzz-long: deps
+	@mkdir -p $(FUZZ_LOG_DIR); set -e; \
+	for pkg in $$($(GO) list -f '{{.Dir}}' ./...); do \
+	  for fz in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    rel=$${pkg#$(CURDIR)/}; log=$(FUZZ_LOG_DIR)/$$(echo $$rel | tr / _)_$$fz.log; \
+	    echo "fuzz $$fz in $$rel for $(FUZZ_LONG) (log $$log)"; \
+	    nice -n 19 $(GO) test -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZ_LONG) ./$$rel >$$log 2>&1 \
+	      || { tail -n 30 $$log; exit 1; }; \
+	  done; \
+	done; \
+	echo "target executions (last progress line of each log)"; \
+	for log in $(FUZZ_LOG_DIR)/*.log; do \
+	  printf '%s %s\n' "$$(basename $$log .log)" \
+	    "$$(grep -o 'execs: [0-9]*' $$log | tail -n 1 | cut -d' ' -f2)"; \
+	done
 
 # bench prints Teleread's figures beside its peers' (dcmdump, gdcmconv, curl) as
 # ratios, then the Go benchmarks.

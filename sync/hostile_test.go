@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -88,11 +89,43 @@ func TestQIDOEndlessPages(t *testing.T) {
 	c := newTestClient(t, srv.URL, func(cfg *Config) { cfg.MaxResults = 250; cfg.MaxRetries = -1 })
 	seen := 0
 	err := c.SearchAll(context.Background(), "/studies", Query{}, 100, func(Object) error { seen++; return nil })
-	if !errors.Is(err, ErrTooManyResults) || !strings.Contains(err.Error(), "stopped at 250 (MaxResults)") {
+	if !errors.Is(err, ErrTooManyResults) || !strings.Contains(err.Error(), "GET /studies: too many results: more than 250 results (max_results)") {
 		t.Fatalf("got %v, want ErrTooManyResults saying where it stopped", err)
 	}
 	if seen != 250 || pages.Load() != 3 {
 		t.Errorf("%d results from %d pages, want 250 from 3", seen, pages.Load())
+	}
+}
+
+// TestQIDOArchiveTruncates: an archive whose own maximum is below the page
+// asked for sends a short page with a 299 Warning saying results were left
+// out (PS3.18). Taking that short page for the last one made a partial
+// worklist look complete; a one-page search so marked is refused.
+func TestQIDOArchiveTruncates(t *testing.T) {
+	const total, archiveMax = 75, 30
+	warning := `299 archive: "The number of results exceeded the maximum supported by the server. Additional results can be requested."`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		n := min(archiveMax, max(0, total-offset))
+		if offset+n < total {
+			w.Header().Set("Warning", warning)
+		}
+		w.Header().Set("Content-Type", "application/dicom+json")
+		io.WriteString(w, smallStudies(offset, n))
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(cfg *Config) { cfg.MaxRetries = -1 })
+	seen := map[string]bool{}
+	err := c.SearchAll(context.Background(), "/studies", Query{}, 100, func(o Object) error {
+		seen[o.StudyUID()] = true
+		return nil
+	})
+	if err != nil || len(seen) != total {
+		t.Errorf("paged search: %d distinct results, error %v; want all %d", len(seen), err, total)
+	}
+	_, err = c.SearchStudies(context.Background(), Query{})
+	if !errors.Is(err, ErrTooManyResults) || !strings.Contains(err.Error(), "GET /studies") {
+		t.Errorf("one-page search of a truncated answer: got %v, want ErrTooManyResults naming the request", err)
 	}
 }
 

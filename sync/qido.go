@@ -139,7 +139,12 @@ func (c *Client) SearchInstances(ctx context.Context, studyUID, seriesUID string
 // SearchAll pages through a search at level "studies", "series" or
 // "instances" (below the base URL, e.g. "/studies/1.2.3/series"), pageSize
 // results at a time, calling fn for each result. It stops at the first
-// short page, and detects an archive that ignores offset.
+// short page that the archive does not mark as truncated (an archive whose
+// own page maximum is below pageSize says so in a Warning header, and the
+// next page is asked for), and detects an archive that ignores offset.
+// More than Config.MaxResults results in all is ErrTooManyResults, naming
+// the request and the limit: a partial worklist is never taken for the
+// whole.
 func (c *Client) SearchAll(ctx context.Context, path string, q Query, pageSize int, fn func(Object) error) error {
 	if pageSize <= 0 {
 		pageSize = 100
@@ -148,11 +153,14 @@ func (c *Client) SearchAll(ctx context.Context, path string, q Query, pageSize i
 	var firstOfLast string
 	total := 0
 	for {
-		page, err := c.search(ctx, path, q)
+		page, more, err := c.searchPage(ctx, path, q)
 		if err != nil {
 			return err
 		}
 		if len(page) == 0 {
+			if more {
+				return fmt.Errorf("sync: GET %s%s: %w: the archive says results are left out but sent none at offset %d", c.base.Path, path, ErrBadResponse, q.Offset)
+			}
 			return nil
 		}
 		if key := objectKey(page[0]); q.Offset > 0 && key != "" && key == firstOfLast {
@@ -161,14 +169,14 @@ func (c *Client) SearchAll(ctx context.Context, path string, q Query, pageSize i
 		firstOfLast = objectKey(page[0])
 		for _, o := range page {
 			if total == c.cfg.MaxResults {
-				return fmt.Errorf("sync: GET %s%s: %w: stopped at %d (MaxResults); narrow the query", c.base.Path, path, ErrTooManyResults, total)
+				return fmt.Errorf("sync: GET %s%s: %w: more than %d results (max_results); narrow the query or raise max_results", c.base.Path, path, ErrTooManyResults, total)
 			}
 			total++
 			if err := fn(o); err != nil {
 				return err
 			}
 		}
-		if len(page) < pageSize {
+		if len(page) < pageSize && !more {
 			return nil
 		}
 		q.Offset += len(page)
@@ -212,27 +220,62 @@ func (c *Client) Probe(ctx context.Context) error {
 }
 
 func (c *Client) search(ctx context.Context, path string, q Query) ([]Object, error) {
+	objs, more, err := c.searchPage(ctx, path, q)
+	if err == nil && more && q.Limit == 0 {
+		// No page was asked for, so the caller takes the answer for the
+		// whole, and the archive said it left results out.
+		return nil, fmt.Errorf("sync: GET %s%s: %w: the archive answered %d and says more are left out; page the search (SearchAll)", c.base.Path, path, ErrTooManyResults, len(objs))
+	}
+	return objs, err
+}
+
+// searchPage runs one search. more is true when the archive said, in a
+// Warning header, that it left results out (PS3.18 §8.3.4.5: its own
+// maximum was exceeded and "Additional results can be requested"): that
+// page may be short without being the last.
+func (c *Client) searchPage(ctx context.Context, path string, q Query) (objs []Object, more bool, err error) {
 	raw, err := q.Encode()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	r := request{method: http.MethodGet, path: path, query: raw, accept: "application/dicom+json, application/json"}
 	resp, err := c.send(ctx, r)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer resp.Body.Close()
+	more = resultsLeftOut(resp.Header.Values("Warning"))
 	if resp.StatusCode == http.StatusNoContent {
-		return nil, nil
+		return nil, more, nil
 	}
 	if err := checkJSONType(resp.Header.Get("Content-Type")); err != nil {
-		return nil, fmt.Errorf("sync: %s: %w", resp.name, err)
+		return nil, false, fmt.Errorf("sync: %s: %w", resp.name, err)
 	}
-	objs, err := decodeObjects(resp.Body, c.cfg.MaxJSONBytes, c.cfg.MaxResults)
+	objs, err = decodeObjects(resp.Body, c.cfg.MaxJSONBytes, c.cfg.MaxResults)
 	if err != nil {
-		return nil, c.jsonError(ctx, resp.name, err)
+		return nil, false, c.jsonError(ctx, resp.name, err)
 	}
-	return objs, nil
+	return objs, more, nil
+}
+
+// resultsLeftOut reports whether a Warning header says that the archive
+// truncated the answer at its own maximum. PS3.18 gives the text ("The
+// number of results exceeded the maximum supported by the server.
+// Additional results can be requested.") with code 299; archives vary the
+// wording, so any 299 warning speaking of results that exceed or of
+// additional results counts.
+func resultsLeftOut(warnings []string) bool {
+	for _, w := range warnings {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if !strings.HasPrefix(w, "299") {
+			continue
+		}
+		if strings.Contains(w, "additional results") || strings.Contains(w, "exceeded the maximum") ||
+			strings.Contains(w, "more results") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkJSONType(ct string) error {

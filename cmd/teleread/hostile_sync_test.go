@@ -7,18 +7,37 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// hostileArchive answers QIDO with one study assigned to Doe^Jane (or, when
-// hugeQIDO, with a 250 MB array of small studies) and every retrieve with one
+// QIDO answers of hostileArchive.
+const (
+	qidoOne   = iota // one study assigned to Doe^Jane
+	qidoHuge         // a 250 MB array of small studies
+	qidoPages        // every page full, whatever the offset: no end
+)
+
+// hostileArchive answers QIDO as qido says and every retrieve with one
 // endless part of zeros.
-func hostileArchive(hugeQIDO bool) http.HandlerFunc {
+func hostileArchive(qido int) http.HandlerFunc {
 	const study = `{"0020000D":{"vr":"UI","Value":["1.2.3.%d"]},"00081060":{"vr":"PN","Value":[{"Alphabetic":"Doe^Jane"}]},"00201208":{"vr":"IS","Value":[1]},"00201206":{"vr":"IS","Value":[1]}}`
 	return func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case strings.HasSuffix(r.URL.Path, "/studies") && hugeQIDO:
+		case strings.HasSuffix(r.URL.Path, "/studies") && qido == qidoPages:
+			w.Header().Set("Content-Type", "application/dicom+json")
+			offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+			limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+			io.WriteString(w, "[")
+			for i := range limit {
+				if i > 0 {
+					io.WriteString(w, ",")
+				}
+				fmt.Fprintf(w, study, offset+i)
+			}
+			io.WriteString(w, "]")
+		case strings.HasSuffix(r.URL.Path, "/studies") && qido == qidoHuge:
 			w.Header().Set("Content-Type", "application/dicom+json")
 			io.WriteString(w, "[")
 			for i := 0; i < 1500000; i++ {
@@ -49,20 +68,23 @@ func hostileArchive(hugeQIDO bool) http.HandlerFunc {
 }
 
 // TestHostileArchiveSyncCLI: `sync --once` against an archive that sends a
-// 250 MB QIDO answer (5.9 GB before) or an endless part (8 GB of tmp/ in
-// 33 s before) fails with the reason, leaves nothing staged, and its peak
-// RSS stays under 300 MB.
+// 250 MB QIDO answer (5.9 GB before), pages of assigned studies that never
+// end (paged forever before, then cut at 10,000 as if that were the whole
+// worklist) or an endless part (8 GB of tmp/ in 33 s before) fails with the
+// reason naming the request and the limit, leaves nothing staged, and its
+// peak RSS stays under 300 MB.
 func TestHostileArchiveSyncCLI(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		huge bool
+		qido int
 		want string
 	}{
-		{"250 MB QIDO answer", true, "JSON answer over"},
-		{"endless part", false, "not a DICOM file"},
+		{"250 MB QIDO answer", qidoHuge, "JSON answer over"},
+		{"endless worklist pages", qidoPages, "GET /studies: too many results: more than 10000 results (max_results)"},
+		{"endless part", qidoOne, "not a DICOM file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(hostileArchive(tt.huge))
+			srv := httptest.NewServer(hostileArchive(tt.qido))
 			defer srv.Close()
 			home := t.TempDir()
 			r := teleread(t, home, "sync", "--once", "--archive", srv.URL, "--reader", "Doe^Jane", "--priors", "0")
