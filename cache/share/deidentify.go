@@ -57,6 +57,15 @@ type Options struct {
 	// pixels cannot be removed by changing attributes, and an image that does
 	// not say NO may carry some (absent means unknown, not clean).
 	IncludeBurnedIn bool
+	// CleanPixels applies the Clean Pixel Data Option (cleanpixels.go) to
+	// images whose Burned In Annotation is YES or absent, instead of leaving
+	// them out: outside the ultrasound regions, or in CleanBand at the top of
+	// other images, every pixel is blanked, and the image then says NO. An
+	// image that cannot be cleaned safely is left out with the reason.
+	CleanPixels bool
+	// CleanBand is the top band CleanPixels blanks in images other than
+	// ultrasound; the zero value is DefaultBand.
+	CleanBand Band
 }
 
 // Deidentifier applies the profile to the instances of one export. Its UID
@@ -184,12 +193,21 @@ func ruleFor(t dataset.Tag) (rule, bool) {
 // streamed element), converted to the byte order of ts, with the profile's
 // identifying attributes added.
 func (d *Deidentifier) Deidentify(f *dataset.File, ts string) ([]elem, error) {
+	return d.deidentify(f, ts, nil)
+}
+
+// deidentify is Deidentify, with the pixels cleaned by c when c is set (ts is
+// then explicit VR little endian).
+func (d *Deidentifier) deidentify(f *dataset.File, ts string, c *cleaner) ([]elem, error) {
 	big := ts == explicitVRBigEndian
 	out, err := d.clean(f.DataSet, big, 0)
 	if err != nil {
 		return nil, err
 	}
-	if f.Pixel != nil {
+	if f.Pixel != nil && c != nil {
+		out = append(dropTags(out, replacedByCleaning...), c.elements(f)...)
+		out = append(out, elem{tag: f.Pixel.Tag, vr: f.Pixel.VR, pixel: f.Pixel, clean: c})
+	} else if f.Pixel != nil {
 		// Comments and application segments inside the code streams are
 		// removed (markers.go); the frames are then rewritten one fragment
 		// each, so an Extended Offset Table of the source no longer holds.
@@ -213,6 +231,10 @@ func (d *Deidentifier) Deidentify(f *dataset.File, ts string) ([]elem, error) {
 	if d.opts.KeepDevice {
 		codes = append(codes, codeItem(codeDeviceID, "Retain Device Identity Option"))
 		methods = append(methods, "Retain Device Identity")
+	}
+	if c != nil {
+		codes = append(codes, codeItem(codeCleanPixels, "Clean Pixel Data Option"))
+		methods = append(methods, "Clean Pixel Data")
 	}
 	out = dropTags(out, tagPatientIdentityRemoved, tagDeidentificationMethod, tagDeidentificationMethodCodeSeq, tagLongitudinalTemporalInfoModif)
 	out = append(out,

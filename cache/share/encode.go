@@ -35,6 +35,9 @@ type elem struct {
 	// code stream per frame, each written as one fragment, with a Basic
 	// Offset Table made for them.
 	frames [][]byte
+	// clean, when set, writes the pixel data decoded and blanked, as native
+	// little endian frames (cleanpixels.go).
+	clean *cleaner
 }
 
 // longVR lists the VRs with a 32-bit length in explicit VR (PS3.5 7.1.2).
@@ -242,6 +245,12 @@ func writePart10(w io.Writer, sopClass, sopInstance, ts string, es []elem, src *
 			return total, err
 		}
 		buf = buf[:0]
+		if el.clean != nil {
+			if err := el.clean.writeTo(put, el.tag); err != nil {
+				return total, err
+			}
+			continue
+		}
 		if el.frames != nil {
 			if err := enc.framesData(put, el.tag, el.frames); err != nil {
 				return total, err

@@ -49,7 +49,8 @@ type Summary struct {
 	Studies      int
 	Series       int
 	Instances    int       // files written
-	BurnedIn     []Skipped // left out because Burned In Annotation is YES or absent
+	BurnedIn     []Skipped // left out because Burned In Annotation is YES or absent (or their pixels could not be cleaned)
+	Cleaned      int       // images whose pixels the Clean Pixel Data Option blanked
 	Failed       []Skipped // could not be read or written
 	Records      []Record  // one per file written, in order
 }
@@ -146,7 +147,18 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 					sum.Failed = append(sum.Failed, Skipped{label, num, x.reason(err, in.Path)})
 					continue
 				}
-				if x.Deidentify && !x.Options.IncludeBurnedIn && BurnedIn(f) {
+				var c *cleaner
+				if x.Deidentify && x.Options.CleanPixels && BurnedIn(f) {
+					band := x.Options.CleanBand
+					if band == (Band{}) {
+						band = DefaultBand
+					}
+					if c, err = newCleaner(f, band); err != nil {
+						f.Close()
+						sum.BurnedIn = append(sum.BurnedIn, Skipped{label, num, x.reason(err, in.Path)})
+						continue
+					}
+				} else if x.Deidentify && !x.Options.IncludeBurnedIn && BurnedIn(f) {
 					why := "Burned In Annotation is YES"
 					if strings.TrimSpace(f.String(tagBurnedInAnnotation)) == "" {
 						why = "Burned In Annotation is absent"
@@ -156,7 +168,7 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 					continue
 				}
 				n++
-				p, err := x.prepare(d, f, in, study, n)
+				p, err := x.prepare(d, f, in, study, n, c)
 				if err == nil {
 					err = fn(p)
 				}
@@ -168,6 +180,9 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 				}
 				wrote = true
 				sum.Instances++
+				if c != nil {
+					sum.Cleaned++
+				}
 				if x.Progress != nil {
 					x.Progress(sum.Instances)
 				}
@@ -191,7 +206,7 @@ func (x *Exporter) reason(err error, path string) string {
 	return strings.ReplaceAll(err.Error(), path, "the cached file")
 }
 
-func (x *Exporter) prepare(d *Deidentifier, f *dataset.File, in cache.Instance, study string, n int) (*prepared, error) {
+func (x *Exporter) prepare(d *Deidentifier, f *dataset.File, in cache.Instance, study string, n int, c *cleaner) (*prepared, error) {
 	p := &prepared{f: f, path: in.Path}
 	p.rec.Source = in.Path
 	p.rec.FileID = []string{"DICOM", fmt.Sprintf("IM%06d", n)}
@@ -199,10 +214,13 @@ func (x *Exporter) prepare(d *Deidentifier, f *dataset.File, in cache.Instance, 
 		return nil, fmt.Errorf("share: more than 999999 files in one export")
 	}
 	ts := outputSyntax(f.TransferSyntax)
+	if c != nil {
+		ts = explicitVRLittleEndian // cleaned pixels are written native, little endian
+	}
 	big := ts == explicitVRBigEndian
 	switch {
 	case d != nil:
-		es, err := d.Deidentify(f, ts)
+		es, err := d.deidentify(f, ts, c)
 		if err != nil {
 			return nil, err
 		}

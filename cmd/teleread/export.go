@@ -23,6 +23,8 @@ func runExport(g *globals, args []string) int {
 	keepDates := fs.Bool("keep-dates", false, "with --deidentify: keep longitudinal dates, shifted by one offset for the export")
 	keepDevice := fs.Bool("keep-device", false, "with --deidentify: keep device identity (serial numbers, station names)")
 	burnedIn := fs.Bool("include-burned-in", false, "with --deidentify: include images whose Burned In Annotation is YES or absent")
+	cleanPixels := fs.Bool("clean-pixels", false, "with --deidentify: blank burned-in text (Clean Pixel Data Option): outside the ultrasound regions, or a band at the top of other images")
+	cleanBand := fs.String("clean-band", share.DefaultBand.String(), "with --clean-pixels: the top band blanked in images other than ultrasound, in rows (48) or percent of the rows (10%)")
 	stow := fs.String("stow", "", "DICOMweb root to send the copy to with STOW-RS (e.g. https://host/dicom-web)")
 	tokenFile := fs.String("token-file", "", "file holding the bearer token for --stow")
 	studies, err := interleaved(fs, args)
@@ -30,11 +32,16 @@ func runExport(g *globals, args []string) int {
 		return 2
 	}
 	if len(studies) == 0 || (*out == "" && *stow == "") {
-		fmt.Fprintln(stderr, "usage: teleread export [--deidentify [--keep-dates] [--keep-device] [--include-burned-in]] STUDY_UID... (-o OUT.zip | --stow URL [--token-file F])")
+		fmt.Fprintln(stderr, "usage: teleread export [--deidentify [--keep-dates] [--keep-device] [--include-burned-in] [--clean-pixels [--clean-band N|N%]]] STUDY_UID... (-o OUT.zip | --stow URL [--token-file F])")
 		return 2
 	}
-	if !*deid && (*keepDates || *keepDevice || *burnedIn) {
-		fmt.Fprintln(stderr, "teleread: export: --keep-dates, --keep-device and --include-burned-in need --deidentify")
+	if !*deid && (*keepDates || *keepDevice || *burnedIn || *cleanPixels) {
+		fmt.Fprintln(stderr, "teleread: export: --keep-dates, --keep-device, --include-burned-in and --clean-pixels need --deidentify")
+		return 2
+	}
+	band, err := share.ParseBand(*cleanBand)
+	if err != nil {
+		fmt.Fprintln(stderr, "teleread: export: --clean-band:", err)
 		return 2
 	}
 	c, err := g.openCache()
@@ -58,7 +65,8 @@ func runExport(g *globals, args []string) int {
 	}
 	defer os.Remove(tmp.Name())
 	x := &share.Exporter{Cache: c, Deidentify: *deid, Options: share.Options{
-		KeepDates: *keepDates, KeepDevice: *keepDevice, IncludeBurnedIn: *burnedIn}}
+		KeepDates: *keepDates, KeepDevice: *keepDevice, IncludeBurnedIn: *burnedIn,
+		CleanPixels: *cleanPixels, CleanBand: band}}
 	// On a terminal a line shows instances written of those cached, the
 	// bytes of the zip so far and the rate.
 	line := newLiveLine(isTerminal(os.Stderr))
@@ -132,13 +140,20 @@ func printExportSummary(sum share.Summary) {
 		if sum.Options.KeepDevice {
 			opts = append(opts, "device identity kept")
 		}
+		if sum.Options.CleanPixels {
+			opts = append(opts, fmt.Sprintf("pixels cleaned in %d images", sum.Cleaned))
+		}
 		fmt.Fprintf(stdout, "de-identified (%s)\n", strings.Join(opts, "; "))
 	} else {
 		fmt.Fprintln(stdout, "NOT de-identified: the copy carries the patient's identity")
 	}
 	fmt.Fprintf(stdout, "exported %d instances in %d series of %d studies\n", sum.Instances, sum.Series, sum.Studies)
 	if n := len(sum.BurnedIn); n > 0 {
-		fmt.Fprintf(stdout, "left out: %d images whose Burned In Annotation is absent or YES (burned-in text may identify the patient); --include-burned-in exports them:\n", n)
+		if sum.Options.CleanPixels {
+			fmt.Fprintf(stdout, "left out: %d images whose Burned In Annotation is absent or YES and whose pixels could not be cleaned safely:\n", n)
+		} else {
+			fmt.Fprintf(stdout, "left out: %d images whose Burned In Annotation is absent or YES (burned-in text may identify the patient); --include-burned-in exports them, --clean-pixels blanks the text:\n", n)
+		}
 		for _, s := range sum.BurnedIn {
 			fmt.Fprintf(stdout, "  %s, instance %s: %s\n", s.Series, s.InstanceNumber, s.Reason)
 		}
