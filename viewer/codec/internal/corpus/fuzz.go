@@ -104,6 +104,21 @@ func AllocationBound(src []byte, header func([]byte) (codec.StreamHeader, error)
 	return base + 16*uint64(len(src))
 }
 
+// fuzzMaxSamples caps the samples a fuzzed code stream may declare (a
+// 2048x2048 grey frame). A few hundred bytes can declare a 16384x1024 frame
+// that decodes, in seconds and hundreds of MB: on a loaded machine the fuzzer
+// took such an input for a hung worker and stopped (the input is kept as a
+// seed of the JPEG 2000 target). Sizes up to codec.MaxPixels, and headers
+// that disagree with the DICOM header, are the hostile-input tests' matter.
+const fuzzMaxSamples = 4 << 20
+
+// tooBigToFuzz reports whether src's header declares more than
+// fuzzMaxSamples samples.
+func tooBigToFuzz(src []byte, header func([]byte) (codec.StreamHeader, error)) bool {
+	h, err := header(src)
+	return err == nil && uint64(max(h.Width, 0))*uint64(max(h.Height, 0))*uint64(max(h.Components, 1)) > fuzzMaxSamples
+}
+
 // FuzzFrame0 is the fuzz test of a decoder whose code streams carry their own
 // geometry: it is seeded with frame 0 of every corpus file in the transfer
 // syntaxes uids (up to max bytes; larger ones are neither seeded nor fuzzed),
@@ -119,7 +134,7 @@ func FuzzFrame0(f *testing.F, max int, decode func([]byte) (*codec.Image, error)
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		if len(src) > max {
+		if len(src) > max || tooBigToFuzz(src, header) {
 			return
 		}
 		CheckAllocation(t, src, AllocationBound(src, header), decode)
