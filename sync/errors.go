@@ -27,6 +27,10 @@ var (
 	// ErrInvalidUID reports a UID that is not a DICOM UID (digits and dots,
 	// at most 64 characters); it is refused before it reaches a URL.
 	ErrInvalidUID = errors.New("invalid DICOM UID")
+	// ErrCutOff reports a retrieved part longer than its Content-Length or
+	// than Config.MaxPartBytes: it was cut off there (it also wraps
+	// ErrBadResponse). The puller remembers it (CutOffs).
+	ErrCutOff = errors.New("cut off")
 	// ErrStalled reports a response that sent no byte for Config.StallTimeout.
 	ErrStalled = errors.New("response stalled")
 	// ErrInsecureCredentials reports credentials that would travel over plain

@@ -30,7 +30,7 @@ func TestRetrieveEndlessPart(t *testing.T) {
 		max    int64
 		want   string
 	}{
-		{"no length, ceiling", "", 4 << 20, "longer than 4194304 bytes (MaxPartBytes): cut off"},
+		{"no length, ceiling", "", 4 << 20, "longer than 4194304 bytes (max_part_mb): cut off"},
 		{"announced 1000 bytes", "Content-Length: 1000\r\n", 4 << 20, "longer than its Content-Length 1000: cut off"},
 	}
 	for _, tt := range tests {

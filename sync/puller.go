@@ -151,6 +151,10 @@ type Puller struct {
 	SeriesConcurrency int
 	// OnEvent receives progress; nil discards it.
 	OnEvent func(Event)
+	// CutOffs, when set, remembers parts the archive sent too long (cut
+	// off): such an instance is not fetched again until the table's retry
+	// interval has passed, and its study stays incomplete, saying why.
+	CutOffs *CutOffs
 }
 
 // Assignment is one study of the worklist.
@@ -461,8 +465,21 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	// instances first (the fast path, below); one the archive counts as a
 	// single series is retrieved whole, without asking for its series
 	// either: a round trip less per study, about 5 ms on Orthanc.
+	archive := p.Client.BaseURL()
+	cutOffs := p.CutOffs.Study(archive, uid)
+	cutInstance := map[string]CutOff{} // instances left alone
+	cutSeries := map[string]bool{}     // series fetched one instance at a time
+	for _, c := range cutOffs {
+		if c.SOPInstanceUID != "" {
+			cutInstance[c.SOPInstanceUID] = c
+		} else {
+			cutSeries[c.SeriesUID] = true
+		}
+	}
 	empty := false
-	if sc, ok := p.Store.(SeriesCounter); ok {
+	if sc, ok := p.Store.(SeriesCounter); ok && len(cutOffs) == 0 {
+		// A study with a remembered cut-off is listed instance by instance
+		// (below), never retrieved whole: that would bring the part again.
 		if n, err := sc.StudyInstanceCount(uid); err == nil && n == 0 {
 			empty = true
 		}
@@ -526,6 +543,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		}
 	}
 	var todo []seriesWork
+	var leftAlone []CutOff
 	total, done := 0, 0
 	if wholeWant > 0 {
 		todo, total = []seriesWork{{want: wholeWant}}, wholeWant
@@ -549,6 +567,10 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			if err != nil {
 				return fail(done, total, fmt.Errorf("sync: study %s: %w", uid, err))
 			}
+			if c, ok := cutInstance[sop]; ok && !has {
+				leftAlone = append(leftAlone, c)
+				continue
+			}
 			if has {
 				done++
 			} else {
@@ -560,6 +582,13 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			todo = append(todo, sw)
 		}
 	}
+	// An instance left alone keeps the study from being ready, and says why.
+	cutOffErr := func() error {
+		if len(leftAlone) == 0 {
+			return nil
+		}
+		return p.CutOffs.cutOffError(leftAlone[0])
+	}
 	if want, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); !fast && ok && want != total && !p.headerCount(ctx, uid, "", TagNumberOfStudyRelatedInstances, want) {
 		return fail(done, total, fmt.Errorf("sync: study %s: the archive counts %d instances but lists %d", uid, want, total))
 	}
@@ -567,6 +596,9 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		return fail(0, 0, fmt.Errorf("sync: study %s: the archive lists no instance", uid))
 	}
 	if len(todo) == 0 {
+		if err := cutOffErr(); err != nil {
+			return fail(done, total, err)
+		}
 		return 0, 0, p.ready(uid, done, total)
 	}
 	_ = p.Store.SetStudyState(uid, StateDownloading, done, total, "")
@@ -789,7 +821,7 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 					record(err)
 				}
 			}()
-			if fast || len(sw.missing) == len(sw.all) {
+			if fast || (len(sw.missing) == len(sw.all) && !cutSeries[sw.uid] && !cutSeries[""]) {
 				var err error
 				if sw.uid == "" {
 					_, err = p.Client.RetrieveStudy(ctx, uid, sink)
@@ -798,6 +830,14 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				}
 				if ferr := flush(); ferr != nil && err == nil {
 					err = ferr
+				}
+				if errors.Is(err, ErrCutOff) {
+					// Which instance it was is not known here: the next
+					// sync fetches this series (or study) one instance at a
+					// time, and remembers the one cut off.
+					if rerr := p.CutOffs.Remember(CutOff{Archive: archive, StudyUID: uid, SeriesUID: sw.uid, Reason: err.Error()}); rerr != nil {
+						record(rerr)
+					}
 				}
 				if err != nil && (!IsTransient(err) || errors.Is(err, ErrOffline)) {
 					record(err)
@@ -817,6 +857,11 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 				err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, sink)
 				if ferr := flush(); ferr != nil && err == nil {
 					err = ferr
+				}
+				if errors.Is(err, ErrCutOff) {
+					if rerr := p.CutOffs.Remember(CutOff{Archive: archive, StudyUID: uid, SeriesUID: sw.uid, SOPInstanceUID: sop, Reason: err.Error()}); rerr != nil {
+						record(rerr)
+					}
 				}
 				if err != nil {
 					record(err)
@@ -873,10 +918,14 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 			}
 		}
 	}
-	if len(missing) == 0 {
+	if len(missing) == 0 && len(leftAlone) == 0 {
 		return fetched, received, p.ready(uid, done, total)
 	}
+	done -= len(leftAlone)
 	err := firstErr
+	if err == nil {
+		err = cutOffErr()
+	}
 	if err == nil {
 		err = fmt.Errorf("sync: study %s: %d of %d instances did not arrive (first %s)", uid, len(missing), total, missing[0])
 	}

@@ -42,6 +42,10 @@ type Link struct {
 	CacheLimit int64
 	// RetentionDays is what the Retention hook keeps; 0 is forever.
 	RetentionDays int
+	// CutOffRetry is how long an instance whose part this archive sent too
+	// long is left alone (CutOffs, kept in the cache's home); 0 is
+	// DefaultCutOffRetry.
+	CutOffRetry time.Duration
 	// Turnaround is the reader's targets, for front-ends that show due times
 	// (the service itself does not need them).
 	Turnaround Turnaround
@@ -301,6 +305,14 @@ func (s *Service) pull(ctx context.Context, link *Link, probe bool) (res PassRes
 	p := &Puller{Client: link.Client, Store: s.Cache, Reader: link.Reader, Worklist: link.Worklist,
 		Accessions: link.Accessions, AssignedAttribute: link.AssignedAttribute, Priors: link.Priors,
 		Workitems: link.UPS, OnEvent: s.emit}
+	// A part cut off is not fetched again on every pass. Without the table
+	// (an unreadable home) the pull still runs, as before, and says why.
+	if co, err := OpenCutOffs(CutOffsPath(s.Cache.Home()), link.CutOffRetry); err == nil {
+		p.CutOffs = co
+	} else {
+		res.Problems = append(res.Problems, err)
+		s.emit(Event{Kind: Problem, Err: err})
+	}
 	res.Pull, res.PullErr = p.Pull(ctx)
 	if ctx.Err() != nil {
 		return res

@@ -280,11 +280,11 @@ func (p *partReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.got += int64(n)
 	if p.want >= 0 && p.got > p.want {
-		p.err = fmt.Errorf("%w: part longer than its Content-Length %d: cut off", ErrBadResponse, p.want)
+		p.err = fmt.Errorf("%w: part longer than its Content-Length %d: %w", ErrBadResponse, p.want, ErrCutOff)
 		return n, p.err
 	}
 	if p.max > 0 && p.got > p.max {
-		p.err = fmt.Errorf("%w: part longer than %d bytes (MaxPartBytes): cut off", ErrBadResponse, p.max)
+		p.err = fmt.Errorf("%w: part longer than %d bytes (max_part_mb): %w", ErrBadResponse, p.max, ErrCutOff)
 		return n, p.err
 	}
 	if err == io.EOF && p.want >= 0 && p.got < p.want {

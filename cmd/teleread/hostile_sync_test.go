@@ -6,10 +6,14 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"teleread/viewer/dataset/hostiletest"
 )
 
 // QIDO answers of hostileArchive.
@@ -109,5 +113,108 @@ func TestHostileArchiveSyncCLI(t *testing.T) {
 				t.Errorf("%d bytes left staged", staged)
 			}
 		})
+	}
+}
+
+// cutOffArchive serves one study of one series holding two instances made by
+// hostiletest: the first whole, the second a DICOM start followed by zeros
+// that never end. It counts the bytes it sent of the second.
+type cutOffArchive struct {
+	good, bad []byte
+	badSent   atomic.Int64
+}
+
+func newCutOffArchive() *cutOffArchive {
+	img := hostiletest.Image{Rows: "2", Cols: "2", Pixel: make([]byte, 8)}
+	return &cutOffArchive{good: img.File(1), bad: img.File(2)}
+}
+
+func (a *cutOffArchive) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	study, series := hostiletest.StudyUID, hostiletest.SeriesUID
+	sop := func(n int) string { return fmt.Sprintf("2.25.14000000000000000000000000000000%04d", 1000+n) }
+	obj := fmt.Sprintf(`{"0020000D":{"vr":"UI","Value":[%q]},"0020000E":{"vr":"UI","Value":[%q]},`+
+		`"00081060":{"vr":"PN","Value":[{"Alphabetic":"Doe^Jane"}]},"00201206":{"vr":"IS","Value":[1]},`+
+		`"00201208":{"vr":"IS","Value":[2]},"00201209":{"vr":"IS","Value":[2]}`, study, series)
+	p := r.URL.Path
+	switch {
+	case strings.HasSuffix(p, "/studies"), strings.HasSuffix(p, "/series"):
+		w.Header().Set("Content-Type", "application/dicom+json")
+		io.WriteString(w, "["+obj+"}]")
+		return
+	case strings.HasSuffix(p, "/instances"):
+		w.Header().Set("Content-Type", "application/dicom+json")
+		io.WriteString(w, fmt.Sprintf(`[%s,"00080018":{"vr":"UI","Value":[%q]}},%s,"00080018":{"vr":"UI","Value":[%q]}}]`, obj, sop(1), obj, sop(2)))
+		return
+	}
+	w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=b`)
+	part := "--b\r\nContent-Type: application/dicom\r\n\r\n"
+	if !strings.HasSuffix(p, "/instances/"+sop(2)) {
+		io.WriteString(w, part)
+		w.Write(a.good)
+		if strings.HasSuffix(p, "/instances/"+sop(1)) {
+			io.WriteString(w, "\r\n--b--\r\n")
+			return
+		}
+		io.WriteString(w, "\r\n")
+	}
+	io.WriteString(w, part)
+	n, _ := w.Write(a.bad)
+	a.badSent.Add(int64(n))
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := w.Write(buf)
+		a.badSent.Add(int64(n))
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestCutOffRemembered: an archive whose part never ends was cut off at the
+// ceiling and downloaded again on every sync (8 GB each time with the
+// default ceiling). Now the cut-off is remembered in the home: the sync after
+// the one that finds which instance it was leaves it alone (the study stays
+// incomplete, 1 of 2, and says why), until --retry-cut-off.
+func TestCutOffRemembered(t *testing.T) {
+	a := newCutOffArchive()
+	srv := httptest.NewServer(a)
+	defer srv.Close()
+	home := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(conf, []byte(`{"max_part_mb": 2}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"TELEREAD_CONFIG=" + conf}
+	sync := func(extra ...string) (result, int64) {
+		before := a.badSent.Load()
+		r := telereadEnv(t, home, env, append([]string{"sync", "--once", "--archive", srv.URL, "--reader", "Doe^Jane", "--priors", "0"}, extra...)...)
+		return r, a.badSent.Load() - before
+	}
+	steps := []struct {
+		name     string
+		extra    []string
+		wantSent bool   // the endless part was downloaded (up to the ceiling)
+		want     string // in the output
+	}{
+		{"first sync: the study retrieve is cut off", nil, true, "longer than 2097152 bytes (max_part_mb): cut off"},
+		{"second sync: one instance at a time finds it", nil, true, "longer than 2097152 bytes (max_part_mb): cut off"},
+		{"third sync: left alone", nil, false, "not fetched again until"},
+		{"fourth sync: still left alone", nil, false, "not fetched again until"},
+		{"explicit retry", []string{"--retry-cut-off"}, true, "retrying 1 cut-off parts"},
+	}
+	for _, st := range steps {
+		r, sent := sync(st.extra...)
+		out := r.stdout + r.stderr
+		if r.code == 0 || !strings.Contains(out, st.want) {
+			t.Errorf("%s: exit %d, output %q; want a failure saying %q", st.name, r.code, out, st.want)
+		}
+		if got := sent >= 2<<20; got != st.wantSent {
+			t.Errorf("%s: %d bytes of the endless part sent, want downloaded %v", st.name, sent, st.wantSent)
+		}
+		t.Logf("%s: %d bytes of the endless part sent", st.name, sent)
+	}
+	r := teleread(t, home, "worklist", "--json")
+	if !strings.Contains(r.stdout, "cut off") {
+		t.Errorf("the worklist does not say why the study is incomplete: %s", r.stdout)
 	}
 }

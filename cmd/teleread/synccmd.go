@@ -26,6 +26,7 @@ func runSync(g *globals, args []string) int {
 	interval := fs.Duration("interval", time.Minute, "poll interval without --once")
 	limit := fs.Float64("cache-limit-gb", 0, "evict least recently read studies beyond this size (0: config, else no limit); never unreported work")
 	worklist := fs.String("worklist", "", "where assignments come from: query (default) or ups (UPS-RS workitems)")
+	retryCutOff := fs.Bool("retry-cut-off", false, "fetch again the instances whose parts this archive sent too long (cut off), before their retry interval has passed")
 	if _, err := interleaved(fs, args); err != nil {
 		return 2
 	}
@@ -61,6 +62,17 @@ func runSync(g *globals, args []string) int {
 		return fail(err)
 	}
 	link.Priors.Modalities = splitList(*priorMods)
+	if *retryCutOff {
+		co, err := tsync.OpenCutOffs(tsync.CutOffsPath(c.Home()), link.CutOffRetry)
+		if err != nil {
+			return fail(err)
+		}
+		n, err := co.Forget(link.Client.BaseURL())
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "retrying %d cut-off parts\n", n)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -79,6 +79,10 @@ type Config struct {
 	MaxJSONMB  int64 `json:"max_json_mb"`
 	MaxResults int   `json:"max_results"`
 	MaxPartMB  int64 `json:"max_part_mb"`
+	// CutOffRetryHours is how long an instance whose part was cut off (longer
+	// than announced or than max_part_mb) is left alone before the next try
+	// (zero: 24 hours); `sync --retry-cut-off` tries at once.
+	CutOffRetryHours float64 `json:"cut_off_retry_hours"`
 	// TransferSyntaxes is the order in which retrieves ask for transfer
 	// syntaxes ("*": as stored); empty means the client's default, lossless
 	// compressed first. Lossy syntaxes only when listed here.

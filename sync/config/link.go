@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	tsync "teleread/sync"
 )
@@ -60,7 +61,8 @@ func (c Config) link(store tsync.WorkitemStore, accessions []string) (*tsync.Lin
 		AssignedAttribute: tsync.AssignedAttribute(c.AssignedAttribute),
 		Priors:            tsync.PriorPolicy{Max: c.PriorsPerStudy()},
 		CacheLimit:        c.CacheLimitBytes(), RetentionDays: c.RetentionDays,
-		Turnaround: c.Turnaround(), Display: client.BaseURL(), Accessions: accessions}
+		Turnaround: c.Turnaround(), Display: client.BaseURL(), Accessions: accessions,
+		CutOffRetry: time.Duration(c.CutOffRetryHours * float64(time.Hour))}
 	if ups {
 		if link.UPS, err = c.UPSProvider(client, store); err != nil {
 			return nil, err
