@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"teleread/internal/corpustest"
 )
 
 // rssSlackKiB absorbs what does not scale with the frame: the Go heap grows
@@ -27,27 +27,7 @@ const openJPEGFactor = 4
 // whatever its size, codec or frame count (frames are decoded one at a
 // time, and indexing decodes none).
 func TestCorpusRSSCLI(t *testing.T) {
-	requireCorpus(t)
-	var m struct {
-		Files []struct {
-			ID, File string
-			DICOM    struct {
-				TransferSyntaxUID string `json:"transfer_syntax_uid"`
-				Rows              int
-				Columns           int
-				SamplesPerPixel   int `json:"samples_per_pixel"`
-				BitsAllocated     int `json:"bits_allocated"`
-			}
-			Expectation struct{ Render string }
-		}
-	}
-	b, err := os.ReadFile(filepath.Join(corpusDir, "MANIFEST.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	dir, entries := corpustest.Load(t)
 	peak := func(cmd, path string) int64 {
 		args := []string{cmd, path}
 		if cmd == "render" {
@@ -61,16 +41,16 @@ func TestCorpusRSSCLI(t *testing.T) {
 	}
 	base := map[string]int64{}
 	for _, cmd := range []string{"info", "import", "render"} {
-		base[cmd] = peak(cmd, filepath.Join(corpusDir, "files", "mr_small_explicit_le.dcm"))
+		base[cmd] = peak(cmd, corpustest.Lookup(t, entries, "mr_small_explicit_le").Path(dir))
 	}
 	t.Logf("baseline peak RSS: info %d MiB, import %d MiB, render %d MiB", base["info"]>>10, base["import"]>>10, base["render"]>>10)
-	for _, e := range m.Files {
+	for _, e := range entries {
 		if e.Expectation.Render != "reference" {
 			continue
 		}
 		d := e.DICOM
 		frameKiB := int64(d.Rows) * int64(d.Columns) * int64(d.SamplesPerPixel) * int64(max(d.BitsAllocated, 8)/8) >> 10
-		path := filepath.Join(corpusDir, e.File)
+		path := e.Path(dir)
 		for _, cmd := range []string{"info", "import", "render"} {
 			t.Run(e.ID+"/"+cmd, func(t *testing.T) {
 				factor := int64(2)
