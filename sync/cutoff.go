@@ -158,7 +158,7 @@ func (t *CutOffs) save() error {
 		return fmt.Errorf("sync: cut-offs: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err == nil {
+	if _, err = tmp.Write(b); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

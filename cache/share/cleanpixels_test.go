@@ -18,7 +18,6 @@ type pixelDump struct {
 	Rows, Columns, Samples, Bits, Planar, Frames int
 	Photometric                                  string
 	Regions                                      [][4]int // x0, y0, x1, y1
-	path                                         string   // the raw Pixel Data bytes
 }
 
 // dumpPixelsPy reads a file with pydicom (no numpy needed): the pixel
