@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -12,36 +13,34 @@ import (
 
 // priorsOf returns the cached priors of a study, the most recent first: the
 // studies the worklist fetched as its priors, and any other cached study of
-// the same Patient ID with an earlier study date.
+// the same patient (cache.SamePatient) with an earlier study date.
 func priorsOf(c *cache.Cache, st cache.Study) ([]cache.Study, error) {
-	rows, err := c.DB().Query(`SELECT study_uid FROM worklist WHERE role = 'prior' AND prior_of = ?`, st.StudyInstanceUID)
-	if err != nil {
-		return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
-	}
-	listed := map[string]bool{}
-	for rows.Next() {
-		var uid string
-		if err := rows.Scan(&uid); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
-		}
-		listed[uid] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
-	}
-	studies, err := c.Studies()
+	items, err := c.WorklistAll()
 	if err != nil {
 		return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
 	}
 	var out []cache.Study
-	for _, o := range studies {
-		if o.StudyInstanceUID == st.StudyInstanceUID {
+	listed := map[string]bool{}
+	for _, w := range items {
+		if w.Role != "prior" || w.PriorOf != st.StudyInstanceUID {
 			continue
 		}
-		samePatient := st.PatientID != "" && o.PatientID == st.PatientID && o.StudyDate != "" && o.StudyDate < st.StudyDate
-		if listed[o.StudyInstanceUID] || samePatient {
+		o, err := c.StudyByUID(w.StudyInstanceUID)
+		if errors.Is(err, cache.ErrNotFound) {
+			continue // listed, not fetched yet
+		}
+		if err != nil {
+			return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
+		}
+		listed[o.StudyInstanceUID] = true
+		out = append(out, o)
+	}
+	same, err := c.StudiesOfPatient(st)
+	if err != nil {
+		return nil, fmt.Errorf("app: priors of %s: %w", st.StudyInstanceUID, err)
+	}
+	for _, o := range same {
+		if !listed[o.StudyInstanceUID] && o.StudyDate != "" && o.StudyDate < st.StudyDate {
 			out = append(out, o)
 		}
 	}

@@ -23,6 +23,7 @@ type worklistRow struct {
 	Priority    int
 	PatientName string // as stored, "Family^Given"
 	PatientID   string
+	Issuer      string // of the Patient ID; "" when the files name none
 	BirthDate   string
 	Sex         string
 	StudyDate   string // YYYYMMDD
@@ -76,7 +77,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 	var rows []*worklistRow
 	for _, s := range studies {
 		r := &worklistRow{
-			UID: s.StudyInstanceUID, Priority: 2, PatientName: s.PatientName, PatientID: s.PatientID,
+			UID: s.StudyInstanceUID, Priority: 2, PatientName: s.PatientName, PatientID: s.PatientID, Issuer: s.IssuerOfPatientID,
 			BirthDate: s.PatientBirthDate, Sex: s.PatientSex, StudyDate: s.StudyDate, StudyTime: s.StudyTime,
 			Modalities: strings.Join(s.ModalitiesInStudy, "/"), Description: s.StudyDescription,
 			Accession: s.AccessionNumber, State: "ready", Instances: s.NumberOfInstances, Cached: true,
@@ -86,39 +87,35 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 		rows = append(rows, r)
 	}
 	// The worklist table is filled by sync; the app only reads it.
-	// The turnaround starts at the archive's assignment time where it gave
-	// one, else when sync first saw the study.
-	q, err := c.DB().Query(`SELECT study_uid, priority, role, state,
-		CASE WHEN archive_assigned_at != '' THEN archive_assigned_at ELSE assigned_at END, done, total, reason,
-		patient_id, patient_name, study_date, modalities, description, accession FROM worklist WHERE role = 'assigned'`)
+	// WorkItem.AssignedAt is the archive's assignment time where it gave
+	// one (the turnaround starts there), else when sync first saw the study.
+	items, err := c.WorklistAll()
 	if err != nil {
 		return nil, fmt.Errorf("app: worklist: %w", err)
 	}
-	defer q.Close()
 	var tracked []*worklistRow
-	for q.Next() {
-		var uid, role, state, assigned, reason, pid, pname, date, mods, desc, acc string
-		var prio, done, total int
-		if err := q.Scan(&uid, &prio, &role, &state, &assigned, &done, &total, &reason, &pid, &pname, &date, &mods, &desc, &acc); err != nil {
-			return nil, fmt.Errorf("app: worklist: %w", err)
+	isPrior := map[string]bool{}
+	for _, w := range items {
+		if w.Role == "prior" {
+			// Priors fetched for assigned studies are not work of their own.
+			isPrior[w.StudyInstanceUID] = true
 		}
-		r := byUID[uid]
+		if w.Role != "assigned" {
+			continue
+		}
+		r := byUID[w.StudyInstanceUID]
 		if r == nil {
-			r = &worklistRow{UID: uid, PatientID: pid, PatientName: pname, StudyDate: date,
-				Modalities: strings.ReplaceAll(mods, ",", "/"), Description: desc, Accession: acc}
-			byUID[uid] = r
+			r = &worklistRow{UID: w.StudyInstanceUID, PatientID: w.PatientID, PatientName: w.PatientName, StudyDate: w.StudyDate,
+				Modalities: strings.ReplaceAll(w.Modalities, ",", "/"), Description: w.Description, Accession: w.Accession}
+			byUID[r.UID] = r
 			rows = append(rows, r)
 		}
-		r.Priority, r.State, r.Done, r.Total, r.Reason = prio, state, done, total, reason
+		r.Priority, r.State, r.Done, r.Total, r.Reason = w.Priority, w.State, w.Done, w.Total, w.Reason
 		tracked = append(tracked, r)
-		if t, err := time.Parse(time.RFC3339Nano, assigned); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, w.AssignedAt); err == nil {
 			r.AssignedAt = t
 		}
 	}
-	if err := q.Err(); err != nil {
-		return nil, fmt.Errorf("app: worklist: %w", err)
-	}
-	q.Close()
 	// A cached study that is not ready can be read, and says so. Only the
 	// studies sync fetches have an archive's count to miss.
 	for _, r := range tracked {
@@ -137,19 +134,6 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 	if err := applyReportStates(c, byUID); err != nil {
 		return nil, err
 	}
-	// Priors fetched for assigned studies are not work of their own.
-	priorRows, err := c.DB().Query(`SELECT study_uid FROM worklist WHERE role = 'prior'`)
-	if err != nil {
-		return nil, fmt.Errorf("app: worklist: %w", err)
-	}
-	isPrior := map[string]bool{}
-	for priorRows.Next() {
-		var uid string
-		if err := priorRows.Scan(&uid); err == nil {
-			isPrior[uid] = true
-		}
-	}
-	priorRows.Close()
 	// Priors: other cached studies of the same patient that are older.
 	byPatient := map[string][]*worklistRow{}
 	for _, r := range rows {
@@ -163,7 +147,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 			continue
 		}
 		for _, o := range byPatient[r.PatientID] {
-			if o.UID != r.UID && o.StudyDate < r.StudyDate {
+			if o.UID != r.UID && o.StudyDate < r.StudyDate && (o.Issuer == "" || r.Issuer == "" || o.Issuer == r.Issuer) {
 				r.Priors++
 			}
 		}

@@ -49,6 +49,10 @@ type Cache struct {
 
 	keysMu gosync.Mutex
 	keys   keyState // see keys.go
+	records recordCipher // seals identifying index values (recordseal.go)
+	// freshIndex: this Open created the index, so no plain value was ever
+	// written to it and sealIndex has nothing to scrub.
+	freshIndex bool
 }
 
 // DefaultHome returns the per-user cache location: $TELEREAD_HOME, else the
@@ -121,6 +125,16 @@ func OpenWith(home string, o Options) (*Cache, error) {
 		return nil, fmt.Errorf("cache: open %s: %w", home, err)
 	}
 	if err := c.unlockKeys(context.Background(), o); err != nil {
+		c.Close()
+		return nil, err
+	}
+	// Identifying index values are sealed under the record key, so only
+	// now can rows an older version wrote in clear be sealed.
+	if c.records, err = newGCMRecords(c.RecordKey()); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.sealIndex(context.Background()); err != nil && !errors.Is(err, ErrScrubBusy) {
 		c.Close()
 		return nil, err
 	}
@@ -232,6 +246,7 @@ func (c *Cache) migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
+	c.freshIndex = len(applied) == 0
 	for _, name := range names {
 		base := filepath.Base(name)
 		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])

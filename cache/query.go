@@ -11,33 +11,59 @@ import (
 // Study is one cached study as `teleread studies --json` prints it (the JSON
 // keys are DICOM keywords).
 type Study struct {
-	StudyInstanceUID  string   `json:"StudyInstanceUID"`
-	PatientID         string   `json:"PatientID"`
-	PatientName       string   `json:"PatientName"`
-	PatientBirthDate  string   `json:"PatientBirthDate,omitempty"`
-	PatientSex        string   `json:"PatientSex,omitempty"`
-	StudyDate         string   `json:"StudyDate"`
-	StudyTime         string   `json:"StudyTime,omitempty"`
-	AccessionNumber   string   `json:"AccessionNumber,omitempty"`
-	StudyDescription  string   `json:"StudyDescription"`
-	ModalitiesInStudy []string `json:"ModalitiesInStudy"`
-	NumberOfSeries    int      `json:"NumberOfSeries"`
-	NumberOfInstances int      `json:"NumberOfInstances"`
-	Source            string   `json:"Source,omitempty"`
+	StudyInstanceUID       string   `json:"StudyInstanceUID"`
+	PatientID              string   `json:"PatientID"`
+	IssuerOfPatientID      string   `json:"IssuerOfPatientID,omitempty"`
+	PatientName            string   `json:"PatientName"`
+	PatientBirthDate       string   `json:"PatientBirthDate,omitempty"`
+	PatientSex             string   `json:"PatientSex,omitempty"`
+	StudyDate              string   `json:"StudyDate"`
+	StudyTime              string   `json:"StudyTime,omitempty"`
+	AccessionNumber        string   `json:"AccessionNumber,omitempty"`
+	StudyDescription       string   `json:"StudyDescription"`
+	ReferringPhysicianName string   `json:"ReferringPhysicianName,omitempty"`
+	ModalitiesInStudy      []string `json:"ModalitiesInStudy"`
+	NumberOfSeries         int      `json:"NumberOfSeries"`
+	NumberOfInstances      int      `json:"NumberOfInstances"`
+	Source                 string   `json:"Source,omitempty"`
 }
 
-const studySelect = `SELECT s.study_uid, p.patient_id, p.name, p.birth_date, p.sex, s.study_date, s.study_time, s.accession,
-	s.description, s.source,
+const studySelect = `SELECT s.study_uid, p.id, p.identity, p.patient_id, p.issuer, p.name, p.birth_date, p.sex, s.study_date, s.study_time,
+	s.accession, s.description, s.referring, s.source,
 	COALESCE((SELECT GROUP_CONCAT(DISTINCT se.modality) FROM series se WHERE se.study_uid = s.study_uid), ''),
 	(SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid),
 	(SELECT COUNT(*) FROM instances i JOIN series se ON i.series_uid = se.series_uid WHERE se.study_uid = s.study_uid)
 	FROM studies s JOIN patients p ON p.id = s.patient_pk`
 
-func scanStudy(sc interface{ Scan(...any) error }) (Study, error) {
+// scanStudy reads one row of studySelect and opens its sealed values; a value
+// that does not open is an error naming the row (*SealError).
+func (c *Cache) scanStudy(sc interface{ Scan(...any) error }) (Study, error) {
 	var s Study
 	var mods string
-	err := sc.Scan(&s.StudyInstanceUID, &s.PatientID, &s.PatientName, &s.PatientBirthDate, &s.PatientSex, &s.StudyDate,
-		&s.StudyTime, &s.AccessionNumber, &s.StudyDescription, &s.Source, &mods, &s.NumberOfSeries, &s.NumberOfInstances)
+	var patientPK int64
+	var identity []byte
+	var pid, issuer, name, birth, sex, acc, desc, referring raw
+	err := sc.Scan(&s.StudyInstanceUID, &patientPK, &identity, &pid, &issuer, &name, &birth, &sex, &s.StudyDate,
+		&s.StudyTime, &acc, &desc, &referring, &s.Source, &mods, &s.NumberOfSeries, &s.NumberOfInstances)
+	if err != nil {
+		return s, err
+	}
+	p := c.opener("patients", identityRow(identity), fmt.Sprintf("id %d (patient of study %s)", patientPK, s.StudyInstanceUID))
+	p.text("patient_id", pid.v, &s.PatientID)
+	p.text("issuer", issuer.v, &s.IssuerOfPatientID)
+	p.text("name", name.v, &s.PatientName)
+	p.text("birth_date", birth.v, &s.PatientBirthDate)
+	p.text("sex", sex.v, &s.PatientSex)
+	if p.err != nil {
+		return s, p.err
+	}
+	st := c.opener("studies", s.StudyInstanceUID)
+	st.text("accession", acc.v, &s.AccessionNumber)
+	st.text("description", desc.v, &s.StudyDescription)
+	st.text("referring", referring.v, &s.ReferringPhysicianName)
+	if st.err != nil {
+		return s, st.err
+	}
 	s.ModalitiesInStudy = []string{}
 	for _, m := range strings.Split(mods, ",") {
 		if m != "" {
@@ -45,30 +71,68 @@ func scanStudy(sc interface{ Scan(...any) error }) (Study, error) {
 		}
 	}
 	sort.Strings(s.ModalitiesInStudy)
-	return s, err
+	return s, nil
 }
 
 // Studies lists the cached studies, newest study date first.
 func (c *Cache) Studies() ([]Study, error) {
-	rows, err := c.db.Query(studySelect + ` ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid`)
+	return c.queryStudies(`ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid`)
+}
+
+func (c *Cache) queryStudies(where string, args ...any) ([]Study, error) {
+	rows, err := c.db.Query(studySelect+" "+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cache: studies: %w", err)
 	}
 	defer rows.Close()
 	out := []Study{}
 	for rows.Next() {
-		s, err := scanStudy(rows)
+		s, err := c.scanStudy(rows)
 		if err != nil {
 			return nil, fmt.Errorf("cache: studies: %w", err)
 		}
 		out = append(out, s)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cache: studies: %w", err)
+	}
+	return out, nil
+}
+
+// SamePatient reports whether two studies are of one patient: the same
+// non-empty Patient ID, from the same issuer where both name one (many archives
+// send no issuer, and caches written before did not record it).
+func SamePatient(a, b Study) bool {
+	if a.PatientID == "" || a.PatientID != b.PatientID {
+		return false
+	}
+	return a.IssuerOfPatientID == "" || b.IssuerOfPatientID == "" || a.IssuerOfPatientID == b.IssuerOfPatientID
+}
+
+// StudiesOfPatient lists the other cached studies of st's patient
+// (SamePatient), newest first. They are found by the keyed hash of the Patient
+// ID, so only that patient's rows are opened.
+func (c *Cache) StudiesOfPatient(st Study) ([]Study, error) {
+	if st.PatientID == "" {
+		return nil, nil
+	}
+	cands, err := c.queryStudies(`WHERE p.patient_key = ? AND s.study_uid != ? ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid`,
+		c.patientKey(st.PatientID), st.StudyInstanceUID)
+	if err != nil {
+		return nil, fmt.Errorf("cache: studies of the patient of %s: %w", st.StudyInstanceUID, err)
+	}
+	var out []Study
+	for _, o := range cands {
+		if SamePatient(st, o) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // StudyByUID returns one cached study, or ErrNotFound.
 func (c *Cache) StudyByUID(uid string) (Study, error) {
-	s, err := scanStudy(c.db.QueryRow(studySelect+` WHERE s.study_uid = ?`, uid))
+	s, err := c.scanStudy(c.db.QueryRow(studySelect+` WHERE s.study_uid = ?`, uid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, fmt.Errorf("cache: study %s: %w", uid, ErrNotFound)
 	}
@@ -101,8 +165,13 @@ func (c *Cache) SeriesOf(studyUID string) ([]Series, error) {
 	var out []Series
 	for rows.Next() {
 		var s Series
-		if err := rows.Scan(&s.SeriesInstanceUID, &s.StudyInstanceUID, &s.Modality, &s.SeriesNumber, &s.Description, &s.BodyPart, &s.NumberOfInstances); err != nil {
+		var desc raw
+		if err := rows.Scan(&s.SeriesInstanceUID, &s.StudyInstanceUID, &s.Modality, &s.SeriesNumber, &desc, &s.BodyPart, &s.NumberOfInstances); err != nil {
 			return nil, fmt.Errorf("cache: series of %s: %w", studyUID, err)
+		}
+		o := c.opener("series", s.SeriesInstanceUID)
+		if o.text("description", desc.v, &s.Description); o.err != nil {
+			return nil, fmt.Errorf("cache: series of %s: %w", studyUID, o.err)
 		}
 		out = append(out, s)
 	}

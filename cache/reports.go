@@ -25,17 +25,41 @@ const (
 
 // LoadReport returns the study's report of the given kind, or ErrNotFound.
 func (c *Cache) LoadReport(studyUID string, kind report.Kind) (*report.Report, error) {
-	var body string
-	err := c.db.QueryRow(`SELECT body FROM reports WHERE study_uid = ? AND kind = ?`, studyUID, string(kind)).Scan(&body)
+	var stored raw
+	err := c.db.QueryRow(`SELECT body FROM reports WHERE study_uid = ? AND kind = ?`, studyUID, string(kind)).Scan(&stored)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("cache: report %s: %w", studyUID, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cache: report %s: %w", studyUID, err)
 	}
-	var r report.Report
-	if err := json.Unmarshal([]byte(body), &r); err != nil {
+	r, err := c.openReport(studyUID, string(kind), stored.v)
+	if err != nil {
 		return nil, fmt.Errorf("cache: report %s: %w", studyUID, err)
+	}
+	return r, nil
+}
+
+// sealReport is what the reports table stores as r's body: the report model
+// as JSON, sealed.
+func (c *Cache) sealReport(r *report.Report) (any, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return c.records.seal("reports", "body", reportRow(r.StudyInstanceUID, string(r.Kind)), body), nil
+}
+
+// openReport opens a stored report body.
+func (c *Cache) openReport(studyUID, kind string, stored any) (*report.Report, error) {
+	o := c.opener("reports", reportRow(studyUID, kind), studyUID+" "+kind)
+	body := o.open("body", stored)
+	if o.err != nil {
+		return nil, o.err
+	}
+	var r report.Report
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -46,14 +70,14 @@ func (c *Cache) SaveDraft(r *report.Report) error {
 	if r.State != report.StateDraft {
 		return fmt.Errorf("cache: save draft %s: %w", r.StudyInstanceUID, report.ErrSigned)
 	}
-	body, err := json.Marshal(r)
+	body, err := c.sealReport(r)
 	if err != nil {
 		return fmt.Errorf("cache: save draft %s: %w", r.StudyInstanceUID, err)
 	}
 	res, err := c.db.Exec(`INSERT INTO reports(study_uid, kind, state, body, updated_at) VALUES (?,?,?,?,?)
 		ON CONFLICT(study_uid, kind) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
 		WHERE reports.state = 'draft'`,
-		r.StudyInstanceUID, string(r.Kind), string(r.State), string(body), now())
+		r.StudyInstanceUID, string(r.Kind), string(r.State), body, now())
 	if err != nil {
 		return fmt.Errorf("cache: save draft %s: %w", r.StudyInstanceUID, err)
 	}
@@ -75,7 +99,7 @@ func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
 			state = OutboxLocal
 		}
 	}
-	body, err := json.Marshal(r)
+	body, err := c.sealReport(r)
 	if err != nil {
 		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
 	}
@@ -97,12 +121,13 @@ func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
 	t := now()
 	if _, err := tx.Exec(`INSERT INTO reports(study_uid, kind, state, body, updated_at) VALUES (?,?,?,?,?)
 		ON CONFLICT(study_uid, kind) DO UPDATE SET state = excluded.state, body = excluded.body, updated_at = excluded.updated_at`,
-		r.StudyInstanceUID, string(r.Kind), string(r.State), string(body), t); err != nil {
+		r.StudyInstanceUID, string(r.Kind), string(r.State), body, t); err != nil {
 		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
 	}
 	Stall(StepSignReportWritten)
-	if _, err := tx.Exec(`INSERT INTO outbox(sop_uid, study_uid, kind, sr, state, created_at, updated_at, next_attempt_at)
-		VALUES (?,?,?,?,?,?,?,?)`, doc.SOPInstanceUID, r.StudyInstanceUID, string(r.Kind), doc.SR, state, t, t, t); err != nil {
+	if _, err := tx.Exec(`INSERT INTO outbox(sop_uid, study_uid, kind, sr, sr_format, state, created_at, updated_at, next_attempt_at)
+		VALUES (?,?,?,?,1,?,?,?,?)`, doc.SOPInstanceUID, r.StudyInstanceUID, string(r.Kind),
+		c.records.seal("outbox", "sr", doc.SOPInstanceUID, doc.SR), state, t, t, t); err != nil {
 		return fmt.Errorf("cache: save signed %s: outbox: %w", r.StudyInstanceUID, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -169,13 +194,22 @@ func (c *Cache) queryOutbox(where string, args ...any) ([]OutboxItem, error) {
 
 // OutboxSR returns the SR bytes of an outbox row.
 func (c *Cache) OutboxSR(sop string) ([]byte, error) {
-	var b []byte
-	err := c.db.QueryRow(`SELECT sr FROM outbox WHERE sop_uid = ?`, sop).Scan(&b)
+	var stored raw
+	var format int
+	err := c.db.QueryRow(`SELECT sr, sr_format FROM outbox WHERE sop_uid = ?`, sop).Scan(&stored, &format)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("cache: outbox %s: %w", sop, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cache: outbox %s: %w", sop, err)
+	}
+	if format != 1 {
+		return nil, fmt.Errorf("cache: outbox %s: %w", sop, &SealError{Table: "outbox", Column: "sr", Row: sop, Err: ErrUnsealed})
+	}
+	o := c.opener("outbox", sop)
+	b := o.open("sr", stored.v)
+	if o.err != nil {
+		return nil, fmt.Errorf("cache: outbox %s: %w", sop, o.err)
 	}
 	return b, nil
 }
@@ -238,12 +272,13 @@ func (c *Cache) MarkDelivered(sop string, at time.Time) error {
 		ts, ts, sop); err != nil {
 		return fmt.Errorf("cache: outbox %s: mark delivered: %w", sop, err)
 	}
-	var body string
-	if err := tx.QueryRow(`SELECT body FROM reports WHERE study_uid = ? AND kind = ?`, study, kind).Scan(&body); err == nil {
-		var r report.Report
-		if json.Unmarshal([]byte(body), &r) == nil && r.MarkDelivered(sop, at) == nil {
-			if nb, err := json.Marshal(&r); err == nil {
-				if _, err := tx.Exec(`UPDATE reports SET body = ?, updated_at = ? WHERE study_uid = ? AND kind = ?`, string(nb), ts, study, kind); err != nil {
+	var stored raw
+	if err := tx.QueryRow(`SELECT body FROM reports WHERE study_uid = ? AND kind = ?`, study, kind).Scan(&stored); err == nil {
+		// The delivery is recorded even when the report does not open (its
+		// event is then missing; LoadReport says why).
+		if r, err := c.openReport(study, kind, stored.v); err == nil && r.MarkDelivered(sop, at) == nil {
+			if nb, err := c.sealReport(r); err == nil {
+				if _, err := tx.Exec(`UPDATE reports SET body = ?, updated_at = ? WHERE study_uid = ? AND kind = ?`, nb, ts, study, kind); err != nil {
 					return fmt.Errorf("cache: outbox %s: mark delivered: %w", sop, err)
 				}
 			}

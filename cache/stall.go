@@ -47,6 +47,12 @@ const (
 	// StepKeysRotateCommitted: the rotation is committed; the old master
 	// key's keyring entry is not deleted yet.
 	StepKeysRotateCommitted = "keys-rotate-committed"
+	// StepSealBatch: opening a cache written before its index was sealed,
+	// one batch of rows is sealed and committed, the next not yet.
+	StepSealBatch = "seal-batch"
+	// StepSealVacuumed: every row is sealed and the index vacuumed; the WAL
+	// is not truncated yet.
+	StepSealVacuumed = "seal-vacuumed"
 )
 
 var stall = parseStall(os.Getenv(EnvTestStall))

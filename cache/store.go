@@ -451,6 +451,7 @@ func derivedUID(kind, sum string) string {
 type record struct {
 	sop, series, study                       string
 	patientID, patientName, birthDate, sex   string
+	issuer                                   string
 	studyDate, studyTime, accession, studyID string
 	studyDesc, referring, age                string
 	modality, seriesDesc, bodyPart, sopClass string
@@ -537,22 +538,25 @@ func (c *Cache) stmt(query string) (*sql.Stmt, error) {
 
 // indexer writes index rows inside one transaction.
 type indexer struct {
-	patient, patientPK, study, series, instance *sql.Stmt
-	patients                                    map[[4]string]int64 // rows written in this transaction
-	studies, seriesSeen                         map[string]bool
+	c                                *Cache
+	patient, study, series, instance *sql.Stmt
+	patients                         map[[5]string]int64 // rows written in this transaction
+	studies, seriesSeen              map[string]bool
 }
 
 func (c *Cache) newIndexer(tx *sql.Tx) (*indexer, error) {
-	ix := &indexer{patients: map[[4]string]int64{}, studies: map[string]bool{}, seriesSeen: map[string]bool{}}
+	ix := &indexer{c: c, patients: map[[5]string]int64{}, studies: map[string]bool{}, seriesSeen: map[string]bool{}}
 	for _, p := range []struct {
 		s   **sql.Stmt
 		sql string
 	}{
-		{&ix.patient, `INSERT INTO patients(patient_id, name, birth_date, sex) VALUES (?,?,?,?)
-		ON CONFLICT(patient_id, name) DO UPDATE SET
-		  birth_date = CASE WHEN excluded.birth_date != '' THEN excluded.birth_date ELSE birth_date END,
-		  sex = CASE WHEN excluded.sex != '' THEN excluded.sex ELSE sex END`},
-		{&ix.patientPK, `SELECT id FROM patients WHERE patient_id = ? AND name = ?`},
+		// A patient row is found by its identity (a keyed hash: the values
+		// are sealed); a later file that has the birth date or sex fills it in.
+		{&ix.patient, `INSERT INTO patients(identity, patient_key, patient_id, name, issuer, birth_date, sex) VALUES (?1,?2,?3,?4,?5,?6,?7)
+		ON CONFLICT(identity) DO UPDATE SET
+		  birth_date = CASE WHEN ?8 THEN excluded.birth_date ELSE patients.birth_date END,
+		  sex = CASE WHEN ?9 THEN excluded.sex ELSE patients.sex END
+		RETURNING id`},
 		{&ix.study, `INSERT INTO studies(study_uid, patient_pk, study_date, study_time, accession, study_id, description, referring, patient_age, source, created_at)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(study_uid) DO UPDATE SET source = excluded.source
 		WHERE studies.source = 'import' AND excluded.source = 'archive'`},
@@ -572,7 +576,7 @@ func (c *Cache) newIndexer(tx *sql.Tx) (*indexer, error) {
 }
 
 func (ix *indexer) close() {
-	for _, s := range []*sql.Stmt{ix.patient, ix.patientPK, ix.study, ix.series, ix.instance} {
+	for _, s := range []*sql.Stmt{ix.patient, ix.study, ix.series, ix.instance} {
 		if s != nil {
 			s.Close()
 		}
@@ -590,25 +594,32 @@ func (ix *indexer) add(r record, source string) error {
 		source = SourceImport
 	}
 	t := now()
-	key := [4]string{r.patientID, r.patientName, r.birthDate, r.sex}
+	c := ix.c
+	key := [5]string{r.issuer, r.patientID, r.patientName, r.birthDate, r.sex}
 	pk, ok := ix.patients[key]
 	if !ok {
-		if _, err := ix.patient.Exec(r.patientID, r.patientName, r.birthDate, r.sex); err != nil {
-			return err
-		}
-		if err := ix.patientPK.QueryRow(r.patientID, r.patientName).Scan(&pk); err != nil {
+		identity := c.patientIdentity(r.issuer, r.patientID, r.patientName)
+		row := identityRow(identity)
+		if err := ix.patient.QueryRow(identity, c.patientKey(r.patientID),
+			c.sealText("patients", "patient_id", row, r.patientID), c.sealText("patients", "name", row, r.patientName),
+			c.sealText("patients", "issuer", row, r.issuer), c.sealText("patients", "birth_date", row, r.birthDate),
+			c.sealText("patients", "sex", row, r.sex), r.birthDate != "", r.sex != "").Scan(&pk); err != nil {
 			return err
 		}
 		ix.patients[key] = pk
 	}
 	if !ix.studies[r.study] {
-		if _, err := ix.study.Exec(r.study, pk, r.studyDate, r.studyTime, r.accession, r.studyID, r.studyDesc, r.referring, r.age, source, t); err != nil {
+		if _, err := ix.study.Exec(r.study, pk, r.studyDate, r.studyTime,
+			c.sealText("studies", "accession", r.study, r.accession), c.sealText("studies", "study_id", r.study, r.studyID),
+			c.sealText("studies", "description", r.study, r.studyDesc), c.sealText("studies", "referring", r.study, r.referring),
+			c.sealText("studies", "patient_age", r.study, r.age), source, t); err != nil {
 			return err
 		}
 		ix.studies[r.study] = true
 	}
 	if !ix.seriesSeen[r.series] {
-		if _, err := ix.series.Exec(r.series, r.study, r.modality, r.seriesNumber, r.seriesDesc, r.bodyPart); err != nil {
+		if _, err := ix.series.Exec(r.series, r.study, r.modality, r.seriesNumber,
+			c.sealText("series", "description", r.series, r.seriesDesc), r.bodyPart); err != nil {
 			return err
 		}
 		ix.seriesSeen[r.series] = true

@@ -17,6 +17,7 @@ import (
 // indexText fills the record's text attributes from ds.
 func indexText(r *record, ds *dataset.DataSet) {
 	r.patientID = ds.Text(dataset.PatientID)
+	r.issuer = ds.Text(dataset.IssuerOfPatientID)
 	r.patientName = strings.TrimSpace(ds.Text(dataset.PatientName))
 	r.accession = ds.Text(dataset.AccessionNumber)
 	r.studyID = ds.Text(dataset.StudyID)

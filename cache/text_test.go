@@ -75,11 +75,11 @@ func checkIndexedText(t *testing.T, c *Cache, want []charsetExpectation, uids ma
 		if err != nil {
 			t.Fatal(err)
 		}
-		var referring, seriesDesc string
-		if err := c.DB().QueryRow(`SELECT s.referring, se.description FROM studies s JOIN series se ON se.study_uid = s.study_uid
-			WHERE s.study_uid = ?`, s.StudyInstanceUID).Scan(&referring, &seriesDesc); err != nil {
-			t.Fatal(err)
+		series, err := c.SeriesOf(s.StudyInstanceUID)
+		if err != nil || len(series) != 1 {
+			t.Fatalf("%s: series %v, %v", w.path, series, err)
 		}
+		referring, seriesDesc := s.ReferringPhysicianName, series[0].Description
 		for _, v := range []struct{ what, got, want string }{
 			{"PatientName", s.PatientName, w.patient},
 			{"StudyDescription", s.StudyDescription, w.description},
@@ -112,9 +112,11 @@ func TestMigrationRedecodesText(t *testing.T) {
 	}
 	want := charsetExpectations(t)
 	uids := importCharsetFiles(t, c, want)
+	before, _ := c.Studies()
 
 	// Write back what the index held before: the values' bytes as
-	// DataSet.String returns them, undecoded.
+	// DataSet.String returns them, undecoded, and in clear (the index was
+	// not sealed then either; Open seals them again).
 	garbled := 0
 	for _, w := range want {
 		f, err := dataset.Open(filepath.Join(charsetDir, w.path))
@@ -130,10 +132,12 @@ func TestMigrationRedecodesText(t *testing.T) {
 			sql  string
 			args []any
 		}{
-			{`UPDATE patients SET name = ?, patient_id = ? WHERE id = (SELECT patient_pk FROM studies WHERE study_uid = ?)`,
-				[]any{name, f.String(dataset.PatientID), uid}},
-			{`UPDATE studies SET description = ?, referring = ? WHERE study_uid = ?`,
-				[]any{f.String(dataset.StudyDescription), f.String(dataset.ReferringPhysicianName), uid}},
+			{`UPDATE patients SET name = ?, patient_id = ?, issuer = '', birth_date = ?, sex = ?, identity = NULL, patient_key = NULL
+				WHERE id = (SELECT patient_pk FROM studies WHERE study_uid = ?)`,
+				[]any{name, f.String(dataset.PatientID), f.String(dataset.PatientBirthDate), f.String(dataset.PatientSex), uid}},
+			{`UPDATE studies SET description = ?, referring = ?, accession = ?, study_id = ?, patient_age = ? WHERE study_uid = ?`,
+				[]any{f.String(dataset.StudyDescription), f.String(dataset.ReferringPhysicianName), f.String(dataset.AccessionNumber),
+					f.String(dataset.StudyID), f.String(dataset.PatientAge), uid}},
 			{`UPDATE series SET description = ? WHERE study_uid = ?`, []any{f.String(dataset.SeriesDescription), uid}},
 		} {
 			if _, err := c.DB().Exec(q.sql, q.args...); err != nil {
@@ -158,7 +162,6 @@ func TestMigrationRedecodesText(t *testing.T) {
 	if err := os.Remove(c.FilePath(rel)); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := c.Studies()
 	c.Close()
 
 	c, err = Open(home)

@@ -52,8 +52,11 @@ func (c *Cache) PutWorkItem(studyUID, reader, role, priorOf string, priority int
 		  patient_id = excluded.patient_id, patient_name = excluded.patient_name, study_date = excluded.study_date,
 		  modalities = excluded.modalities, description = excluded.description, accession = excluded.accession`,
 		studyUID, reader, priority, role, priorOf, t, t, archiveAssigned,
-		fields["PatientID"], fields["PatientName"], fields["StudyDate"], fields["ModalitiesInStudy"],
-		fields["StudyDescription"], fields["AccessionNumber"])
+		c.sealText("worklist", "patient_id", studyUID, fields["PatientID"]),
+		c.sealText("worklist", "patient_name", studyUID, fields["PatientName"]),
+		fields["StudyDate"], fields["ModalitiesInStudy"],
+		c.sealText("worklist", "description", studyUID, fields["StudyDescription"]),
+		c.sealText("worklist", "accession", studyUID, fields["AccessionNumber"]))
 	if err != nil {
 		return fmt.Errorf("cache: worklist put %s: %w", studyUID, err)
 	}
@@ -123,10 +126,20 @@ type WorkItem struct {
 // Worklist lists the worklist rows that are not unassigned: priority first, then
 // oldest assignment.
 func (c *Cache) Worklist() ([]WorkItem, error) {
+	return c.queryWorklist(`WHERE w.state != 'unassigned'`)
+}
+
+// WorklistAll lists every worklist row, unassigned ones too, in the order of
+// Worklist.
+func (c *Cache) WorklistAll() ([]WorkItem, error) {
+	return c.queryWorklist(``)
+}
+
+func (c *Cache) queryWorklist(where string) ([]WorkItem, error) {
 	rows, err := c.db.Query(`SELECT w.study_uid, w.reader, w.priority, w.role, w.prior_of, w.state, w.state_since,
 		` + assignedCols + `, w.done, w.total, w.reason, w.patient_id, w.patient_name, w.study_date, w.modalities, w.description, w.accession,
 		(SELECT COUNT(*) FROM worklist p WHERE p.prior_of = w.study_uid AND p.role = 'prior')
-		FROM worklist w WHERE w.state != 'unassigned' ORDER BY w.role, w.priority, 8, w.study_date`)
+		FROM worklist w ` + where + ` ORDER BY w.role, w.priority, 8, w.study_date`)
 	if err != nil {
 		return nil, fmt.Errorf("cache: worklist: %w", err)
 	}
@@ -134,14 +147,26 @@ func (c *Cache) Worklist() ([]WorkItem, error) {
 	var out []WorkItem
 	for rows.Next() {
 		var w WorkItem
+		var pid, name, desc, acc raw
 		if err := rows.Scan(&w.StudyInstanceUID, &w.Reader, &w.Priority, &w.Role, &w.PriorOf, &w.State, &w.StateSince, &w.AssignedAt,
-			&w.AssignedBy, &w.Done, &w.Total, &w.Reason, &w.PatientID, &w.PatientName, &w.StudyDate, &w.Modalities, &w.Description, &w.Accession,
+			&w.AssignedBy, &w.Done, &w.Total, &w.Reason, &pid, &name, &w.StudyDate, &w.Modalities, &desc, &acc,
 			&w.Priors); err != nil {
 			return nil, fmt.Errorf("cache: worklist: %w", err)
 		}
+		o := c.opener("worklist", w.StudyInstanceUID)
+		o.text("patient_id", pid.v, &w.PatientID)
+		o.text("patient_name", name.v, &w.PatientName)
+		o.text("description", desc.v, &w.Description)
+		o.text("accession", acc.v, &w.Accession)
+		if o.err != nil {
+			return nil, fmt.Errorf("cache: worklist: %w", o.err)
+		}
 		out = append(out, w)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cache: worklist: %w", err)
+	}
+	return out, nil
 }
 
 // assignedCols select a worklist row w's turnaround start and its source.

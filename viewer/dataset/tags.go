@@ -43,6 +43,7 @@ const (
 	RecommendedDisplayFrameRate               Tag = 0x00082144
 	PatientName                               Tag = 0x00100010
 	PatientID                                 Tag = 0x00100020
+	IssuerOfPatientID                         Tag = 0x00100021
 	PatientBirthDate                          Tag = 0x00100030
 	PatientSex                                Tag = 0x00100040
 	PatientAge                                Tag = 0x00101010
