@@ -32,11 +32,13 @@ const guiScenarioEnv = "TELEREAD_GUI_SCENARIO"
 // guiScenarios are the scenarios by name.
 var guiScenarios = map[string]func(*realWindow){
 	"partial-study": partialStudyScenario,
+	"sealed-index":  sealedIndexScenario,
 }
 
 // runInRealWindow runs a scenario in a child process and fails t with the
-// child's output when the scenario reports a failure.
-func runInRealWindow(t *testing.T, name string) {
+// child's output when the scenario reports a failure. It returns the child's
+// home (the cache is its "cache" folder).
+func runInRealWindow(t *testing.T, name string) string {
 	t.Helper()
 	if os.Getenv("DISPLAY") == "" {
 		if os.Getenv("CI") == "true" {
@@ -50,9 +52,10 @@ func runInRealWindow(t *testing.T, name string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
+	home := t.TempDir()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), guiScenarioEnv+"="+name, "TELEREAD_GUI_SAMPLES="+samples,
-		"TELEREAD_GUI_HOME="+t.TempDir(), "HOME="+t.TempDir(), "FYNE_SCALE=1", "LANG=en_US.UTF-8")
+		"TELEREAD_GUI_HOME="+home, "HOME="+t.TempDir(), "FYNE_SCALE=1", "LANG=en_US.UTF-8")
 	out, err := cmd.CombinedOutput()
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if l != "" {
@@ -62,6 +65,7 @@ func runInRealWindow(t *testing.T, name string) {
 	if err != nil {
 		t.Fatalf("scenario %s in a real window: %v", name, err)
 	}
+	return home
 }
 
 // realWindow is the child's side: the workstation in a real window, and the

@@ -47,8 +47,8 @@ type Cache struct {
 	stmtMu gosync.Mutex
 	stmts  map[string]*sql.Stmt // see stmt
 
-	keysMu gosync.Mutex
-	keys   keyState // see keys.go
+	keysMu  gosync.Mutex
+	keys    keyState     // see keys.go
 	records recordCipher // seals identifying index values (recordseal.go)
 	// freshIndex: this Open created the index, so no plain value was ever
 	// written to it and sealIndex has nothing to scrub.
