@@ -464,3 +464,48 @@ func TestExportDeidentifyNoPHI(t *testing.T) {
 		noPHI(zf.Name, data)
 	}
 }
+
+// TestExportCleanPixelsCLI: `export --deidentify --clean-pixels` cleans the
+// ultrasound image that has regions, leaves out the one without (naming the
+// reason, not the patient), and the flags are checked before anything runs.
+func TestExportCleanPixelsCLI(t *testing.T) {
+	requireCorpus(t)
+	home := t.TempDir()
+	withRegions := filepath.Join(corpusDir, "files", "us_palette_segmented_lut.dcm")
+	without := filepath.Join(corpusDir, "files", "us_rgb_planar1.dcm")
+	if r := teleread(t, home, "import", "-q", withRegions, without); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	var uids []string
+	for _, s := range studiesOf(t, home) {
+		uids = append(uids, s.StudyInstanceUID)
+	}
+	zp := filepath.Join(t.TempDir(), "out.zip")
+	tests := []struct {
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{append([]string{"export", "--deidentify", "--clean-pixels", "-o", zp}, uids...), 0,
+			[]string{"pixels cleaned in 1 images", "exported 1 instances",
+				"left out: 1 images whose Burned In Annotation is absent or YES and whose pixels could not be cleaned safely",
+				"ultrasound image without a Sequence of Ultrasound Regions"}},
+		{append([]string{"export", "--clean-pixels", "-o", zp}, uids...), 2, []string{"need --deidentify"}},
+		{append([]string{"export", "--deidentify", "--clean-pixels", "--clean-band", "0", "-o", zp}, uids...), 2, []string{"--clean-band"}},
+	}
+	for _, tt := range tests {
+		r := teleread(t, home, tt.args...)
+		out := r.stdout + r.stderr
+		if r.code != tt.wantCode {
+			t.Errorf("%v: exit %d, want %d\n%s", tt.args[:len(tt.args)-len(uids)], r.code, tt.wantCode, out)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output does not say %q\n%s", tt.args[:len(tt.args)-len(uids)], w, out)
+			}
+		}
+		if strings.Contains(out, "Anonymized") || strings.Contains(out, "NAME^PATIENT") {
+			t.Errorf("the summary names the patient: %s", out)
+		}
+	}
+}
