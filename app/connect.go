@@ -23,6 +23,9 @@ func (cfg *Config) connector() tsync.ConnectFunc {
 		if err != nil {
 			return nil, err
 		}
+		if conf, err = cfg.signInConfig(conf); err != nil {
+			return nil, err
+		}
 		if conf.Configured() {
 			return conf.Link(cfg.Cache)
 		}

@@ -108,11 +108,6 @@ func preferencesConfig(prefs fyne.Preferences, conf config.Config) config.Config
 	return conf
 }
 
-// SettingsSignIn, when set, makes the sign-in widget Settings show for an
-// OAuth2 archive (who is signed in, what expires when, sign in and out). It
-// gets the configuration being edited and runs on the UI goroutine.
-var SettingsSignIn func(conf config.Config) fyne.CanvasObject
-
 // settingsForm is the Settings dialog's widgets.
 type settingsForm struct {
 	url, user, secret, tokenFile, caFile        *widget.Entry
@@ -313,8 +308,8 @@ func (ws *workstation) showSettingsOf(path string, base config.Config) {
 	}
 	f := newSettingsForm(base)
 	items := f.items()
-	if SettingsSignIn != nil {
-		items = append(items, widget.NewFormItem("Sign-in", container.NewStack(SettingsSignIn(base))))
+	if w := ws.signInWidget(base); w != nil {
+		items = append(items, widget.NewFormItem("Sign-in", container.NewStack(w)))
 	}
 	d := dialog.NewForm("Settings", "Save", "Cancel", items, func(ok bool) {
 		if !ok {

@@ -98,6 +98,9 @@ func (l *syncLoop) event(e tsync.Event) {
 			s.Online = e.Online
 			if !e.Online && e.Err != nil {
 				s.Message = "archive offline: " + e.Err.Error()
+				if errors.Is(e.Err, tsync.ErrSignInRequired) {
+					s.Message = signInMessage(e.Err)
+				}
 			}
 		case tsync.StudyState:
 			l.changed[e.StudyUID] = true
@@ -127,6 +130,8 @@ func (l *syncLoop) event(e tsync.Event) {
 			s.SyncDone, s.SyncTotal = 0, 0
 			res := e.Pull
 			switch {
+			case errors.Is(e.Err, tsync.ErrSignInRequired):
+				s.Message = signInMessage(e.Err)
 			case e.Err != nil && errors.Is(e.Err, tsync.ErrOffline) && res == nil:
 				s.Message = "archive offline: " + e.Err.Error()
 			case e.Err != nil:

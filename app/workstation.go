@@ -31,6 +31,8 @@ type workstation struct {
 
 	modal dialog.Dialog // the dialog on screen, which Esc closes; nil when none
 
+	signIn *signInPanel // nil until Settings first shows it
+
 	lastStatus StatusEvent
 	stopTicker chan struct{}
 	sync       *syncLoop     // nil until startSync
@@ -97,6 +99,9 @@ func (ws *workstation) close() {
 	ws.viewer.report.flush()
 	ws.viewer.report.close()
 	ws.stopSync()
+	if ws.signIn != nil {
+		ws.signIn.close()
+	}
 	ws.bridge.close()
 	ws.viewer.close()
 }

@@ -100,3 +100,37 @@ func (a *OAuth2ClientCredentials) rejected() bool {
 	a.mu.Unlock()
 	return true
 }
+
+// SessionTokens hands out the access tokens of a signed-in user (package
+// sync/signin): renewed before they expire, or an error wrapping
+// ErrSignInRequired when the session has ended and only the user can start
+// a new one.
+type SessionTokens interface {
+	AccessToken(ctx context.Context) (*oauth2.Token, error)
+	// Invalidate is told that the archive refused the current access token:
+	// the next AccessToken renews it instead of sending it again.
+	Invalidate()
+}
+
+// OAuth2Session sends the access tokens of a user who signed in to the
+// archive's OpenID Connect provider. The client sends them only to its own
+// BaseURL (every request path is appended to it, and redirects are refused).
+type OAuth2Session struct {
+	Tokens SessionTokens
+}
+
+func (a OAuth2Session) authorize(ctx context.Context, req *http.Request) error {
+	tok, err := a.Tokens.AccessToken(ctx)
+	if err != nil {
+		return fmt.Errorf("oauth2 sign-in: %w", err)
+	}
+	tok.SetAuthHeader(req)
+	return nil
+}
+
+// rejected renews the token once: a token revoked early gets one retry, and
+// an archive that refuses every token gets an HTTP 401, not a loop.
+func (a OAuth2Session) rejected() bool {
+	a.Tokens.Invalidate()
+	return true
+}

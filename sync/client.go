@@ -203,6 +203,32 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// ProviderHTTPClient returns an HTTP client with cfg's TLS settings (CA
+// file, verification) and time-outs that follows no redirect: for the
+// archive's sign-in provider, whose token endpoint receives refresh tokens.
+func ProviderHTTPClient(cfg Config) (*http.Client, error) {
+	setDefaults(&cfg)
+	rt := cfg.Transport
+	if rt == nil {
+		tlsCfg, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		rt = &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:     tlsCfg,
+			TLSHandshakeTimeout: cfg.ConnectTimeout,
+			IdleConnTimeout:     cfg.IdleConnTimeout,
+			ForceAttemptHTTP2:   true,
+		}
+	}
+	return &http.Client{Transport: rt, Timeout: cfg.ResponseTimeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			return fmt.Errorf("redirected to %s", redactURL(req.URL.String()))
+		}}, nil
+}
+
 func setDefaults(cfg *Config) {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 4
@@ -365,7 +391,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("sync: %s: %w", name, context.Cause(ctx))
 			}
-			if !retryableTransportError(err) {
+			if errors.Is(err, ErrSignInRequired) || !retryableTransportError(err) {
 				return nil, fmt.Errorf("sync: %s: %w", name, err)
 			}
 			if attempt >= c.cfg.MaxRetries {

@@ -37,6 +37,10 @@ var (
 	// http to a host other than this machine (see
 	// Config.AllowInsecureHTTPDANGEROUS).
 	ErrInsecureCredentials = errors.New("credentials would be sent in clear over plain http to a non-loopback host (use https)")
+	// ErrSignInRequired reports that the archive's sign-in session has ended
+	// (never signed in, signed out, or the provider refused to renew it):
+	// only the user can sign in again, so requests are not retried.
+	ErrSignInRequired = errors.New("sign in again")
 )
 
 // HTTPError is a non-2xx answer from the archive.

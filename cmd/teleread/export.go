@@ -120,7 +120,7 @@ func runExport(g *globals, args []string) int {
 		if zipPath != "" {
 			src = zipPath
 		}
-		if err := stowZip(src, *stow, *tokenFile, sum); err != nil {
+		if err := stowZip(g, c, src, *stow, *tokenFile, sum); err != nil {
 			fmt.Fprintln(stderr, "teleread: export: stow:", err)
 			return 1
 		}
@@ -172,8 +172,8 @@ const stowBatch = 32 << 20
 
 // stowZip sends the files of an exported zip to a DICOMweb archive and checks
 // that the archive referenced every SOP Instance UID sent.
-func stowZip(zipPath, root, tokenFile string, sum share.Summary) error {
-	cfg, err := loadConfig()
+func stowZip(g *globals, c *cache.Cache, zipPath, root, tokenFile string, sum share.Summary) error {
+	cfg, err := g.signedInConfig(c)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ var commands = map[string]command{
 	"export":   {"export studies as a zip with a DICOMDIR or by STOW-RS, optionally de-identified", runExport},
 	"audit":    {"list the audit trail of access to patient data, or --verify its hash chain", runAudit},
 	"keys":     {"show where the cache's master key is kept (status) or replace it (rotate)", runKeys},
+	"login":    {"sign in to the archive's OpenID Connect provider (--device: from another device's browser)", runLogin},
+	"logout":   {"sign out: revoke the archive session at the provider and delete it here", runLogout},
+	"whoami":   {"say who is signed in to the archive and when the session expires", runWhoami},
 }
 
 func run(args []string) int {

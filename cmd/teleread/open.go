@@ -43,7 +43,7 @@ func runOpen(g *globals, args []string) int {
 			continue
 		}
 		if strings.HasPrefix(t, "https://") || strings.HasPrefix(t, "http://") {
-			got, err := openStudyURL(c, t, *tokenFile)
+			got, err := openStudyURL(g, c, t, *tokenFile)
 			for uid := range got {
 				studies[uid] = true
 			}
@@ -134,12 +134,12 @@ func parseStudyURL(s string) (root, study string, err error) {
 // openStudyURL retrieves a study from a DICOMweb URL into the cache. The
 // bearer token comes from tokenFile; otherwise the configured credentials are
 // used, but only for the configured archive's origin (see config.forTarget).
-func openStudyURL(c *cache.Cache, target, tokenFile string) (map[string]bool, error) {
+func openStudyURL(g *globals, c *cache.Cache, target, tokenFile string) (map[string]bool, error) {
 	root, study, err := parseStudyURL(target)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := loadConfig()
+	cfg, err := g.signedInConfig(c)
 	if err != nil {
 		return nil, err
 	}

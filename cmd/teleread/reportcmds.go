@@ -180,7 +180,7 @@ func runOutbox(g *globals, args []string) int {
 	}
 	defer c.Close()
 	if *send {
-		conf, err := loadConfig()
+		conf, err := g.signedInConfig(c)
 		if err != nil {
 			return fail(err)
 		}

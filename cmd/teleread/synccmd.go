@@ -30,7 +30,12 @@ func runSync(g *globals, args []string) int {
 	if _, err := interleaved(fs, args); err != nil {
 		return 2
 	}
-	conf, err := loadConfig()
+	c, err := g.openCache()
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	conf, err := g.signedInConfig(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -52,11 +57,6 @@ func runSync(g *globals, args []string) int {
 	if conf.Reader == "" && *accessions == "" && conf.WorklistQuery == "" && conf.Worklist != "ups" {
 		return fail(errors.New("no reader: pass --reader NAME, set TELEREAD_READER, or put \"reader\" in " + configPath()))
 	}
-	c, err := g.openCache()
-	if err != nil {
-		return fail(err)
-	}
-	defer c.Close()
 	link, err := conf.LinkForAccessions(c, splitList(*accessions))
 	if err != nil {
 		return fail(err)
@@ -115,6 +115,8 @@ func (p *syncPrinter) event(e tsync.Event) {
 		p.prog.done()
 		p.failed = e.Err != nil
 		switch {
+		case errors.Is(e.Err, tsync.ErrSignInRequired):
+			fmt.Fprintf(stderr, "teleread: sync: %v\nSign in again: teleread login (or teleread login --device)\n", e.Err)
 		case e.Err != nil && errors.Is(e.Err, tsync.ErrOffline):
 			fmt.Fprintf(stderr, "teleread: sync: OFFLINE: the archive %s cannot be reached (%v).\nCached studies stay readable; signed reports stay in the outbox.\n", p.archive, e.Err)
 		case e.Err != nil:

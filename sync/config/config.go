@@ -15,8 +15,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	gosync "sync"
 
 	tsync "teleread/sync"
+	"teleread/sync/signin"
 )
 
 // Config is the user's configuration file (JSON), by default
@@ -89,10 +91,17 @@ type Config struct {
 	TransferSyntaxes []string `json:"transfer_syntaxes"`
 
 	secretErr error // the keyring could not be read (see SecretError)
+
+	session       *signin.Session // see WithSignIn
+	sessionOrigin string          // the archive the session's tokens are for
 }
 
-// OAuth2 is an archive's OAuth 2.0 client (client credentials grant).
+// OAuth2 is an archive's OAuth 2.0 client: the client credentials grant
+// (token_url, client_id, client_secret) or, with Issuer, the reader's own
+// sign-in at the archive's OpenID Connect provider (`teleread login`),
+// client_id being the app's registration there.
 type OAuth2 struct {
+	Issuer       string   `json:"issuer"`
 	TokenURL     string   `json:"token_url"`
 	ClientID     string   `json:"client_id"`
 	ClientSecret string   `json:"client_secret"`
@@ -174,11 +183,11 @@ func readFile(p string) (Config, error) {
 // to receive TELEREAD_TOKEN.
 func (c Config) ForTarget(target, tokenFile string) Config {
 	if !SameOrigin(c.Archive, target) {
-		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2 = "", "", "", "", nil
+		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2, c.session = "", "", "", "", nil, nil
 	}
 	c.Archive = target
 	if tokenFile != "" {
-		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2 = "", "", "", tokenFile, nil
+		c.User, c.Password, c.Token, c.TokenFile, c.OAuth2, c.session = "", "", "", tokenFile, nil, nil
 	}
 	return c
 }
@@ -263,6 +272,18 @@ func (c Config) Client() (*tsync.Client, error) {
 		if c.OAuth2 == nil {
 			return nil, errors.New("config: auth oauth2: no \"oauth2\" settings (token_url, client_id)")
 		}
+		if c.OAuth2.Issuer != "" {
+			if c.session == nil {
+				return nil, errors.New("config: the archive wants a sign-in (oauth2.issuer) and the session store is not open")
+			}
+			if !SameOrigin(c.sessionOrigin, c.Archive) {
+				// A flag named another archive: the access token is the
+				// configured archive's alone.
+				return nil, fmt.Errorf("config: the sign-in is for %s, not %s: its tokens are not sent there", c.sessionOrigin, c.Archive)
+			}
+			cfg.Auth = tsync.OAuth2Session{Tokens: c.session}
+			break
+		}
 		cfg.Auth = &tsync.OAuth2ClientCredentials{TokenURL: c.OAuth2.TokenURL, ClientID: c.OAuth2.ClientID,
 			ClientSecret: c.OAuth2.ClientSecret, Scopes: c.OAuth2.Scopes}
 	case "bearer":
@@ -288,6 +309,52 @@ func (c Config) missingSecret(what string) error {
 	}
 	return fmt.Errorf("config: archive %s: none in %s, the environment or the keyring (enter it in Settings, or name a token_file)", what, Path())
 }
+
+// SignsIn reports whether the archive wants the reader signed in at its
+// OpenID Connect provider (oauth2.issuer).
+func (c Config) SignsIn() bool {
+	return c.AuthKind() == "oauth2" && c.OAuth2 != nil && c.OAuth2.Issuer != ""
+}
+
+// WithSignIn returns c with the sign-in session of its archive's provider,
+// which Client then uses: the session is kept in the OS keyring, else sealed
+// under sealKey in dir. A configuration without an issuer is returned as is.
+func (c Config) WithSignIn(dir string, sealKey []byte) (Config, error) {
+	if !c.SignsIn() {
+		return c, nil
+	}
+	hc, err := tsync.ProviderHTTPClient(tsync.Config{CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS})
+	if err != nil {
+		return c, err
+	}
+	// One session per provider, client and store in the process: two
+	// would renew with the same refresh token, and a provider that rotates
+	// refresh tokens takes each only once.
+	key := strings.Join([]string{c.OAuth2.Issuer, c.OAuth2.ClientID, c.OAuth2.ClientSecret, strings.Join(c.OAuth2.Scopes, " "),
+		c.CAFile, fmt.Sprint(c.InsecureSkipVerifyDANGEROUS), dir}, "\x00")
+	sessions.mu.Lock()
+	defer sessions.mu.Unlock()
+	s, ok := sessions.m[key]
+	if !ok {
+		s, err = signin.New(signin.Config{Issuer: c.OAuth2.Issuer, ClientID: c.OAuth2.ClientID, ClientSecret: c.OAuth2.ClientSecret,
+			Scopes: c.OAuth2.Scopes, HTTPClient: hc, Store: signin.DefaultStore(dir, sealKey)})
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		sessions.m[key] = s
+	}
+	c.session, c.sessionOrigin = s, c.Archive
+	return c, nil
+}
+
+// sessions are the sign-in sessions WithSignIn made, by what makes them.
+var sessions = struct {
+	mu gosync.Mutex
+	m  map[string]*signin.Session
+}{m: map[string]*signin.Session{}}
+
+// SignIn is the session WithSignIn attached; nil when there is none.
+func (c Config) SignIn() *signin.Session { return c.session }
 
 // UPSProvider builds the UPS-RS worklist provider: the archive's client, or one
 // for the separate workitems root, with the same credentials.

@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"teleread/sync/config"
+	"teleread/sync/signin"
+)
+
+// signInConfig attaches to conf the sign-in session of an archive that wants
+// its reader signed in (oauth2 issuer): kept in the keyring or sealed in the
+// home under a key of the cache's hierarchy, the store the commands use, so
+// a `teleread login` counts for the app and the reverse. The process has one
+// session per provider and client (config.WithSignIn), shared by the sync
+// service and Settings.
+func (cfg *Config) signInConfig(conf config.Config) (config.Config, error) {
+	c, err := conf.WithSignIn(filepath.Join(cfg.Home, "signin"), signin.SealKey(cfg.Cache.RecordKey()))
+	if err != nil {
+		return conf, fmt.Errorf("app: %w", err)
+	}
+	return c, nil
+}
+
+// signInMessage is the status bar's line when the archive wants a sign-in.
+func signInMessage(err error) string {
+	return "not signed in to the archive (" + err.Error() + "): Settings → Sign in"
+}
+
+// signInPanel says who is signed in to the archive's provider and when the
+// access token and the session expire, with Sign in (the system browser)
+// and Sign out. It is a widget of its own so that Settings can place it.
+type signInPanel struct {
+	s        *signin.Session
+	changed  func()      // after a sign-in or sign-out: reconnect
+	showErr  func(error) // on the UI goroutine
+	status   *widget.Label
+	signIn   *widget.Button
+	signOut  *widget.Button
+	content  fyne.CanvasObject
+	inFlight context.CancelFunc
+}
+
+// newSignInPanel returns the panel of s; changed runs after the session
+// began or ended, showErr shows a failure.
+func newSignInPanel(s *signin.Session, changed func(), showErr func(error)) *signInPanel {
+	p := &signInPanel{s: s, changed: changed, showErr: showErr, status: widget.NewLabel("")}
+	p.status.Wrapping = fyne.TextWrapWord
+	p.signIn = widget.NewButton("Sign in", p.startSignIn)
+	p.signOut = widget.NewButton("Sign out", p.startSignOut)
+	p.content = container.NewVBox(p.status, container.NewHBox(p.signIn, p.signOut))
+	p.refresh()
+	return p
+}
+
+// refresh shows the stored session (no network).
+func (p *signInPanel) refresh() {
+	st, err := p.s.Status()
+	switch {
+	case errors.Is(err, signin.ErrNotSignedIn):
+		p.status.SetText("Not signed in to " + p.s.Issuer())
+		p.signIn.Enable()
+		p.signOut.Disable()
+	case err != nil:
+		p.status.SetText("Sign-in: " + err.Error())
+		p.signIn.Enable()
+		p.signOut.Enable()
+	default:
+		p.status.SetText(describeSession(st))
+		p.signIn.Enable()
+		p.signOut.Enable()
+	}
+	if p.inFlight != nil {
+		p.signIn.Disable()
+	}
+}
+
+// describeSession says who is signed in and what expires when.
+func describeSession(st signin.Status) string {
+	msg := fmt.Sprintf("Signed in as %s at %s.\nAccess token expires %s", st.Identity, st.Issuer,
+		st.AccessExpiry.Local().Format("2006-01-02 15:04"))
+	switch {
+	case !st.Renewable:
+		msg += "; sign in again then."
+	case st.SessionExpiry.IsZero():
+		msg += "; renewed automatically while the session lasts."
+	default:
+		msg += "; renewed automatically until the session ends " + st.SessionExpiry.Local().Format("2006-01-02 15:04") + "."
+	}
+	return msg
+}
+
+// startSignIn opens the browser at the provider and waits (off the UI
+// goroutine) for the sign-in to come back, at most ten minutes.
+func (p *signInPanel) startSignIn() {
+	if p.inFlight != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	p.inFlight = cancel
+	p.status.SetText("Signing in: continue in the browser that opened…")
+	p.signIn.Disable()
+	open := signin.OpenBrowser
+	go func() {
+		_, err := p.s.Login(ctx, open)
+		ui(func() {
+			cancel()
+			p.inFlight = nil
+			p.refresh()
+			if err != nil {
+				p.showErr(err)
+				return
+			}
+			p.changed()
+		})
+	}()
+}
+
+// startSignOut revokes the session at the provider and deletes it here.
+func (p *signInPanel) startSignOut() {
+	p.signOut.Disable()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := p.s.Logout(ctx)
+		ui(func() {
+			p.refresh()
+			if err != nil && !errors.Is(err, signin.ErrNotSignedIn) {
+				// The local copy is gone all the same.
+				p.showErr(fmt.Errorf("signed out here; the provider did not confirm: %w", err))
+			}
+			p.changed()
+		})
+	}()
+}
+
+// signInWidget is Settings' sign-in panel for the configuration being
+// edited; nil when its archive has no sign-in. The workstation keeps one
+// panel per session, so that a sign-in still waiting for the browser shows
+// when Settings open again.
+func (ws *workstation) signInWidget(conf config.Config) fyne.CanvasObject {
+	conf, err := ws.cfg.signInConfig(conf)
+	if err != nil {
+		return widget.NewLabel(err.Error())
+	}
+	s := conf.SignIn()
+	if s == nil {
+		return nil
+	}
+	if ws.signIn == nil || ws.signIn.s != s {
+		if ws.signIn != nil {
+			ws.signIn.close()
+		}
+		ws.signIn = newSignInPanel(s, func() {
+			if ws.sync != nil {
+				ws.sync.reload()
+			}
+		}, func(err error) { dialog.ShowError(err, ws.win) })
+	}
+	ws.signIn.refresh()
+	return ws.signIn.content
+}
+
+// close stops a sign-in still waiting for the browser.
+func (p *signInPanel) close() {
+	if p.inFlight != nil {
+		p.inFlight()
+	}
+}
