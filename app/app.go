@@ -48,8 +48,16 @@ type Config struct {
 	// secrets and the demo archive's storage. "" is Cache.Home().
 	Home string
 	// Cache is the open study cache; reports and their drafts live in it too.
-	// Required.
+	// Required, unless OpenCache is set.
 	Cache *cache.Cache
+	// OpenCache, when Cache is nil, opens the cache with a passphrase the
+	// window asks for first (a cache whose master key is wrapped by a
+	// passphrase that neither TELEREAD_PASSPHRASE nor a terminal gave).
+	// Run closes the cache it opened so.
+	OpenCache OpenCacheFunc
+	// NewPassphrase says the passphrase OpenCache gets will protect a new
+	// cache: it is asked twice.
+	NewPassphrase bool
 	// SamplesDir holds the sample studies of the first run: when no archive is
 	// configured, a private Orthanc is started and seeded with them (see
 	// NoDemoArchive); without Orthanc they are imported into an empty cache.
@@ -114,17 +122,39 @@ func (c *Config) defaults() error {
 // Run opens the workstation window and returns when it is closed. It must be
 // called from the main goroutine (Fyne's rule).
 func Run(cfg Config) error {
-	if err := cfg.defaults(); err != nil {
+	if cfg.Cache == nil && cfg.OpenCache == nil {
+		return ErrNoCache
+	}
+	a := fyneapp.NewWithID(AppID)
+	if cfg.Preferences == nil {
+		cfg.Preferences = a.Preferences()
+	}
+	a.Settings().SetTheme(newTheme())
+	w := a.NewWindow("Teleread")
+	w.Resize(fyne.NewSize(1600, 960))
+	if cfg.Cache == nil {
+		runLocked(cfg, a, w)
+		return nil
+	}
+	ws, err := startWorkstation(cfg, a, w)
+	if err != nil {
 		return err
+	}
+	defer ws.close()
+	w.ShowAndRun()
+	return nil
+}
+
+// startWorkstation fills the window with the workstation over cfg.Cache and
+// starts its sync.
+func startWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
 	}
 	if cfg.NoDemoArchive {
 		if _, err := ImportSamplesIfEmpty(cfg.Cache, cfg.SamplesDir); err != nil {
 			fmt.Fprintln(os.Stderr, "teleread:", err)
 		}
-	}
-	a := fyneapp.NewWithID(AppID)
-	if cfg.Preferences == nil {
-		cfg.Preferences = a.Preferences()
 	}
 	// Settings of an earlier version, kept in the preferences, go into the
 	// configuration file once.
@@ -132,20 +162,15 @@ func Run(cfg Config) error {
 	if merr != nil {
 		note = merr.Error()
 	}
-	a.Settings().SetTheme(newTheme())
-	w := a.NewWindow("Teleread")
 	ws, err := newWorkstation(cfg, a, w)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer ws.close()
 	if note != "" {
 		ws.status.setMessage(note)
 	}
 	ws.startSync()
-	w.Resize(fyne.NewSize(1600, 960))
-	w.ShowAndRun()
-	return nil
+	return ws, nil
 }
 
 // ImportSamplesIfEmpty imports every file under dir when c holds no study yet, and

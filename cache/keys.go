@@ -168,21 +168,26 @@ func (c *Cache) unlockKeys(ctx context.Context, o Options) error {
 	}
 	c.keys.studies = map[string][]byte{}
 	row, err := readMaster(ctx, c.db, `state = 'current'`)
+	made := false
 	if errors.Is(err, sql.ErrNoRows) {
-		if err := c.createMaster(ctx, o, store); err != nil {
+		if made, err = c.createMaster(ctx, o, store); err != nil {
 			return err
 		}
-		row, err = readMaster(ctx, c.db, `state = 'current'`)
+		if !made { // another process made it first
+			row, err = readMaster(ctx, c.db, `state = 'current'`)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("cache: master key: %w", err)
 	}
-	if explicit && row.keystore != store {
-		return fmt.Errorf("%w: the master key of %s is in the %s keystore, %s asks for %s (move it with `teleread keys rotate --keystore %s`)",
-			ErrKeystoreMismatch, c.home, row.keystore, EnvKeystore, store, store)
-	}
-	if err := c.unlockMaster(row, o); err != nil {
-		return err
+	if !made {
+		if explicit && row.keystore != store {
+			return fmt.Errorf("%w: the master key of %s is in the %s keystore, %s asks for %s (move it with `teleread keys rotate --keystore %s`)",
+				ErrKeystoreMismatch, c.home, row.keystore, EnvKeystore, store, store)
+		}
+		if err := c.unlockMaster(row, o); err != nil {
+			return err
+		}
 	}
 	if err := c.loadIndexRoot(ctx); err != nil {
 		return err
@@ -233,58 +238,60 @@ func (c *Cache) unlockMaster(row masterRow, o Options) error {
 	return nil
 }
 
-// createMaster makes the master key and the index root of a new cache and
-// commits them durably. The keyring entry is written before the row that
-// names it, so a crash in between leaves an unused entry, never a row whose
-// key is nowhere.
-func (c *Cache) createMaster(ctx context.Context, o Options, store string) error {
+// createMaster makes the master key and the index root of a new cache,
+// commits them durably and installs the master key (made reports that; false
+// when another process made the cache's key first, which is then to be
+// unlocked). The keyring entry is written before the row that names it, so
+// a crash in between leaves an unused entry, never a row whose key is
+// nowhere.
+func (c *Cache) createMaster(ctx context.Context, o Options, store string) (made bool, err error) {
 	master, err := randomKey()
 	if err != nil {
-		return err
+		return false, err
 	}
 	idb := make([]byte, 16)
 	if _, err := rand.Read(idb); err != nil {
-		return fmt.Errorf("cache: cache id: %w", err)
+		return false, fmt.Errorf("cache: cache id: %w", err)
 	}
 	row := masterRow{gen: 1, state: "current", cacheID: hex.EncodeToString(idb), check: checkValue(master)}
 	var keyringErr error
+	var kek []byte
 	if store == KeystoreKeyring || (store == KeystoreAuto && sessionHasKeyring()) {
 		keyringErr = keyringSet(keyringAccount(row.cacheID, 1), master)
 		if keyringErr == nil {
 			row.keystore = KeystoreKeyring
 		} else if store == KeystoreKeyring {
-			return fmt.Errorf("cache: new master key for %s: %w", c.home, keyringErr)
+			return false, fmt.Errorf("cache: new master key for %s: %w", c.home, keyringErr)
 		}
 	} else if store == KeystoreAuto {
 		keyringErr = errors.New("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)")
 	}
 	if row.keystore == "" {
 		if store == KeystoreAuto && !o.canAskPassphrase() {
-			return fmt.Errorf("%w for the new cache %s: the OS keyring is not available (%v); set %s (and %s=%s to say so), or run in a desktop session with a Secret Service",
+			return false, fmt.Errorf("%w for the new cache %s: the OS keyring is not available (%v); set %s (and %s=%s to say so), or run in a desktop session with a Secret Service",
 				ErrNoKeystore, c.home, keyringErr, EnvPassphrase, EnvKeystore, KeystorePassphrase)
 		}
 		pass, err := o.passphrase(PassphraseRequest{Home: c.home, New: true})
 		if err != nil {
-			return fmt.Errorf("cache: new master key for %s: %w", c.home, err)
+			return false, fmt.Errorf("cache: new master key for %s: %w", c.home, err)
 		}
 		row.keystore, row.kdf, row.salt = KeystorePassphrase, kdfForNew(), make([]byte, 16)
 		if _, err := rand.Read(row.salt); err != nil {
-			return fmt.Errorf("cache: salt: %w", err)
+			return false, fmt.Errorf("cache: salt: %w", err)
 		}
-		kek := deriveKEK(pass, row.salt, row.kdf)
+		kek = deriveKEK(pass, row.salt, row.kdf)
 		clear(pass)
 		if row.wrapped, err = seal(kek, master, masterAAD(row.cacheID, 1)); err != nil {
-			return fmt.Errorf("cache: wrap master key: %w", err)
+			return false, fmt.Errorf("cache: wrap master key: %w", err)
 		}
-		clear(kek)
 	}
 	root, err := randomKey()
 	if err != nil {
-		return err
+		return false, err
 	}
 	wrappedRoot, err := seal(derive(master, labelWrap), root, dataAAD(indexRootID, 1))
 	if err != nil {
-		return fmt.Errorf("cache: wrap index root: %w", err)
+		return false, fmt.Errorf("cache: wrap index root: %w", err)
 	}
 	raced := false
 	err = c.durableTx(ctx, func(tx *sql.Conn) error {
@@ -303,12 +310,19 @@ func (c *Cache) createMaster(ctx context.Context, o Options, store string) error
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("cache: new master key for %s: %w", c.home, err)
+		return false, fmt.Errorf("cache: new master key for %s: %w", c.home, err)
 	}
-	if raced && row.keystore == KeystoreKeyring {
-		keyringDelete(keyringAccount(row.cacheID, 1))
+	if raced {
+		if row.keystore == KeystoreKeyring {
+			keyringDelete(keyringAccount(row.cacheID, 1))
+		}
+		return false, nil
 	}
-	return nil
+	k := &c.keys
+	k.keystore, k.cacheID = row.keystore, row.cacheID
+	k.kek, k.salt, k.kdf = kek, row.salt, row.kdf
+	k.setMaster(master, 1)
+	return true, nil
 }
 
 func insertMaster(ctx context.Context, tx *sql.Conn, r masterRow) error {

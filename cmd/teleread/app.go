@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"teleread/app"
+	"teleread/cache"
 )
 
 func runApp(g *globals, args []string) int {
@@ -26,12 +28,39 @@ func runApp(g *globals, args []string) int {
 			"Headless commands work without one: teleread import|studies|info|render|verify ...")
 		return 1
 	}
+	cfg := app.Config{SamplesDir: *samples, NoDemoArchive: *noDemo, SyncInterval: *interval}
 	c, err := g.openCache()
-	if err != nil {
+	switch {
+	case err == nil:
+		defer c.Close()
+		cfg.Cache = c
+	case errors.Is(err, cache.ErrPassphraseRequired) || errors.Is(err, cache.ErrNoKeystore):
+		// No keyring, no TELEREAD_PASSPHRASE and no terminal (started from
+		// the desktop): the window asks for the passphrase.
+		info, ierr := cache.ReadKeyInfo(g.home)
+		cfg.NewPassphrase = ierr == nil && info.Keystore == ""
+		cfg.OpenCache = func(pass []byte) (*cache.Cache, error) {
+			return cache.OpenWith(g.home, cache.Options{Keystore: keystoreForDialog(), Passphrase: func(req cache.PassphraseRequest) ([]byte, error) {
+				if req.Retry {
+					return nil, cache.ErrWrongPassphrase
+				}
+				return pass, nil
+			}})
+		}
+	default:
 		return fail(err)
 	}
-	defer c.Close()
-	return startApp(g, *renderer, app.Config{Cache: c, SamplesDir: *samples, NoDemoArchive: *noDemo, SyncInterval: *interval})
+	return startApp(g, *renderer, cfg)
+}
+
+// keystoreForDialog is the keystore the app's passphrase dialog opens with:
+// $TELEREAD_KEYSTORE when set, else the passphrase (auto would try the
+// keyring again, which just failed).
+func keystoreForDialog() string {
+	if k := os.Getenv(cache.EnvKeystore); k != "" {
+		return k
+	}
+	return cache.KeystorePassphrase
 }
 
 // hasDisplay reports whether a graphical session is there for the app.
