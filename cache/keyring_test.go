@@ -179,6 +179,14 @@ func TestKeyringKeystore(t *testing.T) {
 	}
 	o.Close()
 
+	// Without a session bus (an ssh login) the keyring is not tried.
+	bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	if _, err := OpenWith(home, Options{Keystore: KeystoreAuto}); !errors.Is(err, ErrKeyringUnavailable) || !strings.Contains(err.Error(), "DBUS_SESSION_BUS_ADDRESS") {
+		t.Fatalf("open without a session bus: %v", err)
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
+
 	// The entry deleted (another machine, a wiped keyring): a clear error
 	// naming the entry, never a fresh key over the old data.
 	if err := keyring.Delete(KeyringService, keyringAccount(info.CacheID, 3)); err != nil {

@@ -203,6 +203,10 @@ func (c *Cache) unlockMaster(row masterRow, o Options) error {
 	var master []byte
 	switch row.keystore {
 	case KeystoreKeyring:
+		if !sessionHasKeyring() {
+			return fmt.Errorf("%w: the master key of %s is in the OS keyring and this session has no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset): open it from the desktop session",
+				ErrKeyringUnavailable, c.home)
+		}
 		m, err := keyringGet(keyringAccount(row.cacheID, row.gen))
 		if err != nil {
 			return fmt.Errorf("%w (cache %s)", err, c.home)
