@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -23,6 +24,10 @@ type Guard struct {
 	// URL is the guard's root; the archive's paths follow it (the DICOMweb
 	// root of an Orthanc is URL + "/dicom-web").
 	URL string
+
+	// RefuseAll makes the guard refuse every token, as an archive does
+	// whose gateway wants another audience.
+	RefuseAll atomic.Bool
 
 	mu       gosync.Mutex
 	accepted map[string]int // access tokens let through, and how many requests each
@@ -48,7 +53,7 @@ func (p *Provider) Guard(t testing.TB, target string) *Guard {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if ok {
 			claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](r.Context(), token, verifier)
-			ok = err == nil && slices.Contains(claims.Audience, p.ClientID)
+			ok = err == nil && slices.Contains(claims.Audience, p.ClientID) && !g.RefuseAll.Load()
 		}
 		g.mu.Lock()
 		if ok {

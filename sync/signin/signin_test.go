@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	tsync "teleread/sync"
 	"teleread/sync/oidctest"
 )
 
@@ -353,5 +354,34 @@ func TestSealedStore(t *testing.T) {
 	}
 	if _, err := other.AccessToken(ctx(t)); !errors.Is(err, ErrSignInRequired) {
 		t.Errorf("a session sealed under another key: %v, want ErrSignInRequired", err)
+	}
+}
+
+// TestArchiveRefusesEveryToken: an archive that refuses every access token
+// gets one retry with a renewed token per request and then an HTTP 401,
+// never a loop of renewals and refusals.
+func TestArchiveRefusesEveryToken(t *testing.T) {
+	noKeyring(t)
+	p := oidctest.New(t, oidctest.Options{})
+	guard := p.Guard(t, "http://127.0.0.1:1") // nothing is let through to it
+	guard.RefuseAll.Store(true)
+	s := newSession(t, p, t.TempDir())
+	if _, err := s.Login(ctx(t), reader.Open); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tsync.New(tsync.Config{BaseURL: guard.URL + "/dicom-web", Auth: tsync.OAuth2Session{Tokens: s}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Probe(ctx(t))
+	var he *tsync.HTTPError
+	if !errors.As(err, &he) || he.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("got %v, want the archive's 401", err)
+	}
+	if got := guard.Rejected(); got != 2 {
+		t.Errorf("%d requests refused, want 2 (the first and one retry with a renewed token)", got)
+	}
+	if got := p.Refreshes(); got != 1 {
+		t.Errorf("%d renewals, want 1", got)
 	}
 }
