@@ -42,6 +42,7 @@ const (
 	AuditReportAddendum = "report-addendum"
 	AuditReportConsult  = "report-consult" // a consultation note signed
 	AuditEvict          = "evict"          // a study removed from the cache
+	AuditPurge          = "purge"          // a study's key shredded, its files and rows removed
 	AuditSignIn         = "sign-in"        // reserved for an interactive sign-in
 )
 
@@ -82,9 +83,21 @@ func (e *AuditError) Error() string {
 
 func (e *AuditError) Unwrap() error { return ErrAuditBroken }
 
-// Audit appends an event for this cache's home (see AppendAudit).
+// Audit appends an event for this cache's home (see AppendAudit). An access
+// to a study also dates it for retention (see Expired): whatever is audited
+// as an access (opened, rendered, exported, imported, retrieved, reported
+// on) keeps the study another retention period.
 func (c *Cache) Audit(action, study, detail string) error {
-	return AppendAudit(c.home, action, study, detail)
+	if err := AppendAudit(c.home, action, study, detail); err != nil {
+		return err
+	}
+	if study == "" || action == AuditEvict || action == AuditPurge {
+		return nil
+	}
+	if _, err := c.db.Exec(`UPDATE studies SET last_access_at = ? WHERE study_uid = ?`, now(), study); err != nil {
+		return fmt.Errorf("cache: audit: last access of %s: %w", study, err)
+	}
+	return nil
 }
 
 // auditAll records one event per study (counted in studies) of an access the

@@ -138,6 +138,10 @@ func OpenWith(home string, o Options) (*Cache, error) {
 		c.Close()
 		return nil, err
 	}
+	// A purge a crash interrupted is finished now (its study is already out
+	// of the index); one that cannot be finished yet is tried again at the
+	// next open or purge run, and keeps nothing readable meanwhile.
+	_, _ = c.ResumePurges()
 	return c, nil
 }
 

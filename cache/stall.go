@@ -53,6 +53,14 @@ const (
 	// StepSealVacuumed: every row is sealed and the index vacuumed; the WAL
 	// is not truncated yet.
 	StepSealVacuumed = "seal-vacuumed"
+	// StepPurgeMarked: a purge's first transaction is committed (the study
+	// is out of the index, its purges row written); its key is not shredded.
+	StepPurgeMarked = "purge-marked"
+	// StepPurgeShredded: the study's key is shredded; its files are there.
+	StepPurgeShredded = "purge-shredded"
+	// StepPurgeFilesRemoved: the files are removed and the removal synced;
+	// the audit line and the last rows are not written.
+	StepPurgeFilesRemoved = "purge-files-removed"
 )
 
 var stall = parseStall(os.Getenv(EnvTestStall))
