@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -157,7 +158,23 @@ func AppendAudit(home, action, study, detail string) error {
 	if err := writeHead(home, lineHash(line[:len(line)-1][bytes.LastIndexByte(line[:len(line)-1], '\n')+1:])); err != nil {
 		return fmt.Errorf("cache: audit: %w", err)
 	}
+	if fn := auditHook.Load(); fn != nil {
+		(*fn)()
+	}
 	return nil
+}
+
+var auditHook atomic.Pointer[func()]
+
+// OnAudit makes fn be called after each event this process appends, once it
+// is durable (nil: nothing). The ATNA forwarder is woken this way; fn must
+// not block.
+func OnAudit(fn func()) {
+	if fn == nil {
+		auditHook.Store(nil)
+		return
+	}
+	auditHook.Store(&fn)
 }
 
 // writeHead replaces audit.head durably (temporary file, fsync, rename,
