@@ -40,7 +40,7 @@ func newSyncLoop(c *cache.Cache, interval time.Duration, connect tsync.ConnectFu
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &syncLoop{ctx: ctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1),
 		changed: map[string]bool{}, progress: map[string]Progress{}, pulling: map[string]Progress{}}
-	l.svc = &tsync.Service{Cache: c, Connect: connect, Interval: interval, OnEvent: l.event}
+	l.svc = &tsync.Service{Cache: c, Connect: connect, Interval: interval, OnEvent: l.event, Retention: tsync.PurgeExpired}
 	return l
 }
 

@@ -106,7 +106,8 @@ func OpenWith(home string, o Options) (*Cache, error) {
 	dsn := "file:" + filepath.Join(home, "index.db") +
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		// Deleted rows are overwritten, not only unlinked: a shredded
-		// study key must not survive in a free page (see ShredStudyKey).
+		// study key must not survive in a free page (see ShredStudyKey),
+		// nor a purged study's values, nor what an update moved (purge.go).
 		"&_pragma=secure_delete(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {

@@ -209,20 +209,40 @@ func (c *Cache) purgeLocked(studyUID, reason string) (Purged, error) {
 	return Purged{StudyInstanceUID: studyUID, Files: len(files), Bytes: bytes}, nil
 }
 
-// markPurge is step 1: in one transaction (written with synchronous=FULL,
-// so that the study never comes back after a power cut), record the purge
-// and take the study out of the index, or refuse.
+// purgeConn returns a connection whose commits are synced (synchronous=FULL:
+// a purge never comes undone by a power cut) and on which SQLite overwrites
+// what it deletes (secure_delete, which Open sets on every connection: a
+// purged patient's name does not linger in the free space of a page of
+// index.db); release restores the connection's settings.
+func (c *Cache) purgeConn(ctx context.Context) (*sql.Conn, func(), error) {
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, func() {
+		conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
+		conn.Close()
+	}, nil
+}
+
+// markPurge is step 1: in one transaction, record the purge and take the
+// study out of the index, or refuse.
 func (c *Cache) markPurge(studyUID, reason string) ([]string, int64, error) {
 	ctx := context.Background()
-	conn, err := c.db.Conn(ctx)
+	conn, release, err := c.purgeConn(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cache: purge %s: %w", studyUID, err)
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA synchronous = FULL`); err != nil {
-		return nil, 0, fmt.Errorf("cache: purge %s: %w", studyUID, err)
-	}
-	defer conn.ExecContext(ctx, `PRAGMA synchronous = NORMAL`)
+	defer release()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("cache: purge %s: %w", studyUID, err)
@@ -327,7 +347,13 @@ func (c *Cache) finishPurge(studyUID string, files []string, bytes int64, reason
 	if err := c.Audit(AuditPurge, studyUID, fmt.Sprintf("%d files, %d bytes; %s", len(files), bytes, reason)); err != nil {
 		return fmt.Errorf("cache: purge %s: %w", studyUID, err)
 	}
-	tx, err := c.db.Begin()
+	ctx := context.Background()
+	conn, release, err := c.purgeConn(ctx)
+	if err != nil {
+		return fmt.Errorf("cache: purge %s: %w", studyUID, err)
+	}
+	defer release()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("cache: purge %s: %w", studyUID, err)
 	}
@@ -345,6 +371,11 @@ func (c *Cache) finishPurge(studyUID string, files []string, bytes int64, reason
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("cache: purge %s: %w", studyUID, err)
 	}
+	// The write-ahead log still holds pages written before the purge, with
+	// the patient's values: copy it into the database (whose pages are now
+	// the overwritten ones) and empty it. Readers in other processes can
+	// hold it back; a later checkpoint empties it then.
+	conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,5 +353,53 @@ func TestPurgeResumedByOpen(t *testing.T) {
 	assertGone(t, c, uids[0], files)
 	if got, err := c.Studies(); err != nil || len(got) != 1 {
 		t.Errorf("studies after the resumed purge: %+v %v", got, err)
+	}
+}
+
+// homeContains reports which of the values occur anywhere under home, byte for
+// byte (grep -a -r).
+func homeContains(t *testing.T, home string, values ...string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, v := range values {
+			if v != "" && bytes.Contains(b, []byte(v)) {
+				found = append(found, fmt.Sprintf("%q in %s", v, strings.TrimPrefix(p, home)))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// TestPurgeLeavesNoTrace: after a purge, the patient's name, ID and the
+// accession number are nowhere under the home: not in a free page of
+// index.db, not in its write-ahead log, not in a report or an SR of the
+// outbox, not in the audit trail.
+func TestPurgeLeavesNoTrace(t *testing.T) {
+	c := openTemp(t)
+	uids := importStudies(t, c, "ct_small_explicit_le.dcm", "us_cine_jpeg_ybr422_30f.dcm")
+	st, err := c.StudyByUID(uids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MarkDelivered(sign(t, c, report.KindReport, uids[0]), time.Now())
+	values := []string{st.PatientName, st.PatientID, st.AccessionNumber}
+	t.Logf("before the purge: %v", homeContains(t, c.Home(), values...))
+	if _, err := c.Purge(uids[0], "test"); err != nil {
+		t.Fatal(err)
+	}
+	if found := homeContains(t, c.Home(), values...); len(found) != 0 {
+		t.Errorf("after the purge the home still holds %v", found)
 	}
 }

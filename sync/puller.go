@@ -74,6 +74,7 @@ type Event struct {
 	Bytes     int64  // bytes received for this study in this pull; freed for Evicted
 	Err       error  // for StudyState failed, Connectivity offline, Connected, PullDone, OutboxDone, Problem
 	Online    bool   // for Connectivity
+	Purged    bool   // for Evicted: removed by retention (key shredded), not for space
 	Timestamp time.Time
 
 	Link    *Link             // for Connected (nil with Err)

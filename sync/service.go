@@ -336,7 +336,7 @@ func (s *Service) pull(ctx context.Context, link *Link, probe bool) (res PassRes
 		}
 		res.Removed = removed
 		for _, uid := range removed {
-			s.emit(Event{Kind: Evicted, StudyUID: uid})
+			s.emit(Event{Kind: Evicted, StudyUID: uid, Purged: true})
 		}
 	}
 	s.emit(Event{Kind: PullDone, Pull: res.Pull, Err: res.PullErr})

@@ -38,11 +38,12 @@ var commands = map[string]command{
 	"outbox":   {"show (and with --send, deliver) signed reports waiting for the archive", runOutbox},
 	"open":     {"open a shared study: folder, zip, DICOMDIR or DICOMweb study URL", runOpen},
 	"export":   {"export studies as a zip with a DICOMDIR or by STOW-RS, optionally de-identified", runExport},
-	"audit":    {"list the audit trail of access to patient data, or --verify its hash chain", runAudit},
+	"audit":    {"list the audit trail of access to patient data, --verify its hash chain, or --send it to audit_syslog", runAudit},
 	"keys":     {"show where the cache's master key is kept (status) or replace it (rotate)", runKeys},
 	"login":    {"sign in to the archive's OpenID Connect provider (--device: from another device's browser)", runLogin},
 	"logout":   {"sign out: revoke the archive session at the provider and delete it here", runLogout},
 	"whoami":   {"say who is signed in to the archive and when the session expires", runWhoami},
+	"purge":    {"remove studies for good (key shredded, files and rows removed); never unreported work", runPurge},
 }
 
 func run(args []string) int {
@@ -52,6 +53,7 @@ func run(args []string) int {
 		return 2
 	}
 	if len(rest) == 0 {
+		defer startAuditSyslog(g)()
 		return runApp(g, nil)
 	}
 	name := rest[0]
@@ -71,6 +73,9 @@ func run(args []string) int {
 		// (a 64 MiB inflate buffer) before the heap grows to twice its
 		// live size. The app keeps decoded frames of whole series and sets none.
 		debug.SetMemoryLimit(headlessMemoryLimit)
+	}
+	if name != "audit" { // reads the trail, appends nothing; --send forwards by itself
+		defer startAuditSyslog(g)()
 	}
 	return c.run(g, rest[1:])
 }

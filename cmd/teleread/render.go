@@ -90,5 +90,16 @@ func auditRender(home, path string, frame int, out string) error {
 		study = f.DataSet.String(dataset.StudyInstanceUID)
 		f.Close()
 	}
-	return cache.AppendAudit(home, cache.AuditRender, study, fmt.Sprintf("frame %d of %s to %s", frame, filepath.ToSlash(rel), out))
+	detail := fmt.Sprintf("frame %d of %s to %s", frame, filepath.ToSlash(rel), out)
+	if study == "" {
+		return cache.AppendAudit(home, cache.AuditRender, study, detail)
+	}
+	// Through the cache, so that the rendering dates the study for
+	// retention like any other access.
+	c, err := cache.Open(home)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Audit(cache.AuditRender, study, detail)
 }

@@ -78,7 +78,8 @@ func runSync(g *globals, args []string) int {
 	defer stop()
 	out := &syncPrinter{prog: newProgress(isTerminal(os.Stderr)), archive: link.Display, verbose: *once}
 	svc := &tsync.Service{Cache: c, Interval: *interval, IgnoreBackoff: *once, OnEvent: out.event,
-		Connect: func(context.Context) (*tsync.Link, error) { return link, nil }}
+		Connect:   func(context.Context) (*tsync.Link, error) { return link, nil },
+		Retention: tsync.PurgeExpired}
 	if !*once {
 		svc.Run(ctx)
 		return out.code()
@@ -130,6 +131,10 @@ func (p *syncPrinter) event(e tsync.Event) {
 			}
 		}
 	case tsync.Evicted:
+		if e.Purged {
+			fmt.Fprintf(stdout, "purged %s (retention: key shredded, files and rows removed)\n", e.StudyUID)
+			return
+		}
 		fmt.Fprintf(stdout, "evicted %s (%s)\n", e.StudyUID, humanBytes(e.Bytes))
 	case tsync.Problem:
 		fmt.Fprintln(stderr, "teleread:", e.Err)

@@ -139,6 +139,17 @@ func (f *Forwarder) Flush(ctx context.Context) error {
 	}
 }
 
+// TrySend makes one attempt at sending what the trail holds now (a command
+// ends with it): it does not wait for a repository that refuses or is down,
+// and ctx bounds the wait for one that hangs.
+func (f *Forwarder) TrySend(ctx context.Context) error {
+	err := f.pass(ctx)
+	if errors.Is(err, cache.ErrAuditForwardBusy) {
+		return nil
+	}
+	return err
+}
+
 // Close stops the forwarder (after the pass under way) and closes the
 // connection. What was not sent stays in the trail for the next process.
 func (f *Forwarder) Close() {

@@ -5,6 +5,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	gosync "sync"
 
 	tsync "teleread/sync"
+	"teleread/sync/atna"
 	"teleread/sync/signin"
 )
 
@@ -66,8 +69,11 @@ type Config struct {
 	// Priors is how many earlier studies of the patient are fetched with
 	// each assigned study; absent is 2.
 	Priors *int `json:"priors"`
-	// RetentionDays keeps a study this many days after its report was
-	// delivered (or it was last read); 0 keeps it until evicted.
+	// RetentionDays: a study nobody accessed for this many days, off the
+	// worklist, whose reports and consultation notes are all delivered (no
+	// draft, nothing waiting), is purged by the sync service (cache.Retain):
+	// its key is shredded, its files and rows removed. Absent: 7
+	// (DefaultRetentionDays); 0 keeps studies until evicted or purged by hand.
 	RetentionDays int `json:"retention_days"`
 	// CacheLimitGB bounds the cache: beyond it the least recently read studies
 	// are evicted, never one with a draft or an undelivered report or still on
@@ -90,6 +96,10 @@ type Config struct {
 	// compressed first. Lossy syntaxes only when listed here.
 	TransferSyntaxes []string `json:"transfer_syntaxes"`
 
+	// AuditSyslog, when set, sends every audit event also to the hospital's
+	// audit record repository (IHE ATNA, syslog over TLS).
+	AuditSyslog *AuditSyslog `json:"audit_syslog"`
+
 	secretErr error // the keyring could not be read (see SecretError)
 
 	session       *signin.Session // see WithSignIn
@@ -106,6 +116,78 @@ type OAuth2 struct {
 	ClientID     string   `json:"client_id"`
 	ClientSecret string   `json:"client_secret"`
 	Scopes       []string `json:"scopes"`
+}
+
+// DefaultRetentionDays is retention_days when the configuration says nothing.
+const DefaultRetentionDays = 7
+
+// AuditSyslog is where audit messages go: an IHE ATNA audit record
+// repository taking RFC 5424 syslog over TLS (RFC 5425).
+type AuditSyslog struct {
+	Address string `json:"address"` // host:port, e.g. audit.hospital.org:6514
+	// CAFile holds the CA certificates (PEM) the repository's certificate
+	// must chain to; empty: the system's roots.
+	CAFile string `json:"ca_file"`
+	// CertFile and KeyFile are this workstation's client certificate and key
+	// (PEM), for a repository that authenticates its nodes (ATNA's secure
+	// node). The key file must be private to the user.
+	CertFile string `json:"cert_file"`
+	KeyFile  string `json:"key_file"`
+	// SiteID is the AuditEnterpriseSiteID of the messages (the reading group
+	// or hospital); SourceID the AuditSourceID (default: the host name).
+	SiteID   string `json:"site_id"`
+	SourceID string `json:"source_id"`
+}
+
+// ATNA returns the audit forwarder's configuration (see package atna).
+func (a AuditSyslog) ATNA() (atna.Config, error) {
+	conf, err := a.TLS()
+	if err != nil {
+		return atna.Config{}, err
+	}
+	return atna.Config{Address: a.Address, TLS: conf, Source: atna.Source{ID: a.SourceID, SiteID: a.SiteID}}, nil
+}
+
+// ErrAuditSyslog wraps a bad audit_syslog configuration.
+var ErrAuditSyslog = errors.New("audit_syslog")
+
+// TLS returns the TLS configuration for the audit record repository: its
+// CA file (else the system's roots) and the client certificate, if any.
+func (a AuditSyslog) TLS() (*tls.Config, error) {
+	if _, _, err := net.SplitHostPort(a.Address); err != nil {
+		return nil, fmt.Errorf("config: %w: address %q: want host:port", ErrAuditSyslog, a.Address)
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if a.CAFile != "" {
+		pem, err := os.ReadFile(a.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w: ca_file: %w", ErrAuditSyslog, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("config: %w: ca_file %s: no PEM certificate", ErrAuditSyslog, a.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	if (a.CertFile == "") != (a.KeyFile == "") {
+		return nil, fmt.Errorf("config: %w: cert_file and key_file go together", ErrAuditSyslog)
+	}
+	if a.CertFile != "" {
+		certPEM, err := os.ReadFile(a.CertFile)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w: cert_file: %w", ErrAuditSyslog, err)
+		}
+		keyPEM, err := ReadPrivate(a.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w: key_file: %w", ErrAuditSyslog, err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w: %s, %s: %w", ErrAuditSyslog, a.CertFile, a.KeyFile, err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
 }
 
 // Path is where the configuration file is read from.
@@ -157,7 +239,7 @@ func LoadFile(path string) (Config, error) {
 }
 
 func readFile(p string) (Config, error) {
-	var c Config
+	c := Config{RetentionDays: DefaultRetentionDays}
 	if p == "" {
 		return c, nil
 	}
