@@ -20,7 +20,7 @@ DEB_PACKAGES := gcc g++ libc6-dev pkg-config git ca-certificates curl \
 	libgl-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
 	libopenjp2-7-dev libcharls-dev libjpeg62-turbo-dev libgdcm-dev \
 	xvfb xauth x11-apps xdotool orthanc orthanc-dicomweb dcmtk dicom3tools libgdcm-tools openjph-tools \
-	fonts-noto-core fonts-noto-cjk python3-pydicom strace dbus-daemon gnome-keyring
+	fonts-noto-core fonts-noto-cjk python3-pydicom strace dbus-daemon gnome-keyring rsyslog rsyslog-gnutls
 
 # Fuzz targets run briefly by `make test` and longer by `make fuzz`.
 FUZZ_TIME_TEST ?= 5s

@@ -61,7 +61,7 @@ func runAudit(g *globals, args []string) int {
 }
 
 // sendAudit sends what the audit trail holds after the forwarding position to
-// the configured repository, retrying for up to half a minute.
+// the configured repository, retrying for up to 10 seconds.
 func sendAudit(g *globals) int {
 	conf, err := loadConfig()
 	if err != nil {
@@ -76,7 +76,7 @@ func sendAudit(g *globals) int {
 	}
 	f := atna.Start(g.home, ac)
 	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := f.Flush(ctx); err != nil {
 		return fail(err)

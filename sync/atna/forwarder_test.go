@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"teleread/cache"
+	"teleread/sync/atna/rsyslogtest"
 )
 
 const corpusFile = "../../testdata/corpus/files/ct_small_explicit_le.dcm"
@@ -49,8 +50,8 @@ func cachedStudy(t *testing.T) (*cache.Cache, string, string) {
 // MSGID whose XML follows the A.5.1 schema and carries the A.5.3 codes and
 // the study's UID, and nowhere the patient's name.
 func TestForwardToRsyslog(t *testing.T) {
-	pki := newPKI(t)
-	srv := startRsyslog(t, pki, 0)
+	pki := rsyslogtest.NewPKI(t)
+	srv := rsyslogtest.Start(t, pki, 0)
 	c, study, patient := cachedStudy(t)
 	for _, a := range []string{cache.AuditOpen, cache.AuditRender, cache.AuditExport, cache.AuditExportDeid, cache.AuditReportSign} {
 		if err := c.Audit(a, study, "test "+a); err != nil {
@@ -71,14 +72,14 @@ func TestForwardToRsyslog(t *testing.T) {
 		t.Fatalf("%d audit events, want 8: %+v", len(evs), evs)
 	}
 
-	f := Start(c.Home(), Config{Address: srv.addr, TLS: pki.tlsConfig(), Source: Source{SiteID: "Test Reading Group"}})
+	f := Start(c.Home(), Config{Address: srv.Addr, TLS: pki.TLSConfig(), Source: Source{SiteID: "Test Reading Group"}})
 	defer f.Close()
 	if err := flush(t, f, 20*time.Second); err != nil {
-		t.Fatalf("flush: %v\nrsyslog: %s", err, srv.log.String())
+		t.Fatalf("flush: %v\nrsyslog: %s", err, srv.Log.String())
 	}
-	got := srv.messages(t, len(evs))
+	got := srv.Messages(t, len(evs))
 	if len(got) != len(evs) {
-		t.Fatalf("rsyslog received %d messages, want %d\n%s", len(got), len(evs), srv.log.String())
+		t.Fatalf("rsyslog received %d messages, want %d\n%s", len(got), len(evs), srv.Log.String())
 	}
 	want := map[string]wantEvent{}
 	for _, w := range wantEvents {
@@ -92,12 +93,12 @@ func TestForwardToRsyslog(t *testing.T) {
 		ev := evs[i]
 		w := want[ev.Action]
 		w.study = ev.Study != ""
-		checkEvent(t, m.xml(), w, ev.Study)
+		checkEvent(t, m.XML(), w, ev.Study)
 		if strings.Contains(m.Msg, patient) || strings.Contains(m.Msg, strings.ReplaceAll(patient, "^", " ")) {
 			t.Errorf("message %d carries the patient's name", i)
 		}
 	}
-	raw, _ := os.ReadFile(srv.received)
+	raw, _ := os.ReadFile(srv.Received)
 	if strings.Contains(string(raw), patient) {
 		t.Errorf("the audit repository received the patient's name")
 	}
@@ -106,7 +107,7 @@ func TestForwardToRsyslog(t *testing.T) {
 	if err := c.Audit(cache.AuditSignIn, "", "again"); err != nil {
 		t.Fatal(err)
 	}
-	if got := srv.messages(t, len(evs)+1); len(got) != len(evs)+1 {
+	if got := srv.Messages(t, len(evs)+1); len(got) != len(evs)+1 {
 		t.Errorf("an event appended later did not arrive: %d messages", len(got))
 	}
 }
@@ -118,8 +119,8 @@ func TestForwardToRsyslog(t *testing.T) {
 // once, and a forwarder started afterwards (the next process) sends nothing
 // again.
 func TestForwarderNeverBlocksAndCatchesUp(t *testing.T) {
-	pki := newPKI(t)
-	needRsyslog(t)
+	pki := rsyslogtest.NewPKI(t)
+	rsyslogtest.Need(t)
 	c, study, _ := cachedStudy(t)
 	hang, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -137,7 +138,7 @@ func TestForwarderNeverBlocksAndCatchesUp(t *testing.T) {
 		}
 	}()
 
-	f := Start(c.Home(), Config{Address: addr, TLS: pki.tlsConfig(), Poll: 50 * time.Millisecond})
+	f := Start(c.Home(), Config{Address: addr, TLS: pki.TLSConfig(), Poll: 50 * time.Millisecond})
 	const n = 40
 	start := time.Now()
 	for i := range n {
@@ -171,13 +172,13 @@ func TestForwarderNeverBlocksAndCatchesUp(t *testing.T) {
 	_, port, _ := net.SplitHostPort(addr)
 	var p int
 	fmt.Sscan(port, &p)
-	srv := startRsyslog(t, pki, p)
-	f = Start(c.Home(), Config{Address: addr, TLS: pki.tlsConfig()})
+	srv := rsyslogtest.Start(t, pki, p)
+	f = Start(c.Home(), Config{Address: addr, TLS: pki.TLSConfig()})
 	if err := flush(t, f, 20*time.Second); err != nil {
-		t.Fatalf("flush once the repository is up: %v\n%s", err, srv.log.String())
+		t.Fatalf("flush once the repository is up: %v\n%s", err, srv.Log.String())
 	}
 	f.Close()
-	got := srv.messages(t, len(evs))
+	got := srv.Messages(t, len(evs))
 	seen := map[string]int{}
 	for _, m := range got {
 		seen[m.Msg]++
@@ -186,14 +187,14 @@ func TestForwarderNeverBlocksAndCatchesUp(t *testing.T) {
 		t.Fatalf("repository received %d messages (%d distinct) after the outage, want each of %d once", len(got), len(seen), len(evs))
 	}
 	// The next process finds nothing left to send.
-	f = Start(c.Home(), Config{Address: addr, TLS: pki.tlsConfig()})
+	f = Start(c.Home(), Config{Address: addr, TLS: pki.TLSConfig()})
 	if err := flush(t, f, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	sent, _ := f.Sent()
 	f.Close()
 	time.Sleep(300 * time.Millisecond)
-	if got := srv.messages(t, 0); sent != 0 || len(got) != len(evs) {
+	if got := srv.Messages(t, 0); sent != 0 || len(got) != len(evs) {
 		t.Errorf("a later forwarder sent %d events again (%d messages in all, want %d)", sent, len(got), len(evs))
 	}
 	t.Logf("%d events appended in %v while the repository hung", n, appending)
@@ -202,16 +203,16 @@ func TestForwarderNeverBlocksAndCatchesUp(t *testing.T) {
 // TestForwarderRefusesUnknownServer: a repository whose certificate the
 // configured CA did not sign gets nothing, and the events stay to be sent.
 func TestForwarderRefusesUnknownServer(t *testing.T) {
-	pki := newPKI(t)
-	srv := startRsyslog(t, pki, 0)
+	pki := rsyslogtest.NewPKI(t)
+	srv := rsyslogtest.Start(t, pki, 0)
 	c, study, _ := cachedStudy(t)
-	other := newPKI(t)
-	f := Start(c.Home(), Config{Address: srv.addr, TLS: other.tlsConfig()})
+	other := rsyslogtest.NewPKI(t)
+	f := Start(c.Home(), Config{Address: srv.Addr, TLS: other.TLSConfig()})
 	defer f.Close()
 	if err := flush(t, f, time.Second); err == nil {
 		t.Fatal("events sent to a repository the CA does not vouch for")
 	}
-	if got := srv.messages(t, 0); len(got) != 0 {
+	if got := srv.Messages(t, 0); len(got) != 0 {
 		t.Errorf("repository received %d messages", len(got))
 	}
 	if _, err := os.Stat(filepath.Join(c.Home(), "audit.sent")); err == nil {

@@ -1,9 +1,12 @@
-package atna
+// Package rsyslogtest starts a real rsyslogd (Debian rsyslog with
+// rsyslog-gnutls) for tests: an audit record repository taking RFC 5425
+// syslog over TLS on a loopback port, with a throwaway CA, demanding a client
+// certificate, writing what it parsed of each message as one JSON line.
+package rsyslogtest
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -24,20 +27,21 @@ import (
 	"time"
 )
 
-// testPKI is a throwaway CA with a server certificate for 127.0.0.1 and a
+// PKI is a throwaway CA with a server certificate for 127.0.0.1 and a
 // client certificate, made for one test.
-type testPKI struct {
-	dir                string
-	caFile             string
-	serverCert, server string // PEM files of the server's certificate and key
-	client             tls.Certificate
-	pool               *x509.CertPool
+type PKI struct {
+	CAFile                string // the CA certificate (PEM)
+	ClientCert, ClientKey string // the client's certificate and key (PEM files, 0600)
+	serverCert, server    string // the server's certificate and key
+	client                tls.Certificate
+	pool                  *x509.CertPool
 }
 
-func newPKI(t *testing.T) *testPKI {
+// NewPKI makes the CA and the certificates in a temporary directory.
+func NewPKI(t testing.TB) *PKI {
 	t.Helper()
 	dir := t.TempDir()
-	p := &testPKI{dir: dir, pool: x509.NewCertPool()}
+	p := &PKI{pool: x509.NewCertPool()}
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	now := time.Now()
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Teleread test audit CA"},
@@ -49,7 +53,7 @@ func newPKI(t *testing.T) *testPKI {
 	}
 	ca, _ := x509.ParseCertificate(caDER)
 	p.pool.AddCert(ca)
-	p.caFile = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
+	p.CAFile = writePEM(t, dir, "ca.pem", "CERTIFICATE", caDER)
 	issue := func(serial int64, cn string, usage x509.ExtKeyUsage, ips []net.IP) ([]byte, *ecdsa.PrivateKey) {
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
@@ -67,10 +71,13 @@ func newPKI(t *testing.T) *testPKI {
 	p.server = writePEM(t, dir, "server.key", "EC PRIVATE KEY", sk)
 	cDER, cKey := issue(3, "teleread-workstation", x509.ExtKeyUsageClientAuth, nil)
 	p.client = tls.Certificate{Certificate: [][]byte{cDER}, PrivateKey: cKey}
+	p.ClientCert = writePEM(t, dir, "client.pem", "CERTIFICATE", cDER)
+	ck, _ := x509.MarshalECPrivateKey(cKey)
+	p.ClientKey = writePEM(t, dir, "client.key", "EC PRIVATE KEY", ck)
 	return p
 }
 
-func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
+func writePEM(t testing.TB, dir, name, kind string, der []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
@@ -79,25 +86,25 @@ func writePEM(t *testing.T, dir, name, kind string, der []byte) string {
 	return p
 }
 
-// tlsConfig is what a workstation configured with the CA and its client
+// TLSConfig is what a workstation configured with the CA and its client
 // certificate uses.
-func (p *testPKI) tlsConfig() *tls.Config {
+func (p *PKI) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: p.pool, Certificates: []tls.Certificate{p.client}, MinVersion: tls.VersionTLS12}
 }
 
-// rsyslog is a real rsyslogd (Debian's, with rsyslog-gnutls) listening on a
+// Server is a real rsyslogd (Debian's, with rsyslog-gnutls) listening on a
 // loopback port for RFC 5425 syslog over TLS, demanding a client certificate
 // from the test CA, writing each message it parsed as one JSON line.
-type rsyslog struct {
-	addr     string
-	received string
+type Server struct {
+	Addr     string       // host:port it listens on
+	Received string       // the file it writes the messages to
+	Log      bytes.Buffer // its own output
 	cmd      *exec.Cmd
-	log      bytes.Buffer
 }
 
-// received is one line of the rsyslog output: the RFC 5424 fields rsyslog
+// Message is one line of the rsyslog output: the RFC 5424 fields rsyslog
 // parsed and the message.
-type received struct {
+type Message struct {
 	Version  string `json:"version"`
 	Facility string `json:"facility"`
 	Severity string `json:"severity"`
@@ -107,9 +114,9 @@ type received struct {
 	Msg      string `json:"msg"`
 }
 
-// needRsyslog returns rsyslogd's path; a missing rsyslogd (or its TLS
+// Need returns rsyslogd's path; a missing rsyslogd (or its TLS
 // driver) fails the test under CI=true and skips it elsewhere.
-func needRsyslog(t *testing.T) string {
+func Need(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("rsyslogd")
 	if err != nil {
@@ -133,7 +140,7 @@ func needRsyslog(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) int {
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -143,20 +150,20 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startRsyslog starts rsyslogd on port (0: a free one) and waits until it
+// Start starts rsyslogd on port (0: a free one) and waits until it
 // listens; it is stopped when the test ends.
-func startRsyslog(t *testing.T, pki *testPKI, port int) *rsyslog {
+func Start(t testing.TB, pki *PKI, port int) *Server {
 	t.Helper()
-	bin := needRsyslog(t)
+	bin := Need(t)
 	if port == 0 {
-		port = freePort(t)
+		port = FreePort(t)
 	}
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work")
 	if err := os.Mkdir(work, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	r := &rsyslog{addr: fmt.Sprintf("127.0.0.1:%d", port), received: filepath.Join(dir, "received.log")}
+	r := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Received: filepath.Join(dir, "received.log")}
 	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k"
   defaultNetstreamDriver="gtls"
   defaultNetstreamDriverCAFile=%q
@@ -174,33 +181,34 @@ template(name="atna" type="list" option.jsonf="on") {
 }
 input(type="imtcp" port="%d" address="127.0.0.1")
 action(type="omfile" file=%q template="atna" flushOnTXEnd="on")
-`, work, pki.caFile, pki.serverCert, pki.server, port, r.received)
+`, work, pki.CAFile, pki.serverCert, pki.server, port, r.Received)
 	cf := filepath.Join(dir, "rsyslog.conf")
 	if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r.cmd = exec.Command(bin, "-n", "-f", cf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	r.cmd.Stdout, r.cmd.Stderr = &r.log, &r.log
+	r.cmd.Stdout, r.cmd.Stderr = &r.Log, &r.Log
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.stop)
+	t.Cleanup(r.Stop)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", r.addr, time.Second)
+		c, err := net.DialTimeout("tcp", r.Addr, time.Second)
 		if err == nil {
 			c.Close()
 			return r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("rsyslogd did not listen on %s: %v\n%s", r.addr, err, r.log.String())
+			t.Fatalf("rsyslogd did not listen on %s: %v\n%s", r.Addr, err, r.Log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func (r *rsyslog) stop() {
+// Stop stops rsyslogd (Start arranges it for the end of the test).
+func (r *Server) Stop() {
 	if r.cmd.Process == nil || r.cmd.ProcessState != nil {
 		return
 	}
@@ -215,18 +223,18 @@ func (r *rsyslog) stop() {
 	}
 }
 
-// messages waits until rsyslog has written at least n messages (or 20 s
+// Messages waits until rsyslog has written at least n messages (or 20 s
 // pass) and returns what it wrote.
-func (r *rsyslog) messages(t *testing.T, n int) []received {
+func (r *Server) Messages(t testing.TB, n int) []Message {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var out []received
-		if f, err := os.Open(r.received); err == nil {
+		var out []Message
+		if f, err := os.Open(r.Received); err == nil {
 			sc := bufio.NewScanner(f)
 			sc.Buffer(nil, 1<<20)
 			for sc.Scan() {
-				var m received
+				var m Message
 				if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 					t.Fatalf("rsyslog output line %q: %v", sc.Text(), err)
 				}
@@ -241,15 +249,8 @@ func (r *rsyslog) messages(t *testing.T, n int) []received {
 	}
 }
 
-// xml returns the AuditMessage a received message carries (after the byte
+// XML returns the AuditMessage a received message carries (after the byte
 // order mark RFC 5424 puts before UTF-8 text).
-func (m received) xml() []byte {
+func (m Message) XML() []byte {
 	return []byte(strings.TrimPrefix(m.Msg, "\uFEFF"))
-}
-
-func flush(t *testing.T, f *Forwarder, within time.Duration) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	return f.Flush(ctx)
 }
