@@ -166,6 +166,11 @@ func TestPurgeRefusesReportWork(t *testing.T) {
 				t.Fatal(err)
 			}
 			files := studyFiles(t, c, uid)
+			key, err := c.StudyKey(uid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key = bytes.Clone(key)
 			tt.prepare(t, c, uid)
 
 			p, err := c.Purge(uid, "test")
@@ -198,6 +203,11 @@ func TestPurgeRefusesReportWork(t *testing.T) {
 				t.Errorf("purged %+v, want %d files of %s", p, len(files), uid)
 			}
 			assertGone(t, c, uid, files)
+			// The study's data key is gone: asked for again, the study gets
+			// a new one.
+			if again, err := c.StudyKey(uid); err != nil || bytes.Equal(again, key) {
+				t.Errorf("the study key after the purge: same as before %v (%v)", bytes.Equal(again, key), err)
+			}
 			if _, err := c.Purge(uid, "again"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("second purge: %v, want ErrNotFound", err)
 			}
