@@ -37,9 +37,9 @@ func listStudies(t *testing.T, home string) map[string]cachedStudy {
 	return out
 }
 
-// grepHome returns where under home the values occur, byte for byte, as
+// findInHome returns where under home the values occur, byte for byte, as
 // `grep -a -r` would find them.
-func grepHome(t *testing.T, home string, values ...string) []string {
+func findInHome(t *testing.T, home string, values ...string) []string {
 	t.Helper()
 	var found []string
 	filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
@@ -164,7 +164,7 @@ func TestPurgeCLI(t *testing.T) {
 			if _, ok := after[delivered]; ok || len(after) != 3 {
 				t.Errorf("studies after the purge: %v; want the three others", after)
 			}
-			if found := grepHome(t, home, gone.PatientName, gone.PatientID, gone.AccessionNumber); len(found) != 0 {
+			if found := findInHome(t, home, gone.PatientName, gone.PatientID, gone.AccessionNumber); len(found) != 0 {
 				t.Errorf("after the purge the home still holds %v", found)
 			}
 			if r := teleread(t, home, "verify"); r.code != 0 {
