@@ -169,7 +169,7 @@ func benchScript(ws *workstation, cfg benchConfig, res *benchResult) error {
 	})
 	studyWith := func(mod string) (uid string) {
 		do(func() {
-			for _, r := range ws.worklist.view.rows {
+			for _, r := range ws.worklist.view.Rows {
 				if strings.Contains(r.Modalities, mod) && uid == "" {
 					uid = r.UID
 				}

@@ -4,8 +4,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	tsync "teleread/sync"
 	"testing"
+
+	"teleread/app/internal/worklist"
+	tsync "teleread/sync"
 )
 
 // TestNamesInEveryCharacterSet: studies whose files use other character sets
@@ -43,12 +45,12 @@ func TestNamesInEveryCharacterSet(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
-			row := slices.IndexFunc(h.ws.worklist.view.rows, func(r worklistRow) bool { return r.UID == uids[tc.file] })
+			row := slices.IndexFunc(h.ws.worklist.view.Rows, func(r worklist.Row) bool { return r.UID == uids[tc.file] })
 			if row < 0 {
 				t.Fatalf("study %s not on the worklist", uids[tc.file])
 			}
-			r := h.ws.worklist.view.rows[row]
-			if got := r.cell(colPatient, h.now, tsync.Turnaround{}); got != tc.cell {
+			r := h.ws.worklist.view.Rows[row]
+			if got := r.Cell(worklist.ColPatient, h.now, tsync.Turnaround{}); got != tc.cell {
 				t.Errorf("worklist patient = %q, want %q", got, tc.cell)
 			}
 			if r.Description != tc.description {

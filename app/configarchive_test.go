@@ -72,7 +72,7 @@ func runConfiguredApp(t *testing.T, home, want string) (rows map[string]bool, ar
 		q.runPending()
 		rows = map[string]bool{}
 		ready := false
-		for _, r := range ws.worklist.view.all {
+		for _, r := range ws.worklist.view.All {
 			rows[r.UID] = !r.AssignedAt.IsZero()
 			ready = ready || (r.UID == want && r.State == tsync.StateReady)
 		}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"teleread/app/internal/format"
 	tsync "teleread/sync"
 	"teleread/sync/localarchive"
 )
@@ -101,6 +102,6 @@ func (d *demoArchive) link(priors int, turnaround tsync.Turnaround) (*tsync.Link
 	}
 	return &tsync.Link{Client: c, ID: "demo", Reader: DemoReader, Priors: tsync.PriorPolicy{Max: priors},
 		Turnaround: turnaround, Display: d.server.DICOMwebURL + " (demo archive)",
-		Note:  "demo archive: a private Orthanc with the sample studies, assigned to " + personName(DemoReader),
+		Note:  "demo archive: a private Orthanc with the sample studies, assigned to " + format.PersonName(DemoReader),
 		Close: d.server.Stop}, nil
 }

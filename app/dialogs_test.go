@@ -14,7 +14,7 @@ import (
 func TestEscClosesHelpAndTags(t *testing.T) {
 	h := newHarness(t)
 	var ct string
-	for _, r := range h.ws.worklist.view.rows {
+	for _, r := range h.ws.worklist.view.Rows {
 		if strings.Contains(r.Modalities, "CT") {
 			ct = r.UID
 		}

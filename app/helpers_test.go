@@ -115,7 +115,7 @@ func (h *harness) settle() {
 // openStudyWith opens the first study whose modalities include mod.
 func (h *harness) openStudyWith(mod string) *viewport {
 	h.t.Helper()
-	for i, r := range h.ws.worklist.view.rows {
+	for i, r := range h.ws.worklist.view.Rows {
 		if strings.Contains(r.Modalities, mod) {
 			h.ws.worklist.selectRow(i)
 			h.ws.worklist.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
@@ -193,7 +193,7 @@ func (h *harness) openFromWorklist(uid string) {
 	if h.ws.onViewer {
 		h.t.Fatal("openFromWorklist: the worklist is not on screen")
 	}
-	i := h.ws.worklist.view.indexOf(uid)
+	i := h.ws.worklist.view.IndexOf(uid)
 	if i < 0 {
 		h.t.Fatalf("study %s is not in the worklist", uid)
 	}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"teleread/app/internal/worklist"
 	"teleread/cache"
 )
 
@@ -118,7 +119,7 @@ func (ws *workstation) openPaths(paths []string) {
 		gerr := guard("open "+paths[0], func() { sum = c.ImportPaths(paths, progress) })
 		res := openResult{sum: sum, err: gerr}
 		for uid := range sum.Studies {
-			if err := c.SetSource(uid, sourceShared); err != nil && res.err == nil {
+			if err := c.SetSource(uid, worklist.SourceShared); err != nil && res.err == nil {
 				res.err = err
 			}
 			res.studies = append(res.studies, uid)
@@ -171,7 +172,7 @@ func (ws *workstation) firstListed(uids []string) string {
 	for _, uid := range uids {
 		in[uid] = true
 	}
-	for _, r := range ws.worklist.view.rows {
+	for _, r := range ws.worklist.view.Rows {
 		if in[r.UID] {
 			return r.UID
 		}

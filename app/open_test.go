@@ -11,6 +11,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
+
+	"teleread/app/internal/worklist"
 	tsync "teleread/sync"
 )
 
@@ -126,7 +128,7 @@ func checkShared(t *testing.T, h *harness, src string) {
 	for _, r := range append(h.ws.lastOpen.sum.Rejected, h.ws.lastOpen.sum.Conflicts...) {
 		rejected[filepath.Base(r.Name)] = true
 	}
-	rows := h.ws.worklist.view.rows
+	rows := h.ws.worklist.view.Rows
 	files, _ := filepath.Glob(filepath.Join(src, "*.dcm"))
 	studies, err := h.cache.Studies()
 	if err != nil {
@@ -158,17 +160,17 @@ func checkShared(t *testing.T, h *harness, src string) {
 		}
 	}
 	for uid := range want {
-		if source[uid] != sourceShared {
+		if source[uid] != worklist.SourceShared {
 			t.Errorf("study %s of the drop has source %q, want shared", uid, source[uid])
 		}
-		if i := h.ws.worklist.view.indexOf(uid); i < 0 || i >= shared {
+		if i := h.ws.worklist.view.IndexOf(uid); i < 0 || i >= shared {
 			t.Errorf("study %s of the drop is listed at row %d, not among the %d shared at the top", uid, i, shared)
 		}
 	}
 	if shared < len(want) {
 		t.Errorf("%d shared rows, want at least %d", shared, len(want))
 	}
-	if got := rows[0].cell(colPriority, h.now, tsync.Turnaround{}); got != "SHARED" {
+	if got := rows[0].Cell(worklist.ColPriority, h.now, tsync.Turnaround{}); got != "SHARED" {
 		t.Errorf("first row's priority column = %q, want SHARED", got)
 	}
 	// The user's own drop opens the first study.
@@ -198,7 +200,7 @@ func TestOpenWhileReadingLeavesTheReading(t *testing.T) {
 	if h.win.Canvas().Focused() != focused {
 		t.Error("an import finishing took the keyboard focus")
 	}
-	if n := len(h.ws.worklist.view.rows); n == 0 || !h.ws.worklist.view.rows[0].Shared {
+	if n := len(h.ws.worklist.view.Rows); n == 0 || !h.ws.worklist.view.Rows[0].Shared {
 		t.Error("the opened studies are not listed first")
 	}
 }

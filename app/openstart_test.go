@@ -47,7 +47,7 @@ func TestOpenStudiesAtStart(t *testing.T) {
 		t.Fatalf("started without studies to open, the viewer shows %s", ws.viewer.study.StudyInstanceUID)
 	}
 	// Not the study the worklist lists first: the one asked for.
-	want := ws.worklist.view.rows[len(ws.worklist.view.rows)-1].UID
+	want := ws.worklist.view.Rows[len(ws.worklist.view.Rows)-1].UID
 	ws = start(t, []string{want})
 	if !ws.onViewer || ws.viewer.study.StudyInstanceUID != want {
 		t.Fatalf("viewer shown %v, study %s; want %s", ws.onViewer, ws.viewer.study.StudyInstanceUID, want)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"teleread/app/internal/format"
 	"teleread/viewer"
 	"teleread/viewer/dataset"
 )
@@ -43,7 +44,7 @@ func overlayLines(v *viewport) [4][]overlayLine {
 
 	add(0, orNone(who.PatientName, "(no patient name)"))
 	add(0, "ID "+orNone(who.PatientID, "(none)"))
-	add(0, ageSex(ds.String(dataset.PatientBirthDate), who.StudyDate, ds.String(dataset.PatientSex)))
+	add(0, format.AgeSex(ds.String(dataset.PatientBirthDate), who.StudyDate, ds.String(dataset.PatientSex)))
 
 	// Another patient's image is marked by the viewport's red banner.
 	if s := v.ws.viewer; s != nil && who.PatientID == s.study.PatientID && who.StudyUID != s.study.StudyInstanceUID {
@@ -62,7 +63,7 @@ func overlayLines(v *viewport) [4][]overlayLine {
 		warn(1, who.Lossy)
 	}
 	add(1, ds.Text(dataset.StudyDescription))
-	add(1, orNone(formatDate(who.StudyDate), "(no study date)")+" "+formatTime(ds.String(dataset.StudyTime)))
+	add(1, orNone(format.Date(who.StudyDate), "(no study date)")+" "+format.Time(ds.String(dataset.StudyTime)))
 	add(1, ds.Text(tagInstitutionName))
 
 	// The stack position is the request's: the picture's own image.

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"teleread/app/internal/worklist"
 	"teleread/cache"
 	"teleread/cache/cachetest"
 	"teleread/cache/report"
@@ -103,7 +104,7 @@ func partialStudyScenario(rw *realWindow) {
 
 	// Enter on the worklist opens it; five images down.
 	rw.do(func() {
-		rw.ws.worklist.selectRow(rw.ws.worklist.view.indexOf(uid))
+		rw.ws.worklist.selectRow(rw.ws.worklist.view.IndexOf(uid))
 		rw.win.Canvas().Focus(rw.ws.worklist.table)
 	})
 	rw.key(fyne.KeyReturn)
@@ -217,12 +218,12 @@ func partialStudyScenario(rw *realWindow) {
 	var mr cache.Study
 	rw.do(func() {
 		rw.ws.reloadWorklist()
-		for _, s := range rw.ws.worklist.view.rows {
+		for _, s := range rw.ws.worklist.view.Rows {
 			if s.UID != uid {
 				mr.StudyInstanceUID = s.UID
 			}
 		}
-		rw.ws.worklist.selectRow(rw.ws.worklist.view.indexOf(mr.StudyInstanceUID))
+		rw.ws.worklist.selectRow(rw.ws.worklist.view.IndexOf(mr.StudyInstanceUID))
 	})
 	rw.key(fyne.KeyReturn)
 	rw.waitShown()
@@ -317,7 +318,7 @@ func (rw *realWindow) stateCell(uid string) (shownText, bool) {
 	found := false
 	walk(rw.ws.worklist.table, func(o fyne.CanvasObject) {
 		c, ok := o.(*worklistCell)
-		if !ok || c.id.Col != colState || c.id.Row >= len(c.s.view.rows) || c.s.view.rows[c.id.Row].UID != uid {
+		if !ok || c.id.Col != worklist.ColState || c.id.Row >= len(c.s.view.Rows) || c.s.view.Rows[c.id.Row].UID != uid {
 			return
 		}
 		out, found = shownText{c.text.Text, c.text.Color}, true
@@ -369,10 +370,10 @@ func TestOpenWhileThePullerFetches(t *testing.T) {
 
 	waitFor(t, 60*time.Second, "the study's first instances in the worklist", func() bool {
 		h.q.runPending()
-		i := h.ws.worklist.view.indexOf(assigned)
-		return i >= 0 && h.ws.worklist.view.rows[i].Cached
+		i := h.ws.worklist.view.IndexOf(assigned)
+		return i >= 0 && h.ws.worklist.view.Rows[i].Cached
 	})
-	h.ws.worklist.selectRow(h.ws.worklist.view.indexOf(assigned))
+	h.ws.worklist.selectRow(h.ws.worklist.view.IndexOf(assigned))
 	h.ws.worklist.table.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	h.settle()
 	for range 3 {

@@ -109,7 +109,7 @@ func TestEmptyViewportPaintsOnlyItsHint(t *testing.T) {
 	}
 	h.ws.reloadWorklist()
 	var us string
-	for _, r := range h.ws.worklist.view.rows {
+	for _, r := range h.ws.worklist.view.Rows {
 		if strings.Contains(r.Modalities, "US") {
 			us = r.UID
 		}

@@ -3,6 +3,7 @@ package app
 import (
 	"image"
 
+	"teleread/app/internal/format"
 	"teleread/viewer"
 	"teleread/viewer/dataset"
 )
@@ -31,7 +32,7 @@ func identityOf(f *dataset.File) identity {
 	se, _ := ds.Int(dataset.SeriesNumber)
 	in, _ := ds.Int(dataset.InstanceNumber)
 	return identity{
-		PatientName:  personName(ds.Text(dataset.PatientName)),
+		PatientName:  format.PersonName(ds.Text(dataset.PatientName)),
 		PatientID:    ds.Text(dataset.PatientID),
 		StudyUID:     ds.String(dataset.StudyInstanceUID),
 		StudyDate:    ds.String(dataset.StudyDate),

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2/theme"
 
+	"teleread/app/internal/format"
 	"teleread/cache"
 )
 
@@ -150,7 +151,7 @@ func (s *viewerScreen) compare() {
 	s.setActive(s.viewports[0])
 	s.buildThumbs()
 	s.syncCompareButtons()
-	s.ws.status.setMessage(fmt.Sprintf("Comparing with the prior of %s (%s)", formatDate(s.prior.StudyDate), s.prior.StudyDescription))
+	s.ws.status.setMessage(fmt.Sprintf("Comparing with the prior of %s (%s)", format.Date(s.prior.StudyDate), s.prior.StudyDescription))
 	s.ws.focusViewer()
 }
 
@@ -160,7 +161,7 @@ func (s *viewerScreen) compare() {
 // may drag one into a viewport, and is asked to confirm.
 func (s *viewerScreen) offerOther() {
 	s.ws.status.setMessage(fmt.Sprintf("Not compared: the listed prior of %s has Patient ID %s, this study %s",
-		formatDate(s.other.StudyDate), orNone(s.other.PatientID, "(none)"), orNone(s.study.PatientID, "(none)")))
+		format.Date(s.other.StudyDate), orNone(s.other.PatientID, "(none)"), orNone(s.study.PatientID, "(none)")))
 	if s.otherStacks == nil {
 		st, err := loadStacks(s.ws.cfg.Cache, s.other.StudyInstanceUID)
 		if err != nil {

@@ -14,10 +14,10 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"teleread/app/internal/format"
+	"teleread/app/internal/mailbox"
 	"teleread/cache"
 	"teleread/cache/report"
-
-	"teleread/app/internal/mailbox"
 )
 
 // autosaveDelay is the longest a typed change waits before its draft is written
@@ -264,7 +264,7 @@ func (p *reportPanel) show() {
 		if d.Addendum != "" {
 			what = "addendum"
 		}
-		hist = append(hist, fmt.Sprintf("%s signed %s by %s", what, d.SignedAt.Local().Format("2006-01-02 15:04"), personName(d.Signer.Name)))
+		hist = append(hist, fmt.Sprintf("%s signed %s by %s", what, d.SignedAt.Local().Format("2006-01-02 15:04"), format.PersonName(d.Signer.Name)))
 	}
 	p.history.SetText(strings.Join(hist, "\n"))
 	p.refreshDelivery()

@@ -403,7 +403,7 @@ func screenScript(ws *workstation, out string) error {
 	open := func(uid string) error {
 		var ok bool
 		do(func() {
-			i := ws.worklist.view.indexOf(uid)
+			i := ws.worklist.view.IndexOf(uid)
 			if ok = i >= 0; ok {
 				ws.worklist.selectRow(i)
 				ws.win.Canvas().Focus(ws.worklist.table)
@@ -447,7 +447,7 @@ func screenScript(ws *workstation, out string) error {
 	}
 	var us string
 	do(func() {
-		for _, r := range ws.worklist.view.rows {
+		for _, r := range ws.worklist.view.Rows {
 			if strings.Contains(r.Modalities, "US") {
 				us = r.UID
 			}

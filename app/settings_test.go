@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"teleread/app/internal/worklist"
 	"teleread/cache"
 	tsync "teleread/sync"
 	"teleread/sync/config"
@@ -95,12 +96,12 @@ func startLiveApp(t *testing.T, home string) *liveApp {
 
 // waitRow runs the UI queue until the worklist holds uid ready (and the
 // status bar names archive, when not "").
-func (la *liveApp) waitRow(t *testing.T, uid, archive string) worklistRow {
+func (la *liveApp) waitRow(t *testing.T, uid, archive string) worklist.Row {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		la.q.runPending()
-		for _, r := range la.ws.worklist.view.all {
+		for _, r := range la.ws.worklist.view.All {
 			if r.UID == uid && r.State == tsync.StateReady && (archive == "" || la.ws.lastStatus.Archive == archive) {
 				return r
 			}
@@ -114,9 +115,9 @@ func (la *liveApp) waitRow(t *testing.T, uid, archive string) worklistRow {
 }
 
 func (la *liveApp) cell(uid string, col int) string {
-	for _, r := range la.ws.worklist.view.all {
+	for _, r := range la.ws.worklist.view.All {
 		if r.UID == uid {
-			return r.cell(col, la.ws.cfg.Now(), la.ws.worklist.target)
+			return r.Cell(col, la.ws.cfg.Now(), la.ws.worklist.target)
 		}
 	}
 	return ""
@@ -219,20 +220,20 @@ func TestWorklistOverdueByTurnaroundPerPriority(t *testing.T) {
 	la.waitRow(t, stat, srv.DICOMwebURL)
 	la.waitRow(t, routine, srv.DICOMwebURL)
 
-	if c := la.cell(stat, colDue); !strings.HasPrefix(c, "⚠") || !strings.Contains(c, "late") {
+	if c := la.cell(stat, worklist.ColDue); !strings.HasPrefix(c, "⚠") || !strings.Contains(c, "late") {
 		t.Errorf("STAT study assigned 9 min ago, 1-min target: due cell %q; want the overdue mark", c)
 	}
-	if c := la.cell(stat, colSince); !strings.HasPrefix(c, "⚠ 0h 09m") && !strings.HasPrefix(c, "⚠ 0h 08m") {
+	if c := la.cell(stat, worklist.ColSince); !strings.HasPrefix(c, "⚠ 0h 09m") && !strings.HasPrefix(c, "⚠ 0h 08m") {
 		t.Errorf("STAT study: assigned cell %q; want about 9 minutes (the archive's time, not the first sight) with the mark", c)
 	}
-	if c := la.cell(routine, colDue); strings.HasPrefix(c, "⚠") || c == "—" {
+	if c := la.cell(routine, worklist.ColDue); strings.HasPrefix(c, "⚠") || c == "—" {
 		t.Errorf("ROUTINE study assigned 9 min ago, 10-hour target: due cell %q; want a due time without the mark", c)
 	}
 	// Time passes: past its due time the ROUTINE study is overdue too.
 	la.mu.Lock()
 	la.now = la.now.Add(10 * time.Hour)
 	la.mu.Unlock()
-	if c := la.cell(routine, colDue); !strings.HasPrefix(c, "⚠") {
+	if c := la.cell(routine, worklist.ColDue); !strings.HasPrefix(c, "⚠") {
 		t.Errorf("ROUTINE study 10 h later: due cell %q; want the overdue mark", c)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
+	"teleread/app/internal/format"
 	"teleread/cache"
 	"teleread/cache/report"
 )
@@ -133,8 +134,8 @@ type signLine struct {
 // signQuestion is what the signing dialog says: whose study, that a
 // signature is final, and what the cache lacks of an incomplete study.
 func signQuestion(what string, st cache.Study, comp cache.Completeness) []signLine {
-	study := strings.TrimSpace(formatDate(st.StudyDate) + " " + st.StudyDescription)
-	lines := []signLine{{text: fmt.Sprintf("Sign %s on %s (ID %s), study %s?", what, personName(st.PatientName), st.PatientID, study)}}
+	study := strings.TrimSpace(format.Date(st.StudyDate) + " " + st.StudyDescription)
+	lines := []signLine{{text: fmt.Sprintf("Sign %s on %s (ID %s), study %s?", what, format.PersonName(st.PatientName), st.PatientID, study)}}
 	if !comp.Complete() {
 		lines = append(lines, signLine{text: "The study is incomplete: " + comp.Describe() + ". You would sign on part of the study.", warn: true})
 	}

@@ -100,7 +100,7 @@ func TestAppSignInSyncs(t *testing.T) {
 		t.Errorf("after sign-in: %q, browser opened %d times", panel.status.Text, opened)
 	}
 	waitFor("the assigned study is ready", func() bool {
-		for _, r := range ws.worklist.view.all {
+		for _, r := range ws.worklist.view.All {
 			if r.UID == assigned && r.State == tsync.StateReady {
 				return true
 			}

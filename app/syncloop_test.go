@@ -209,7 +209,7 @@ func TestDraftSurvivesClosing(t *testing.T) {
 	if got := ws2.viewer.report.findings.Text; got != text {
 		t.Errorf("findings after reopening: %q; want %q", got, text)
 	}
-	if got := ws2.worklist.view.rows[ws2.worklist.view.indexOf(uid)].State; got != "reading" {
+	if got := ws2.worklist.view.Rows[ws2.worklist.view.IndexOf(uid)].State; got != "reading" {
 		t.Errorf("worklist state with a draft: %q; want reading", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"teleread/app/internal/format"
 	"teleread/viewer"
 )
 
@@ -22,7 +23,7 @@ func (s *viewerScreen) buildThumbs() {
 		s.thumbs.Objects = append(s.thumbs.Objects, newThumb(s, i, s.study.StudyInstanceUID, st))
 	}
 	if s.comparing && s.prior != nil {
-		l := widget.NewLabel("Prior " + formatDate(s.prior.StudyDate))
+		l := widget.NewLabel("Prior " + format.Date(s.prior.StudyDate))
 		l.TextStyle.Bold = true
 		s.thumbs.Objects = append(s.thumbs.Objects, l)
 		for i, st := range s.priorStacks {
@@ -32,7 +33,7 @@ func (s *viewerScreen) buildThumbs() {
 	if s.showOther && s.other != nil {
 		l := canvas.NewText("Other patient", colStat)
 		l.TextStyle.Bold = true
-		s.thumbs.Objects = append(s.thumbs.Objects, l, widget.NewLabel("ID "+orNone(s.other.PatientID, "(none)")+"\n"+formatDate(s.other.StudyDate)))
+		s.thumbs.Objects = append(s.thumbs.Objects, l, widget.NewLabel("ID "+orNone(s.other.PatientID, "(none)")+"\n"+format.Date(s.other.StudyDate)))
 		for i, st := range s.otherStacks {
 			s.thumbs.Objects = append(s.thumbs.Objects, newThumb(s, i, s.other.StudyInstanceUID, st))
 		}

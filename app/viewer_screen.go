@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"teleread/app/internal/format"
 	"teleread/cache"
 	"teleread/viewer"
 )
@@ -183,8 +184,8 @@ func (s *viewerScreen) offer(vp *viewport, study string, st *stack) {
 		return
 	}
 	msg := fmt.Sprintf("This series is of another patient:\n\n    %s, ID %s (study of %s)\n\nThe open study is of:\n\n    %s, ID %s\n\nShow it in this viewport?",
-		orNone(personName(other.PatientName), "(no patient name)"), orNone(other.PatientID, "(none)"), orNone(formatDate(other.StudyDate), "(no date)"),
-		orNone(personName(s.study.PatientName), "(no patient name)"), orNone(s.study.PatientID, "(none)"))
+		orNone(format.PersonName(other.PatientName), "(no patient name)"), orNone(other.PatientID, "(none)"), orNone(format.Date(other.StudyDate), "(no date)"),
+		orNone(format.PersonName(s.study.PatientName), "(no patient name)"), orNone(s.study.PatientID, "(none)"))
 	d := dialog.NewConfirm("Another patient", msg, func(yes bool) {
 		if yes {
 			s.loadInto(vp, study, st)

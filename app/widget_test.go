@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"teleread/app/internal/worklist"
 	tsync "teleread/sync"
 	"teleread/viewer"
 )
@@ -18,28 +19,28 @@ func TestWorklistShowsCachedStudies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(h.ws.worklist.view.rows); got != len(studies) || got == 0 {
+	if got := len(h.ws.worklist.view.Rows); got != len(studies) || got == 0 {
 		t.Fatalf("worklist rows = %d, cached studies = %d", got, len(studies))
 	}
 	tests := []struct {
 		name   string
 		filter string
-		want   func(r worklistRow) bool
+		want   func(r worklist.Row) bool
 	}{
-		{"by modality", "CT", func(r worklistRow) bool { return strings.Contains(r.Modalities, "CT") }},
-		{"by state", "ready", func(r worklistRow) bool { return r.State == "ready" }},
-		{"nothing", "no-such-patient-xyz", func(worklistRow) bool { return false }},
+		{"by modality", "CT", func(r worklist.Row) bool { return strings.Contains(r.Modalities, "CT") }},
+		{"by state", "ready", func(r worklist.Row) bool { return r.State == "ready" }},
+		{"nothing", "no-such-patient-xyz", func(worklist.Row) bool { return false }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.ws.worklist.filter.SetText(tc.filter)
 			want := 0
-			for _, r := range h.ws.worklist.view.all {
+			for _, r := range h.ws.worklist.view.All {
 				if tc.want(r) || (tc.filter == "CT" && strings.Contains(strings.ToLower(r.Description+r.PatientName), "ct")) {
 					want++
 				}
 			}
-			if got := len(h.ws.worklist.view.rows); got != want {
+			if got := len(h.ws.worklist.view.Rows); got != want {
 				t.Errorf("filter %q: %d rows, want %d", tc.filter, got, want)
 			}
 		})
@@ -49,7 +50,7 @@ func TestWorklistShowsCachedStudies(t *testing.T) {
 
 func TestWorklistStatFirstAndOverdue(t *testing.T) {
 	h := newHarness(t)
-	rows := h.ws.worklist.view.rows
+	rows := h.ws.worklist.view.Rows
 	last := rows[len(rows)-1].UID
 	assigned := h.now.Add(-30 * time.Minute).Format(time.RFC3339Nano)
 	// What sync writes when the archive assigns a STAT study.
@@ -59,22 +60,22 @@ func TestWorklistStatFirstAndOverdue(t *testing.T) {
 	}
 	focused := h.win.Canvas().Focused()
 	h.ws.applyStatus(StatusEvent{StudyChanged: last})
-	first := h.ws.worklist.view.rows[0]
-	if first.UID != last || priorityName(first.Priority) != "STAT" {
+	first := h.ws.worklist.view.Rows[0]
+	if first.UID != last || worklist.PriorityName(first.Priority) != "STAT" {
 		t.Fatalf("first row = %s priority %d, want the STAT study %s", first.UID, first.Priority, last)
 	}
 	// 30 minutes is past a STAT study's quarter of the one-hour target.
-	if txt := first.cell(colSince, h.now, tsync.DefaultTurnaround); !strings.HasPrefix(txt, "⚠") {
+	if txt := first.Cell(worklist.ColSince, h.now, tsync.DefaultTurnaround); !strings.HasPrefix(txt, "⚠") {
 		t.Errorf("since-assigned cell %q lacks the overdue mark", txt)
 	}
 	if h.win.Canvas().Focused() != focused {
 		t.Error("a worklist update moved the keyboard focus")
 	}
 	// Sorting by patient, then reversed.
-	h.ws.worklist.sortBy(colPatient)
-	asc := h.ws.worklist.view.rows[0].PatientName
-	h.ws.worklist.sortBy(colPatient)
-	desc := h.ws.worklist.view.rows[0].PatientName
+	h.ws.worklist.sortBy(worklist.ColPatient)
+	asc := h.ws.worklist.view.Rows[0].PatientName
+	h.ws.worklist.sortBy(worklist.ColPatient)
+	desc := h.ws.worklist.view.Rows[0].PatientName
 	if strings.ToLower(asc) > strings.ToLower(desc) {
 		t.Errorf("sort by patient: first %q ascending, %q descending", asc, desc)
 	}

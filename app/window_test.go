@@ -327,7 +327,7 @@ func guiScript(ws *workstation, out string) error {
 	open := func(mod string) error {
 		var uid string
 		do(func() {
-			for _, r := range ws.worklist.view.rows {
+			for _, r := range ws.worklist.view.Rows {
 				if strings.Contains(r.Modalities, mod) && uid == "" {
 					uid = r.UID
 				}
@@ -347,7 +347,7 @@ func guiScript(ws *workstation, out string) error {
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		ready, busy := 0, 0
 		do(func() {
-			for _, r := range ws.worklist.view.rows {
+			for _, r := range ws.worklist.view.Rows {
 				if r.State == "ready" {
 					ready++
 				} else {
@@ -372,7 +372,7 @@ func guiScript(ws *workstation, out string) error {
 	var ctUID string
 	do(func() {
 		best := 0
-		for _, r := range ws.worklist.view.rows {
+		for _, r := range ws.worklist.view.Rows {
 			if strings.Contains(r.Modalities, "CT") {
 				st, _ := ws.cfg.Cache.StudyInstances(r.UID)
 				if len(st) > 0 && st[0].Rows*st[0].Columns > best {

@@ -11,12 +11,13 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"teleread/app/internal/worklist"
 	tsync "teleread/sync"
 )
 
 // worklistScreen is the table of studies with its filter.
 type worklistScreen struct {
-	view     worklistView
+	view     worklist.View
 	table    *worklistTable
 	filter   *widget.Entry
 	count    *widget.Label
@@ -29,12 +30,12 @@ type worklistScreen struct {
 
 func newWorklistScreen(target tsync.Turnaround, now func() time.Time, open func(uid string)) *worklistScreen {
 	s := &worklistScreen{target: target, now: now, open: open}
-	s.view.sortCol = -1
+	s.view.SortCol = -1
 	s.table = newWorklistTable(s)
 	s.filter = widget.NewEntry()
 	s.filter.SetPlaceHolder("Filter: name, ID, description, modality, accession…")
 	s.filter.OnChanged = func(text string) {
-		s.view.filter = text
+		s.view.Filter = text
 		s.refreshView()
 	}
 	s.count = widget.NewLabel("")
@@ -58,8 +59,8 @@ func (s *worklistScreen) setTurnaround(t tsync.Turnaround) {
 
 // setRows replaces the studies shown. The selection stays on the same study and
 // nothing takes the keyboard focus: new arrivals never interrupt a reading.
-func (s *worklistScreen) setRows(rows []worklistRow) {
-	s.view.set(rows)
+func (s *worklistScreen) setRows(rows []worklist.Row) {
+	s.view.Set(rows)
 	s.refreshView()
 }
 
@@ -68,7 +69,7 @@ func (s *worklistScreen) setRows(rows []worklistRow) {
 // cached yet: the worklist must be read again for it to open).
 func (s *worklistScreen) setProgress(uid string, p Progress) (arrived bool) {
 	found := false
-	for _, rows := range [][]worklistRow{s.view.all, s.view.rows} {
+	for _, rows := range [][]worklist.Row{s.view.All, s.view.Rows} {
 		for i := range rows {
 			if rows[i].UID == uid && (rows[i].State == "downloading" || rows[i].Incomplete) {
 				rows[i].Done, rows[i].Total = p.Done, p.Total
@@ -84,10 +85,10 @@ func (s *worklistScreen) setProgress(uid string, p Progress) (arrived bool) {
 }
 
 func (s *worklistScreen) refreshView() {
-	s.view.apply()
-	s.count.SetText(countText(len(s.view.rows), len(s.view.all)))
+	s.view.Apply()
+	s.count.SetText(countText(len(s.view.Rows), len(s.view.All)))
 	s.table.Refresh()
-	if i := s.view.indexOf(s.selected); i >= 0 {
+	if i := s.view.IndexOf(s.selected); i >= 0 {
 		s.table.selecting = true
 		s.table.Select(widget.TableCellID{Row: i, Col: 0})
 		s.table.selecting = false
@@ -103,26 +104,26 @@ func countText(shown, all int) string {
 
 // sortBy sorts by a column; a second click on the same column reverses it.
 func (s *worklistScreen) sortBy(col int) {
-	if s.view.sortCol == col {
-		s.view.desc = !s.view.desc
+	if s.view.SortCol == col {
+		s.view.Desc = !s.view.Desc
 	} else {
-		s.view.sortCol, s.view.desc = col, false
+		s.view.SortCol, s.view.Desc = col, false
 	}
 	s.refreshView()
 }
 
 // selectRow selects row i of the shown rows.
 func (s *worklistScreen) selectRow(i int) {
-	if i < 0 || i >= len(s.view.rows) {
+	if i < 0 || i >= len(s.view.Rows) {
 		return
 	}
-	s.selected = s.view.rows[i].UID
+	s.selected = s.view.Rows[i].UID
 	s.table.Select(widget.TableCellID{Row: i, Col: 0})
 }
 
 // openSelected opens the selected study.
 func (s *worklistScreen) openSelected() {
-	if i := s.view.indexOf(s.selected); i >= 0 && s.view.rows[i].Cached && s.open != nil {
+	if i := s.view.IndexOf(s.selected); i >= 0 && s.view.Rows[i].Cached && s.open != nil {
 		s.open(s.selected)
 	}
 }
@@ -136,7 +137,7 @@ type worklistTable struct {
 
 func newWorklistTable(s *worklistScreen) *worklistTable {
 	t := &worklistTable{s: s}
-	t.Length = func() (int, int) { return len(s.view.rows), numColumns }
+	t.Length = func() (int, int) { return len(s.view.Rows), worklist.NumColumns }
 	t.CreateCell = func() fyne.CanvasObject { return newWorklistCell(s) }
 	t.UpdateCell = func(id widget.TableCellID, o fyne.CanvasObject) { o.(*worklistCell).update(id) }
 	t.ShowHeaderRow = true
@@ -148,9 +149,9 @@ func newWorklistTable(s *worklistScreen) *worklistTable {
 	}
 	t.UpdateHeader = func(id widget.TableCellID, o fyne.CanvasObject) {
 		b := o.(*widget.Button)
-		title := columnTitles[id.Col]
-		if s.view.sortCol == id.Col {
-			if s.view.desc {
+		title := worklist.ColumnTitles[id.Col]
+		if s.view.SortCol == id.Col {
+			if s.view.Desc {
 				title += " ▼"
 			} else {
 				title += " ▲"
@@ -161,12 +162,12 @@ func newWorklistTable(s *worklistScreen) *worklistTable {
 		b.OnTapped = func() { s.sortBy(col) }
 	}
 	t.OnSelected = func(id widget.TableCellID) {
-		if id.Row >= 0 && id.Row < len(s.view.rows) {
-			s.selected = s.view.rows[id.Row].UID
+		if id.Row >= 0 && id.Row < len(s.view.Rows) {
+			s.selected = s.view.Rows[id.Row].UID
 		}
 	}
 	t.ExtendBaseWidget(t)
-	for i, w := range columnWidths {
+	for i, w := range worklist.ColumnWidths {
 		t.SetColumnWidth(i, w)
 	}
 	return t
@@ -179,9 +180,9 @@ func (t *worklistTable) TypedKey(ev *fyne.KeyEvent) {
 	case fyne.KeyReturn, fyne.KeyEnter:
 		t.s.openSelected()
 	case fyne.KeyDown:
-		t.s.selectRow(t.s.view.indexOf(t.s.selected) + 1)
+		t.s.selectRow(t.s.view.IndexOf(t.s.selected) + 1)
 	case fyne.KeyUp:
-		t.s.selectRow(max(0, t.s.view.indexOf(t.s.selected)-1))
+		t.s.selectRow(max(0, t.s.view.IndexOf(t.s.selected)-1))
 	default:
 		t.Table.TypedKey(ev)
 	}
@@ -212,18 +213,18 @@ func newWorklistCell(s *worklistScreen) *worklistCell {
 
 func (c *worklistCell) update(id widget.TableCellID) {
 	c.id = id
-	if id.Row >= len(c.s.view.rows) {
+	if id.Row >= len(c.s.view.Rows) {
 		return
 	}
-	r := &c.s.view.rows[id.Row]
+	r := &c.s.view.Rows[id.Row]
 	now := c.s.now()
-	c.full = r.cell(id.Col, now, c.s.target)
+	c.full = r.Cell(id.Col, now, c.s.target)
 	c.text.Color = theme.Color(theme.ColorNameForeground)
 	c.text.TextStyle = fyne.TextStyle{}
 	c.bg.FillColor = color.Transparent
 	if r.Priority == 0 {
 		c.bg.FillColor = color.NRGBA{R: 0x60, G: 0x10, B: 0x10, A: 0xff}
-		if id.Col == colPriority {
+		if id.Col == worklist.ColPriority {
 			c.bg.FillColor = colStat
 			c.text.TextStyle.Bold = true
 			c.text.Color = color.White
@@ -232,17 +233,17 @@ func (c *worklistCell) update(id widget.TableCellID) {
 	if !r.Cached {
 		c.text.Color = theme.Color(theme.ColorNameDisabled)
 	}
-	if (id.Col == colSince || id.Col == colDue) && r.overdue(now, c.s.target) {
+	if (id.Col == worklist.ColSince || id.Col == worklist.ColDue) && r.Overdue(now, c.s.target) {
 		c.text.Color, c.text.TextStyle.Bold = colOverdue, true
 	}
-	if id.Col == colState && r.State == "failed" {
+	if id.Col == worklist.ColState && r.State == "failed" {
 		c.text.Color = colStat
 	}
-	if id.Col == colState && r.Incomplete {
+	if id.Col == worklist.ColState && r.Incomplete {
 		c.text.Color = colWarning // amber until every instance is here
 	}
 	c.frac = 0
-	if id.Col == colState && r.State == "downloading" && r.Total > 0 {
+	if id.Col == worklist.ColState && r.State == "downloading" && r.Total > 0 {
 		c.frac = float32(r.Done) / float32(r.Total)
 	}
 	c.Refresh()

@@ -7,6 +7,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+
+	"teleread/app/internal/worklist"
 )
 
 // walkObjects calls fn for every object under o, widgets' parts included.
@@ -38,12 +40,12 @@ func TestWorklistCellsStayInTheirColumn(t *testing.T) {
 		t.Fatalf("import: %+v", sum)
 	}
 	h.ws.reloadWorklist()
-	row := h.ws.worklist.view.indexOf(uid)
-	h.ws.worklist.table.ScrollTo(widget.TableCellID{Row: row, Col: colDescription})
+	row := h.ws.worklist.view.IndexOf(uid)
+	h.ws.worklist.table.ScrollTo(widget.TableCellID{Row: row, Col: worklist.ColDescription})
 	h.q.runPending()
 	var cells []*worklistCell
 	walkObjects(h.ws.worklist.table, func(o fyne.CanvasObject) {
-		if c, ok := o.(*worklistCell); ok && c.Visible() && c.id.Row < len(h.ws.worklist.view.rows) {
+		if c, ok := o.(*worklistCell); ok && c.Visible() && c.id.Row < len(h.ws.worklist.view.Rows) {
 			cells = append(cells, c)
 		}
 	})
@@ -54,16 +56,16 @@ func TestWorklistCellsStayInTheirColumn(t *testing.T) {
 	for _, c := range cells {
 		room := c.Size().Width - cellPadLeft
 		if w := c.text.MinSize().Width; w > room+0.5 {
-			t.Errorf("row %d column %s: text %q is %.0f wide in a %.0f cell", c.id.Row, columnTitles[c.id.Col], c.text.Text, w, c.Size().Width)
+			t.Errorf("row %d column %s: text %q is %.0f wide in a %.0f cell", c.id.Row, worklist.ColumnTitles[c.id.Col], c.text.Text, w, c.Size().Width)
 		}
 		if c.id.Row == row && c.full != c.text.Text {
 			if !strings.HasSuffix(c.text.Text, "…") || !strings.HasPrefix(c.full, strings.TrimSuffix(c.text.Text, "…")) {
-				t.Errorf("column %s: %q shortened to %q", columnTitles[c.id.Col], c.full, c.text.Text)
+				t.Errorf("column %s: %q shortened to %q", worklist.ColumnTitles[c.id.Col], c.full, c.text.Text)
 			}
 			shortened[c.id.Col] = true
 		}
 	}
-	if !shortened[colDescription] || !shortened[colID] {
+	if !shortened[worklist.ColDescription] || !shortened[worklist.ColID] {
 		t.Errorf("the long description and ID were not shortened (shortened columns %v)", shortened)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"teleread/app/internal/worklist"
 	"teleread/cache"
 	"teleread/sync/config"
 )
@@ -131,7 +132,7 @@ func (ws *workstation) stopSync() {
 
 // reloadWorklist reads the worklist again; the selection and focus stay.
 func (ws *workstation) reloadWorklist() error {
-	rows, err := loadWorklist(ws.cfg.Cache)
+	rows, err := worklist.Load(ws.cfg.Cache)
 	if err != nil {
 		ws.status.setMessage(err.Error())
 		return err

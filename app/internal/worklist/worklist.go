@@ -1,4 +1,8 @@
-package app
+// Package worklist is the worklist's model, without the window toolkit: the
+// rows read from the cache, their columns' text, the reading order (shared
+// first, then priority, then the longest waiting), filtering, and the
+// turnaround targets that give a study its due time and mark it overdue.
+package worklist
 
 import (
 	"fmt"
@@ -7,18 +11,19 @@ import (
 	"strings"
 	"time"
 
+	"teleread/app/internal/format"
 	"teleread/cache"
 	tsync "teleread/sync"
 )
 
-// sourceShared is the cache source of studies opened for a second opinion.
-const sourceShared = "shared"
+// SourceShared is the cache source of studies opened for a second opinion.
+const SourceShared = "shared"
 
 // Priorities of the worklist table (cache/migrations: 0 STAT, 1 HIGH, 2 ROUTINE, 3 LOW).
 var priorityNames = []string{"STAT", "HIGH", "ROUTINE", "LOW"}
 
-// worklistRow is one study as the worklist shows it.
-type worklistRow struct {
+// Row is one study as the worklist shows it.
+type Row struct {
 	UID         string
 	Priority    int
 	PatientName string // as stored, "Family^Given"
@@ -46,42 +51,44 @@ type worklistRow struct {
 
 // Worklist columns, in display order.
 const (
-	colPriority = iota
-	colPatient
-	colID
-	colAgeSex
-	colDate
-	colTime
-	colModality
-	colDescription
-	colState
-	colSince
-	colDue
-	colPriors
-	numColumns
+	ColPriority = iota
+	ColPatient
+	ColID
+	ColAgeSex
+	ColDate
+	ColTime
+	ColModality
+	ColDescription
+	ColState
+	ColSince
+	ColDue
+	ColPriors
+	NumColumns
 )
 
-var columnTitles = [numColumns]string{"Priority", "Patient", "ID", "Age/Sex", "Study date", "Time", "Mod", "Description", "State", "Assigned", "Due", "Priors"}
+// ColumnTitles are the columns' headings.
+var ColumnTitles = [NumColumns]string{"Priority", "Patient", "ID", "Age/Sex", "Study date", "Time", "Mod", "Description", "State", "Assigned", "Due", "Priors"}
 
-var columnWidths = [numColumns]float32{74, 210, 150, 70, 90, 60, 60, 300, 150, 110, 110, 56}
+// ColumnWidths are the columns' widths in the toolkit's units.
+var ColumnWidths = [NumColumns]float32{74, 210, 150, 70, 90, 60, 60, 300, 150, 110, 110, 56}
 
-// loadWorklist reads the cached studies and the worklist state that sync keeps,
+// Load reads the cached studies and the worklist state that sync keeps,
 // joined by Study Instance UID; worklist rows whose study is not cached yet are
 // listed too (they are downloading or failed).
-func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
+func Load(c *cache.Cache) ([]Row, error) {
 	studies, err := c.Studies()
 	if err != nil {
 		return nil, fmt.Errorf("app: worklist: %w", err)
 	}
-	byUID := map[string]*worklistRow{}
-	var rows []*worklistRow
+	byUID := map[string]*Row{}
+	var rows []*Row
 	for _, s := range studies {
-		r := &worklistRow{
+		r := &Row{
 			UID: s.StudyInstanceUID, Priority: 2, PatientName: s.PatientName, PatientID: s.PatientID, Issuer: s.IssuerOfPatientID,
 			BirthDate: s.PatientBirthDate, Sex: s.PatientSex, StudyDate: s.StudyDate, StudyTime: s.StudyTime,
 			Modalities: strings.Join(s.ModalitiesInStudy, "/"), Description: s.StudyDescription,
 			Accession: s.AccessionNumber, State: "ready", Instances: s.NumberOfInstances, Cached: true,
-			Shared: s.Source == sourceShared,
+			Shared: s.Source == SourceShared,
 		}
 		byUID[r.UID] = r
 		rows = append(rows, r)
@@ -93,7 +100,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: worklist: %w", err)
 	}
-	var tracked []*worklistRow
+	var tracked []*Row
 	isPrior := map[string]bool{}
 	for _, w := range items {
 		if w.Role == "prior" {
@@ -105,7 +112,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 		}
 		r := byUID[w.StudyInstanceUID]
 		if r == nil {
-			r = &worklistRow{UID: w.StudyInstanceUID, PatientID: w.PatientID, PatientName: w.PatientName, StudyDate: w.StudyDate,
+			r = &Row{UID: w.StudyInstanceUID, PatientID: w.PatientID, PatientName: w.PatientName, StudyDate: w.StudyDate,
 				Modalities: strings.ReplaceAll(w.Modalities, ",", "/"), Description: w.Description, Accession: w.Accession}
 			byUID[r.UID] = r
 			rows = append(rows, r)
@@ -135,13 +142,13 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 		return nil, err
 	}
 	// Priors: other cached studies of the same patient that are older.
-	byPatient := map[string][]*worklistRow{}
+	byPatient := map[string][]*Row{}
 	for _, r := range rows {
 		if r.Cached && r.PatientID != "" {
 			byPatient[r.PatientID] = append(byPatient[r.PatientID], r)
 		}
 	}
-	out := make([]worklistRow, 0, len(rows))
+	out := make([]Row, 0, len(rows))
 	for _, r := range rows {
 		if isPrior[r.UID] {
 			continue
@@ -159,7 +166,7 @@ func loadWorklist(c *cache.Cache) ([]worklistRow, error) {
 // applyReportStates sets "reading" for studies with a draft, "reported" for
 // signed ones waiting in the outbox, "delivered" once the archive has every SR,
 // and "failed" with the reason when the archive refused one.
-func applyReportStates(c *cache.Cache, byUID map[string]*worklistRow) error {
+func applyReportStates(c *cache.Cache, byUID map[string]*Row) error {
 	q, err := c.DB().Query(`SELECT study_uid, state FROM reports`)
 	if err != nil {
 		return fmt.Errorf("app: worklist: %w", err)
@@ -214,109 +221,38 @@ func applyReportStates(c *cache.Cache, byUID map[string]*worklistRow) error {
 	return nil
 }
 
-// personName formats a DICOM person name for display: the alphabetic group
-// "Family^Given^Middle" as "Family, Given Middle", then the ideographic and
-// phonetic groups (the name in the patient's own script) with their
-// components separated by spaces: "Yamada, Tarou = 山田 太郎 = やまだ たろう".
-func personName(pn string) string {
-	var out []string
-	for i, g := range strings.Split(pn, "=") {
-		parts := strings.Split(g, "^")
-		for j := range parts {
-			parts[j] = strings.TrimSpace(parts[j])
-		}
-		var s string
-		if i == 0 {
-			s = parts[0]
-			if given := strings.TrimSpace(strings.Join(parts[1:min(3, len(parts))], " ")); given != "" {
-				s += ", " + given
-			}
-		} else {
-			s = strings.Join(strings.Fields(strings.Join(parts[:min(3, len(parts))], " ")), " ")
-		}
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return strings.Join(out, " = ")
-}
-
-// ageSex formats the patient's age at the study ("54Y", "3M", "12D") and sex.
-func ageSex(birth, studyDate, sex string) string {
-	age := ""
-	b, err1 := time.Parse("20060102", birth)
-	s, err2 := time.Parse("20060102", studyDate)
-	if err1 == nil && err2 == nil && !s.Before(b) {
-		years := s.Year() - b.Year()
-		if s.YearDay() < b.YearDay() {
-			years--
-		}
-		switch days := int(s.Sub(b).Hours() / 24); {
-		case years >= 2:
-			age = strconv.Itoa(years) + "Y"
-		case days >= 60:
-			age = strconv.Itoa(days/30) + "M"
-		default:
-			age = strconv.Itoa(days) + "D"
-		}
-	}
-	sex = strings.TrimSpace(sex)
-	switch {
-	case age == "" && sex == "":
-		return ""
-	case age == "":
-		return sex
-	case sex == "":
-		return age
-	}
-	return age + "/" + sex
-}
-
-func formatDate(d string) string {
-	if len(d) == 8 {
-		return d[:4] + "-" + d[4:6] + "-" + d[6:]
-	}
-	return d
-}
-
-func formatTime(t string) string {
-	if len(t) >= 4 {
-		return t[:2] + ":" + t[2:4]
-	}
-	return t
-}
-
-func priorityName(p int) string {
+// PriorityName names a priority (STAT, HIGH, ROUTINE, LOW), or gives its number.
+func PriorityName(p int) string {
 	if p >= 0 && p < len(priorityNames) {
 		return priorityNames[p]
 	}
 	return strconv.Itoa(p)
 }
 
-// due returns when the study is due: its assignment plus the target of its
+// Due returns when the study is Due: its assignment plus the target of its
 // priority; zero for a study nobody assigned.
-func (r *worklistRow) due(target tsync.Turnaround) time.Time {
+func (r *Row) Due(target tsync.Turnaround) time.Time {
 	return target.Due(r.Priority, r.AssignedAt)
 }
 
-// overdue reports whether an unreported study has waited past its due time.
-func (r *worklistRow) overdue(now time.Time, target tsync.Turnaround) bool {
+// Overdue reports whether an unreported study has waited past its Due time.
+func (r *Row) Overdue(now time.Time, target tsync.Turnaround) bool {
 	if r.AssignedAt.IsZero() || r.State == "reported" || r.State == "delivered" {
 		return false
 	}
-	return now.After(r.due(target))
+	return now.After(r.Due(target))
 }
 
 // formatDue is the Due column's text: the local clock time (with the date
 // when it is not today), and how long ago it passed.
-func formatDue(due, now time.Time) string {
-	d := due.Local()
+func formatDue(Due, now time.Time) string {
+	d := Due.Local()
 	s := d.Format("15:04")
 	if y, m, day := d.Date(); y != now.Local().Year() || m != now.Local().Month() || day != now.Local().Day() {
 		s = d.Format("Jan 2 15:04")
 	}
-	if now.After(due) {
-		s += " (" + strings.TrimPrefix(formatSince(now.Sub(due)), "0h ") + " late)"
+	if now.After(Due) {
+		s += " (" + strings.TrimPrefix(formatSince(now.Sub(Due)), "0h ") + " late)"
 	}
 	return s
 }
@@ -333,8 +269,8 @@ func formatSince(d time.Duration) string {
 	return fmt.Sprintf("%dh %02dm", h, m)
 }
 
-// stateText is the State column's text.
-func (r *worklistRow) stateText() string {
+// StateText is the State column's text.
+func (r *Row) StateText() string {
 	if r.Incomplete {
 		s := fmt.Sprintf("incomplete %d/%d", r.Done, r.Total)
 		if r.Total == 0 {
@@ -366,49 +302,49 @@ func (r *worklistRow) stateText() string {
 	return r.State
 }
 
-// cell returns the text of column col.
-func (r *worklistRow) cell(col int, now time.Time, target tsync.Turnaround) string {
+// Cell returns the text of column col.
+func (r *Row) Cell(col int, now time.Time, target tsync.Turnaround) string {
 	switch col {
-	case colPriority:
+	case ColPriority:
 		if r.Shared && r.AssignedAt.IsZero() {
 			return "SHARED"
 		}
-		return priorityName(r.Priority)
-	case colPatient:
-		return personName(r.PatientName)
-	case colID:
+		return PriorityName(r.Priority)
+	case ColPatient:
+		return format.PersonName(r.PatientName)
+	case ColID:
 		return r.PatientID
-	case colAgeSex:
-		return ageSex(r.BirthDate, r.StudyDate, r.Sex)
-	case colDate:
-		return formatDate(r.StudyDate)
-	case colTime:
-		return formatTime(r.StudyTime)
-	case colModality:
+	case ColAgeSex:
+		return format.AgeSex(r.BirthDate, r.StudyDate, r.Sex)
+	case ColDate:
+		return format.Date(r.StudyDate)
+	case ColTime:
+		return format.Time(r.StudyTime)
+	case ColModality:
 		return r.Modalities
-	case colDescription:
+	case ColDescription:
 		return r.Description
-	case colState:
-		return r.stateText()
-	case colSince:
+	case ColState:
+		return r.StateText()
+	case ColSince:
 		if r.AssignedAt.IsZero() {
 			return "—"
 		}
 		s := formatSince(now.Sub(r.AssignedAt))
-		if r.overdue(now, target) {
+		if r.Overdue(now, target) {
 			s = "⚠ " + s
 		}
 		return s
-	case colDue:
+	case ColDue:
 		if r.AssignedAt.IsZero() || r.State == "reported" || r.State == "delivered" {
 			return "—"
 		}
-		s := formatDue(r.due(target), now)
-		if r.overdue(now, target) {
+		s := formatDue(r.Due(target), now)
+		if r.Overdue(now, target) {
 			s = "⚠ " + s
 		}
 		return s
-	case colPriors:
+	case ColPriors:
 		if r.Priors == 0 {
 			return ""
 		}
@@ -417,49 +353,50 @@ func (r *worklistRow) cell(col int, now time.Time, target tsync.Turnaround) stri
 	return ""
 }
 
-// worklistView is the sorted, filtered list the table shows.
-type worklistView struct {
-	all     []worklistRow
-	rows    []worklistRow
-	sortCol int  // -1: the reading order (priority, then due time, then newest)
-	desc    bool // sort descending
-	filter  string
+// View is the sorted, filtered list the table shows.
+type View struct {
+	All     []Row // every row, unfiltered, as read
+	Rows    []Row // what the table shows, in order
+	SortCol int   // -1: the reading order (priority, then due time, then newest)
+	Desc    bool  // sort descending
+	Filter  string
 }
 
-func (v *worklistView) set(rows []worklistRow) {
-	v.all = rows
-	v.apply()
+// Set replaces the rows and applies the filter and sort order.
+func (v *View) Set(rows []Row) {
+	v.All = rows
+	v.Apply()
 }
 
-// apply recomputes rows from all with the filter and sort order.
-func (v *worklistView) apply() {
-	f := strings.ToLower(strings.TrimSpace(v.filter))
-	v.rows = v.rows[:0]
-	for _, r := range v.all {
+// Apply recomputes Rows from All with the filter and sort order.
+func (v *View) Apply() {
+	f := strings.ToLower(strings.TrimSpace(v.Filter))
+	v.Rows = v.Rows[:0]
+	for _, r := range v.All {
 		if f == "" || matches(&r, f) {
-			v.rows = append(v.rows, r)
+			v.Rows = append(v.Rows, r)
 		}
 	}
-	sort.SliceStable(v.rows, func(i, j int) bool {
-		a, b := &v.rows[i], &v.rows[j]
-		if v.sortCol < 0 {
-			return readingOrder(a, b)
+	sort.SliceStable(v.Rows, func(i, j int) bool {
+		a, b := &v.Rows[i], &v.Rows[j]
+		if v.SortCol < 0 {
+			return ReadingOrder(a, b)
 		}
-		ka, kb := sortKey(a, v.sortCol), sortKey(b, v.sortCol)
+		ka, kb := sortKey(a, v.SortCol), sortKey(b, v.SortCol)
 		if ka == kb {
-			return readingOrder(a, b)
+			return ReadingOrder(a, b)
 		}
-		if v.desc {
+		if v.Desc {
 			return ka > kb
 		}
 		return ka < kb
 	})
 }
 
-// readingOrder is the default order: shared studies first (the reader opened
+// ReadingOrder is the default order: shared studies first (the reader opened
 // them), then priority (STAT first), then the longest waiting, then the newest
 // study.
-func readingOrder(a, b *worklistRow) bool {
+func ReadingOrder(a, b *Row) bool {
 	if a.Shared != b.Shared {
 		return a.Shared
 	}
@@ -478,44 +415,44 @@ func readingOrder(a, b *worklistRow) bool {
 	return a.UID < b.UID
 }
 
-func sortKey(r *worklistRow, col int) string {
+func sortKey(r *Row, col int) string {
 	switch col {
-	case colPriority:
+	case ColPriority:
 		return strconv.Itoa(r.Priority)
-	case colPatient:
+	case ColPatient:
 		return strings.ToLower(r.PatientName)
-	case colID:
+	case ColID:
 		return r.PatientID
-	case colAgeSex:
+	case ColAgeSex:
 		return r.BirthDate
-	case colDate, colTime:
+	case ColDate, ColTime:
 		return r.StudyDate + r.StudyTime
-	case colModality:
+	case ColModality:
 		return r.Modalities
-	case colDescription:
+	case ColDescription:
 		return strings.ToLower(r.Description)
-	case colState:
+	case ColState:
 		return r.State
-	case colSince:
+	case ColSince:
 		if r.AssignedAt.IsZero() {
 			return "~"
 		}
 		return r.AssignedAt.UTC().Format(time.RFC3339Nano)
-	case colDue:
+	case ColDue:
 		if r.AssignedAt.IsZero() {
 			return "~"
 		}
-		// By priority's target: the due times of one turnaround.
-		return r.due(tsync.DefaultTurnaround).UTC().Format(time.RFC3339Nano)
-	case colPriors:
+		// By priority's target: the Due times of one turnaround.
+		return r.Due(tsync.DefaultTurnaround).UTC().Format(time.RFC3339Nano)
+	case ColPriors:
 		return fmt.Sprintf("%06d", r.Priors)
 	}
 	return ""
 }
 
-func matches(r *worklistRow, f string) bool {
-	for _, s := range []string{r.PatientName, personName(r.PatientName), r.PatientID, r.Description, r.Modalities,
-		r.Accession, r.State, priorityName(r.Priority), r.StudyDate} {
+func matches(r *Row, f string) bool {
+	for _, s := range []string{r.PatientName, format.PersonName(r.PatientName), r.PatientID, r.Description, r.Modalities,
+		r.Accession, r.State, PriorityName(r.Priority), r.StudyDate} {
 		if strings.Contains(strings.ToLower(s), f) {
 			return true
 		}
@@ -523,10 +460,10 @@ func matches(r *worklistRow, f string) bool {
 	return false
 }
 
-// indexOf returns the row index of a study, -1 when it is not shown.
-func (v *worklistView) indexOf(uid string) int {
-	for i := range v.rows {
-		if v.rows[i].UID == uid {
+// IndexOf returns the row index of a study, -1 when it is not shown.
+func (v *View) IndexOf(uid string) int {
+	for i := range v.Rows {
+		if v.Rows[i].UID == uid {
 			return i
 		}
 	}
