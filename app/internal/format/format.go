@@ -42,7 +42,9 @@ func AgeSex(birth, studyDate, sex string) string {
 	s, err2 := time.Parse("20060102", studyDate)
 	if err1 == nil && err2 == nil && !s.Before(b) {
 		years := s.Year() - b.Year()
-		if s.YearDay() < b.YearDay() {
+		// Not yet the birthday this year (by month and day: the day of the
+		// year shifts by one after February in a leap year).
+		if s.Month() < b.Month() || s.Month() == b.Month() && s.Day() < b.Day() {
 			years--
 		}
 		switch days := int(s.Sub(b).Hours() / 24); {
