@@ -207,51 +207,6 @@ func TestComparePriorScrollsByPosition(t *testing.T) {
 	}
 }
 
-func TestSlicePlacementFallsBackToRelativeIndex(t *testing.T) {
-	// Stacks without positions (here a cine loop: every frame at one place)
-	// follow by relative index.
-	a := &stack{Items: make([]stackItem, 10), place: &placement{}}
-	b := &stack{Items: make([]stackItem, 19), place: &placement{}}
-	var l stackLink
-	for _, tc := range []struct{ i, want int }{{0, 0}, {9, 18}, {4, 8}, {5, 10}} {
-		if got := l.follow(a, b, tc.i, true); got != tc.want {
-			t.Errorf("follow(%d) = %d, want %d", tc.i, got, tc.want)
-		}
-	}
-	// Axial and sagittal stacks are not compared by position.
-	ax := &stack{Items: make([]stackItem, 3), place: &placement{pos: []float64{0, 1, 2}, normal: [3]float64{0, 0, 1}, ok: true}}
-	sg := &stack{Items: make([]stackItem, 3), place: &placement{pos: []float64{2, 1, 0}, normal: [3]float64{1, 0, 0}, ok: true}}
-	if got := l.follow(ax, sg, 0, true); got != 0 {
-		t.Errorf("axial to sagittal follow(0) = %d, want the relative index 0", got)
-	}
-	if _, ok := alignment(ax.placement(), sg.placement()); ok {
-		t.Error("axial and sagittal placements align")
-	}
-}
-
-// BenchmarkPlaceStack reads the plane of every image of a 300-image CT stack,
-// as the first linked scroll of a comparison does.
-func BenchmarkPlaceStack(b *testing.B) {
-	src := filepath.Join(samplesDir(b), "ct_small_explicit_le.dcm")
-	dir := b.TempDir()
-	st := &stack{}
-	for k := range 300 {
-		p := filepath.Join(dir, fmt.Sprintf("%03d.dcm", k))
-		data, err := os.ReadFile(src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		st.Items = append(st.Items, stackItem{Path: p, Instance: k + 1, Frames: 1})
-	}
-	b.ResetTimer()
-	for range b.N {
-		placeStack(st)
-	}
-}
-
 func TestCompareWithoutPriorDoesNothing(t *testing.T) {
 	h := newHarness(t)
 	h.openStudyWith("US")

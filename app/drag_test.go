@@ -5,6 +5,8 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+
+	"teleread/app/internal/reading"
 )
 
 // dragThumb drags a thumbnail to an absolute position as the desktop driver
@@ -64,7 +66,7 @@ func TestDragSeriesIntoViewport(t *testing.T) {
 		name     string
 		do       func() *viewport // the viewport marked while dragging
 		vp       *viewport
-		want     *stack
+		want     *reading.Stack
 		marked   *viewport
 		activeIs *viewport
 	}{

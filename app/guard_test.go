@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+
+	"teleread/app/internal/reading"
 )
 
 // TestThumbnailPanicShownNotFatal: the thumbnail goroutine reads files; a
@@ -21,7 +23,7 @@ func TestThumbnailPanicShownNotFatal(t *testing.T) {
 	log.SetOutput(&logged)
 	t.Cleanup(func() { log.SetOutput(os.Stderr) })
 	old := thumbRender
-	thumbRender = func(*stack) image.Image { panic("makeslice: len out of range") }
+	thumbRender = func(*reading.Stack) image.Image { panic("makeslice: len out of range") }
 	t.Cleanup(func() { thumbRender = old })
 
 	h := newHarness(t)

@@ -2,6 +2,8 @@ package app
 
 import (
 	"teleread/cache"
+
+	"teleread/app/internal/reading"
 )
 
 // A study can be opened while it downloads: its stacks grow as instances
@@ -64,7 +66,7 @@ func (s *viewerScreen) studyChanged(uid string) {
 // and a viewport stays on the image it shows even when new images sort
 // before it.
 func (s *viewerScreen) growStacks(uid string) error {
-	var stacks *[]*stack
+	var stacks *[]*reading.Stack
 	switch {
 	case uid == s.study.StudyInstanceUID:
 		stacks = &s.stacks
@@ -77,11 +79,11 @@ func (s *viewerScreen) growStacks(uid string) error {
 	if err != nil {
 		return err
 	}
-	bySeries := map[string]*stack{}
+	bySeries := map[string]*reading.Stack{}
 	for _, st := range *stacks {
 		bySeries[st.Series.SeriesInstanceUID] = st
 	}
-	out := make([]*stack, 0, len(fresh))
+	out := make([]*reading.Stack, 0, len(fresh))
 	added, grown := false, false
 	for _, f := range fresh {
 		st := bySeries[f.Series.SeriesInstanceUID]
@@ -123,33 +125,10 @@ func (s *viewerScreen) growStacks(uid string) error {
 	return nil
 }
 
-// itemKey names an image of a stack independently of its place: a frame of an
-// instance.
-type itemKey struct {
-	sop   string
-	frame int
-}
-
 // restack replaces a stack's items with a fresh list of the same series and
 // moves every viewport showing it to the place its image now has. It reports
 // whether the items changed.
-func (s *viewerScreen) restack(st *stack, items []stackItem) bool {
-	if sameItems(st.Items, items) {
-		return false
-	}
-	at := make(map[itemKey]int, len(items))
-	for i, it := range items {
-		at[itemKey{it.SOP, it.Frame}] = i
-	}
-	remap := func(i int) int {
-		if i < 0 || i >= len(st.Items) {
-			return min(max(i, 0), max(len(items)-1, 0))
-		}
-		if j, ok := at[itemKey{st.Items[i].SOP, st.Items[i].Frame}]; ok {
-			return j
-		}
-		return min(i, max(len(items)-1, 0))
-	}
+func (s *viewerScreen) restack(st *reading.Stack, items []reading.Item) bool {
 	type move struct {
 		vp   *viewport
 		from int
@@ -160,7 +139,12 @@ func (s *viewerScreen) restack(st *stack, items []stackItem) bool {
 			moves = append(moves, move{vp, vp.index})
 		}
 	}
-	// Every index into the old list is mapped before the list changes.
+	remap, changed := st.Replace(items)
+	if !changed {
+		return false
+	}
+	// remap maps indices into the old list: every one is mapped before a
+	// viewport moves.
 	news := make([]int, len(moves))
 	measures := make([]map[int][]*measurement, len(moves))
 	lastIdx := make([]int, len(moves))
@@ -172,22 +156,8 @@ func (s *viewerScreen) restack(st *stack, items []stackItem) bool {
 			measures[k][remap(i)] = ms
 		}
 	}
-	st.Items = items
-	st.place = nil // positions are read again when a link next asks
 	for k, m := range moves {
 		m.vp.restacked(news[k], lastIdx[k], measures[k])
-	}
-	return true
-}
-
-func sameItems(a, b []stackItem) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
 	}
 	return true
 }

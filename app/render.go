@@ -10,6 +10,8 @@ import (
 	"teleread/viewer"
 
 	"teleread/app/internal/mailbox"
+
+	"teleread/app/internal/reading"
 )
 
 // renderRequest is one picture a viewport wants: which frame, with which display
@@ -17,7 +19,7 @@ import (
 type renderRequest struct {
 	seq     uint64
 	study   string
-	item    stackItem
+	item    reading.Item
 	index   int                // position in the stack
 	window  *viewer.Window     // the reader's window; nil keeps the file's
 	invert  bool               // toggle on top of the file's presentation
@@ -30,7 +32,7 @@ type renderRequest struct {
 	// scroll, the following frames of a cine loop): after drawing, while no newer
 	// request waits, the first is drawn ahead with the same settings and the
 	// others are decoded.
-	ahead []stackItem
+	ahead []reading.Item
 	// aheadOnly asks the loop only to draw and decode ahead for a request whose
 	// picture post has already handed over.
 	aheadOnly bool
@@ -217,7 +219,7 @@ func (l *renderLoop) run() {
 // decodeAhead decodes the images a request expects next into the keep, one at a
 // time, stopping as soon as a newer request arrives. Errors are left for the
 // request that shows the image.
-func (l *renderLoop) decodeAhead(items []stackItem) {
+func (l *renderLoop) decodeAhead(items []reading.Item) {
 	for _, it := range items {
 		if l.waiting() {
 			return
@@ -323,7 +325,7 @@ func (l *renderLoop) drawInto(r renderRequest, i int) (renderResult, bool) {
 		res.err = err
 	}
 	res.frame, res.display, res.image = dec.frame, d, img
-	res.pic = &picture{pix: dst, who: identityOf(img.File), buf: i}
+	res.pic = &picture{pix: dst, who: reading.IdentityOf(img.File), buf: i}
 	res.cal = viewer.CalibrationOf(img.File.DataSet, r.item.Frame)
 	res.presets = viewer.Presets(img)
 	res.padding = img.File.DataSet.Floats(tagPixelPaddingValue)
@@ -369,7 +371,7 @@ func (r renderRequest) samePicture(o renderRequest) bool {
 }
 
 // decode returns the image and its decoded frame, from the keep or decoded now.
-func (l *renderLoop) decode(it stackItem) (*viewer.Image, *decoded, error) {
+func (l *renderLoop) decode(it reading.Item) (*viewer.Image, *decoded, error) {
 	img := l.images[it.Path]
 	if img == nil {
 		var err error

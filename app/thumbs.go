@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"teleread/app/internal/format"
+	"teleread/app/internal/reading"
 	"teleread/viewer"
 )
 
@@ -72,7 +73,7 @@ type thumb struct {
 	s     *viewerScreen
 	index int
 	study string
-	st    *stack
+	st    *reading.Stack
 	img   *canvas.Image
 	label *widget.Label
 
@@ -82,7 +83,7 @@ type thumb struct {
 
 const thumbSize = 120
 
-func newThumb(s *viewerScreen, i int, study string, st *stack) *thumb {
+func newThumb(s *viewerScreen, i int, study string, st *reading.Stack) *thumb {
 	t := &thumb{s: s, index: i, study: study, st: st}
 	t.img = canvas.NewImageFromImage(blankImage(4, 3))
 	t.img.FillMode = canvas.ImageFillContain
@@ -111,7 +112,7 @@ var thumbRender = renderThumb
 
 // thumbLabel is a thumbnail's caption: series number, modality, image count
 // and description.
-func thumbLabel(st *stack) string {
+func thumbLabel(st *reading.Stack) string {
 	desc := st.Series.Description
 	if len(desc) > 18 {
 		desc = desc[:18] + "…"
@@ -120,7 +121,7 @@ func thumbLabel(st *stack) string {
 }
 
 // renderThumb draws the stack's middle image (first frame of a cine) small.
-func renderThumb(st *stack) image.Image {
+func renderThumb(st *reading.Stack) image.Image {
 	it := st.Items[len(st.Items)/2]
 	if it.Frames > 1 {
 		it = st.Items[0]

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"teleread/app/internal/format"
+	"teleread/app/internal/reading"
 	"teleread/cache"
 	"teleread/viewer"
 )
@@ -26,7 +27,7 @@ var layouts = []struct {
 type viewerScreen struct {
 	ws        *workstation
 	study     cache.Study
-	stacks    []*stack
+	stacks    []*reading.Stack
 	viewports []*viewport
 	// complete is what the cache holds of the studies shown (the open one and
 	// its prior), kept up to date by sync events (partial.go).
@@ -40,14 +41,14 @@ type viewerScreen struct {
 	// under another Patient ID: never paired, its series offered only once the
 	// reader asked to compare, each shown only after confirming.
 	prior       *cache.Study
-	priorStacks []*stack
+	priorStacks []*reading.Stack
 	other       *cache.Study
-	otherStacks []*stack
+	otherStacks []*reading.Stack
 	showOther   bool
 	comparing   bool
 	linked      bool
 	following   bool
-	link        stackLink
+	link        reading.Link
 	compareBtn  *widget.Button
 	linkBtn     *widget.Button
 
@@ -102,7 +103,7 @@ func (s *viewerScreen) open(st cache.Study) error {
 	s.study = st
 	s.stacks = stacks
 	s.complete = map[string]cache.Completeness{}
-	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, stackLink{}, nil, nil
+	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, reading.Link{}, nil, nil
 	s.other, s.otherStacks, s.showOther = nil, nil, false
 	if priors, err := priorsOf(s.ws.cfg.Cache, st); err == nil {
 		for i := range priors {
@@ -177,7 +178,7 @@ func (s *viewerScreen) setActive(v *viewport) {
 // viewport. A series of another patient than the open study's (by Patient ID)
 // is shown only after the reader confirms, and then under a red OTHER PATIENT
 // banner.
-func (s *viewerScreen) offer(vp *viewport, study string, st *stack) {
+func (s *viewerScreen) offer(vp *viewport, study string, st *reading.Stack) {
 	other := s.studyByUID(study)
 	if other == nil || other.PatientID == s.study.PatientID {
 		s.loadInto(vp, study, st)
@@ -213,16 +214,16 @@ func (s *viewerScreen) studyByUID(uid string) *cache.Study {
 
 // loadInto shows a series of a study (the open one or its prior) in a
 // viewport; a linked comparison keeps it at the place of its partner.
-func (s *viewerScreen) loadInto(vp *viewport, study string, st *stack) {
+func (s *viewerScreen) loadInto(vp *viewport, study string, st *reading.Stack) {
 	idx := -1
 	if s.comparing && s.linked {
 		switch {
 		case vp == s.viewports[0] && s.viewports[1].st != nil:
 			r := s.viewports[1]
-			idx = s.link.follow(r.st, st, r.index, false)
+			idx = s.link.Follow(r.st, st, r.index, false)
 		case vp == s.viewports[1] && s.viewports[0].st != nil:
 			l := s.viewports[0]
-			idx = s.link.follow(l.st, st, l.index, true)
+			idx = s.link.Follow(l.st, st, l.index, true)
 		}
 	}
 	if idx >= 0 {

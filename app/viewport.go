@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"teleread/viewer"
+
+	"teleread/app/internal/reading"
 )
 
 // tool is what a left-button drag does in a viewport.
@@ -40,7 +42,7 @@ type viewport struct {
 	raster *canvas.Raster
 
 	study  string
-	st     *stack
+	st     *reading.Stack
 	index  int
 	window *viewer.Window // the reader's window; nil shows the file's
 	invert bool
@@ -84,10 +86,10 @@ func newViewport(ws *workstation) *viewport {
 }
 
 // setStack shows a series from its first image.
-func (v *viewport) setStack(study string, st *stack) { v.setStackAt(study, st, 0) }
+func (v *viewport) setStack(study string, st *reading.Stack) { v.setStackAt(study, st, 0) }
 
 // setStackAt shows a series from item index (clamped).
-func (v *viewport) setStackAt(study string, st *stack, index int) {
+func (v *viewport) setStackAt(study string, st *reading.Stack, index int) {
 	v.stopCine()
 	v.study, v.st, v.index = study, st, min(max(index, 0), max(len(st.Items)-1, 0))
 	v.window, v.invert, v.view = nil, false, viewer.View{}
@@ -125,10 +127,10 @@ func (v *viewport) onScreen() (*picture, bool) {
 
 // otherPatient returns the identity of the picture on screen when it is of
 // another patient (Patient ID) than the open study's.
-func (v *viewport) otherPatient() (identity, bool) {
+func (v *viewport) otherPatient() (reading.Identity, bool) {
 	p, ok := v.onScreen()
 	if !ok || v.ws.viewer == nil || p.who.PatientID == v.ws.viewer.study.PatientID {
-		return identity{}, false
+		return reading.Identity{}, false
 	}
 	return p.who, true
 }
@@ -219,11 +221,11 @@ const decodeAhead = 3
 
 // ahead returns the images to decode in advance: the next ones in the direction
 // of a stack scroll, or the next frames of the instance (wrapping) during cine.
-func (v *viewport) ahead(scroll, cine bool) []stackItem {
-	var items []stackItem
+func (v *viewport) ahead(scroll, cine bool) []reading.Item {
+	var items []reading.Item
 	switch {
 	case cine:
-		first, last := v.st.instanceRange(v.index)
+		first, last := v.st.InstanceRange(v.index)
 		for k, i := 1, v.index; k <= decodeAhead && last > first; k++ {
 			if i++; i > last {
 				i = first
@@ -420,7 +422,7 @@ func (v *viewport) toggleCine() {
 		timing = t
 	}
 	v.cineRate = timing.FrameRate()
-	base, _ := v.st.instanceRange(v.index)
+	base, _ := v.st.InstanceRange(v.index)
 	clock := newCineClock(timing)
 	v.ws.cfg.Metrics.ResetCine()
 	v.cine = startCine(clock, func(frame int, slot int64) {
@@ -469,7 +471,7 @@ func (v *viewport) stepFrame(n int) {
 	if v.st == nil || len(v.st.Items) == 0 {
 		return
 	}
-	first, last := v.st.instanceRange(v.index)
+	first, last := v.st.InstanceRange(v.index)
 	if !v.multiFrame() {
 		v.step(n)
 		return

@@ -1,4 +1,4 @@
-package app
+package reading
 
 import (
 	"math"
@@ -12,19 +12,19 @@ const (
 	tagPlaneOrientationSequence dataset.Tag = 0x00209116
 )
 
-// placement is where a stack's images lie along its slice normal: pos[i] is
+// Placement is where a stack's images lie along its slice normal: Pos[i] is
 // item i's Image Position (Patient) projected on the normal of its Image
 // Orientation (Patient), in mm, or its Slice Location when the stack has no
 // positions. ok is false when the stack cannot be placed (positions missing on
 // some image, or every image at the same place, as in a cine loop).
-type placement struct {
-	pos    []float64
-	normal [3]float64 // zero when the positions are Slice Locations
-	ok     bool
+type Placement struct {
+	Pos    []float64
+	Normal [3]float64 // zero when the positions are Slice Locations
+	OK     bool
 }
 
-// placement returns the stack's placement, reading its headers the first time.
-func (s *stack) placement() placement {
+// Placement returns the stack's Placement, reading its headers the first time.
+func (s *Stack) Placement() Placement {
 	if s.place == nil {
 		p := placeStack(s)
 		s.place = &p
@@ -76,18 +76,18 @@ func readPlanes(path string, frames int) ([]planeOf, error) {
 }
 
 // placeStack reads the headers of the stack's instances and places its items.
-func placeStack(s *stack) placement {
+func placeStack(s *Stack) Placement {
 	n := len(s.Items)
 	if n < 2 {
-		return placement{}
+		return Placement{}
 	}
 	planes := make([]planeOf, n)
 	for i := 0; i < n; {
 		it := s.Items[i]
-		first, last := s.instanceRange(i)
+		first, last := s.InstanceRange(i)
 		ps, err := readPlanes(it.Path, last-first+1)
 		if err != nil {
-			return placement{}
+			return Placement{}
 		}
 		copy(planes[first:last+1], ps)
 		i = last + 1
@@ -113,7 +113,7 @@ func placeStack(s *stack) placement {
 		normal = [3]float64{}
 		for i, p := range planes {
 			if !p.hasLoc {
-				return placement{}
+				return Placement{}
 			}
 			pos[i] = p.loc
 		}
@@ -123,9 +123,9 @@ func placeStack(s *stack) placement {
 		lo, hi = math.Min(lo, x), math.Max(hi, x)
 	}
 	if hi-lo < 1e-3 {
-		return placement{}
+		return Placement{}
 	}
-	return placement{pos: pos, normal: normal, ok: true}
+	return Placement{Pos: pos, Normal: normal, OK: true}
 }
 
 // cross returns the unit normal of two direction cosines, or zero.
@@ -138,18 +138,18 @@ func cross(a, b []float64) [3]float64 {
 	return [3]float64{n[0] / l, n[1] / l, n[2] / l}
 }
 
-// alignment says how two placements compare: sign is +1 when their normals point
+// Alignment says how two placements compare: sign is +1 when their normals point
 // the same way, -1 when opposite; ok is false when they cannot be compared
 // (either unplaced, or planes of different orientations, such as axial and
 // sagittal).
-func alignment(a, b placement) (sign float64, ok bool) {
-	if !a.ok || !b.ok {
+func Alignment(a, b Placement) (sign float64, ok bool) {
+	if !a.OK || !b.OK {
 		return 0, false
 	}
-	if a.normal == ([3]float64{}) || b.normal == ([3]float64{}) {
+	if a.Normal == ([3]float64{}) || b.Normal == ([3]float64{}) {
 		return 1, true // Slice Locations: the same axis by definition
 	}
-	d := a.normal[0]*b.normal[0] + a.normal[1]*b.normal[1] + a.normal[2]*b.normal[2]
+	d := a.Normal[0]*b.Normal[0] + a.Normal[1]*b.Normal[1] + a.Normal[2]*b.Normal[2]
 	switch {
 	case d > 0.9:
 		return 1, true
@@ -179,28 +179,28 @@ func relativeIndex(i, n, m int) int {
 	return min(max(int(math.Round(float64(i)*float64(m-1)/float64(n-1))), 0), m-1)
 }
 
-// stackLink keeps two viewports' stacks scrolling together: by position along
+// Link keeps two viewports' stacks scrolling together: by position along
 // the slice normal where both stacks are placed and parallel, else by relative
 // index. The offsets are what the reader set between the two while they were
 // unlinked (both zero at first).
-type stackLink struct {
+type Link struct {
 	posOffset float64 // left position minus right position, in the left's frame
 	idxOffset int     // right index minus the relative index, when unplaced
 }
 
-// follow returns the index the other stack should show when one stack shows
+// Follow returns the index the other stack should show when one stack shows
 // item i. fromLeft says which side moved.
-func (l stackLink) follow(src, dst *stack, i int, fromLeft bool) int {
+func (l Link) Follow(src, dst *Stack, i int, fromLeft bool) int {
 	if src == nil || dst == nil || len(dst.Items) == 0 || i < 0 || i >= len(src.Items) {
 		return 0
 	}
-	ps, pd := src.placement(), dst.placement()
-	if sign, ok := alignment(ps, pd); ok {
-		x := ps.pos[i] // in the source's frame
+	ps, pd := src.Placement(), dst.Placement()
+	if sign, ok := Alignment(ps, pd); ok {
+		x := ps.Pos[i] // in the source's frame
 		if fromLeft {
-			return nearest(pd.pos, sign*(x-l.posOffset))
+			return nearest(pd.Pos, sign*(x-l.posOffset))
 		}
-		return nearest(pd.pos, sign*x+l.posOffset)
+		return nearest(pd.Pos, sign*x+l.posOffset)
 	}
 	if fromLeft {
 		return min(max(relativeIndex(i, len(src.Items), len(dst.Items))+l.idxOffset, 0), len(dst.Items)-1)
@@ -208,15 +208,15 @@ func (l stackLink) follow(src, dst *stack, i int, fromLeft bool) int {
 	return min(max(relativeIndex(i-l.idxOffset, len(src.Items), len(dst.Items)), 0), len(dst.Items)-1)
 }
 
-// linkAt returns the link that keeps the two stacks as they are now: left
+// LinkAt returns the link that keeps the two stacks as they are now: left
 // showing item il, right item ir.
-func linkAt(left, right *stack, il, ir int) stackLink {
+func LinkAt(left, right *Stack, il, ir int) Link {
 	if left == nil || right == nil || il < 0 || il >= len(left.Items) || ir < 0 || ir >= len(right.Items) {
-		return stackLink{}
+		return Link{}
 	}
-	pl, pr := left.placement(), right.placement()
-	if sign, ok := alignment(pl, pr); ok {
-		return stackLink{posOffset: pl.pos[il] - sign*pr.pos[ir]}
+	pl, pr := left.Placement(), right.Placement()
+	if sign, ok := Alignment(pl, pr); ok {
+		return Link{posOffset: pl.Pos[il] - sign*pr.Pos[ir]}
 	}
-	return stackLink{idxOffset: ir - relativeIndex(il, len(left.Items), len(right.Items))}
+	return Link{idxOffset: ir - relativeIndex(il, len(left.Items), len(right.Items))}
 }

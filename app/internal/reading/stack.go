@@ -1,0 +1,95 @@
+// Package reading is the reading model without the window toolkit: a
+// series laid out as the images a reader scrolls through (Stack), where its
+// slices lie along their normal, how two compared stacks scroll together
+// (Link), how a Stack that grows while its study downloads keeps the reader's
+// place (Replace), and whose image a picture is (Identity).
+package reading
+
+import (
+	"slices"
+
+	"teleread/cache"
+)
+
+// Item is one image of a stack: a frame of a stored instance.
+type Item struct {
+	Path     string
+	SOP      string
+	Instance int // Instance Number
+	Frame    int // 0-based frame of the instance
+	Frames   int // frames of the instance
+}
+
+// Stack is a series laid out as the images a reader scrolls through: every frame of
+// every instance, in instance order.
+type Stack struct {
+	Series cache.Series
+	Items  []Item
+	place  *Placement // read the first time a link asks (Placement)
+}
+
+// MaxItems bounds a Stack so that a header claiming millions of frames cannot
+// make the viewer allocate millions of items.
+const MaxItems = 1 << 16
+
+func NewStack(s cache.Series, instances []cache.Instance) *Stack {
+	st := &Stack{Series: s}
+	for _, in := range instances {
+		frames := max(1, in.Frames)
+		for f := 0; f < frames && len(st.Items) < MaxItems; f++ {
+			st.Items = append(st.Items, Item{Path: in.Path, SOP: in.SOPInstanceUID, Instance: in.InstanceNumber, Frame: f, Frames: frames})
+		}
+	}
+	return st
+}
+
+// InstanceRange returns the first and last item index of the instance holding item i.
+func (s *Stack) InstanceRange(i int) (first, last int) {
+	if i < 0 || i >= len(s.Items) {
+		return 0, 0
+	}
+	it := s.Items[i]
+	return i - it.Frame, i - it.Frame + it.Frames - 1
+}
+
+// ImageSeries reports whether a series holds images the viewer shows (not
+// reports, presentation states or other non-image objects).
+func ImageSeries(s cache.Series) bool {
+	switch s.Modality {
+	case "SR", "PR", "KO", "RTPLAN", "RTSTRUCT", "DOC":
+		return false
+	}
+	return true
+}
+
+// Replace gives the stack a fresh list of the same series' items (more
+// arrived while the study downloads) and returns where each old index now
+// is: the same image (instance and frame) where it is still there, else the
+// nearest index that exists. It reports false, changing nothing, when the
+// items are the same. Positions are read again when a link next asks.
+func (s *Stack) Replace(items []Item) (remap func(old int) int, changed bool) {
+	if slices.Equal(s.Items, items) {
+		return nil, false
+	}
+	type key struct {
+		sop   string
+		frame int
+	}
+	at := make(map[key]int, len(items))
+	for i, it := range items {
+		at[key{it.SOP, it.Frame}] = i
+	}
+	old := s.Items
+	remap = func(i int) int {
+		if i < 0 || i >= len(old) {
+			return min(max(i, 0), max(len(items)-1, 0))
+		}
+		if j, ok := at[key{old[i].SOP, old[i].Frame}]; ok {
+			return j
+		}
+		return min(i, max(len(items)-1, 0))
+	}
+	s.Items = items
+	s.place = nil
+	return remap, true
+}
