@@ -1,9 +1,8 @@
 package app
 
 import (
-	"teleread/cache"
-
 	"teleread/app/internal/reading"
+	"teleread/cache"
 )
 
 // A study can be opened while it downloads: its stacks grow as instances

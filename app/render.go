@@ -7,11 +7,9 @@ import (
 	gosync "sync"
 	"time"
 
-	"teleread/viewer"
-
 	"teleread/app/internal/mailbox"
-
 	"teleread/app/internal/reading"
+	"teleread/viewer"
 )
 
 // renderRequest is one picture a viewport wants: which frame, with which display

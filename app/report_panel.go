@@ -99,7 +99,9 @@ func snapshot(r *report.Report) *report.Report {
 // their SR documents live in the cache (its reports and outbox tables), so a
 // closed window or a crash loses at most the last autosaveDelay of typing.
 type reportPanel struct {
-	ws        *workstation
+	host      reportHost // what the panel needs of the workstation
+	cache     *cache.Cache
+	now       func() time.Time
 	saver     *draftSaver
 	templates []report.Template
 
@@ -127,9 +129,20 @@ type reportPanel struct {
 	confirming *signPrompt // the signing dialog while it is open (sign.go)
 }
 
-func newReportPanel(ws *workstation) *reportPanel {
-	p := &reportPanel{ws: ws, kind: report.KindReport}
-	p.saver = newDraftSaver(ws.cfg.Cache, func(err error) { ui(func() { p.ws.status.setMessage(err.Error()) }) })
+// reportHost is what the report panel needs of the workstation: its window
+// for dialogs, the status line, the outbox to be told of a signed report, the
+// keyboard back to the images, and who is signing.
+type reportHost interface {
+	window() fyne.Window
+	note(msg string)
+	reportSigned()
+	focusViewer()
+	signer() report.Observer
+}
+
+func newReportPanel(host reportHost, c *cache.Cache, now func() time.Time) *reportPanel {
+	p := &reportPanel{host: host, cache: c, now: now, kind: report.KindReport}
+	p.saver = newDraftSaver(c, func(err error) { ui(func() { p.host.note(err.Error()) }) })
 	p.templates, _ = report.BuiltinTemplates()
 	var names []string
 	for _, t := range p.templates {
@@ -180,15 +193,8 @@ func newReportPanel(ws *workstation) *reportPanel {
 	return p
 }
 
-// reader returns the signing reader: the configuration's, else the demo
-// reader (the demo archive assigns its studies to it).
-func (p *reportPanel) reader() report.Observer {
-	conf := p.ws.conf
-	if conf.Reader == "" {
-		return report.Observer{Name: DemoReader, Organization: conf.Organization}
-	}
-	return report.Observer{Name: conf.Reader, Organization: conf.Organization}
-}
+// reader returns the signing reader (the workstation says who).
+func (p *reportPanel) reader() report.Observer { return p.host.signer() }
 
 // kindFor is the kind of report a study gets: a consultation note on a study
 // shared with us (a link, a CD, a zip), a reading report otherwise.
@@ -205,9 +211,9 @@ func (p *reportPanel) open(st cache.Study) {
 	p.flush()
 	p.study = st
 	p.kind = kindFor(st)
-	r, err := p.ws.cfg.Cache.LoadReport(st.StudyInstanceUID, p.kind)
+	r, err := p.cache.LoadReport(st.StudyInstanceUID, p.kind)
 	if err != nil && !errors.Is(err, cache.ErrNotFound) {
-		p.ws.status.setMessage(err.Error())
+		p.host.note(err.Error())
 	}
 	if r == nil {
 		mod := ""
@@ -215,10 +221,10 @@ func (p *reportPanel) open(st cache.Study) {
 			mod = st.ModalitiesInStudy[0]
 		}
 		tmpl, _ := report.SelectTemplate(p.templates, mod, "")
-		r = report.NewDraft(p.kind, st.StudyInstanceUID, p.reader(), tmpl, p.ws.cfg.Now())
+		r = report.NewDraft(p.kind, st.StudyInstanceUID, p.reader(), tmpl, p.now())
 	}
 	if r.State == report.StateDraft {
-		r.Record(report.EventOpened, p.reader().Name, p.ws.cfg.Now())
+		r.Record(report.EventOpened, p.reader().Name, p.now())
 	}
 	p.rep = r
 	p.title.Text = "Report"
@@ -278,7 +284,7 @@ func (p *reportPanel) refreshDelivery() {
 	}
 	var items []cache.OutboxItem
 	if p.rep.State != report.StateDraft {
-		all, err := p.ws.cfg.Cache.Outbox()
+		all, err := p.cache.Outbox()
 		if err != nil {
 			p.delivery.SetText(err.Error())
 			return
@@ -289,7 +295,7 @@ func (p *reportPanel) refreshDelivery() {
 			}
 		}
 	}
-	text, failed := deliveryText(p.rep, items, p.ws.cfg.Now())
+	text, failed := deliveryText(p.rep, items, p.now())
 	p.delivery.SetText(text)
 	if failed {
 		p.retryBtn.Show()
@@ -350,19 +356,19 @@ func deliveryText(r *report.Report, items []cache.OutboxItem, now time.Time) (te
 // retryDelivery puts refused SRs back in the outbox (after the archive's
 // problem was fixed) and asks for a delivery pass.
 func (p *reportPanel) retryDelivery() {
-	all, err := p.ws.cfg.Cache.Outbox()
+	all, err := p.cache.Outbox()
 	if err != nil {
-		p.ws.status.setMessage(err.Error())
+		p.host.note(err.Error())
 		return
 	}
 	for _, it := range all {
 		if it.StudyInstanceUID == p.study.StudyInstanceUID && it.State == cache.OutboxFailed {
-			if err := p.ws.cfg.Cache.RetryFailed(it.SOPInstanceUID); err != nil {
-				p.ws.status.setMessage(err.Error())
+			if err := p.cache.RetryFailed(it.SOPInstanceUID); err != nil {
+				p.host.note(err.Error())
 			}
 		}
 	}
-	p.ws.reportSigned()
+	p.host.reportSigned()
 	p.refreshDelivery()
 }
 
@@ -440,7 +446,7 @@ func (p *reportPanel) saveNow() {
 		return
 	}
 	if err := p.saver.saveNow(snapshot(p.rep)); err != nil {
-		p.ws.status.setMessage(err.Error())
+		p.host.note(err.Error())
 	}
 }
 
@@ -458,11 +464,11 @@ func (p *reportPanel) sign() {
 		return
 	}
 	if strings.TrimSpace(p.findings.Text) == "" && strings.TrimSpace(p.impression.Text) == "" {
-		dialog.ShowInformation("Sign report", "The report is empty.", p.ws.win)
+		dialog.ShowInformation("Sign report", "The report is empty.", p.host.window())
 		return
 	}
 	if err := p.rep.Edit(p.sections()); err != nil {
-		dialog.ShowError(err, p.ws.win)
+		dialog.ShowError(err, p.host.window())
 		return
 	}
 	if p.timer != nil {
@@ -472,13 +478,13 @@ func (p *reportPanel) sign() {
 	p.saver.drop()
 	p.dirty = false
 	p.rep.Reader = p.reader()
-	if _, err := p.ws.cfg.Cache.SignReport(p.rep, p.ws.cfg.Now()); err != nil {
-		dialog.ShowError(fmt.Errorf("sign: %w", err), p.ws.win)
+	if _, err := p.cache.SignReport(p.rep, p.now()); err != nil {
+		dialog.ShowError(fmt.Errorf("sign: %w", err), p.host.window())
 		return
 	}
 	p.show()
-	p.ws.status.setMessage("report signed")
-	p.ws.reportSigned()
+	p.host.note("report signed")
+	p.host.reportSigned()
 }
 
 func (p *reportPanel) signAddendum() {
@@ -486,11 +492,11 @@ func (p *reportPanel) signAddendum() {
 	if p.rep == nil || p.rep.State == report.StateDraft || text == "" {
 		return
 	}
-	if _, err := p.ws.cfg.Cache.AddAddendum(p.rep, text, p.reader(), p.ws.cfg.Now()); err != nil {
-		dialog.ShowError(fmt.Errorf("addendum: %w", err), p.ws.win)
+	if _, err := p.cache.AddAddendum(p.rep, text, p.reader(), p.now()); err != nil {
+		dialog.ShowError(fmt.Errorf("addendum: %w", err), p.host.window())
 		return
 	}
 	p.addendum.SetText("")
 	p.show()
-	p.ws.reportSigned()
+	p.host.reportSigned()
 }

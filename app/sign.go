@@ -82,7 +82,7 @@ func (p *reportPanel) askSign() {
 	case p.rep == nil || p.confirming != nil:
 	case p.rep.State == report.StateDraft:
 		if strings.TrimSpace(p.findings.Text) == "" && strings.TrimSpace(p.impression.Text) == "" {
-			dialog.ShowInformation("Sign report", "The report is empty.", p.ws.win)
+			dialog.ShowInformation("Sign report", "The report is empty.", p.host.window())
 			return
 		}
 		what := "the report"
@@ -98,9 +98,9 @@ func (p *reportPanel) askSign() {
 // confirmSignature shows the signing dialog for what ("the report") and
 // calls sign when the reader confirms.
 func (p *reportPanel) confirmSignature(what string, sign func()) {
-	comp, err := p.ws.cfg.Cache.StudyCompleteness(p.study.StudyInstanceUID)
+	comp, err := p.cache.StudyCompleteness(p.study.StudyInstanceUID)
 	if err != nil {
-		dialog.ShowError(fmt.Errorf("sign: %w", err), p.ws.win)
+		dialog.ShowError(fmt.Errorf("sign: %w", err), p.host.window())
 		return
 	}
 	prompt := newSignPrompt(signQuestion(what, p.study, comp))
@@ -113,8 +113,8 @@ func (p *reportPanel) confirmSignature(what string, sign func()) {
 		if ok {
 			sign()
 		}
-		p.ws.focusViewer()
-	}, p.ws.win)
+		p.host.focusViewer()
+	}, p.host.window())
 	if !comp.Complete() {
 		d.SetConfirmImportance(widget.WarningImportance)
 	}
@@ -122,7 +122,7 @@ func (p *reportPanel) confirmSignature(what string, sign func()) {
 	p.confirming = prompt
 	d.Show()
 	d.Resize(fyne.NewSize(560, d.MinSize().Height))
-	p.ws.win.Canvas().Focus(prompt)
+	p.host.window().Canvas().Focus(prompt)
 }
 
 // signLine is one paragraph of the signing dialog.

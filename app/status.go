@@ -11,9 +11,11 @@ import (
 )
 
 // statusBar shows the connection, sync progress, outbox, renderer and the latest
-// note along the bottom of the window.
+// note along the bottom of the window. It is given what it shows (the renderer,
+// the metrics, each status event) rather than the workstation.
 type statusBar struct {
-	ws       *workstation
+	info     RendererInfo
+	metrics  *Metrics
 	dot      *canvas.Circle
 	online   *widget.Label
 	progress *widget.ProgressBar
@@ -26,8 +28,8 @@ type statusBar struct {
 	content  fyne.CanvasObject
 }
 
-func newStatusBar(ws *workstation) *statusBar {
-	s := &statusBar{ws: ws, dot: canvas.NewCircle(color.Gray{Y: 0x80}), online: widget.NewLabel(""),
+func newStatusBar(info RendererInfo, m *Metrics) *statusBar {
+	s := &statusBar{info: info, metrics: m, dot: canvas.NewCircle(color.Gray{Y: 0x80}), online: widget.NewLabel(""),
 		progress: widget.NewProgressBar(), sync: widget.NewLabel(""), outbox: widget.NewLabel(""),
 		renderer: widget.NewLabel(""), timing: widget.NewLabel(""), message: widget.NewLabel("")}
 	s.message.Truncation = fyne.TextTruncateEllipsis
@@ -44,8 +46,7 @@ func newStatusBar(ws *workstation) *statusBar {
 func (s *statusBar) setMessage(m string) { s.message.SetText(m) }
 
 // update shows the newest state.
-func (s *statusBar) update() {
-	ev := s.ws.lastStatus
+func (s *statusBar) update(ev StatusEvent) {
 	switch {
 	case ev.Archive == "" && !ev.Online:
 		s.dot.FillColor = color.Gray{Y: 0x80}
@@ -67,8 +68,8 @@ func (s *statusBar) update() {
 		s.progress.Hide()
 	}
 	s.outbox.SetText(fmt.Sprintf("Outbox %d", ev.Outbox))
-	s.renderer.SetText(s.ws.cfg.Renderer.String())
-	if fi := s.ws.cfg.Metrics.FirstImage(); len(fi) > 0 {
+	s.renderer.SetText(s.info.String())
+	if fi := s.metrics.FirstImage(); len(fi) > 0 {
 		s.timing.SetText(fmt.Sprintf("first image %.0f ms", float64(fi[len(fi)-1].Microseconds())/1000))
 	}
 	if ev.Message != "" {

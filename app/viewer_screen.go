@@ -74,7 +74,7 @@ func newViewerScreen(ws *workstation) *viewerScreen {
 	}
 	s.grid = container.NewGridWithColumns(1)
 	s.thumbs = container.NewVBox()
-	s.report = newReportPanel(ws)
+	s.report = newReportPanel(ws, ws.cfg.Cache, ws.cfg.Now)
 	s.buildToolbar()
 	thumbScroll := container.NewVScroll(s.thumbs)
 	thumbScroll.SetMinSize(fyne.NewSize(132, 100))

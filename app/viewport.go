@@ -12,9 +12,8 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
-	"teleread/viewer"
-
 	"teleread/app/internal/reading"
+	"teleread/viewer"
 )
 
 // tool is what a left-button drag does in a viewport.

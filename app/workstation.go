@@ -12,6 +12,7 @@ import (
 
 	"teleread/app/internal/worklist"
 	"teleread/cache"
+	"teleread/cache/report"
 	"teleread/sync/config"
 )
 
@@ -47,7 +48,7 @@ type workstation struct {
 
 func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error) {
 	ws := &workstation{cfg: cfg, app: a, win: w, bridge: newBridge(), stopTicker: make(chan struct{})}
-	ws.status = newStatusBar(ws)
+	ws.status = newStatusBar(cfg.Renderer, cfg.Metrics)
 	conf, confErr := loadConfig()
 	ws.conf = conf
 	ws.worklist = newWorklistScreen(conf.Turnaround(), cfg.Now, func(uid string) { ws.openStudy(uid) })
@@ -190,7 +191,7 @@ func (ws *workstation) applyStatus(ev StatusEvent) {
 	}
 }
 
-func (ws *workstation) updateStatus() { ws.status.update() }
+func (ws *workstation) updateStatus() { ws.status.update(ws.lastStatus) }
 
 // openStudy shows a cached study in the viewer.
 func (ws *workstation) openStudy(uid string) {
@@ -282,4 +283,20 @@ func (ws *workstation) reportSigned() {
 	}
 	ws.reloadWorklist()
 	ws.updateStatus()
+}
+
+// The report panel's view of the workstation (reportHost).
+var _ reportHost = (*workstation)(nil)
+
+func (ws *workstation) window() fyne.Window { return ws.win }
+
+func (ws *workstation) note(msg string) { ws.status.setMessage(msg) }
+
+// signer is who signs reports: the configured reader, else the demo reader
+// (the demo archive assigns its studies to it).
+func (ws *workstation) signer() report.Observer {
+	if ws.conf.Reader == "" {
+		return report.Observer{Name: DemoReader, Organization: ws.conf.Organization}
+	}
+	return report.Observer{Name: ws.conf.Reader, Organization: ws.conf.Organization}
 }
