@@ -297,6 +297,9 @@ func (s *Service) pull(ctx context.Context, link *Link, probe bool) (res PassRes
 		if err != nil {
 			s.emit(Event{Kind: Connectivity, Online: false, Err: err})
 			res.PullErr = err
+			// Retention does not wait for the network: reading offline
+			// for days keeps patient data no longer.
+			s.retain(ctx, link, &res)
 			s.emit(Event{Kind: PullDone, Err: err})
 			return res
 		}
@@ -328,19 +331,25 @@ func (s *Service) pull(ctx context.Context, link *Link, probe bool) (res PassRes
 			s.emit(Event{Kind: Evicted, StudyUID: e.StudyInstanceUID, Bytes: e.Bytes})
 		}
 	}
-	if s.Retention != nil {
-		removed, err := s.Retention(ctx, s.Cache, link)
-		if err != nil {
-			res.Problems = append(res.Problems, fmt.Errorf("retention: %w", err))
-			s.emit(Event{Kind: Problem, Err: res.Problems[len(res.Problems)-1]})
-		}
-		res.Removed = removed
-		for _, uid := range removed {
-			s.emit(Event{Kind: Evicted, StudyUID: uid, Purged: true})
-		}
-	}
+	s.retain(ctx, link, &res)
 	s.emit(Event{Kind: PullDone, Pull: res.Pull, Err: res.PullErr})
 	return res
+}
+
+// retain runs the retention hook, if any, and reports what it removed.
+func (s *Service) retain(ctx context.Context, link *Link, res *PassResult) {
+	if s.Retention == nil {
+		return
+	}
+	removed, err := s.Retention(ctx, s.Cache, link)
+	if err != nil {
+		res.Problems = append(res.Problems, fmt.Errorf("retention: %w", err))
+		s.emit(Event{Kind: Problem, Err: res.Problems[len(res.Problems)-1]})
+	}
+	res.Removed = removed
+	for _, uid := range removed {
+		s.emit(Event{Kind: Evicted, StudyUID: uid, Purged: true})
+	}
 }
 
 func (s *Service) probeTimeout() time.Duration {
