@@ -105,7 +105,7 @@ func scrub(ctx context.Context, conn *sql.Conn) error {
 }
 
 // sealStep seals up to sealBatch rows of each table in one transaction and
-// says how many it sealed.
+// says how many rows it sealed (0: none was left in clear).
 func (c *Cache) sealStep(ctx context.Context, conn *sql.Conn) (int, error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -240,10 +240,8 @@ func (c *Cache) sealPatients(ctx context.Context, tx *sql.Tx) (int, error) {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM patients WHERE identity = ? AND id != ?`, identity, r.id).Scan(&other)
 		switch {
 		case err == nil:
-			for _, q := range []string{`UPDATE studies SET patient_pk = ? WHERE patient_pk = ?`} {
-				if _, err := tx.ExecContext(ctx, q, other, r.id); err != nil {
-					return 0, err
-				}
+			if _, err := tx.ExecContext(ctx, `UPDATE studies SET patient_pk = ? WHERE patient_pk = ?`, other, r.id); err != nil {
+				return 0, err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM patients WHERE id = ?`, r.id); err != nil {
 				return 0, err
