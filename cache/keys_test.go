@@ -482,7 +482,9 @@ func TestKDFParamsBounded(t *testing.T) {
 		{"test", testKDF, false},
 		{"no passes", kdfParams{0, 64 << 10, 4}, true},
 		{"tiny memory", kdfParams{3, 64, 4}, true},
-		{"64 GiB", kdfParams{3, 64 << 20, 4}, true},
+		{"1 GiB", kdfParams{3, 1 << 20, 4}, false},
+		{"2 GiB", kdfParams{3, 2 << 20, 4}, true},
+		{"100 passes", kdfParams{100, 64 << 10, 4}, true},
 		{"no lanes", kdfParams{3, 64 << 10, 0}, true},
 	}
 	for _, tt := range tests {

@@ -257,9 +257,10 @@ func kdfForNew() kdfParams {
 }
 
 // check refuses parameters read from the index that would make an unlock
-// allocate or run without bound (a damaged or hostile index).
+// allocate or run without bound (a damaged or hostile index): at most 16
+// passes over 1 GiB with 16 lanes, 16 times the default's memory.
 func (p kdfParams) check() error {
-	if p.Time < 1 || p.Time > 64 || p.MemoryKiB < 8<<10 || p.MemoryKiB > 4<<20 || p.Threads < 1 || p.Threads > 64 {
+	if p.Time < 1 || p.Time > 16 || p.MemoryKiB < 8<<10 || p.MemoryKiB > 1<<20 || p.Threads < 1 || p.Threads > 16 {
 		return fmt.Errorf("cache: master key: argon2id parameters t=%d m=%d KiB p=%d out of range", p.Time, p.MemoryKiB, p.Threads)
 	}
 	return nil
