@@ -143,6 +143,12 @@ func OpenWith(home string, o Options) (*Cache, error) {
 	// of the index); one that cannot be finished yet is tried again at the
 	// next open or purge run, and keeps nothing readable meanwhile.
 	_, _ = c.ResumePurges()
+	// A new cache is sealed from its first file; an older one's plain files
+	// wait for SealFiles (which the commands run, with progress).
+	if err := c.markSealedIfEmpty(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("cache: open %s: %w", home, err)
+	}
 	return c, nil
 }
 

@@ -137,8 +137,7 @@ func TestImportConflictKeepsStoredCopy(t *testing.T) {
 	if !errors.Is(err, ErrConflict) {
 		t.Fatalf("changed bytes: got %v, want ErrConflict", err)
 	}
-	stored, _ := os.ReadFile(first.Path)
-	if !bytes.Equal(stored, data) {
+	if stored := storedBytes(t, c, first.SOPInstanceUID); !bytes.Equal(stored, data) {
 		t.Fatal("stored copy changed by a conflicting import")
 	}
 	same, err := c.Import(bytes.NewReader(data), "c.dcm")
@@ -275,7 +274,7 @@ func TestVerifyFindsChangedFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.sha256 {
-				sum := sha256.Sum256(data)
+				sum := sha256.Sum256(storedBytes(t, c, res.SOPInstanceUID))
 				if _, err := c.DB().Exec(`UPDATE instances SET checksum = ? WHERE sop_uid = ?`, hex.EncodeToString(sum[:]), res.SOPInstanceUID); err != nil {
 					t.Fatal(err)
 				}

@@ -359,13 +359,13 @@ func (c *Cache) studyContext(studyUID string) (report.StudyContext, error) {
 	var paths []string
 	for _, in := range insts {
 		if in.SOPClassUID != report.BasicTextSRStorage {
-			paths = append(paths, in.Path)
+			paths = append(paths, in.SOPInstanceUID)
 		}
 	}
 	if len(paths) == 0 {
 		return report.StudyContext{}, fmt.Errorf("cache: study %s has no images: %w", studyUID, ErrNotFound)
 	}
-	ctx, err := report.StudyContextFromFiles(paths)
+	ctx, err := report.StudyContextFrom(paths, c.OpenInstance)
 	if err != nil {
 		return report.StudyContext{}, fmt.Errorf("cache: study %s: %w", studyUID, err)
 	}

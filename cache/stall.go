@@ -61,6 +61,15 @@ const (
 	// StepPurgeFilesRemoved: the files are removed and the removal synced;
 	// the audit line and the last rows are not written.
 	StepPurgeFilesRemoved = "purge-files-removed"
+	// StepSealWritten: SealFiles has written a plain file's sealed copy
+	// to a temporary file beside it, not yet renamed over it.
+	StepSealWritten = "seal-written"
+	// StepSealRenamed: SealFiles has renamed a sealed copy over its plain
+	// file; the directory is not synced yet.
+	StepSealRenamed = "seal-renamed"
+	// StepSealDone: every file is sealed and synced; the marker that says
+	// so is not written yet.
+	StepSealDone = "seal-done"
 )
 
 var stall = parseStall(os.Getenv(EnvTestStall))

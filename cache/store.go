@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	gosync "sync"
 
+	"teleread/cache/seal"
 	"teleread/viewer/dataset"
 )
 
@@ -162,12 +163,17 @@ func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, err
 	}
 	rec.sum = checksumOf(data)
 	rec.size = int64(len(data))
+	out, release, err := c.sealBytes(data, rec)
+	if err != nil {
+		return nil, fmt.Errorf("cache: import %q: %w", name, err)
+	}
+	defer release()
 	dir := filepath.Dir(c.FilePath(storagePath(rec.sop)))
 	tmp, err := os.CreateTemp(dir, "."+c.own.token+"-*.part")
 	if err != nil {
 		return nil, fmt.Errorf("cache: import %q: %w", name, err)
 	}
-	_, err = tmp.Write(data)
+	_, err = tmp.Write(out)
 	if err == nil && durable {
 		err = tmp.Sync()
 	}
@@ -182,8 +188,11 @@ func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, err
 }
 
 // stageStream copies a big instance to a temporary file in tmp/ while
-// checksumming it, then parses its metadata from the file (never reading
-// pixel data).
+// checksumming and sealing it, then parses its metadata from the file (never
+// reading pixel data). Its study, and so its key, is known only then: the
+// file is sealed with a key of its own, wrapped at first by a throwaway key
+// for the parser's read back and then by the study's (see seal.Writer.Header);
+// its plaintext never reaches the disk.
 func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, error) {
 	tmp, err := os.CreateTemp(filepath.Join(c.home, "tmp"), c.own.token+"-*.part")
 	if err != nil {
@@ -197,19 +206,31 @@ func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, er
 		}
 	}()
 	h := crc32.New(castagnoli)
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxInstanceSize+1))
+	var dst io.Writer = tmp
+	var sw *seal.Writer
+	if sealFiles {
+		if sw, err = seal.NewDeferredWriter(tmp); err != nil {
+			return nil, fmt.Errorf("cache: import %q: %w", name, err)
+		}
+		dst = sw
+	}
+	n, err := io.Copy(io.MultiWriter(dst, h), io.LimitReader(r, MaxInstanceSize+1))
+	if err == nil && sw != nil {
+		err = sw.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cache: import %q: write: %w", name, err)
 	}
 	if n > MaxInstanceSize {
 		return nil, &RejectError{Name: name, Err: fmt.Errorf("larger than %d bytes", int64(MaxInstanceSize))}
 	}
-	if durable {
-		if err := tmp.Sync(); err != nil {
-			return nil, fmt.Errorf("cache: import %q: fsync: %w", name, err)
+	var src io.ReaderAt = tmp
+	if sw != nil {
+		if src, err = readBack(tmp, sw, n, name); err != nil {
+			return nil, fmt.Errorf("cache: import %q: %w", name, err)
 		}
 	}
-	df, err := dataset.Parse(tmp, n, name)
+	df, err := dataset.Parse(src, n, name)
 	if err != nil {
 		return nil, &RejectError{Name: name, Err: err}
 	}
@@ -217,13 +238,31 @@ func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, er
 		return nil, err
 	}
 	rec, err := recordOf(df, func() (string, error) {
-		return contentSHA256(io.NewSectionReader(tmp, 0, n))
+		return contentSHA256(io.NewSectionReader(src, 0, n))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: import %q: %w", name, err)
 	}
 	rec.sum = crcChecksum(h.Sum32())
 	rec.size = n
+	if sw != nil {
+		key, err := c.StudyKey(rec.study)
+		var head []byte
+		if err == nil {
+			head, err = sw.Header(key, instanceBinding(rec.study, rec.sop))
+		}
+		if err == nil {
+			_, err = tmp.WriteAt(head, 0)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cache: import %q: seal: %w", name, err)
+		}
+	}
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return nil, fmt.Errorf("cache: import %q: fsync: %w", name, err)
+		}
+	}
 	keep = true
 	return c.track(&staged{name: name, tmp: tmp.Name(), rec: rec}), nil
 }
@@ -283,8 +322,8 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	Stall(StepImportStaged)
 	var placed []int
 	dirs := map[string]bool{}
-	seen := map[string]string{} // SOP UID -> index path, placed in this commit
-	find, err := c.stmt(`SELECT path FROM instances WHERE sop_uid = ?`)
+	seen := map[string][2]string{} // SOP UID -> index path and study, placed in this commit
+	find, err := c.stmt(`SELECT i.path, s.study_uid FROM instances i JOIN series s ON s.series_uid = i.series_uid WHERE i.sop_uid = ?`)
 	if err != nil {
 		for i, st := range list {
 			c.drop(st)
@@ -296,15 +335,15 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 		rec := st.rec
 		o := &out[i]
 		o.Result = Result{SOPInstanceUID: rec.sop, SeriesInstanceUID: rec.series, StudyInstanceUID: rec.study, Size: rec.size, Checksum: rec.sum}
-		oldPath, err := lookup(find, rec.sop)
-		if rel, dup := seen[rec.sop]; dup && err == nil && oldPath == "" {
-			oldPath = rel
+		oldPath, oldStudy, err := lookup(find, rec.sop)
+		if placed, dup := seen[rec.sop]; dup && err == nil && oldPath == "" {
+			oldPath, oldStudy = placed[0], placed[1]
 		}
 		same := false
 		if err == nil && oldPath != "" {
 			// Already stored: the bytes decide between a copy of the same
 			// instance and a conflict.
-			if same, err = sameContent(c.FilePath(oldPath), st.tmp); err != nil {
+			if same, err = c.sameStored(c.FilePath(oldPath), oldStudy, st.tmp, rec.study, rec.sop); err != nil {
 				err = fmt.Errorf("stored copy: %w", err)
 			}
 		}
@@ -334,7 +373,7 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 		c.untrack(st)
 		list[i].rec.path = rel
 		o.Path = dst
-		seen[rec.sop] = rel
+		seen[rec.sop] = [2]string{rel, rec.study}
 		dirs[filepath.Dir(dst)] = true
 		placed = append(placed, i)
 	}
@@ -364,14 +403,14 @@ func (c *Cache) commitStaged(list []*staged, how int) []outcome {
 	return out
 }
 
-// lookup returns the index path of a stored SOP Instance ("" when absent),
-// with find prepared from "SELECT path FROM instances WHERE sop_uid = ?".
-func lookup(find *sql.Stmt, sop string) (rel string, err error) {
-	err = find.QueryRow(sop).Scan(&rel)
+// lookup returns the index path and study of a stored SOP Instance (""
+// when absent), with find prepared from the query in commitStaged.
+func lookup(find *sql.Stmt, sop string) (rel, study string, err error) {
+	err = find.QueryRow(sop).Scan(&rel, &study)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return "", "", nil
 	}
-	return rel, err
+	return rel, study, err
 }
 
 // indexAll writes the rows of the placed instances in one transaction, with

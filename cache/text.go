@@ -76,7 +76,7 @@ func redecodeText(ctx context.Context, c *Cache, tx *sql.Tx) error {
 
 	for _, s := range studies {
 		var r record
-		if ds := c.readStoredHeader(ctx, tx, `SELECT i.path FROM instances i JOIN series se ON se.series_uid = i.series_uid
+		if ds := c.readStoredHeader(ctx, tx, `SELECT i.path, i.sop_uid, se.study_uid FROM instances i JOIN series se ON se.series_uid = i.series_uid
 			WHERE se.study_uid = ? ORDER BY i.imported_at, i.sop_uid`, s.uid); ds != nil {
 			indexText(&r, ds.DataSet)
 			ds.Close()
@@ -134,7 +134,8 @@ func redecodeText(ctx context.Context, c *Cache, tx *sql.Tx) error {
 	}
 	for _, s := range series {
 		desc := validUTF8(s.desc)
-		if ds := c.readStoredHeader(ctx, tx, `SELECT path FROM instances WHERE series_uid = ? ORDER BY imported_at, sop_uid`, s.uid); ds != nil {
+		if ds := c.readStoredHeader(ctx, tx, `SELECT i.path, i.sop_uid, se.study_uid FROM instances i JOIN series se ON se.series_uid = i.series_uid
+			WHERE i.series_uid = ? ORDER BY i.imported_at, i.sop_uid`, s.uid); ds != nil {
 			desc = ds.Text(dataset.SeriesDescription)
 			ds.Close()
 		}
@@ -145,23 +146,28 @@ func redecodeText(ctx context.Context, c *Cache, tx *sql.Tx) error {
 	return nil
 }
 
-// readStoredHeader opens the first stored file that query (given arg)
-// lists and that parses; nil when none does.
+// readStoredHeader opens the first stored file that query (given arg;
+// listing path, SOP Instance UID and study) lists and that parses; nil when
+// none does.
 func (c *Cache) readStoredHeader(ctx context.Context, tx *sql.Tx, query, arg string) *dataset.File {
 	rows, err := tx.QueryContext(ctx, query+` LIMIT 4`, arg)
 	if err != nil {
 		return nil
 	}
-	var paths []string
+	var found [][3]string
 	for rows.Next() {
-		var p string
-		if rows.Scan(&p) == nil {
-			paths = append(paths, p)
+		var p, sop, study string
+		if rows.Scan(&p, &sop, &study) == nil {
+			found = append(found, [3]string{p, sop, study})
 		}
 	}
 	rows.Close()
-	for _, p := range paths {
-		if f, err := dataset.Open(c.FilePath(p)); err == nil {
+	for _, p := range found {
+		s, err := c.openStoredAt(c.FilePath(p[0]), p[2], p[1])
+		if err != nil {
+			continue
+		}
+		if f, err := dataset.OpenReaderAt(s, s.Size(), s.Name(), s); err == nil {
 			return f
 		}
 	}

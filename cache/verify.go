@@ -1,8 +1,10 @@
 package cache
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -21,17 +23,21 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s (%s): %s", p.SOPInstanceUID, p.Path, p.What)
 }
 
-// Verify checks that every indexed instance's file is present with its recorded
-// size and checksum, and that no temporary file is left over.
+// Verify checks that every indexed instance's file is present and holds the
+// bytes received: a sealed file must open with its study's key and binding
+// (not changed, cut short or swapped), and its plaintext must have the
+// recorded size and checksum, so a cache that verifies returns, after
+// decryption, exactly the bytes that arrived. It also reports temporary files
+// left over.
 func (c *Cache) Verify() ([]Problem, error) {
-	insts, err := c.AllInstances()
+	insts, err := c.storedList()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cache: verify: %w", err)
 	}
 	var probs []Problem
 	for _, in := range insts {
-		if p := checkFile(in); p != "" {
-			probs = append(probs, Problem{SOPInstanceUID: in.SOPInstanceUID, Path: in.Path, What: p})
+		if p := c.checkFile(in); p != "" {
+			probs = append(probs, Problem{SOPInstanceUID: in.sop, Path: in.abs, What: p})
 		}
 	}
 	// Temporary files of live owners (this Cache, another process importing
@@ -56,22 +62,34 @@ func (c *Cache) Verify() ([]Problem, error) {
 	return probs, nil
 }
 
-func checkFile(in Instance) string {
-	f, err := os.Open(in.Path)
-	if err != nil {
+func (c *Cache) checkFile(in storedRow) string {
+	f, err := c.openStoredAt(in.abs, in.study, in.sop)
+	if errors.Is(err, fs.ErrNotExist) {
 		return "file missing"
 	}
-	defer f.Close()
-	h, format := newChecksum(in.Checksum)
-	n, err := io.Copy(h, f)
+	if errors.Is(err, ErrTampered) {
+		return "sealed file fails authentication (changed, cut short, or another instance's file)"
+	}
+	if errors.Is(err, ErrNotSealed) {
+		return "plain file where a sealed one belongs"
+	}
 	if err != nil {
 		return "unreadable: " + err.Error()
 	}
-	if n != in.Size {
-		return fmt.Sprintf("size %d, indexed %d", n, in.Size)
+	defer f.Close()
+	h, format := newChecksum(in.checksum)
+	n, err := io.Copy(h, io.NewSectionReader(f, 0, f.Size()))
+	if err != nil {
+		if errors.Is(err, ErrTampered) {
+			return "sealed file fails authentication (changed, cut short, or another instance's file)"
+		}
+		return "unreadable: " + err.Error()
 	}
-	if format(h.Sum(nil)) != in.Checksum {
-		return "checksum differs from the index"
+	if n != in.size {
+		return fmt.Sprintf("size %d, indexed %d", n, in.size)
+	}
+	if format(h.Sum(nil)) != in.checksum {
+		return "bytes (decrypted) differ from those received: checksum differs from the index"
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package viewer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"teleread/viewer/dataset"
@@ -63,7 +64,32 @@ func Open(path string) (*Image, error) {
 	return im, nil
 }
 
-// Close closes the file when the Image was made by Open.
+// OpenFile reads the pixel description of a parsed file and takes it over:
+// the Image's Close closes it (it is closed at once when there is an error).
+// The cache hands out its stored instances this way, parsed from their
+// decrypted bytes.
+func OpenFile(f *dataset.File) (*Image, error) {
+	im, err := NewImage(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	im.closer = f.Close
+	return im, nil
+}
+
+// OpenReaderAt opens the DICOM file of the given size read through r (see
+// dataset.OpenReaderAt); closer, if not nil, is closed by Close.
+func OpenReaderAt(r io.ReaderAt, size int64, name string, closer io.Closer) (*Image, error) {
+	f, err := dataset.OpenReaderAt(r, size, name, closer)
+	if err != nil {
+		return nil, fmt.Errorf("viewer: open %q: %w", name, err)
+	}
+	return OpenFile(f)
+}
+
+// Close closes the file when the Image was made by Open, OpenFile or
+// OpenReaderAt.
 func (im *Image) Close() error {
 	if im.closer == nil {
 		return nil

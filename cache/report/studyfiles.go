@@ -13,11 +13,17 @@ import (
 // same Study Instance UID. Series and instances keep the order of paths,
 // and an instance listed twice is counted once.
 func StudyContextFromFiles(paths []string) (StudyContext, error) {
+	return StudyContextFrom(paths, dataset.Open)
+}
+
+// StudyContextFrom is StudyContextFromFiles for files opened by open (the
+// cache's, which decrypts them), named by what open takes.
+func StudyContextFrom(paths []string, open func(string) (*dataset.File, error)) (StudyContext, error) {
 	var sc StudyContext
 	seriesIndex := map[string]int{}
 	seen := map[string]bool{}
 	for i, path := range paths {
-		f, err := dataset.Open(path)
+		f, err := open(path)
 		if err != nil {
 			return StudyContext{}, fmt.Errorf("report: study context %s: %w", path, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -73,20 +72,23 @@ type Exporter struct {
 
 // prepared is one instance ready to be written.
 type prepared struct {
-	f    *dataset.File
-	path string // copy this file as is when es is nil
-	es   []elem
-	rec  Record
+	f   *dataset.File
+	c   *cache.Cache
+	sop string // copy this instance's bytes as received when es is nil
+	es  []elem
+	rec Record
 }
 
 func (p *prepared) writeTo(w io.Writer) error {
 	if p.es == nil {
-		src, err := os.Open(p.path)
+		// The bytes as received: decrypted, since the destination is the
+		// user's choice.
+		src, err := p.c.OpenStored(p.sop)
 		if err != nil {
 			return err
 		}
 		defer src.Close()
-		_, err = io.Copy(w, src)
+		_, err = io.Copy(w, io.NewSectionReader(src, 0, src.Size()))
 		return err
 	}
 	_, err := writePart10(w, p.rec.SOPClassUID, p.rec.SOPInstanceUID, p.rec.TransferSyntaxUID, p.es, p.f)
@@ -142,7 +144,7 @@ func (x *Exporter) each(studyUIDs []string, fn func(p *prepared) error) (Summary
 			wrote := false
 			for _, in := range insts {
 				num := fmt.Sprint(in.InstanceNumber)
-				f, err := dataset.Open(in.Path)
+				f, err := x.Cache.OpenInstance(in.SOPInstanceUID)
 				if err != nil {
 					sum.Failed = append(sum.Failed, Skipped{label, num, x.reason(err, in.Path)})
 					continue
@@ -207,7 +209,7 @@ func (x *Exporter) reason(err error, path string) string {
 }
 
 func (x *Exporter) prepare(d *Deidentifier, f *dataset.File, in cache.Instance, study string, n int, c *cleaner) (*prepared, error) {
-	p := &prepared{f: f, path: in.Path}
+	p := &prepared{f: f, c: x.Cache, sop: in.SOPInstanceUID}
 	p.rec.Source = in.Path
 	p.rec.FileID = []string{"DICOM", fmt.Sprintf("IM%06d", n)}
 	if n > 999999 {

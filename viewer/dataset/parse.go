@@ -209,6 +209,25 @@ func Open(path string) (*File, error) {
 	return f, nil
 }
 
+// OpenReaderAt parses the file of the given size read through r (a file that
+// is decrypted on read, say); closer, if not nil, is closed by the File's Close,
+// or at once when parsing fails or the data set is inflated into memory.
+func OpenReaderAt(r io.ReaderAt, size int64, name string, closer io.Closer) (*File, error) {
+	f, err := Parse(r, size, name)
+	if err != nil {
+		if closer != nil {
+			closer.Close()
+		}
+		return nil, err
+	}
+	if f.release == nil {
+		f.closer = closer // Source is r
+	} else if closer != nil {
+		closer.Close() // deflated: Source is the inflated copy in memory
+	}
+	return f, nil
+}
+
 // maxDepth bounds sequence nesting; real data sets nest a handful of levels.
 const maxDepth = 64
 

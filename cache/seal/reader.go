@@ -1,0 +1,222 @@
+package seal
+
+import (
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"io"
+	gosync "sync"
+)
+
+// Reader reads a sealed file's plaintext at any offset (io.ReaderAt), decrypting
+// only the chunks a read touches. It is safe for concurrent use.
+type Reader struct {
+	r      io.ReaderAt
+	name   string
+	size   int64 // plaintext size
+	chunks int64
+	aead   cipher.AEAD
+	prefix [prefixSize]byte
+
+	// The last chunks decrypted for reads that cover only part of a chunk
+	// (the parser reads a 64 KiB window at any offset, which straddles two).
+	mu    gosync.Mutex
+	kept  [2]keptChunk
+	next  int    // the entry to replace next
+	ctBuf []byte // ciphertext of one chunk, under mu
+}
+
+type keptChunk struct {
+	i     int64 // chunk index, -1 when empty
+	plain []byte
+}
+
+// batch is how many whole chunks one ReadAt of the underlying file reads.
+const batch = 16
+
+var batchPool = gosync.Pool{New: func() any { b := make([]byte, batch*sealedSize); return &b }}
+
+// Open authenticates the header and the last chunk of the sealed file of the
+// given size read through r (so that a truncated or extended file fails here,
+// not halfway through a read), with key and the binding it was sealed with.
+// name is used in errors. Errors are *Error wrapping ErrNotSealed,
+// ErrVersion, ErrTampered or the read error.
+func Open(r io.ReaderAt, size int64, key, binding []byte, name string) (*Reader, error) {
+	fail := func(chunk int64, err error) (*Reader, error) {
+		return nil, &Error{Name: name, Chunk: chunk, Err: err}
+	}
+	var h [HeaderSize]byte
+	n, err := r.ReadAt(h[:min(int64(HeaderSize), max(size, 0))], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fail(-1, fmt.Errorf("read header: %w", err))
+	}
+	if !IsSealed(h[:n]) {
+		return fail(-1, ErrNotSealed)
+	}
+	if n < HeaderSize {
+		return fail(-1, fmt.Errorf("%w: header cut short", ErrTampered))
+	}
+	if h[8] != version {
+		return fail(-1, fmt.Errorf("%w: %d", ErrVersion, h[8]))
+	}
+	if h[9] != chunkShift {
+		return fail(-1, fmt.Errorf("%w: chunk size 2^%d", ErrTampered, h[9]))
+	}
+	plain, chunks, ok := plainSize(size)
+	if !ok {
+		return fail(-1, fmt.Errorf("%w: size %d is no sealed file's", ErrTampered, size))
+	}
+	kek, err := newGCM(key)
+	if err != nil {
+		return fail(-1, err)
+	}
+	fileKey, err := kek.Open(nil, h[24:36], h[36:HeaderSize], wrapAD(h[:], binding))
+	if err != nil {
+		return fail(-1, fmt.Errorf("%w: the file key does not open", ErrTampered))
+	}
+	defer clear(fileKey)
+	sr := &Reader{r: r, name: name, size: plain, chunks: chunks, ctBuf: make([]byte, 0, sealedSize)}
+	copy(sr.prefix[:], h[16:16+prefixSize])
+	if sr.aead, err = newGCM(fileKey); err != nil {
+		return fail(-1, err)
+	}
+	for k := range sr.kept {
+		sr.kept[k] = keptChunk{i: -1, plain: make([]byte, 0, sealedSize)}
+	}
+	sr.mu.Lock()
+	_, err = sr.chunk(chunks - 1)
+	sr.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return sr, nil
+}
+
+// Size returns the plaintext size.
+func (r *Reader) Size() int64 { return r.size }
+
+// chunkLen is the plaintext length of chunk i.
+func (r *Reader) chunkLen(i int64) int {
+	if i < r.chunks-1 {
+		return ChunkSize
+	}
+	return int(r.size - i*ChunkSize)
+}
+
+// open decrypts ct, chunk i's bytes on disk, appending to dst.
+func (r *Reader) open(dst, ct []byte, i int64) ([]byte, error) {
+	var n [12]byte
+	nonce(&n, r.prefix[:], i, i == r.chunks-1)
+	out, err := r.aead.Open(dst, n[:], ct, nil)
+	if err != nil {
+		return nil, &Error{Name: r.name, Chunk: i, Err: ErrTampered}
+	}
+	return out, nil
+}
+
+// readSealed reads chunks [i, i+k) off disk into buf.
+func (r *Reader) readSealed(buf []byte, i int64) error {
+	m, err := r.r.ReadAt(buf, HeaderSize+i*sealedSize)
+	if m == len(buf) {
+		return nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		// The file shrank since Open measured it.
+		return &Error{Name: r.name, Chunk: i, Err: fmt.Errorf("%w: cut short", ErrTampered)}
+	}
+	return &Error{Name: r.name, Chunk: i, Err: fmt.Errorf("read: %w", err)}
+}
+
+// chunk returns chunk i's plaintext from the kept chunks, decrypting it into
+// one of them when it is not there. The caller holds mu and must not keep the
+// slice past it.
+func (r *Reader) chunk(i int64) ([]byte, error) {
+	for _, k := range r.kept {
+		if k.i == i {
+			return k.plain, nil
+		}
+	}
+	ct := r.ctBuf[:r.chunkLen(i)+Overhead]
+	if err := r.readSealed(ct, i); err != nil {
+		return nil, err
+	}
+	k := &r.kept[r.next]
+	k.i = -1
+	out, err := r.open(k.plain[:0], ct, i)
+	if err != nil {
+		return nil, err
+	}
+	k.i, k.plain = i, out
+	r.next = (r.next + 1) % len(r.kept)
+	return out, nil
+}
+
+// ReadAt reads len(p) plaintext bytes at off. Whole chunks inside p are
+// decrypted straight into it, read from disk up to batch at a time; a chunk p
+// covers only in part goes through the kept chunks.
+func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, &Error{Name: r.name, Chunk: -1, Err: errors.New("negative offset")}
+	}
+	if off >= r.size {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	want := p[:min(int64(len(p)), r.size-off)]
+	done := 0
+	for done < len(want) {
+		pos := off + int64(done)
+		i, within := pos/ChunkSize, int(pos%ChunkSize)
+		if within == 0 && len(want)-done >= r.chunkLen(i) {
+			// Whole chunks: how many in a row fit in p (and in one batch).
+			k := int64(1)
+			for k < batch && i+k < r.chunks && int64(len(want)-done) >= k*ChunkSize+int64(r.chunkLen(i+k)) {
+				k++
+			}
+			n, err := r.readWhole(want[done:], i, k)
+			done += n
+			if err != nil {
+				return done, err
+			}
+			continue
+		}
+		r.mu.Lock()
+		c, err := r.chunk(i)
+		if err == nil {
+			done += copy(want[done:], c[within:])
+		}
+		r.mu.Unlock()
+		if err != nil {
+			return done, err
+		}
+	}
+	if len(want) < len(p) {
+		return done, io.EOF
+	}
+	return done, nil
+}
+
+// readWhole decrypts chunks [i, i+k), all whole in dst, into dst.
+func (r *Reader) readWhole(dst []byte, i, k int64) (int, error) {
+	bp := batchPool.Get().(*[]byte)
+	defer batchPool.Put(bp)
+	last := i + k - 1
+	ctLen := (k-1)*sealedSize + int64(r.chunkLen(last)) + Overhead
+	buf := (*bp)[:ctLen]
+	if err := r.readSealed(buf, i); err != nil {
+		return 0, err
+	}
+	done := 0
+	for j := i; j <= last; j++ {
+		n := r.chunkLen(j)
+		ct := buf[:n+Overhead]
+		buf = buf[min(int64(len(buf)), sealedSize):]
+		if _, err := r.open(dst[done:done], ct, j); err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
+}
