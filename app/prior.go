@@ -67,7 +67,7 @@ func loadStacks(c *cache.Cache, studyUID string) ([]*reading.Stack, error) {
 		if err != nil {
 			return nil, err
 		}
-		if sk := reading.NewStack(se, ins); len(sk.Items) > 0 {
+		if sk := reading.NewStack(c, se, ins); len(sk.Items) > 0 {
 			out = append(out, sk)
 		}
 	}

@@ -373,7 +373,7 @@ func (l *renderLoop) decode(it reading.Item) (*viewer.Image, *decoded, error) {
 	img := l.images[it.Path]
 	if img == nil {
 		var err error
-		if img, err = viewer.Open(it.Path); err != nil {
+		if img, err = it.OpenImage(); err != nil {
 			return nil, nil, err
 		}
 		l.images[it.Path] = img

@@ -126,7 +126,7 @@ func renderThumb(st *reading.Stack) image.Image {
 	if it.Frames > 1 {
 		it = st.Items[0]
 	}
-	img, err := viewer.Open(it.Path)
+	img, err := it.OpenImage()
 	if err != nil {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	gosync "sync"
 
 	"teleread/cache/seal"
@@ -173,10 +174,20 @@ func (c *Cache) OpenStoredPath(path string) (*Stored, string, error) {
 // relPath returns path's index path (relative to files/, slash-separated),
 // or ErrNotFound when it lies outside files/.
 func (c *Cache) relPath(path string) (string, error) {
-	files, err1 := filepath.Abs(c.FilePath(""))
+	rel, ok := storedRel(c.home, path)
+	if !ok {
+		return "", fmt.Errorf("cache: open %s: %w", path, ErrNotFound)
+	}
+	return rel, nil
+}
+
+// storedRel returns path relative to home's files/ (slash-separated), and
+// whether it lies inside it.
+func storedRel(home, path string) (string, bool) {
+	files, err1 := filepath.Abs(filepath.Join(home, "files"))
 	p, err2 := filepath.Abs(path)
 	if err1 != nil || err2 != nil {
-		return "", fmt.Errorf("cache: open %s: %w", path, ErrNotFound)
+		return "", false
 	}
 	if rp, err := filepath.EvalSymlinks(p); err == nil {
 		p = rp
@@ -185,17 +196,17 @@ func (c *Cache) relPath(path string) (string, error) {
 		files = rf
 	}
 	rel, err := filepath.Rel(files, p)
-	if err != nil || rel == "." || rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator) {
-		return "", fmt.Errorf("cache: open %s: %w", path, ErrNotFound)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
 	}
-	return filepath.ToSlash(rel), nil
+	return filepath.ToSlash(rel), true
 }
 
-// IsStoredPath reports whether path lies in the cache's files/ (a stored
-// instance file, to be opened with OpenStoredPath).
-func (c *Cache) IsStoredPath(path string) bool {
-	_, err := c.relPath(path)
-	return err == nil
+// IsStoredPath reports whether path lies in the files/ of the cache at home:
+// a stored instance's file, sealed, to be opened with OpenStoredPath.
+func IsStoredPath(home, path string) bool {
+	_, ok := storedRel(home, path)
+	return ok
 }
 
 // sameStored reports whether two stored or staged files of instance sop hold

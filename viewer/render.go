@@ -43,6 +43,13 @@ func LoadFrame(path string, opt RenderOptions) (*Frame, *Display, error) {
 		return nil, nil, err
 	}
 	defer im.Close()
+	return LoadImageFrame(im, opt)
+}
+
+// LoadImageFrame is LoadFrame for an opened image (a cached instance, opened
+// through the cache); it does not close im.
+func LoadImageFrame(im *Image, opt RenderOptions) (*Frame, *Display, error) {
+	path := im.File.Name
 	f, err := im.Frame(opt.Frame)
 	if err != nil {
 		return nil, nil, err
@@ -64,6 +71,15 @@ func LoadFrame(path string, opt RenderOptions) (*Frame, *Display, error) {
 // size (see LoadFrame).
 func RenderFile(path string, opt RenderOptions) (image.Image, error) {
 	f, d, err := LoadFrame(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	return RenderFrame(f, d)
+}
+
+// RenderImage is RenderFile for an opened image; it does not close im.
+func RenderImage(im *Image, opt RenderOptions) (image.Image, error) {
+	f, d, err := LoadImageFrame(im, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"teleread/cache"
-	"teleread/viewer/dataset"
 )
 
 func runImport(g *globals, args []string) int {
@@ -113,11 +112,11 @@ func runInfo(g *globals, args []string) int {
 		fmt.Fprintln(stderr, "usage: teleread info [--json] FILE")
 		return 2
 	}
-	f, err := dataset.Open(paths[0])
+	f, _, done, err := openInput(g, paths[0])
 	if err != nil {
 		return fail(err)
 	}
-	defer f.Close()
+	defer done()
 	if err := f.Validate(); err != nil {
 		return fail(err)
 	}

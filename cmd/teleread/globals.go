@@ -12,7 +12,8 @@ import (
 
 // globals are the options every subcommand shares.
 type globals struct {
-	home string
+	home    string
+	sealErr error // what encrypting a plain cache's files on open failed on
 }
 
 // parseGlobals reads the global flags that come before the subcommand.
@@ -34,6 +35,12 @@ func (g *globals) openCache() (*cache.Cache, error) {
 	c, err := cache.OpenWith(g.home, cache.Options{Passphrase: passphraseFunc()})
 	if err != nil {
 		return nil, err
+	}
+	// A file that cannot be encrypted (unreadable, say) does not stop the
+	// command: plain files stay readable until all are encrypted, and
+	// verify names what is wrong.
+	if g.sealErr = sealCache(c); g.sealErr != nil {
+		fmt.Fprintln(stderr, "teleread: encrypting the cached files:", g.sealErr)
 	}
 	return c, nil
 }

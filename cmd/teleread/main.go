@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"logout":   {"sign out: revoke the archive session at the provider and delete it here", runLogout},
 	"whoami":   {"say who is signed in to the archive and when the session expires", runWhoami},
 	"purge":    {"remove studies for good (key shredded, files and rows removed); never unreported work", runPurge},
+	"migrate":  {"encrypt the files of a cache written before encryption at rest (any command does it first)", runMigrate},
 }
 
 func run(args []string) int {

@@ -35,7 +35,18 @@ func runRender(g *globals, args []string) int {
 		}
 		opt.Window = &w
 	}
-	img, used, err := renderWith(*renderer, paths[0], opt)
+	f, cached, done, err := openInput(g, paths[0])
+	if err != nil {
+		fmt.Fprintln(stderr, "teleread: render:", err)
+		return 1
+	}
+	defer done()
+	im, err := viewer.NewImage(f)
+	if err != nil {
+		fmt.Fprintln(stderr, "teleread: render:", err)
+		return 1
+	}
+	img, used, err := renderWith(*renderer, im, opt)
 	if err != nil {
 		fmt.Fprintln(stderr, "teleread: render:", err)
 		return 1
@@ -44,9 +55,11 @@ func runRender(g *globals, args []string) int {
 		fmt.Fprintln(stderr, "teleread: render:", err)
 		return 1
 	}
-	if err := auditRender(g.home, paths[0], *frame, *out); err != nil {
-		fmt.Fprintln(stderr, "teleread: render:", err)
-		return 1
+	if cached {
+		if err := auditRender(g.home, paths[0], f.String(dataset.StudyInstanceUID), *frame, *out); err != nil {
+			fmt.Fprintln(stderr, "teleread: render:", err)
+			return 1
+		}
 	}
 	if used != "" {
 		fmt.Fprintln(stderr, "renderer:", used)
@@ -68,8 +81,9 @@ func parseWindow(s string) (viewer.Window, error) {
 }
 
 // auditRender records the rendering of a file stored in the cache at home (a
-// cached study's image written out); files elsewhere are the user's own.
-func auditRender(home, path string, frame int, out string) error {
+// cached study's image written out), of study; files elsewhere are the user's
+// own.
+func auditRender(home, path, study string, frame int, out string) error {
 	files, err1 := filepath.Abs(filepath.Join(home, "files"))
 	p, err2 := filepath.Abs(path)
 	if err1 != nil || err2 != nil {
@@ -84,11 +98,6 @@ func auditRender(home, path string, frame int, out string) error {
 	rel, err := filepath.Rel(files, p)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil
-	}
-	study := ""
-	if f, err := dataset.Open(p); err == nil {
-		study = f.DataSet.String(dataset.StudyInstanceUID)
-		f.Close()
 	}
 	detail := fmt.Sprintf("frame %d of %s to %s", frame, filepath.ToSlash(rel), out)
 	if study == "" {

@@ -12,10 +12,10 @@ import (
 // renderWith renders one frame through the chosen renderer and says which one
 // was used. auto takes the GPU on a hardware GL driver and the CPU renderer on
 // software GL (where a parallel Go LUT beats the shader) or without GL.
-func renderWith(kind, path string, opt viewer.RenderOptions) (image.Image, string, error) {
+func renderWith(kind string, im *viewer.Image, opt viewer.RenderOptions) (image.Image, string, error) {
 	switch kind {
 	case "cpu":
-		img, err := viewer.RenderFile(path, opt)
+		img, err := viewer.RenderImage(im, opt)
 		return img, "cpu", err
 	case "gpu", "auto":
 	default:
@@ -26,20 +26,20 @@ func renderWith(kind, path string, opt viewer.RenderOptions) (image.Image, strin
 		if kind == "gpu" {
 			return nil, "", fmt.Errorf("no OpenGL context for the GPU renderer: %w", err)
 		}
-		img, err := viewer.RenderFile(path, opt)
+		img, err := viewer.RenderImage(im, opt)
 		return img, "cpu (no GL context)", err
 	}
 	defer ctx.Close()
 	if kind == "auto" && ctx.IsSoftware() {
-		img, err := viewer.RenderFile(path, opt)
+		img, err := viewer.RenderImage(im, opt)
 		return img, "cpu (GL is software: " + ctx.Info().String() + ")", err
 	}
-	img, err := renderGPU(ctx, path, opt)
+	img, err := renderGPU(ctx, im, opt)
 	return img, "gpu: " + ctx.Info().String(), err
 }
 
-func renderGPU(ctx *gpu.Context, path string, opt viewer.RenderOptions) (image.Image, error) {
-	f, d, err := viewer.LoadFrame(path, opt)
+func renderGPU(ctx *gpu.Context, im *viewer.Image, opt viewer.RenderOptions) (image.Image, error) {
+	f, d, err := viewer.LoadImageFrame(im, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,13 @@ func TestSyncOnceCLI(t *testing.T) {
 		instances += s.NumberOfInstances
 	}
 	sameAsArchive(t, srv, home, instances)
+	// Encrypted at rest: no patient name, ID or accession number of the
+	// studies retrieved can be read off the disk.
+	phi := identifying(t, corpusPaths([]string{"ct_small_explicit_le.dcm", "mr_small_explicit_le.dcm", "ct2_jpeg_lossless_sv1.dcm",
+		"us_cine_jpeg_ybr422_30f.dcm", "mr_prostate_tcia_rescale.dcm"}))
+	if found := grepFinds(t, phi, filepath.Join(home, "files"), filepath.Join(home, "tmp")); found != "" {
+		t.Errorf("identifying values readable in the cache after sync:\n%s", found)
+	}
 	if v := teleread(t, home, "verify"); v.code != 0 {
 		t.Errorf("verify: %s", v.stdout)
 	}
@@ -148,11 +155,23 @@ func TestSyncOnceCLI(t *testing.T) {
 func sameAsArchive(t *testing.T, srv *orthanctest.Server, home string, want int) {
 	t.Helper()
 	compared := 0
-	err := filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
+	c, err := cache.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = filepath.WalkDir(filepath.Join(home, "files"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		local, err := os.ReadFile(p)
+		// Sealed on disk: compared as the cache hands it out.
+		st, _, err := c.OpenStoredPath(p)
+		if err != nil {
+			return err
+		}
+		local := make([]byte, st.Size())
+		_, err = st.ReadAt(local, 0)
+		st.Close()
 		if err != nil {
 			return err
 		}

@@ -40,8 +40,8 @@ type planeOf struct {
 }
 
 // readPlanes reads the plane of every frame of one stored instance.
-func readPlanes(path string, frames int) ([]planeOf, error) {
-	f, err := dataset.Open(path)
+func readPlanes(it Item, frames int) ([]planeOf, error) {
+	f, err := it.OpenFile()
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +85,7 @@ func placeStack(s *Stack) Placement {
 	for i := 0; i < n; {
 		it := s.Items[i]
 		first, last := s.InstanceRange(i)
-		ps, err := readPlanes(it.Path, last-first+1)
+		ps, err := readPlanes(it, last-first+1)
 		if err != nil {
 			return Placement{}
 		}

@@ -9,11 +9,14 @@ import (
 	"slices"
 
 	"teleread/cache"
+	"teleread/viewer"
+	"teleread/viewer/dataset"
 )
 
 // Item is one image of a stack: a frame of a stored instance.
 type Item struct {
 	Path     string
+	Cache    *cache.Cache // the cache the instance is stored in (it decrypts it); nil: Path is a plain file
 	SOP      string
 	Instance int // Instance Number
 	Frame    int // 0-based frame of the instance
@@ -32,15 +35,37 @@ type Stack struct {
 // make the viewer allocate millions of items.
 const MaxItems = 1 << 16
 
-func NewStack(s cache.Series, instances []cache.Instance) *Stack {
+// NewStack lays out the instances of series s, stored in c, as a Stack.
+func NewStack(c *cache.Cache, s cache.Series, instances []cache.Instance) *Stack {
 	st := &Stack{Series: s}
 	for _, in := range instances {
 		frames := max(1, in.Frames)
 		for f := 0; f < frames && len(st.Items) < MaxItems; f++ {
-			st.Items = append(st.Items, Item{Path: in.Path, SOP: in.SOPInstanceUID, Instance: in.InstanceNumber, Frame: f, Frames: frames})
+			st.Items = append(st.Items, Item{Path: in.Path, Cache: c, SOP: in.SOPInstanceUID, Instance: in.InstanceNumber, Frame: f, Frames: frames})
 		}
 	}
 	return st
+}
+
+// OpenFile opens the item's instance and parses its metadata: through the
+// cache, which decrypts it, when it came from one.
+func (it Item) OpenFile() (*dataset.File, error) {
+	if it.Cache != nil {
+		return it.Cache.OpenInstance(it.SOP)
+	}
+	return dataset.Open(it.Path)
+}
+
+// OpenImage opens the item's instance as an image (see OpenFile).
+func (it Item) OpenImage() (*viewer.Image, error) {
+	if it.Cache == nil {
+		return viewer.Open(it.Path)
+	}
+	f, err := it.OpenFile()
+	if err != nil {
+		return nil, err
+	}
+	return viewer.OpenFile(f)
 }
 
 // InstanceRange returns the first and last item index of the instance holding item i.
