@@ -111,7 +111,7 @@ fuzz-long: deps
 # bench prints Teleread's figures beside its peers' (dcmdump, gdcmconv, curl) as
 # ratios, then the Go benchmarks.
 bench: build
-	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) run ./cmd/benchreport
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) run -tags teleread_bench ./cmd/benchreport
 
 lint: deps
 	$(GO) vet ./...

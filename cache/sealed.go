@@ -52,6 +52,7 @@ type Stored struct {
 	r    io.ReaderAt
 	size int64
 	f    *os.File
+	sr   *seal.Reader // nil for a plain file
 }
 
 // ReadAt reads plaintext at off.
@@ -64,7 +65,12 @@ func (s *Stored) Size() int64 { return s.size }
 func (s *Stored) Name() string { return s.f.Name() }
 
 // Close closes the file.
-func (s *Stored) Close() error { return s.f.Close() }
+func (s *Stored) Close() error {
+	if s.sr != nil {
+		s.sr.Close()
+	}
+	return s.f.Close()
+}
 
 // openStoredAt opens the file at abs holding instance sop of study.
 func (c *Cache) openStoredAt(abs, study, sop string) (*Stored, error) {
@@ -104,7 +110,7 @@ func (c *Cache) storedOf(f *os.File, study, sop string) (*Stored, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: open: %w", err)
 	}
-	return &Stored{r: r, size: r.Size(), f: f}, nil
+	return &Stored{r: r, size: r.Size(), f: f, sr: r}, nil
 }
 
 // allSealed reports whether SealFiles has sealed every file of the cache.

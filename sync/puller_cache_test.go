@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -118,7 +117,7 @@ func TestPullStreamsBigParts(t *testing.T) {
 		t.Fatalf("%d instances stored (%v), want %d", len(insts), err, len(files))
 	}
 	for _, in := range insts {
-		data, err := os.ReadFile(in.Path)
+		data, err := storedBytes(c, in.SOPInstanceUID) // sealed on disk
 		if err != nil || !want[sha(data)] {
 			t.Errorf("%s: not one of the uploaded files (%v)", in.SOPInstanceUID, err)
 		}
@@ -183,4 +182,16 @@ func BenchmarkPullIntoCache(b *testing.B) {
 		c.Close()
 		b.StartTimer()
 	}
+}
+
+// storedBytes returns a cached instance's bytes as the cache hands them out.
+func storedBytes(c *cache.Cache, sop string) ([]byte, error) {
+	st, err := c.OpenStored(sop)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	b := make([]byte, st.Size())
+	_, err = st.ReadAt(b, 0)
+	return b, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -34,15 +35,23 @@ func FuzzOpen(f *testing.F) {
 		if len(b) > 4*sealedSize {
 			return
 		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		r, err := Open(bytes.NewReader(b), int64(len(b)), testKey, testBinding, "fuzz")
-		if err != nil {
-			return
+		if err == nil {
+			// Whatever opened must read whole or fail cleanly.
+			if r.Size() > int64(len(b)) {
+				t.Fatalf("plaintext %d bytes from a %d-byte file", r.Size(), len(b))
+			}
+			r.ReadAt(make([]byte, r.Size()), 0)
+			r.ReadAt(make([]byte, 3), r.Size()/2)
+			r.Close()
 		}
-		// Whatever opened must read whole or fail cleanly.
-		if r.Size() > int64(len(b)) {
-			t.Fatalf("plaintext %d bytes from a %d-byte file", r.Size(), len(b))
+		runtime.ReadMemStats(&after)
+		// The reads' own buffers (at most the file's size), a batch buffer
+		// and two chunk buffers, with room for the runtime's own.
+		if got := after.TotalAlloc - before.TotalAlloc; got > uint64(len(b))+4<<20 {
+			t.Fatalf("%d bytes allocated for a %d-byte file", got, len(b))
 		}
-		r.ReadAt(make([]byte, r.Size()), 0)
-		r.ReadAt(make([]byte, 3), r.Size()/2)
 	})
 }

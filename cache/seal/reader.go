@@ -20,16 +20,24 @@ type Reader struct {
 
 	// The last chunks decrypted for reads that cover only part of a chunk
 	// (the parser reads a 64 KiB window at any offset, which straddles two).
-	mu    gosync.Mutex
-	kept  [2]keptChunk
-	next  int    // the entry to replace next
-	ctBuf []byte // ciphertext of one chunk, under mu
+	// Their buffers come from keptPool when first needed and go back on
+	// Close: a file opened for its header alone, most are, costs none.
+	mu     gosync.Mutex
+	kept   [2]keptChunk
+	next   int // the entry to replace next
+	closed bool
 }
 
 type keptChunk struct {
 	i     int64 // chunk index, -1 when empty
-	plain []byte
+	buf   *[]byte
+	plain []byte // the chunk's plaintext, in *buf
 }
+
+var keptPool = gosync.Pool{New: func() any { b := make([]byte, sealedSize); return &b }}
+
+// errClosedReader: a read after Close.
+var errClosedReader = errors.New("read after close")
 
 // batch is how many whole chunks one ReadAt of the underlying file reads.
 const batch = 16
@@ -75,21 +83,36 @@ func Open(r io.ReaderAt, size int64, key, binding []byte, name string) (*Reader,
 		return fail(-1, fmt.Errorf("%w: the file key does not open", ErrTampered))
 	}
 	defer clear(fileKey)
-	sr := &Reader{r: r, name: name, size: plain, chunks: chunks, ctBuf: make([]byte, 0, sealedSize)}
+	sr := &Reader{r: r, name: name, size: plain, chunks: chunks}
 	copy(sr.prefix[:], h[16:16+prefixSize])
 	if sr.aead, err = newGCM(fileKey); err != nil {
 		return fail(-1, err)
 	}
 	for k := range sr.kept {
-		sr.kept[k] = keptChunk{i: -1, plain: make([]byte, 0, sealedSize)}
+		sr.kept[k].i = -1
 	}
 	sr.mu.Lock()
 	_, err = sr.chunk(chunks - 1)
 	sr.mu.Unlock()
 	if err != nil {
+		sr.Close()
 		return nil, err
 	}
 	return sr, nil
+}
+
+// Close gives the Reader's buffers back; it does not close the file it reads.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for k := range r.kept {
+		if r.kept[k].buf != nil {
+			keptPool.Put(r.kept[k].buf)
+		}
+		r.kept[k] = keptChunk{i: -1}
+	}
+	return nil
 }
 
 // Size returns the plaintext size.
@@ -136,13 +159,20 @@ func (r *Reader) chunk(i int64) ([]byte, error) {
 			return k.plain, nil
 		}
 	}
-	ct := r.ctBuf[:r.chunkLen(i)+Overhead]
-	if err := r.readSealed(ct, i); err != nil {
-		return nil, err
+	if r.closed {
+		return nil, &Error{Name: r.name, Chunk: i, Err: errClosedReader}
 	}
 	k := &r.kept[r.next]
 	k.i = -1
-	out, err := r.open(k.plain[:0], ct, i)
+	if k.buf == nil {
+		k.buf = keptPool.Get().(*[]byte)
+	}
+	// Read and decrypted in place.
+	ct := (*k.buf)[:r.chunkLen(i)+Overhead]
+	if err := r.readSealed(ct, i); err != nil {
+		return nil, err
+	}
+	out, err := r.open(ct[:0], ct, i)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ func NewWriter(w io.Writer, key, binding []byte) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	sw.buf = make([]byte, 0, sealedSize)
 	h, err := sw.Header(key, binding)
 	if err != nil {
 		return nil, err
@@ -49,6 +50,7 @@ func NewDeferredWriter(w io.Writer) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	sw.buf = make([]byte, 0, sealedSize)
 	var zero [HeaderSize]byte
 	if _, err := w.Write(zero[:]); err != nil {
 		return nil, fmt.Errorf("seal: write header: %w", err)
@@ -57,7 +59,7 @@ func NewDeferredWriter(w io.Writer) (*Writer, error) {
 }
 
 func newWriter(w io.Writer) (*Writer, error) {
-	sw := &Writer{w: w, buf: make([]byte, 0, sealedSize)}
+	sw := &Writer{w: w}
 	if _, err := rand.Read(sw.fileKey[:]); err != nil {
 		return nil, fmt.Errorf("seal: file key: %w", err)
 	}

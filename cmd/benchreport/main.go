@@ -7,7 +7,8 @@
 // mostly process start-up, a start-up-corrected figure is shown beside it: the
 // median time of the same command on a trivial input, subtracted.
 //
-// Sections: import, decode, render, retrieve, gpu, app (-only picks some). A
+// Sections: import, decode, render, retrieve, gpu, app, seal (-only picks
+// some; seal needs a teleread_bench build, as make bench runs it). A
 // section or row whose parts are missing prints "n/a (reason)" instead of
 // failing. `make bench` runs it under Xvfb.
 package main
@@ -35,6 +36,7 @@ var sections = []struct {
 	{"retrieve", "Retrieve (issue 5)", benchRetrieve},
 	{"gpu", "GPU and CPU renderers (issue 4)", benchGPU},
 	{"app", "App (issue 7)", benchApp},
+	{"seal", "Encryption at rest (issue 15)", benchSeal},
 }
 
 // config holds the command line.
@@ -66,7 +68,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	only := fs.String("only", "", "comma-separated sections to run: import,decode,render,retrieve,gpu,app (default all)")
+	only := fs.String("only", "", "comma-separated sections to run: import,decode,render,retrieve,gpu,app,seal (default all)")
 	corpus := fs.String("corpus", "", "corpus folder with MANIFEST.json and files/ (default testdata/corpus in the module root)")
 	n := fs.Int("n", 300, "instances in the generated CT series (import) and study (retrieve)")
 	series := fs.Int("series", 1, "series the retrieved study is split into (the puller fetches series in parallel)")
@@ -96,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		if !known[s] {
-			fmt.Fprintf(stderr, "benchreport: unknown section %q (want import,decode,render,retrieve,gpu,app)\n", s)
+			fmt.Fprintf(stderr, "benchreport: unknown section %q (want import,decode,render,retrieve,gpu,app,seal)\n", s)
 			return 2
 		}
 		cfg.only[s] = true
