@@ -94,19 +94,10 @@ func (c *Cache) storedOf(f *os.File, study, sop string) (*Stored, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: open %s: %w", abs, err)
 	}
-	var head [len(seal.Magic)]byte
-	n, _ := f.ReadAt(head[:], 0)
-	if !seal.IsSealed(head[:n]) {
-		if c.allSealed() {
-			return nil, &seal.Error{Name: abs, Chunk: -1, Err: seal.ErrNotSealed}
-		}
+	r, err := seal.OpenKey(f, fi.Size(), func() ([]byte, error) { return c.StudyKey(study) }, instanceBinding(study, sop), abs)
+	if errors.Is(err, seal.ErrNotSealed) && !c.allSealed() {
 		return &Stored{r: f, size: fi.Size(), f: f}, nil
 	}
-	key, err := c.StudyKey(study)
-	if err != nil {
-		return nil, fmt.Errorf("cache: open %s: %w", abs, err)
-	}
-	r, err := seal.Open(f, fi.Size(), key, instanceBinding(study, sop), abs)
 	if err != nil {
 		return nil, fmt.Errorf("cache: open: %w", err)
 	}
@@ -258,7 +249,7 @@ func (c *Cache) sealBytes(data []byte, rec record) (out []byte, release func(), 
 // reading before its study, and so its key, is known: its header is written
 // with a throwaway key, which the study's replaces once the metadata have
 // been read.
-func readBack(f *os.File, sw *seal.Writer, n int64, name string) (io.ReaderAt, error) {
+func readBack(f *os.File, sw *seal.Writer, n int64, name string) (*seal.Reader, error) {
 	var throwaway [seal.KeySize]byte
 	if _, err := rand.Read(throwaway[:]); err != nil {
 		return nil, err

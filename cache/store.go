@@ -226,9 +226,12 @@ func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, er
 	}
 	var src io.ReaderAt = tmp
 	if sw != nil {
-		if src, err = readBack(tmp, sw, n, name); err != nil {
+		sr, err := readBack(tmp, sw, n, name)
+		if err != nil {
 			return nil, fmt.Errorf("cache: import %q: %w", name, err)
 		}
+		defer sr.Close()
+		src = sr
 	}
 	df, err := dataset.Parse(src, n, name)
 	if err != nil {

@@ -34,7 +34,8 @@ type keptChunk struct {
 	plain []byte // the chunk's plaintext, in *buf
 }
 
-var keptPool = gosync.Pool{New: func() any { b := make([]byte, sealedSize); return &b }}
+// keptPool's buffers hold a header and a chunk: Open reads both at once.
+var keptPool = gosync.Pool{New: func() any { b := make([]byte, HeaderSize+sealedSize); return &b }}
 
 // errClosedReader: a read after Close.
 var errClosedReader = errors.New("read after close")
@@ -50,15 +51,31 @@ var batchPool = gosync.Pool{New: func() any { b := make([]byte, batch*sealedSize
 // name is used in errors. Errors are *Error wrapping ErrNotSealed,
 // ErrVersion, ErrTampered or the read error.
 func Open(r io.ReaderAt, size int64, key, binding []byte, name string) (*Reader, error) {
+	return OpenKey(r, size, func() ([]byte, error) { return key, nil }, binding, name)
+}
+
+// OpenKey is Open with the key asked for only once the file is known to be
+// sealed (the cache's keys are made on first use: a plain file must not make
+// one).
+func OpenKey(r io.ReaderAt, size int64, key func() ([]byte, error), binding []byte, name string) (*Reader, error) {
 	fail := func(chunk int64, err error) (*Reader, error) {
 		return nil, &Error{Name: name, Chunk: chunk, Err: err}
 	}
-	var h [HeaderSize]byte
-	n, err := r.ReadAt(h[:min(int64(HeaderSize), max(size, 0))], 0)
+	// One read brings the header and the first chunk, which is all of a
+	// small file and what the parser reads first of a big one.
+	first := keptPool.Get().(*[]byte)
+	keep := false
+	defer func() {
+		if !keep {
+			keptPool.Put(first)
+		}
+	}()
+	n, err := r.ReadAt((*first)[:min(int64(len(*first)), max(size, 0))], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fail(-1, fmt.Errorf("read header: %w", err))
 	}
-	if !IsSealed(h[:n]) {
+	h := (*first)[:n]
+	if !IsSealed(h) {
 		return fail(-1, ErrNotSealed)
 	}
 	if n < HeaderSize {
@@ -74,11 +91,15 @@ func Open(r io.ReaderAt, size int64, key, binding []byte, name string) (*Reader,
 	if !ok {
 		return fail(-1, fmt.Errorf("%w: size %d is no sealed file's", ErrTampered, size))
 	}
-	kek, err := newGCM(key)
+	k, err := key()
 	if err != nil {
 		return fail(-1, err)
 	}
-	fileKey, err := kek.Open(nil, h[24:36], h[36:HeaderSize], wrapAD(h[:], binding))
+	kek, err := newGCM(k)
+	if err != nil {
+		return fail(-1, err)
+	}
+	fileKey, err := kek.Open(nil, h[24:36], h[36:HeaderSize], wrapAD(h, binding))
 	if err != nil {
 		return fail(-1, fmt.Errorf("%w: the file key does not open", ErrTampered))
 	}
@@ -92,10 +113,20 @@ func Open(r io.ReaderAt, size int64, key, binding []byte, name string) (*Reader,
 		sr.kept[k].i = -1
 	}
 	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if int64(n) >= HeaderSize+int64(sr.chunkLen(0))+Overhead {
+		// The first chunk came with the header: decrypted in place, kept.
+		ct := (*first)[HeaderSize : HeaderSize+sr.chunkLen(0)+Overhead]
+		if _, err = sr.open(ct[:0], ct, 0); err != nil {
+			return nil, err
+		}
+		keep = true
+		sr.kept[0] = keptChunk{i: 0, buf: first, plain: ct[:sr.chunkLen(0)]}
+		sr.next = 1
+	}
 	_, err = sr.chunk(chunks - 1)
-	sr.mu.Unlock()
 	if err != nil {
-		sr.Close()
+		sr.closeLocked()
 		return nil, err
 	}
 	return sr, nil
@@ -105,6 +136,11 @@ func Open(r io.ReaderAt, size int64, key, binding []byte, name string) (*Reader,
 func (r *Reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closeLocked()
+	return nil
+}
+
+func (r *Reader) closeLocked() {
 	r.closed = true
 	for k := range r.kept {
 		if r.kept[k].buf != nil {
@@ -112,7 +148,6 @@ func (r *Reader) Close() error {
 		}
 		r.kept[k] = keptChunk{i: -1}
 	}
-	return nil
 }
 
 // Size returns the plaintext size.
@@ -199,7 +234,7 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	for done < len(want) {
 		pos := off + int64(done)
 		i, within := pos/ChunkSize, int(pos%ChunkSize)
-		if within == 0 && len(want)-done >= r.chunkLen(i) {
+		if within == 0 && len(want)-done >= r.chunkLen(i) && !r.isKept(i) {
 			// Whole chunks: how many in a row fit in p (and in one batch).
 			k := int64(1)
 			for k < batch && i+k < r.chunks && int64(len(want)-done) >= k*ChunkSize+int64(r.chunkLen(i+k)) {
@@ -226,6 +261,18 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		return done, io.EOF
 	}
 	return done, nil
+}
+
+// isKept reports whether chunk i is decrypted already.
+func (r *Reader) isKept(i int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range r.kept {
+		if k.i == i {
+			return true
+		}
+	}
+	return false
 }
 
 // readWhole decrypts chunks [i, i+k), all whole in dst, into dst.

@@ -35,6 +35,10 @@ func TestReport(t *testing.T) {
 			[]string{"== CPU render", "512x512 CT into 512x512 grey", "2048x2048 (tiled CT) into 2048x2048 grey"}, true},
 		{"retrieve", []string{"-only", "retrieve", "-n", "10", "-series", "2"},
 			[]string{"== Retrieve", "puller into a fresh cache", "RetrieveStudy + cache.Import", "curl"}, true},
+		// The figures need a teleread_bench build (make bench); a plain
+		// build says so.
+		{"seal", []string{"-only", "seal", "-n", "6"},
+			[]string{"== Encryption at rest"}, false},
 		{"renderers", []string{"-only", "gpu,app", "-cineframes", "2"},
 			[]string{"== GPU and CPU renderers", "GL: ", "W/L 512x512 CT into 512x512", "cine 640x480 RGB", "== App"}, false},
 	}
