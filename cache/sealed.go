@@ -11,7 +11,7 @@ import (
 	"strings"
 	gosync "sync"
 
-	"teleread/cache/seal"
+	sealfile "teleread/cache/seal"
 	"teleread/viewer/dataset"
 )
 
@@ -35,11 +35,11 @@ var sealFiles = true
 const sealedMarker = "files.sealed"
 
 // ErrNotSealed matches a plain file in a cache whose files are all sealed.
-var ErrNotSealed = seal.ErrNotSealed
+var ErrNotSealed = sealfile.ErrNotSealed
 
 // ErrTampered matches a sealed file that fails authentication: changed, cut
 // short, extended, or another instance's file put in its place.
-var ErrTampered = seal.ErrTampered
+var ErrTampered = sealfile.ErrTampered
 
 // instanceBinding is what an instance's file is bound to.
 func instanceBinding(study, sop string) []byte {
@@ -52,7 +52,7 @@ type Stored struct {
 	r    io.ReaderAt
 	size int64
 	f    *os.File
-	sr   *seal.Reader // nil for a plain file
+	sr   *sealfile.Reader // nil for a plain file
 }
 
 // ReadAt reads plaintext at off.
@@ -94,8 +94,8 @@ func (c *Cache) storedOf(f *os.File, study, sop string) (*Stored, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: open %s: %w", abs, err)
 	}
-	r, err := seal.OpenKey(f, fi.Size(), func() ([]byte, error) { return c.StudyKey(study) }, instanceBinding(study, sop), abs)
-	if errors.Is(err, seal.ErrNotSealed) && !c.allSealed() {
+	r, err := sealfile.OpenKey(f, fi.Size(), func() ([]byte, error) { return c.StudyKey(study) }, instanceBinding(study, sop), abs)
+	if errors.Is(err, sealfile.ErrNotSealed) && !c.allSealed() {
 		return &Stored{r: f, size: fi.Size(), f: f}, nil
 	}
 	if err != nil {
@@ -236,7 +236,7 @@ func (c *Cache) sealBytes(data []byte, rec record) (out []byte, release func(), 
 		return nil, nil, fmt.Errorf("seal: %w", err)
 	}
 	bp := sealPool.Get().(*[]byte)
-	out, err = seal.Append((*bp)[:0], data, key, instanceBinding(rec.study, rec.sop))
+	out, err = sealfile.Append((*bp)[:0], data, key, instanceBinding(rec.study, rec.sop))
 	if err != nil {
 		sealPool.Put(bp)
 		return nil, nil, fmt.Errorf("seal: %w", err)
@@ -249,8 +249,8 @@ func (c *Cache) sealBytes(data []byte, rec record) (out []byte, release func(), 
 // reading before its study, and so its key, is known: its header is written
 // with a throwaway key, which the study's replaces once the metadata have
 // been read.
-func readBack(f *os.File, sw *seal.Writer, n int64, name string) (*seal.Reader, error) {
-	var throwaway [seal.KeySize]byte
+func readBack(f *os.File, sw *sealfile.Writer, n int64, name string) (*sealfile.Reader, error) {
+	var throwaway [sealfile.KeySize]byte
 	if _, err := rand.Read(throwaway[:]); err != nil {
 		return nil, err
 	}
@@ -261,7 +261,7 @@ func readBack(f *os.File, sw *seal.Writer, n int64, name string) (*seal.Reader, 
 	if _, err := f.WriteAt(head, 0); err != nil {
 		return nil, err
 	}
-	return seal.Open(f, seal.SealedSize(n), throwaway[:], nil, name)
+	return sealfile.Open(f, sealfile.SealedSize(n), throwaway[:], nil, name)
 }
 
 // storedRow is what reading a stored file back needs from the index.

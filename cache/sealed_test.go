@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"teleread/cache/seal"
+	sealfile "teleread/cache/seal"
 	"teleread/viewer"
 )
 
@@ -62,7 +62,7 @@ func TestSealedRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !seal.IsSealed(disk) || bytes.Contains(disk, []byte("DICM")) {
+				if !sealfile.IsSealed(disk) || bytes.Contains(disk, []byte("DICM")) {
 					t.Errorf("%s: stored plain", e.Name())
 				}
 				if got := storedBytes(t, c, res.SOPInstanceUID); !bytes.Equal(got, data) {
@@ -98,7 +98,7 @@ func TestSealedTamperNamesFile(t *testing.T) {
 		}},
 		{"cut at a chunk boundary", func(t *testing.T, a, _ string) {
 			d, _ := os.ReadFile(a)
-			os.WriteFile(a, d[:seal.HeaderSize+seal.ChunkSize+seal.Overhead], 0o600)
+			os.WriteFile(a, d[:sealfile.HeaderSize+sealfile.ChunkSize+sealfile.Overhead], 0o600)
 		}},
 		{"swapped with another instance", func(t *testing.T, a, b string) {
 			da, _ := os.ReadFile(a)

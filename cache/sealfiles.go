@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"teleread/cache/seal"
+	sealfile "teleread/cache/seal"
 )
 
 // SealProgress is how far SealFiles has come.
@@ -78,8 +78,8 @@ func (c *Cache) sealFile(in storedRow) (int64, error) {
 		return 0, fmt.Errorf("cache: seal %s: %w", in.abs, err)
 	}
 	defer src.Close()
-	var head [len(seal.Magic)]byte
-	if n, _ := src.ReadAt(head[:], 0); seal.IsSealed(head[:n]) {
+	var head [len(sealfile.Magic)]byte
+	if n, _ := src.ReadAt(head[:], 0); sealfile.IsSealed(head[:n]) {
 		return -1, nil
 	}
 	key, err := c.StudyKey(in.study)
@@ -91,7 +91,7 @@ func (c *Cache) sealFile(in storedRow) (int64, error) {
 		return 0, fmt.Errorf("cache: seal %s: %w", in.abs, err)
 	}
 	st := c.track(&staged{tmp: tmp.Name()})
-	w, err := seal.NewWriter(tmp, key, instanceBinding(in.study, in.sop))
+	w, err := sealfile.NewWriter(tmp, key, instanceBinding(in.study, in.sop))
 	var n int64
 	if err == nil {
 		n, err = io.Copy(w, src)

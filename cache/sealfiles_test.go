@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"teleread/cache/seal"
+	sealfile "teleread/cache/seal"
 )
 
 // plainCache makes a cache as one written before files were sealed, and
@@ -55,7 +55,7 @@ func checkSealed(t *testing.T, c *Cache, want map[string][]byte) {
 			t.Fatal(err)
 		}
 		disk, _ := os.ReadFile(abs)
-		if !seal.IsSealed(disk) {
+		if !sealfile.IsSealed(disk) {
 			t.Errorf("%s: still plain", sop)
 		}
 		if got := storedBytes(t, c, sop); !bytes.Equal(got, data) {
@@ -169,7 +169,7 @@ func TestSealFilesKilled(t *testing.T) {
 				abs, _, _ := c.locate(sop)
 				disk, _ := os.ReadFile(abs)
 				switch {
-				case seal.IsSealed(disk):
+				case sealfile.IsSealed(disk):
 					sealed++
 				case !bytes.Equal(disk, data):
 					t.Errorf("%s: neither sealed nor the plain bytes imported", sop)

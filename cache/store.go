@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	gosync "sync"
 
-	"teleread/cache/seal"
+	sealfile "teleread/cache/seal"
 	"teleread/viewer/dataset"
 )
 
@@ -191,7 +191,7 @@ func (c *Cache) stageBytes(data []byte, name string, durable bool) (*staged, err
 // checksumming and sealing it, then parses its metadata from the file (never
 // reading pixel data). Its study, and so its key, is known only then: the
 // file is sealed with a key of its own, wrapped at first by a throwaway key
-// for the parser's read back and then by the study's (see seal.Writer.Header);
+// for the parser's read back and then by the study's (see sealfile.Writer.Header);
 // its plaintext never reaches the disk.
 func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, error) {
 	tmp, err := os.CreateTemp(filepath.Join(c.home, "tmp"), c.own.token+"-*.part")
@@ -207,9 +207,9 @@ func (c *Cache) stageStream(r io.Reader, name string, durable bool) (*staged, er
 	}()
 	h := crc32.New(castagnoli)
 	var dst io.Writer = tmp
-	var sw *seal.Writer
+	var sw *sealfile.Writer
 	if sealFiles {
-		if sw, err = seal.NewDeferredWriter(tmp); err != nil {
+		if sw, err = sealfile.NewDeferredWriter(tmp); err != nil {
 			return nil, fmt.Errorf("cache: import %q: %w", name, err)
 		}
 		dst = sw
