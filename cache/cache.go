@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the SQLite driver, pure Go
@@ -46,6 +47,9 @@ type Cache struct {
 
 	stmtMu gosync.Mutex
 	stmts  map[string]*sql.Stmt // see stmt
+
+	// sealedAll: every stored file is known to be sealed (see sealed.go).
+	sealedAll atomic.Bool
 
 	keysMu  gosync.Mutex
 	keys    keyState     // see keys.go

@@ -50,14 +50,14 @@ func BenchmarkSealRender(b *testing.B) {
 		}
 		for _, sealed := range []bool{false, true} {
 			b.Run(fmt.Sprintf("%s/sealed=%v", id, sealed), func(b *testing.B) {
-				sealFiles = sealed
+				sealFiles = sealed // plain: written and read as before sealing
+				defer func() { sealFiles = true }()
 				c, err := Open(b.TempDir())
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer c.Close()
 				c.ImportPaths(paths, nil)
-				sealFiles = true
 				insts, err := c.AllInstances()
 				if err != nil || len(insts) != len(paths) {
 					b.Fatalf("%d instances: %v", len(insts), err)
