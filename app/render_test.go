@@ -36,7 +36,7 @@ func frontPixels(vp *viewport) *image.RGBA {
 func referencePicture(t *testing.T, vp *viewport, i int) *image.RGBA {
 	t.Helper()
 	it := vp.st.Items[i]
-	f, d, err := viewer.LoadFrame(it.Path, viewer.RenderOptions{Frame: it.Frame, Window: vp.window})
+	f, d, err := loadItemFrame(it, viewer.RenderOptions{Frame: it.Frame, Window: vp.window})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,4 +93,15 @@ func TestStepsDrawnAheadShowTheirOwnImage(t *testing.T) {
 	h.settle()
 	check("step after a window change", false, func() { vp.step(-1) })
 	check("next step, drawn ahead with the new window", true, func() { vp.step(-1) })
+}
+
+// loadItemFrame is viewer.LoadFrame for a stack item: opened through the
+// cache, which decrypts it.
+func loadItemFrame(it stackItem, opt viewer.RenderOptions) (*viewer.Frame, *viewer.Display, error) {
+	im, err := it.openImage()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer im.Close()
+	return viewer.LoadImageFrame(im, opt)
 }

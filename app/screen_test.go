@@ -602,7 +602,7 @@ func drag(x0, y0, x1, y1 int) error {
 // show.
 func cpuPicture(vp *viewport) (*image.RGBA, error) {
 	it := vp.st.Items[vp.index]
-	f, d, err := viewer.LoadFrame(it.Path, viewer.RenderOptions{Frame: it.Frame, Window: vp.window})
+	f, d, err := loadItemFrame(it, viewer.RenderOptions{Frame: it.Frame, Window: vp.window})
 	if err != nil {
 		return nil, err
 	}
