@@ -26,7 +26,7 @@ import (
 // A cache written before sealing holds plain files; SealFiles seals them in
 // place. Until it has finished (sealedMarker written), a plain file is read as
 // plain; after, a plain file where a sealed one belongs is refused
-// (ErrNotSealed), since only a changed disk puts it there.
+// (ErrFileNotSealed), since only a changed disk puts it there.
 
 // sealFiles is false only in the benchmarks that measure what sealing costs.
 var sealFiles = true
@@ -34,12 +34,12 @@ var sealFiles = true
 // sealedMarker, in the home, records that every file has been sealed.
 const sealedMarker = "files.sealed"
 
-// ErrNotSealed matches a plain file in a cache whose files are all sealed.
-var ErrNotSealed = sealfile.ErrNotSealed
+// ErrFileNotSealed matches a plain file in a cache whose files are all sealed.
+var ErrFileNotSealed = sealfile.ErrNotSealed
 
-// ErrTampered matches a sealed file that fails authentication: changed, cut
-// short, extended, or another instance's file put in its place.
-var ErrTampered = sealfile.ErrTampered
+// ErrFileTampered matches a sealed file that fails authentication: changed,
+// cut short, extended, or another instance's file put in its place.
+var ErrFileTampered = sealfile.ErrTampered
 
 // instanceBinding is what an instance's file is bound to.
 func instanceBinding(study, sop string) []byte {

@@ -134,8 +134,8 @@ func TestSealedTamperNamesFile(t *testing.T) {
 				_, err = st.ReadAt(make([]byte, st.Size()), 0)
 				st.Close()
 			}
-			if !errors.Is(err, ErrTampered) && !errors.Is(err, ErrNotSealed) {
-				t.Fatalf("open: got %v, want ErrTampered or ErrNotSealed", err)
+			if !errors.Is(err, ErrFileTampered) && !errors.Is(err, ErrFileNotSealed) {
+				t.Fatalf("open: got %v, want ErrFileTampered or ErrFileNotSealed", err)
 			}
 			if !strings.Contains(err.Error(), a.Path) {
 				t.Errorf("open: %v does not name %s", err, a.Path)

@@ -108,7 +108,7 @@ func TestSealFiles(t *testing.T) {
 }
 
 func errorsIsNotSealed(err error) bool {
-	return err != nil && strings.Contains(err.Error(), ErrNotSealed.Error())
+	return err != nil && strings.Contains(err.Error(), ErrFileNotSealed.Error())
 }
 
 // TestSealFilesKilled kills SealFiles at each step of sealing a file and at

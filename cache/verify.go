@@ -67,10 +67,10 @@ func (c *Cache) checkFile(in storedRow) string {
 	if errors.Is(err, fs.ErrNotExist) {
 		return "file missing"
 	}
-	if errors.Is(err, ErrTampered) {
+	if errors.Is(err, ErrFileTampered) {
 		return "sealed file fails authentication (changed, cut short, or another instance's file)"
 	}
-	if errors.Is(err, ErrNotSealed) {
+	if errors.Is(err, ErrFileNotSealed) {
 		return "plain file where a sealed one belongs"
 	}
 	if err != nil {
@@ -80,7 +80,7 @@ func (c *Cache) checkFile(in storedRow) string {
 	h, format := newChecksum(in.checksum)
 	n, err := io.Copy(h, io.NewSectionReader(f, 0, f.Size()))
 	if err != nil {
-		if errors.Is(err, ErrTampered) {
+		if errors.Is(err, ErrFileTampered) {
 			return "sealed file fails authentication (changed, cut short, or another instance's file)"
 		}
 		return "unreadable: " + err.Error()
