@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"teleread/app/internal/reading"
 	"teleread/viewer"
 )
 
@@ -97,8 +98,8 @@ func TestStepsDrawnAheadShowTheirOwnImage(t *testing.T) {
 
 // loadItemFrame is viewer.LoadFrame for a stack item: opened through the
 // cache, which decrypts it.
-func loadItemFrame(it stackItem, opt viewer.RenderOptions) (*viewer.Frame, *viewer.Display, error) {
-	im, err := it.openImage()
+func loadItemFrame(it reading.Item, opt viewer.RenderOptions) (*viewer.Frame, *viewer.Display, error) {
+	im, err := it.OpenImage()
 	if err != nil {
 		return nil, nil, err
 	}
