@@ -50,9 +50,16 @@ exec "$@"`
 	// prompt nobody would answer) before this one owns the bus name.
 	cmd.Env = []string{secretServiceEnv + "=1", "HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data"),
 		"XDG_DATA_DIRS=" + filepath.Join(dir, "none")}
+	// A test that builds a binary keeps Go's caches, which would otherwise
+	// follow HOME to an empty folder.
+	if out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output(); err == nil {
+		if v := strings.Split(strings.TrimSpace(string(out)), "\n"); len(v) == 3 {
+			cmd.Env = append(cmd.Env, "GOCACHE="+v[0], "GOMODCACHE="+v[1], "GOPATH="+v[2])
+		}
+	}
 	for _, kv := range os.Environ() {
 		switch strings.SplitN(kv, "=", 2)[0] {
-		case "HOME", "XDG_DATA_HOME", "XDG_DATA_DIRS", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS":
+		case "HOME", "XDG_DATA_HOME", "XDG_DATA_DIRS", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "GOCACHE", "GOMODCACHE", "GOPATH":
 		default:
 			cmd.Env = append(cmd.Env, kv)
 		}
