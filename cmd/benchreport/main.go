@@ -7,8 +7,9 @@
 // mostly process start-up, a start-up-corrected figure is shown beside it: the
 // median time of the same command on a trivial input, subtracted.
 //
-// Sections: import, decode, render, retrieve, gpu, app, seal (-only picks
-// some; seal needs a teleread_bench build, as make bench runs it). A
+// Sections: import, decode, render, retrieve, gpu, app, seal, homelink (-only
+// picks some; seal needs a teleread_bench build, as make bench runs it;
+// homelink needs root). A
 // section or row whose parts are missing prints "n/a (reason)" instead of
 // failing. `make bench` runs it under Xvfb.
 package main
@@ -37,6 +38,7 @@ var sections = []struct {
 	{"gpu", "GPU and CPU renderers (issue 4)", benchGPU},
 	{"app", "App (issue 7)", benchApp},
 	{"seal", "Encryption at rest (issue 15)", benchSeal},
+	{"homelink", "Home link (issue 17)", benchHomeLink},
 }
 
 // config holds the command line.
@@ -50,6 +52,9 @@ type config struct {
 	cineFrames int             // frames per cine run
 	files      map[string]bool // corpus ids the decode section is limited to; empty means all
 	tmp        string          // scratch folder, removed at the end
+	// homeLinkFull runs the home link at 10, 50 and 200 Mbit/s with -n
+	// slices (by default only 50 Mbit/s, and at most 100 slices under CI).
+	homeLinkFull bool
 }
 
 // bench is one report being made.
@@ -68,13 +73,14 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	only := fs.String("only", "", "comma-separated sections to run: import,decode,render,retrieve,gpu,app,seal (default all)")
+	only := fs.String("only", "", "comma-separated sections to run: import,decode,render,retrieve,gpu,app,seal,homelink (default all)")
 	corpus := fs.String("corpus", "", "corpus folder with MANIFEST.json and files/ (default testdata/corpus in the module root)")
 	n := fs.Int("n", 300, "instances in the generated CT series (import) and study (retrieve)")
 	series := fs.Int("series", 1, "series the retrieved study is split into (the puller fetches series in parallel)")
 	runs := fs.Int("runs", 5, "runs per figure; the median is reported")
 	minTime := fs.Duration("mintime", 200*time.Millisecond, "each timed run of Teleread's code repeats it for at least this long")
 	cine := fs.Int("cineframes", 60, "frames per cine run")
+	homeFull := fs.Bool("homelink-full", false, "home link section: the 10, 50 and 200 Mbit/s rows with -n slices (default: 50 Mbit/s only; at most 100 slices under CI)")
 	files := fs.String("files", "", "comma-separated corpus ids the decode section is limited to (default all)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -98,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		if !known[s] {
-			fmt.Fprintf(stderr, "benchreport: unknown section %q (want import,decode,render,retrieve,gpu,app,seal)\n", s)
+			fmt.Fprintf(stderr, "benchreport: unknown section %q (want import,decode,render,retrieve,gpu,app,seal,homelink)\n", s)
 			return 2
 		}
 		cfg.only[s] = true
@@ -110,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	cfg.corpus = *corpus
+	cfg.homeLinkFull = *homeFull
 	// The scratch caches keep their master key wrapped by a throwaway
 	// passphrase, with the real argon2id cost (paid when a cache is opened,
 	// outside the timed runs): never in the keyring of whoever runs this.

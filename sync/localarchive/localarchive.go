@@ -61,6 +61,14 @@ type Options struct {
 	Extra map[string]any
 	// StartTimeout bounds the wait for /system to answer; zero means 20 s.
 	StartTimeout time.Duration
+	// Wrap, when set, is a command line the Orthanc command is appended to
+	// (e.g. "ip", "netns", "exec", NAME: a server in a network namespace,
+	// behind a shaped link). The wrapper must exec Orthanc, so that stopping
+	// the process stops the server.
+	Wrap []string
+	// Host is the address the server is reached at; empty means 127.0.0.1.
+	// Any other address lets remote clients in (RemoteAccessAllowed).
+	Host string
 }
 
 // Server is a running (or stopped) private Orthanc.
@@ -177,8 +185,17 @@ func Start(dir string, opts Options) (*Server, error) {
 
 func (s *Server) setPort(port int) {
 	s.Port = port
-	s.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.URL = fmt.Sprintf("http://%s", s.hostPort())
 	s.DICOMwebURL = s.URL + "/dicom-web"
+}
+
+// hostPort is the address and port the server is reached at.
+func (s *Server) hostPort() string {
+	host := s.opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(s.Port))
 }
 
 func (s *Server) writeConfig(plugin string) error {
@@ -192,7 +209,7 @@ func (s *Server) writeConfig(plugin string) error {
 		"HttpServerEnabled":       true,
 		"HttpCompressionEnabled":  false,
 		"HttpDescribeErrors":      true,
-		"RemoteAccessAllowed":     false,
+		"RemoteAccessAllowed":     s.opts.Host != "",
 		"DicomServerEnabled":      false,
 		"OrthancExplorerEnabled":  false,
 		"WebDavEnabled":           false,
@@ -207,7 +224,7 @@ func (s *Server) writeConfig(plugin string) error {
 			"Enable":     true,
 			"Root":       "/dicom-web/",
 			"EnableWado": false,
-			"Host":       fmt.Sprintf("127.0.0.1:%d", s.Port),
+			"Host":       s.hostPort(),
 			"Ssl":        false,
 		},
 	}
@@ -233,7 +250,8 @@ func (s *Server) launch() error {
 	if err != nil {
 		return fmt.Errorf("localarchive: start: %w", err)
 	}
-	cmd := exec.Command(s.binary, s.configPath)
+	argv := append(append([]string(nil), s.opts.Wrap...), s.binary, s.configPath)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = s.Dir
 	cmd.Stdout = logf
 	cmd.Stderr = logf
