@@ -59,27 +59,6 @@ func (b *secretBox) key(create bool) ([]byte, error) {
 	return k, nil
 }
 
-// seal returns plain sealed for the preferences ("" stays "").
-func (b *secretBox) seal(plain string) (string, error) {
-	if plain == "" {
-		return "", nil
-	}
-	k, err := b.key(true)
-	if err != nil {
-		return "", err
-	}
-	gcm, err := newGCM(k)
-	if err != nil {
-		return "", err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return "", fmt.Errorf("app: seal: %w", err)
-	}
-	out := gcm.Seal(nonce, nonce, []byte(plain), nil)
-	return sealedPrefix + base64.StdEncoding.EncodeToString(out), nil
-}
-
 // open returns the secret of a sealed value.
 func (b *secretBox) open(sealed string) (string, error) {
 	if sealed == "" {
