@@ -236,23 +236,23 @@ func (im *Image) newFrame(color ColorSpace) *Frame {
 	n := f.Len()
 	switch {
 	case im.Float && im.BitsAllocated == 64:
-		f.F64 = make([]float64, n)
+		f.F64 = makeSamples[float64](n)
 		f.Signed = true
 	case im.Float:
-		f.F32 = make([]float32, n)
+		f.F32 = makeSamples[float32](n)
 		f.Signed = true
 	case im.BitsAllocated <= 8 && f.Signed:
-		f.I8 = make([]int8, n)
+		f.I8 = makeSamples[int8](n)
 	case im.BitsAllocated <= 8:
-		f.U8 = make([]uint8, n)
+		f.U8 = makeSamples[uint8](n)
 	case im.BitsAllocated == 16 && f.Signed:
-		f.I16 = make([]int16, n)
+		f.I16 = makeSamples[int16](n)
 	case im.BitsAllocated == 16:
-		f.U16 = make([]uint16, n)
+		f.U16 = makeSamples[uint16](n)
 	case f.Signed:
-		f.I32 = make([]int32, n)
+		f.I32 = makeSamples[int32](n)
 	default:
-		f.U32 = make([]uint32, n)
+		f.U32 = makeSamples[uint32](n)
 	}
 	return f
 }

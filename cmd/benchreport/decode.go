@@ -63,9 +63,13 @@ func benchDecode(b *bench) error {
 				defer im.Close()
 				f.frames = im.Frames
 				for i := range im.Frames {
-					if _, err := im.Frame(i); err != nil {
+					fr, err := im.Frame(i)
+					if err != nil {
 						return err
 					}
+					// Done with it: its memory backs the next frame, as
+					// GDCM's measure reuses one buffer.
+					fr.Recycle()
 				}
 				return nil
 			})
