@@ -54,9 +54,9 @@ func (f *Frame) Recycle() {
 }
 
 // pooledFrameBytes returns a recycled block of at least n bytes, the first n
-// zeroed (as make would give them), or nil when none fits. The smallest block that fits is
+// zeroed (as make would give them) when zero is set, or nil when none fits. The smallest block that fits is
 // taken, so that a small frame does not hold on to a large one.
-func pooledFrameBytes(n int) []byte {
+func pooledFrameBytes(n int, zero bool) []byte {
 	if n < minPooledFrame {
 		return nil
 	}
@@ -76,14 +76,17 @@ func pooledFrameBytes(n int) []byte {
 	framePool.free[best], framePool.free[last] = framePool.free[last], nil
 	framePool.free = framePool.free[:last]
 	framePool.Unlock()
-	clear(b[:n])
+	if zero {
+		clear(b[:n])
+	}
 	return b
 }
 
-// pooledSlice returns a recycled, zeroed slice of n values of T, or nil.
-func pooledSlice[T int8 | uint8 | uint16 | int16 | uint32 | int32 | float32 | float64](n int) []T {
+// pooledSlice returns a recycled slice of n values of T (zeroed when zero is
+// set), or nil.
+func pooledSlice[T int8 | uint8 | uint16 | int16 | uint32 | int32 | float32 | float64](n int, zero bool) []T {
 	size := int(unsafe.Sizeof(T(0)))
-	b := pooledFrameBytes(n * size)
+	b := pooledFrameBytes(n*size, zero)
 	if b == nil {
 		return nil
 	}
@@ -114,9 +117,10 @@ func (f *Frame) block() []byte {
 	return nil
 }
 
-// makeSamples is make([]T, n), from recycled memory when some fits.
-func makeSamples[T int8 | uint8 | uint16 | int16 | uint32 | int32 | float32 | float64](n int) []T {
-	if s := pooledSlice[T](n); s != nil {
+// makeSamples is make([]T, n), from recycled memory when some fits; that is
+// left as it was unless zero is set.
+func makeSamples[T int8 | uint8 | uint16 | int16 | uint32 | int32 | float32 | float64](n int, zero bool) []T {
+	if s := pooledSlice[T](n, zero); s != nil {
 		return s
 	}
 	return make([]T, n)

@@ -80,7 +80,7 @@ func TestRecycledMemoryZeroed(t *testing.T) {
 	}
 	p := unsafe.SliceData(old.U8)
 	old.Recycle()
-	s := makeSamples[uint16](minPooledFrame / 2)
+	s := makeSamples[uint16](minPooledFrame/2, true)
 	if unsafe.SliceData(bytesOf(s)) != p {
 		t.Fatal("the recycled block was not used")
 	}

@@ -230,29 +230,39 @@ func (im *Image) Frame(n int) (*Frame, error) {
 	return fr, nil
 }
 
-// newFrame allocates the typed slice a frame of this image is kept in.
+// newFrame allocates the typed slice a frame of this image is kept in, zeroed.
 func (im *Image) newFrame(color ColorSpace) *Frame {
+	return im.allocFrame(color, true)
+}
+
+// newFrameOverwritten is newFrame for a caller that writes every sample
+// before anything reads one: recycled memory is not cleared first.
+func (im *Image) newFrameOverwritten(color ColorSpace) *Frame {
+	return im.allocFrame(color, false)
+}
+
+func (im *Image) allocFrame(color ColorSpace, zero bool) *Frame {
 	f := im.frameHeader(color)
 	n := f.Len()
 	switch {
 	case im.Float && im.BitsAllocated == 64:
-		f.F64 = makeSamples[float64](n)
+		f.F64 = makeSamples[float64](n, zero)
 		f.Signed = true
 	case im.Float:
-		f.F32 = makeSamples[float32](n)
+		f.F32 = makeSamples[float32](n, zero)
 		f.Signed = true
 	case im.BitsAllocated <= 8 && f.Signed:
-		f.I8 = makeSamples[int8](n)
+		f.I8 = makeSamples[int8](n, zero)
 	case im.BitsAllocated <= 8:
-		f.U8 = makeSamples[uint8](n)
+		f.U8 = makeSamples[uint8](n, zero)
 	case im.BitsAllocated == 16 && f.Signed:
-		f.I16 = makeSamples[int16](n)
+		f.I16 = makeSamples[int16](n, zero)
 	case im.BitsAllocated == 16:
-		f.U16 = makeSamples[uint16](n)
+		f.U16 = makeSamples[uint16](n, zero)
 	case f.Signed:
-		f.I32 = makeSamples[int32](n)
+		f.I32 = makeSamples[int32](n, zero)
 	default:
-		f.U32 = makeSamples[uint32](n)
+		f.U32 = makeSamples[uint32](n, zero)
 	}
 	return f
 }

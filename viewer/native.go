@@ -57,7 +57,7 @@ func (im *Image) nativeFrame(n int) (*Frame, error) {
 	if !swap8 && !planar && im.Photometric != "YBR_FULL_422" && hostLittleEndian {
 		// The samples are stored as the frame keeps them: read them straight
 		// into the frame, then fix the byte order and the unused bits in place.
-		f := im.newFrame(im.ColorSpace())
+		f := im.newFrameOverwritten(im.ColorSpace())
 		raw := f.raw()
 		if int64(len(raw)) != size {
 			return nil, fmt.Errorf("%w: frame of %d bytes for %d samples", ErrInvalid, size, f.Len())
@@ -97,8 +97,16 @@ func (im *Image) frameFromNative(b []byte, bigEndian bool) *Frame {
 	if im.Photometric == "YBR_FULL_422" {
 		return im.expand422(b)
 	}
-	f := im.newFrame(im.ColorSpace())
 	planar := im.Samples == 3 && im.PlanarConfiguration == 1
+	if planar && im.BitsAllocated == 8 && im.PixelRepresentation != 1 && !im.Float {
+		// The common planar case (8-bit RGB): interleave straight from the
+		// bytes, which writes every sample.
+		f := im.newFrameOverwritten(im.ColorSpace())
+		interleaveBytes(f.U8, b, im.Rows*im.Cols)
+		f.keepStored()
+		return f
+	}
+	f := im.newFrame(im.ColorSpace())
 	if planar && f.U8 != nil {
 		// The common planar case (8-bit RGB): interleave straight from the bytes.
 		interleaveBytes(f.U8, b, im.Rows*im.Cols)

@@ -65,10 +65,9 @@ func (f *Frame) swapBytes() {
 	}
 }
 
+// swapSlice16 reverses the bytes of each value of s, eight bytes at a time.
 func swapSlice16(s []uint16) {
-	for i, v := range s {
-		s[i] = bits.ReverseBytes16(v)
-	}
+	swap16(bytesOf(s))
 }
 
 func swapSlice32(s []uint32) {
