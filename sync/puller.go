@@ -497,7 +497,11 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	var series []Object
 	searchSeries := func() error {
 		var err error
-		series, err = p.Client.SearchSeries(ctx, uid, Query{IncludeFields: []string{"SeriesInstanceUID", "NumberOfSeriesRelatedInstances"}})
+		series, err = p.Client.SearchSeries(ctx, uid, Query{IncludeFields: []string{"SeriesInstanceUID", "NumberOfSeriesRelatedInstances", "Modality", "SeriesNumber"}})
+		if err == nil {
+			// The series the reader sees first is fetched first.
+			series = readingOrder(series)
+		}
 		return err
 	}
 	if wholeWant == 0 {
@@ -808,7 +812,13 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		}
 		mu.Unlock()
 	}
-	for _, sw := range todo {
+	for i, sw := range todo {
+		if i == 1 && todo[0].uid != "" {
+			// The series the reader sees first (todo[0], see readingOrder)
+			// has the link to itself: its slices become readable sooner
+			// than if it shared the link with the others.
+			wg.Wait()
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -932,6 +942,57 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	}
 	_, _, err = fail(done, total, err)
 	return fetched, received, err
+}
+
+// nonImage are modalities of series that carry no images to read (reports,
+// presentation states, key object selections, documents, registrations).
+var nonImage = map[string]bool{"SR": true, "PR": true, "KO": true, "DOC": true, "REG": true}
+
+// readingOrder returns the study's series with the one the reader sees first
+// moved to the front: the largest series of the study's main modality (the
+// image modality with the most instances); ties go to the lower series
+// number. The others keep the archive's order.
+func readingOrder(series []Object) []Object {
+	if len(series) < 2 {
+		return series
+	}
+	count := func(s Object) int { n, _ := s.Int(TagNumberOfSeriesRelatedInstances); return n }
+	byModality := map[string]int{}
+	for _, s := range series {
+		if m := s.String(TagModality); !nonImage[m] {
+			byModality[m] += count(s)
+		}
+	}
+	main, most := "", -1
+	for m, n := range byModality {
+		if n > most || (n == most && m < main) {
+			main, most = m, n
+		}
+	}
+	first := -1
+	for i, s := range series {
+		if s.String(TagModality) != main {
+			continue
+		}
+		if first < 0 || count(s) > count(series[first]) {
+			first = i
+			continue
+		}
+		if count(s) == count(series[first]) {
+			a, aok := s.Int(TagSeriesNumber)
+			b, bok := series[first].Int(TagSeriesNumber)
+			if aok && (!bok || a < b) {
+				first = i
+			}
+		}
+	}
+	if first <= 0 {
+		return series
+	}
+	out := make([]Object, 0, len(series))
+	out = append(out, series[first])
+	out = append(out, series[:first]...)
+	return append(out, series[first+1:]...)
 }
 
 func (p *Puller) ready(uid string, done, total int) error {

@@ -1,0 +1,158 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"os"
+	gosync "sync"
+	"testing"
+
+	"teleread/cache"
+	"teleread/cache/cachetest"
+	"teleread/sync/orthanctest"
+)
+
+// TestReadingOrderFetchesFirstSeenSeriesFirst pulls a study of three series
+// from a real Orthanc: a small CT (uploaded first), an MR bigger than it, and
+// the largest CT (uploaded last, so the archive lists it last). The largest
+// series of the main modality (CT by instance count) is what the reader sees
+// first: it must be complete in the cache before any instance of another
+// series is, and the study must be openable (a partial study, downloading)
+// from its first durable instance. The archive must not list that series first, or the test
+// would prove nothing: Orthanc lists series in the order of its hashed
+// identifiers, and this study's UIDs make it list the MR first.
+func TestReadingOrderFetchesFirstSeenSeriesFirst(t *testing.T) {
+	srv := orthanctest.New(t, orthanctest.Options{})
+	const study = "1.2.826.0.1.3680043.10.1107.17.7" // Orthanc lists its series 3, 2, 1
+	type spec struct {
+		number   int
+		modality string
+		slices   int
+	}
+	specs := []spec{{1, "CT", 5}, {3, "MR", 8}, {2, "CT", 12}} // upload order
+	sops := map[int][]string{}
+	for _, s := range specs {
+		series := fmt.Sprintf("%s.%d", study, s.number)
+		files, err := cachetest.WriteCTSeries(cachetest.CTSeries{
+			Dir: t.TempDir(), StudyUID: study, SeriesUID: series, SeriesNumber: s.number,
+			Slices: s.slices, Size: 64, Modality: s.modality, Seed: 3,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data [][]byte
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = append(data, b)
+		}
+		uploadAll(t, srv, data)
+		for i := range s.slices {
+			sops[s.number] = append(sops[s.number], fmt.Sprintf("%s.%d", series, i+1))
+		}
+	}
+	client := newTestClient(t, srv.DICOMwebURL, func(cfg *Config) { cfg.TransferSyntaxes = []string{SyntaxAsStored} })
+	listed, err := client.SearchSeries(context.Background(), study, Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 3 || listed[0].SeriesUID() == study+".2" {
+		t.Fatalf("the archive lists %d series, series 2 first or missing: the order cannot be told from the archive's", len(listed))
+	}
+	c, err := cache.OpenTemp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	// At each progress event, look at what is durable: once anything of
+	// another series is, all of series 2 must be.
+	var (
+		mu       gosync.Mutex
+		problems []string
+		events   int
+	)
+	durable := func(number int) int {
+		n := 0
+		for _, sop := range sops[number] {
+			if has, err := c.HasInstance(sop); err == nil && has {
+				n++
+			}
+		}
+		return n
+	}
+	p := &Puller{
+		Client: client, Store: c, Reader: "Reader^A",
+		Worklist: &Query{Match: []Param{{"StudyInstanceUID", study}}},
+		OnEvent: func(e Event) {
+			if e.Kind != StudyProgress {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			events++
+			if events == 1 {
+				// The study opens as a partial study from its first instance.
+				comp, err := c.StudyCompleteness(study)
+				if err != nil || comp.Have < 1 || comp.Complete() || comp.State != StateDownloading {
+					problems = append(problems, fmt.Sprintf("first event: completeness %+v, %v: not openable as a partial study", comp, err))
+				}
+			}
+			first, others := durable(2), durable(1)+durable(3)
+			if others > 0 && first < len(sops[2]) {
+				problems = append(problems, fmt.Sprintf("event %d: %d instances of other series durable with %d of %d of series 2", events, others, first, len(sops[2])))
+			}
+		},
+	}
+	res, err := p.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fetched != 25 || len(res.Ready) != 1 {
+		t.Fatalf("fetched %d of 25, ready %v, failed %v", res.Fetched, res.Ready, res.Failed)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if events < 2 {
+		t.Fatalf("%d progress events: the order cannot be seen", events)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// TestReadingOrderPicksSeries is the choice alone, as a table.
+func TestReadingOrderPicksSeries(t *testing.T) {
+	ser := func(uid, modality string, number, n int) Object {
+		return Object{
+			TagSeriesInstanceUID:              {VR: "UI", Values: []string{uid}},
+			TagModality:                       {VR: "CS", Values: []string{modality}},
+			TagSeriesNumber:                   {VR: "IS", Values: []string{fmt.Sprint(number)}},
+			TagNumberOfSeriesRelatedInstances: {VR: "IS", Values: []string{fmt.Sprint(n)}},
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		series []Object
+		first  string
+	}{
+		{"largest of the main modality", []Object{ser("a", "CT", 1, 3), ser("b", "MR", 2, 10), ser("c", "CT", 3, 9)}, "c"},
+		{"main modality by instances", []Object{ser("a", "CT", 1, 3), ser("b", "MR", 2, 10), ser("c", "CT", 3, 4)}, "b"},
+		{"reports do not count", []Object{ser("a", "SR", 1, 50), ser("b", "CT", 2, 10)}, "b"},
+		{"tie: lower series number", []Object{ser("a", "CT", 5, 10), ser("b", "CT", 2, 10)}, "b"},
+		{"already first", []Object{ser("a", "CT", 1, 10), ser("b", "CT", 2, 3)}, "a"},
+		{"one series", []Object{ser("a", "CT", 1, 1)}, "a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := readingOrder(tc.series)
+			if len(got) != len(tc.series) {
+				t.Fatalf("%d series back, want %d", len(got), len(tc.series))
+			}
+			if uid := got[0].SeriesUID(); uid != tc.first {
+				t.Errorf("first %q, want %q", uid, tc.first)
+			}
+		})
+	}
+}
