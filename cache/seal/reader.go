@@ -218,7 +218,8 @@ func (r *Reader) chunk(i int64) ([]byte, error) {
 
 // ReadAt reads len(p) plaintext bytes at off. Whole chunks inside p are
 // decrypted straight into it, read from disk up to batch at a time; a chunk p
-// covers only in part goes through the kept chunks.
+// covers only in part, or one decrypted already (the first and the last,
+// by Open), comes from the kept chunks.
 func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, &Error{Name: r.name, Chunk: -1, Err: errors.New("negative offset")}
@@ -237,7 +238,7 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		if within == 0 && len(want)-done >= r.chunkLen(i) && !r.isKept(i) {
 			// Whole chunks: how many in a row fit in p (and in one batch).
 			k := int64(1)
-			for k < batch && i+k < r.chunks && int64(len(want)-done) >= k*ChunkSize+int64(r.chunkLen(i+k)) {
+			for k < batch && i+k < r.chunks && int64(len(want)-done) >= k*ChunkSize+int64(r.chunkLen(i+k)) && !r.isKept(i+k) {
 				k++
 			}
 			n, err := r.readWhole(want[done:], i, k)

@@ -36,11 +36,7 @@ func benchSeal(b *bench) error {
 			return err
 		}
 		fmt.Fprintf(b.out, "%d-instance series made from %s (%d bytes each)\n", len(paths), filepath.Base(src), fileSize(src))
-		var imp, rend [2]time.Duration
-		var errs [2]error
-		for k, sealed := range []bool{true, false} {
-			imp[k], rend[k], errs[k] = b.sealRun(paths, sealed, fmt.Sprintf("%s-%v", s.id, sealed))
-		}
+		imp, rend, err := b.sealRuns(paths, s.id)
 		n := float64(len(paths))
 		for _, row := range []struct {
 			name string
@@ -49,8 +45,8 @@ func benchSeal(b *bench) error {
 			{fmt.Sprintf("import (cache.ImportPaths), %s", s.id), imp},
 			{fmt.Sprintf("open + decode + render every cached instance, %s", s.id), rend},
 		} {
-			if errs[0] != nil || errs[1] != nil {
-				t.add(row.name, na(errs[0]), na(errs[1]), "", "")
+			if err != nil {
+				t.add(row.name, na(err), na(err), "", "")
 				continue
 			}
 			sealedRate, plainRate := n/row.d[0].Seconds(), n/row.d[1].Seconds()
@@ -58,70 +54,74 @@ func benchSeal(b *bench) error {
 		}
 	}
 	t.note("sealed: AES-256-GCM in 64 KiB chunks (cache/seal); plain: the same cache with sealing switched off (teleread_bench builds only).")
-	t.note("render: cache.OpenInstance, viewer.OpenFile, frame 0 decoded, CPU render at the frame's size; medians of %d runs.", b.runs)
+	t.note("render: cache.OpenInstance, viewer.OpenFile, frame 0 decoded, CPU render at the frame's size; medians of %d runs, sealed and plain taking turns.", b.runs)
 	t.print(b.out)
 	return nil
 }
 
-// sealRun imports paths into a fresh cache (sealed or not) per run, and
-// times opening, decoding and rendering each instance of the last one.
+// sealRuns measures, b.runs times, a sealed and a plain run one after the
+// other (so that both meet the same moments of a busy machine), each an
+// import of paths into a fresh cache and then one pass opening, decoding and
+// rendering every instance; it returns the medians, sealed first.
+func (b *bench) sealRuns(paths []string, id string) (imp, rend [2]time.Duration, err error) {
+	var ds [2][2][]time.Duration // [sealed, plain][import, render]
+	for run := range b.runs {
+		for k, sealed := range []bool{true, false} {
+			i, r, err := b.sealRun(paths, sealed, fmt.Sprintf("%s-%d-%v", id, run, sealed))
+			if err != nil {
+				return imp, rend, err
+			}
+			ds[k][0], ds[k][1] = append(ds[k][0], i), append(ds[k][1], r)
+		}
+	}
+	for k := range 2 {
+		imp[k], rend[k] = median(ds[k][0]), median(ds[k][1])
+	}
+	return imp, rend, nil
+}
+
+// sealRun imports paths into a fresh cache, sealed or not, and then opens,
+// decodes and renders every instance once; it returns both times.
 func (b *bench) sealRun(paths []string, sealed bool, name string) (imp, rend time.Duration, err error) {
 	cache.SetSealing(sealed)
 	defer cache.SetSealing(true)
-	var c *cache.Cache
-	run := 0
-	closeCache := func() {
-		if c != nil {
-			home := c.Home()
-			c.Close()
-			os.RemoveAll(home)
-			c = nil
-		}
-	}
-	defer closeCache()
-	imp, err = b.eachRun(func() error {
-		closeCache()
-		run++
-		var err error
-		c, err = cache.Open(filepath.Join(b.tmp, fmt.Sprintf("seal-cache-%s-%d", name, run)))
-		return err
-	}, func() error {
-		sum := c.ImportPaths(paths, nil)
-		if sum.Imported != len(paths) {
-			return fmt.Errorf("imported %d of %d", sum.Imported, len(paths))
-		}
-		return nil
-	})
+	home := filepath.Join(b.tmp, "seal-cache-"+name)
+	c, err := cache.Open(home)
 	if err != nil {
 		return 0, 0, err
 	}
+	defer os.RemoveAll(home)
+	defer c.Close()
+	start := time.Now()
+	if sum := c.ImportPaths(paths, nil); sum.Imported != len(paths) {
+		return 0, 0, fmt.Errorf("imported %d of %d", sum.Imported, len(paths))
+	}
+	imp = time.Since(start)
 	insts, err := c.AllInstances()
 	if err != nil {
 		return 0, 0, err
 	}
-	rend, err = b.eachRun(nil, func() error {
-		for _, in := range insts {
-			f, err := c.OpenInstance(in.SOPInstanceUID)
-			if err != nil {
-				return err
-			}
-			im, err := viewer.OpenFile(f)
-			if err != nil {
-				return err
-			}
-			fr, err := im.Frame(0)
-			if err == nil {
-				var d *viewer.Display
-				if d, err = viewer.DefaultDisplay(im, fr); err == nil {
-					_, err = viewer.RenderFrame(fr, d)
-				}
-			}
-			im.Close()
-			if err != nil {
-				return err
+	start = time.Now()
+	for _, in := range insts {
+		f, err := c.OpenInstance(in.SOPInstanceUID)
+		if err != nil {
+			return 0, 0, err
+		}
+		im, err := viewer.OpenFile(f)
+		if err != nil {
+			return 0, 0, err
+		}
+		fr, err := im.Frame(0)
+		if err == nil {
+			var d *viewer.Display
+			if d, err = viewer.DefaultDisplay(im, fr); err == nil {
+				_, err = viewer.RenderFrame(fr, d)
 			}
 		}
-		return nil
-	})
-	return imp, rend, err
+		im.Close()
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	return imp, time.Since(start), nil
 }
