@@ -40,10 +40,8 @@ var keptPool = gosync.Pool{New: func() any { b := make([]byte, HeaderSize+sealed
 // errClosedReader: a read after Close.
 var errClosedReader = errors.New("read after close")
 
-// batch is how many whole chunks one ReadAt of the underlying file reads.
+// batch is how many whole chunks one call of readWhole decrypts.
 const batch = 16
-
-var batchPool = gosync.Pool{New: func() any { b := make([]byte, batch*sealedSize); return &b }}
 
 // Open authenticates the header and the last chunk of the sealed file of the
 // given size read through r (so that a truncated or extended file fails here,
@@ -217,7 +215,7 @@ func (r *Reader) chunk(i int64) ([]byte, error) {
 }
 
 // ReadAt reads len(p) plaintext bytes at off. Whole chunks inside p are
-// decrypted straight into it, read from disk up to batch at a time; a chunk p
+// read into it and decrypted in place (no copy); a chunk p
 // covers only in part, or one decrypted already (the first and the last,
 // by Open), comes from the kept chunks.
 func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
@@ -276,23 +274,33 @@ func (r *Reader) isKept(i int64) bool {
 	return false
 }
 
-// readWhole decrypts chunks [i, i+k), all whole in dst, into dst.
+// readWhole decrypts chunks [i, i+k), all whole in dst, into dst. Each is
+// read into dst where its plaintext goes and decrypted in place, its tag
+// spilling into the next chunk's place (overwritten next); the last one,
+// when dst has no room for its tag, goes through a pooled buffer.
 func (r *Reader) readWhole(dst []byte, i, k int64) (int, error) {
-	bp := batchPool.Get().(*[]byte)
-	defer batchPool.Put(bp)
-	last := i + k - 1
-	ctLen := (k-1)*sealedSize + int64(r.chunkLen(last)) + Overhead
-	buf := (*bp)[:ctLen]
-	if err := r.readSealed(buf, i); err != nil {
-		return 0, err
-	}
 	done := 0
-	for j := i; j <= last; j++ {
+	for j := i; j < i+k; j++ {
 		n := r.chunkLen(j)
-		ct := buf[:n+Overhead]
-		buf = buf[min(int64(len(buf)), sealedSize):]
-		if _, err := r.open(dst[done:done], ct, j); err != nil {
-			return done, err
+		if len(dst)-done >= n+Overhead {
+			ct := dst[done : done+n+Overhead]
+			if err := r.readSealed(ct, j); err != nil {
+				return done, err
+			}
+			if _, err := r.open(ct[:0], ct, j); err != nil {
+				return done, err
+			}
+		} else {
+			bp := keptPool.Get().(*[]byte)
+			ct := (*bp)[:n+Overhead]
+			err := r.readSealed(ct, j)
+			if err == nil {
+				_, err = r.open(dst[done:done], ct, j)
+			}
+			keptPool.Put(bp)
+			if err != nil {
+				return done, err
+			}
 		}
 		done += n
 	}
