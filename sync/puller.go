@@ -512,7 +512,8 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	type seriesWork struct {
 		uid     string // "" for the whole study
 		obj     Object
-		all     []string // SOP Instance UIDs
+		all     []string       // SOP Instance UIDs
+		number  map[string]int // Instance Numbers, where the archive gave them
 		missing []string
 		want    int // the archive's count (fast path)
 	}
@@ -521,11 +522,17 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	list := func(sw *seriesWork) error {
 		sw.all = sw.all[:0]
 		err := p.Client.SearchAll(ctx, "/studies/"+uid+"/series/"+sw.uid+"/instances",
-			Query{IncludeFields: []string{"SOPInstanceUID"}}, 1000, func(o Object) error {
+			Query{IncludeFields: []string{"SOPInstanceUID", "InstanceNumber"}}, 1000, func(o Object) error {
 				if !validUID(o.SOPInstanceUID()) {
 					return fmt.Errorf("sync: study %s: %w: SOP Instance UID %.80q", uid, ErrBadResponse, o.SOPInstanceUID())
 				}
 				sw.all = append(sw.all, o.SOPInstanceUID())
+				if n, ok := o.Int(TagInstanceNumber); ok {
+					if sw.number == nil {
+						sw.number = map[string]int{}
+					}
+					sw.number[o.SOPInstanceUID()] = n
+				}
 				return nil
 			})
 		if err != nil {
@@ -586,6 +593,12 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		if len(sw.missing) > 0 {
 			todo = append(todo, sw)
 		}
+	}
+	if len(todo) > 0 {
+		// The first series' missing slices, when fetched one at a time,
+		// come from the middle of the stack outward: where a reader who
+		// opens the partial study looks first.
+		todo[0].missing = middleOut(todo[0].missing, todo[0].number)
 	}
 	// An instance left alone keeps the study from being ready, and says why.
 	cutOffErr := func() error {
@@ -993,6 +1006,32 @@ func readingOrder(series []Object) []Object {
 	out = append(out, series[first])
 	out = append(out, series[:first]...)
 	return append(out, series[first+1:]...)
+}
+
+// middleOut orders instances by Instance Number from the middle outward
+// (middle, one below, one above, two below, ...); instances without a number
+// follow in the order given.
+func middleOut(sops []string, number map[string]int) []string {
+	var numbered, rest []string
+	for _, sop := range sops {
+		if _, ok := number[sop]; ok {
+			numbered = append(numbered, sop)
+		} else {
+			rest = append(rest, sop)
+		}
+	}
+	slices.SortStableFunc(numbered, func(a, b string) int { return number[a] - number[b] })
+	out := make([]string, 0, len(sops))
+	mid := len(numbered) / 2
+	for d := 0; len(out) < len(numbered); d++ {
+		if i := mid - d; i >= 0 {
+			out = append(out, numbered[i])
+		}
+		if i := mid + d; d > 0 && i < len(numbered) {
+			out = append(out, numbered[i])
+		}
+	}
+	return append(out, rest...)
 }
 
 func (p *Puller) ready(uid string, done, total int) error {

@@ -156,3 +156,102 @@ func TestReadingOrderPicksSeries(t *testing.T) {
 		})
 	}
 }
+
+// TestMiddleOut is the slice order alone.
+func TestMiddleOut(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sops   []string
+		number map[string]int
+		want   []string
+	}{
+		{"five", []string{"e", "a", "c", "b", "d"}, map[string]int{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}, []string{"c", "b", "d", "a", "e"}},
+		{"four", []string{"a", "b", "c", "d"}, map[string]int{"a": 1, "b": 2, "c": 3, "d": 4}, []string{"c", "b", "d", "a"}},
+		{"unnumbered last", []string{"x", "a", "b"}, map[string]int{"a": 1, "b": 2}, []string{"b", "a", "x"}},
+		{"none numbered", []string{"x", "y"}, nil, []string{"x", "y"}},
+		{"empty", nil, nil, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := middleOut(tc.sops, tc.number)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReadingOrderMiddleOutOfPartialSeries pulls a series the cache already
+// holds one slice of, so the rest comes one instance at a time: from a real
+// Orthanc, the slices must become durable from the middle of the stack
+// outward.
+func TestReadingOrderMiddleOutOfPartialSeries(t *testing.T) {
+	srv := orthanctest.New(t, orthanctest.Options{})
+	const study = "1.2.826.0.1.3680043.10.1107.17.6"
+	const n = 9
+	files, err := cachetest.WriteCTSeries(cachetest.CTSeries{
+		Dir: t.TempDir(), StudyUID: study, SeriesUID: study + ".1", SeriesNumber: 1, Slices: n, Size: 64, Seed: 4,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, b)
+	}
+	uploadAll(t, srv, data)
+	c, err := cache.OpenTemp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f, err := os.Open(files[0]) // slice 1 is already here
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Import(f, files[0])
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    gosync.Mutex
+		order []int // Instance Numbers in the order they became durable
+		have  = map[int]bool{1: true}
+	)
+	client := newTestClient(t, srv.DICOMwebURL, func(cfg *Config) { cfg.TransferSyntaxes = []string{SyntaxAsStored} })
+	p := &Puller{
+		Client: client, Store: c, Reader: "Reader^A",
+		Worklist: &Query{Match: []Param{{"StudyInstanceUID", study}}},
+		OnEvent: func(e Event) {
+			if e.Kind != StudyProgress {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := 1; i <= n; i++ {
+				if has, err := c.HasInstance(fmt.Sprintf("%s.1.%d", study, i)); err == nil && has && !have[i] {
+					have[i] = true
+					order = append(order, i)
+				}
+			}
+		},
+	}
+	res, err := p.Pull(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fetched != n-1 || len(res.Ready) != 1 {
+		t.Fatalf("fetched %d of %d, ready %v, failed %v", res.Fetched, n-1, res.Ready, res.Failed)
+	}
+	// Slices 2..9 missing: the middle of those eight is slice 6.
+	want := []int{6, 5, 7, 4, 8, 3, 9, 2}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("slices durable in the order %v, want %v", order, want)
+	}
+}
