@@ -18,7 +18,7 @@ BIN := bin/teleread
 # tests of the master key in the OS keyring.
 DEB_PACKAGES := gcc g++ libc6-dev pkg-config git ca-certificates curl \
 	libgl-dev libegl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	libopenjp2-7-dev libcharls-dev libjpeg62-turbo-dev libgdcm-dev \
+	libopenjp2-7-dev libcharls-dev libjpeg62-turbo-dev libgdcm-dev zlib1g-dev \
 	xvfb xauth x11-apps xdotool orthanc orthanc-dicomweb dcmtk dicom3tools libgdcm-tools openjph-tools \
 	fonts-noto-core fonts-noto-cjk python3-pydicom strace dbus-daemon gnome-keyring rsyslog rsyslog-gnutls
 

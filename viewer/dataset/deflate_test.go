@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -89,4 +90,58 @@ func otherDeflated(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestInflate checks inflate against compress/flate (an independent inflater)
+// on a stream larger than the first output buffer and than one input chunk,
+// read from memory and from a reader; and that a stream cut short is
+// ErrTruncated and one that breaks the format ErrMalformed.
+func TestInflate(t *testing.T) {
+	var plain bytes.Buffer
+	for i := 0; plain.Len() < 3<<20; i++ {
+		binary.Write(&plain, binary.LittleEndian, uint32(i*i>>7))
+	}
+	var z bytes.Buffer
+	zw, err := flate.NewWriter(&z, flate.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write(plain.Bytes())
+	zw.Close()
+	want, err := io.ReadAll(flate.NewReader(bytes.NewReader(z.Bytes())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := z.Bytes()
+	const pad = 7 // the stream starts after some bytes, as after a meta header
+	file := append(make([]byte, pad), stream...)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"intact", file, nil},
+		{"truncated", file[:pad+len(stream)/2], ErrTruncated},
+		{"empty", file[:pad], ErrTruncated},
+		{"reserved block type", append(append(make([]byte, pad), 0x07), stream[1:]...), ErrMalformed},
+	} {
+		for _, inMemory := range []bool{true, false} {
+			var whole []byte
+			if inMemory {
+				whole = tc.in
+			}
+			got, release, err := inflate(bytes.NewReader(tc.in), whole, pad, int64(len(tc.in)))
+			switch {
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Errorf("%s (in memory %v): got %v, want %v", tc.name, inMemory, err, tc.want)
+			case tc.want == nil && err != nil:
+				t.Errorf("%s (in memory %v): %v", tc.name, inMemory, err)
+			case tc.want == nil && !bytes.Equal(got, want):
+				t.Errorf("%s (in memory %v): %d bytes inflated differ from compress/flate's %d", tc.name, inMemory, len(got), len(want))
+			}
+			if release != nil {
+				release()
+			}
+		}
+	}
 }

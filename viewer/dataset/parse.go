@@ -16,9 +16,7 @@
 package dataset
 
 import (
-	"bufio"
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -368,15 +366,7 @@ func sniff(b []byte) (string, error) {
 	return "", ErrNotDICOM
 }
 
-// inflateState is what inflate reuses between calls: a decompressor.
-type inflateState struct {
-	zr io.ReadCloser // a flate reader, also a flate.Resetter
-}
-
-var (
-	inflatePool  = freeList[*inflateState]{max: 2}
-	inflatedPool = freeList[*[]byte]{max: 2} // inflated data sets given back by Close
-)
+var inflatedPool = freeList[*[]byte]{max: 2} // inflated data sets given back by Close
 
 // inflate inflates the deflated data set that starts at start. whole, when
 // set, is the whole input in memory. The result is in a pooled buffer that
@@ -384,19 +374,36 @@ var (
 func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, release func(), err error) {
 	inflating <- struct{}{}
 	defer func() { <-inflating }()
-	var in io.Reader
+	var in func() ([]byte, error)
 	if whole != nil {
-		in = bytes.NewReader(whole[start:])
+		rest := whole[start:]
+		in = func() ([]byte, error) {
+			if rest == nil {
+				return nil, io.EOF
+			}
+			b := rest
+			rest = nil
+			return b, nil
+		}
 	} else {
-		in = bufio.NewReaderSize(io.NewSectionReader(r, start, size-start), 32<<10)
+		sr := io.NewSectionReader(r, start, size-start)
+		chunk := make([]byte, 64<<10)
+		in = func() ([]byte, error) {
+			n, err := sr.Read(chunk)
+			if n > 0 {
+				return chunk[:n], nil
+			}
+			if err == nil {
+				err = io.EOF
+			}
+			return nil, err
+		}
 	}
-	st, ok := inflatePool.get()
-	if !ok {
-		st = &inflateState{zr: flate.NewReader(in)}
-	} else if err := st.zr.(flate.Resetter).Reset(in, nil); err != nil {
+	d, err := newZInflater()
+	if err != nil {
 		return nil, nil, fmt.Errorf("inflate deflated data set: %w", err)
 	}
-	defer inflatePool.put(st)
+	defer d.close()
 	bp, ok := inflatedPool.get()
 	if !ok {
 		b := make([]byte, 0, min(max(16*(size-start), 64<<10), MaxInflatedSize+1))
@@ -410,43 +417,23 @@ func inflate(r io.ReaderAt, whole []byte, start, size int64) (out []byte, releas
 	}
 	// Inflate into the reused buffer, doubling it when full: the output is
 	// neither regrown in small steps nor copied out.
-	buf := (*bp)[:0]
-	for {
-		if len(buf) == cap(buf) {
-			if len(buf) > MaxInflatedSize {
-				return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrBudget)
-			}
-			buf = slices.Grow(buf, min(len(buf), MaxInflatedSize+1-len(buf)))
-			*bp = buf
+	grow := func(buf []byte) ([]byte, error) {
+		if len(buf) > MaxInflatedSize {
+			return buf, fmt.Errorf("larger than %d bytes: %w", int64(MaxInflatedSize), ErrBudget)
 		}
-		n, err := st.zr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("inflate deflated data set: %w", inflateError(err))
-		}
+		buf = slices.Grow(buf, min(max(len(buf), 1), MaxInflatedSize+1-len(buf)))
+		*bp = buf
+		return buf, nil
+	}
+	buf, err := d.inflateInto(in, (*bp)[:0], grow)
+	*bp = buf
+	if err != nil {
+		return nil, nil, fmt.Errorf("inflate deflated data set: %w", err)
 	}
 	if len(buf) > MaxInflatedSize {
 		return nil, nil, fmt.Errorf("inflate deflated data set: larger than %d bytes: %w", int64(MaxInflatedSize), ErrBudget)
 	}
-	*bp = buf
 	return buf, release, nil
-}
-
-// inflateError names a damaged deflate stream by the package's sentinels (a
-// stream that stops early is truncated, one that breaks the format is
-// malformed), so callers can tell damaged input from a failing disk.
-func inflateError(err error) error {
-	var corrupt flate.CorruptInputError
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: %w", ErrTruncated, err)
-	case errors.As(err, &corrupt):
-		return fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	return err
 }
 
 // maxKeptInflateBuffer is the largest inflate buffer kept for the next call.
