@@ -957,6 +957,26 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	return fetched, received, err
 }
 
+// FetchInstance brings one instance into the store at once, beside whatever
+// the pull is retrieving: a reader scrolling onto a slice not fetched yet
+// should not wait behind the rest of the study. It returns nil at once when
+// the instance is already durable. The pull's own retrieve may bring the
+// same instance again later; the store keeps one copy.
+func (p *Puller) FetchInstance(ctx context.Context, studyUID, seriesUID, sopUID string) error {
+	if has, err := p.Store.HasInstance(sopUID); err == nil && has {
+		return nil
+	}
+	err := p.Client.RetrieveInstance(ctx, studyUID, seriesUID, sopUID, func(part io.Reader) error {
+		_, err := p.Store.StoreInstance(part, "study "+studyUID)
+		return err
+	})
+	if err != nil {
+		p.connectivity(err)
+		return fmt.Errorf("sync: fetch instance %s: %w", sopUID, err)
+	}
+	return nil
+}
+
 // nonImage are modalities of series that carry no images to read (reports,
 // presentation states, key object selections, documents, registrations).
 var nonImage = map[string]bool{"SR": true, "PR": true, "KO": true, "DOC": true, "REG": true}
