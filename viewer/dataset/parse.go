@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sync"
 )
@@ -185,7 +184,7 @@ func (f *File) PixelView(off, n int64, buf []byte) ([]byte, error) {
 
 // Open parses the file at path. The file stays open (for pixel reads) until Close.
 func Open(path string) (*File, error) {
-	fh, err := os.Open(path)
+	fh, err := openFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("dicom: open: %w", err)
 	}
