@@ -55,8 +55,8 @@ func runRender(g *globals, args []string) int {
 		fmt.Fprintln(stderr, "teleread: render:", err)
 		return 1
 	}
-	if cached {
-		if err := auditRender(g.home, paths[0], f.String(dataset.StudyInstanceUID), *frame, *out); err != nil {
+	if cached != nil {
+		if err := auditRender(cached, g.home, paths[0], f.String(dataset.StudyInstanceUID), *frame, *out); err != nil {
 			fmt.Fprintln(stderr, "teleread: render:", err)
 			return 1
 		}
@@ -83,7 +83,7 @@ func parseWindow(s string) (viewer.Window, error) {
 // auditRender records the rendering of a file stored in the cache at home (a
 // cached study's image written out), of study; files elsewhere are the user's
 // own.
-func auditRender(home, path, study string, frame int, out string) error {
+func auditRender(c *cache.Cache, home, path, study string, frame int, out string) error {
 	files, err1 := filepath.Abs(filepath.Join(home, "files"))
 	p, err2 := filepath.Abs(path)
 	if err1 != nil || err2 != nil {
@@ -103,12 +103,7 @@ func auditRender(home, path, study string, frame int, out string) error {
 	if study == "" {
 		return cache.AppendAudit(home, cache.AuditRender, study, detail)
 	}
-	// Through the cache, so that the rendering dates the study for
-	// retention like any other access.
-	c, err := cache.Open(home)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	// Through the cache the image was read from (no second unlock), so that
+	// the rendering dates the study for retention like any other access.
 	return c.Audit(cache.AuditRender, study, detail)
 }
