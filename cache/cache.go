@@ -107,8 +107,11 @@ func OpenWith(home string, o Options) (*Cache, error) {
 		own.release(home)
 		return nil, fmt.Errorf("cache: open %s: %w", home, err)
 	}
+	// busy_timeout comes first: the pragmas run in order, and switching a
+	// new database to WAL while another process opens it too needs the
+	// lock that the busy handler waits for.
 	dsn := "file:" + filepath.Join(home, "index.db") +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
 		// Deleted rows are overwritten, not only unlinked: a shredded
 		// study key must not survive in a free page (see ShredStudyKey),
 		// nor a purged study's values, nor what an update moved (purge.go).
@@ -119,7 +122,7 @@ func OpenWith(home string, o Options) (*Cache, error) {
 		return nil, fmt.Errorf("cache: open index: %w", err)
 	}
 	c := &Cache{home: home, db: db, own: own, staged: map[string]struct{}{}, stmts: map[string]*sql.Stmt{}}
-	if err := c.migrate(context.Background()); err != nil {
+	if err := c.migrate(context.Background(), dsn); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -230,13 +233,23 @@ func cleanTemp(dir string, live map[string]bool) error {
 // transaction, so that a failure leaves the schema as it was. A migration
 // counts as applied when its own number is recorded, not when a higher one
 // is: one merged after a later-numbered one still runs.
-func (c *Cache) migrate(ctx context.Context) error {
+//
+// The transaction is BEGIN IMMEDIATE (a handle of its own with _txlock), so it
+// takes the write lock first, waiting out busy_timeout: a deferred one read
+// the version table, and when another process opening the same cache wrote in
+// between, its upgrade to a writer failed at once with SQLITE_BUSY.
+func (c *Cache) migrate(ctx context.Context, dsn string) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}
 	sort.Strings(names)
-	tx, err := c.db.BeginTx(ctx, nil)
+	mdb, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("cache: migrate: %w", err)
+	}
+	defer mdb.Close()
+	tx, err := mdb.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("cache: migrate: %w", err)
 	}

@@ -26,6 +26,24 @@ type owner struct {
 // a temporary name and then renamed, so a visible lock file is always held by
 // a live owner or by none.
 func claimOwner(home string) (*owner, error) {
+	// Between CreateTemp and the lock, another process opening the cache
+	// may take the new file for a dead claimant's leftover and remove it
+	// (liveOwners); the rename then finds nothing, and the claim starts over.
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		var o *owner
+		o, err = claimOwnerOnce(home)
+		if err == nil {
+			return o, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("owner lock: %w", err)
+}
+
+func claimOwnerOnce(home string) (*owner, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
@@ -50,7 +68,7 @@ func claimOwner(home string) (*owner, error) {
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("owner lock: %w", err)
+		return nil, err
 	}
 	return &owner{token: token, lock: f}, nil
 }
