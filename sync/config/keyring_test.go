@@ -2,36 +2,19 @@ package config
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"teleread/cache/cachetest"
 )
 
 // TestSystemKeyring keeps a secret in the real system keyring: GNOME
 // Keyring's Secret Service on a private D-Bus session (dbus-run-session),
 // with its keyrings in a temporary home. The test runs itself again inside
-// that session.
+// that session (cachetest.InSecretService).
 func TestSystemKeyring(t *testing.T) {
-	if os.Getenv("TELEREAD_KEYRING_SESSION") == "" {
-		for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
-			if _, err := exec.LookPath(tool); err != nil {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("%s: %v (Debian packages dbus-daemon, gnome-keyring)", tool, err)
-				}
-				t.Skip(err)
-			}
-		}
-		home := t.TempDir()
-		cmd := exec.Command("dbus-run-session", "--", "sh", "-c",
-			`printf test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" -test.run '^TestSystemKeyring$' -test.v`,
-			os.Args[0])
-		cmd.Env = append(os.Environ(), "TELEREAD_KEYRING_SESSION=1", "HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"),
-			"XDG_RUNTIME_DIR="+home, "DBUS_SESSION_BUS_ADDRESS=")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestSystemKeyring") {
-			t.Fatalf("in a keyring session: %v\n%s", err, out)
-		}
+	if !cachetest.InSecretService(t) {
 		return
 	}
 	if Keyring != (systemKeyring{}) {
