@@ -122,7 +122,7 @@ func OpenWith(home string, o Options) (*Cache, error) {
 		return nil, fmt.Errorf("cache: open index: %w", err)
 	}
 	c := &Cache{home: home, db: db, own: own, staged: map[string]struct{}{}, stmts: map[string]*sql.Stmt{}}
-	if err := c.migrate(context.Background(), dsn); err != nil {
+	if err := c.migrateRetrying(context.Background(), dsn); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -227,6 +227,23 @@ func cleanTemp(dir string, live map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// migrateRetrying is migrate, tried again for up to 15 s while SQLite
+// answers SQLITE_BUSY without having waited: several openers of a new cache
+// at once (the app's first run and a command beside it) can meet that while
+// the database is switched to WAL, where the busy handler is not called. The
+// migrations are one transaction, so a try that failed changed nothing.
+func (c *Cache) migrateRetrying(ctx context.Context, dsn string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := c.migrate(ctx, dsn)
+		var se interface{ Code() int }
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != 5 || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // migrate applies the numbered migrations not yet applied, all in one
