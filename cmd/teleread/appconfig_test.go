@@ -18,9 +18,10 @@ import (
 // archive): the reader's studies arrive in the cache from that Orthanc, as
 // `studies --json` lists them, no demo archive is started (no folder for it,
 // no Orthanc among the app's processes), a report signed while the app runs
+// in the app's window (X key events: open the first study, Ctrl+Enter, Enter)
 // is delivered to that Orthanc by the app, and `worklist --json` marks the
-// studies overdue by the configured turnaround from the archive's assignment
-// time (StudyDate, 2026-01-01; 1 minute).
+// unreported studies overdue by the configured turnaround from the archive's
+// assignment time (StudyDate, 2026-01-01; 1 minute).
 func TestAppReadsConfiguredArchive(t *testing.T) {
 	requireCorpus(t)
 	if os.Getenv("DISPLAY") == "" {
@@ -89,7 +90,10 @@ func TestAppReadsConfiguredArchive(t *testing.T) {
 		t.Errorf("the app runs child processes %v; want none (no demo archive)", kids)
 	}
 
-	// A report signed in the cache the app has open: the app delivers it.
+	// A report signed in the app's window is delivered by the app. The
+	// drafts are written through the CLI (typing into a report field would
+	// need its place on screen); opening a study, Ctrl+Enter and Enter are
+	// real X key events to the app's window, as a reader's would be.
 	withConfig := func(args ...string) result {
 		cmd := exec.Command(binPath, append([]string{"--home", home}, args...)...)
 		cmd.Env = append(os.Environ(), "TELEREAD_CONFIG="+conf)
@@ -100,13 +104,18 @@ func TestAppReadsConfiguredArchive(t *testing.T) {
 		}
 		return r
 	}
-	if r := withConfig("report", "--study", a[0], "--findings", "Normal.", "--impression", "Normal study.", "--sign"); r.code != 0 {
-		t.Fatalf("report --sign: %d %s", r.code, r.stderr)
+	for _, uid := range a {
+		if r := withConfig("report", "--study", uid, "--findings", "Normal.", "--impression", "Normal study."); r.code != 0 {
+			t.Fatalf("report (draft) %s: %d %s", uid, r.code, r.stderr)
+		}
 	}
-	for deadline := time.Now().Add(60 * time.Second); archiveSRs(t, srv, a[0]) != 1; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(out.Name())
-			t.Fatalf("the app did not deliver the signed report to the configured archive within 60 s\n%s", log)
+	signed := signInAppWindow(t, srv, a, out.Name())
+	if archiveSRs(t, srv, signed) != 1 {
+		t.Errorf("the archive holds %d SRs for the study signed in the app; want 1", archiveSRs(t, srv, signed))
+	}
+	for _, uid := range a {
+		if n := archiveSRs(t, srv, uid); uid != signed && n != 0 {
+			t.Errorf("the archive holds %d SRs for %s, a study nobody signed", n, uid)
 		}
 	}
 
@@ -128,7 +137,7 @@ func TestAppReadsConfiguredArchive(t *testing.T) {
 			t.Errorf("worklist: %s due %q (assigned by %s); want %v from the archive's StudyDate", it.StudyInstanceUID, it.Due, it.AssignedBy, wantDue)
 		}
 		// The reported study met its turnaround; the others are overdue.
-		if it.Overdue == (it.StudyInstanceUID == a[0]) {
+		if it.Overdue == (it.StudyInstanceUID == signed) {
 			t.Errorf("worklist: %s overdue %v", it.StudyInstanceUID, it.Overdue)
 		}
 	}
@@ -156,4 +165,53 @@ func childCommands(pid int) []string {
 		}
 	}
 	return out
+}
+
+// signInAppWindow signs a report in the app's window with X key events: the
+// first worklist row is opened (Down, Enter) and its stored draft signed
+// (Ctrl+Enter asks, Enter confirms). Keys sent before the window is ready are
+// lost, so the sequence is repeated until one of studies has an SR in the
+// archive; it is harmless once signed (the viewer has no use for Down and
+// Enter, and a signed report without an addendum asks nothing). It returns
+// the study signed.
+func signInAppWindow(t *testing.T, srv *orthanctest.Server, studies []string, appLog string) string {
+	t.Helper()
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		t.Fatal("xdotool is not installed (Debian package xdotool): the app's window is driven by X input")
+	}
+	xdo := func(args ...string) (string, error) {
+		b, err := exec.Command("xdotool", args...).Output()
+		return strings.TrimSpace(string(b)), err
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		for _, uid := range studies {
+			if archiveSRs(t, srv, uid) > 0 {
+				return uid
+			}
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(appLog)
+			t.Fatalf("no report signed in the app's window reached the archive within 90 s\n%s", log)
+		}
+		// Keys go to the window under the pointer (Xvfb has no window manager).
+		ids, err := xdo("search", "--onlyvisible", "--name", "^Teleread$")
+		if err != nil || ids == "" {
+			time.Sleep(500 * time.Millisecond)
+			continue
+		}
+		geo, _ := xdo("getwindowgeometry", "--shell", strings.Fields(ids)[0])
+		v := map[string]int{}
+		for _, line := range strings.Fields(geo) {
+			if k, val, ok := strings.Cut(line, "="); ok {
+				v[k], _ = strconv.Atoi(val)
+			}
+		}
+		xdo("mousemove", strconv.Itoa(v["X"]+v["WIDTH"]/2), strconv.Itoa(v["Y"]+v["HEIGHT"]/2))
+		for _, key := range []string{"Down", "Return", "ctrl+Return", "Return"} {
+			time.Sleep(1500 * time.Millisecond)
+			xdo("key", key)
+		}
+		time.Sleep(2 * time.Second)
+	}
 }
