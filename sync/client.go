@@ -87,6 +87,14 @@ type Config struct {
 	// a particular study (500, 501) costs only that request, which is then
 	// asked for as stored.
 	TransferSyntaxes []string
+	// LinkFastMbps is the measured throughput (Mbit/s) at and above which,
+	// when TransferSyntaxes is nil, a retrieve asks for the stored bytes
+	// rather than a compressed syntax; 0 means DefaultLinkFastMbps. An
+	// archive on this machine always gets asked for the stored bytes.
+	LinkFastMbps float64
+	// LinkStats, when set, keeps the link's estimate per archive across
+	// clients (the next sync starts from it); nil keeps it in memory.
+	LinkStats *LinkStats
 
 	// Logger receives retries and warnings; nil discards them. Log records
 	// carry the method and path, never credentials.
@@ -111,6 +119,8 @@ type Client struct {
 	// ts remembers which transfer syntaxes the archive refused; a pointer
 	// so that copies of the Client (Probe) share it.
 	ts *syntaxMemory
+	// link measures the link to the archive (link.go); shared by copies.
+	link *linkMeter
 }
 
 // syntaxMemory holds the index in Config.TransferSyntaxes of the first
@@ -148,6 +158,7 @@ func New(cfg Config) (*Client, error) {
 			}
 		}
 	}
+	link := newLinkMeter(cfg, u.String(), IsLoopback(u.Hostname()))
 	setDefaults(&cfg)
 	if err := checkSyntaxes(cfg.TransferSyntaxes); err != nil {
 		return nil, err
@@ -161,6 +172,7 @@ func New(cfg Config) (*Client, error) {
 		log:     cfg.Logger,
 		display: u.String(),
 		ts:      &syntaxMemory{},
+		link:    link,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -41,6 +41,8 @@ var (
 	// (never signed in, signed out, or the provider refused to renew it):
 	// only the user can sign in again, so requests are not retried.
 	ErrSignInRequired = errors.New("sign in again")
+	// ErrNotFound reports a study the archive does not list.
+	ErrNotFound = errors.New("not found at the archive")
 )
 
 // HTTPError is a non-2xx answer from the archive.

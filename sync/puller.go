@@ -621,6 +621,11 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 	}
 	_ = p.Store.SetStudyState(uid, StateDownloading, done, total, "")
 	p.emit(Event{Kind: StudyState, StudyUID: uid, State: StateDownloading, Done: done, Total: total})
+	if p.Client.NeedsLinkProbe() {
+		// The syntax to ask for depends on the link: measure it first
+		// (link.go). A failed probe leaves the compressed default.
+		_ = p.Client.ProbeLink(ctx, uid)
+	}
 
 	var (
 		mu       gosync.Mutex

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Query is a QIDO-RS search (PS3.18 §10.6): attribute matches, the fields to
@@ -239,11 +240,13 @@ func (c *Client) searchPage(ctx context.Context, path string, q Query) (objs []O
 		return nil, false, err
 	}
 	r := request{method: http.MethodGet, path: path, query: raw, accept: "application/dicom+json, application/json"}
+	start := time.Now()
 	resp, err := c.send(ctx, r)
 	if err != nil {
 		return nil, false, err
 	}
 	defer resp.Body.Close()
+	c.link.roundTrip(time.Since(start))
 	more = resultsLeftOut(resp.Header.Values("Warning"))
 	if resp.StatusCode == http.StatusNoContent {
 		return nil, more, nil

@@ -201,6 +201,11 @@ func (s *Service) connect(ctx context.Context) (*Link, error) {
 	for _, uid := range dropped {
 		s.emit(Event{Kind: StudyState, StudyUID: uid, State: "dropped"})
 	}
+	// The link's estimate carries over from the last sync (link.go); without
+	// the file it is measured afresh.
+	if ls, err := OpenLinkStats(LinkStatsPath(s.Cache.Home())); err == nil {
+		link.Client.UseLinkStats(ls)
+	}
 	s.emit(Event{Kind: Connected, Link: link})
 	return link, nil
 }

@@ -49,13 +49,18 @@ func checkSyntaxes(list []string) error {
 }
 
 // TransferSyntaxes returns the syntaxes a retrieve offers now, most
-// preferred first: the configured list less those the archive refused.
+// preferred first: the configured list less those the archive refused, or
+// the stored bytes alone when the link is fast (see ChooseLink).
 func (c *Client) TransferSyntaxes() []string {
 	_, l := c.syntaxes()
 	return append([]string(nil), l...)
 }
 
 func (c *Client) syntaxes() (int, []string) {
+	if c.link.choice() == LinkFast {
+		// Nothing to drop: a refusal of "*" is not a refusal of a syntax.
+		return -1, []string{SyntaxAsStored}
+	}
 	c.ts.mu.Lock()
 	defer c.ts.mu.Unlock()
 	return c.ts.from, c.cfg.TransferSyntaxes[c.ts.from:]

@@ -138,7 +138,8 @@ func storedCopy(t *testing.T, srv *orthanctest.Server, sop string) []byte {
 }
 
 // TestTransferSyntaxNegotiationOrthanc retrieves from a real Orthanc with
-// the default preference list: a study stored uncompressed arrives in
+// the default preference list, configured (left to the link policy, a
+// loopback archive would be asked for the stored bytes): a study stored uncompressed arrives in
 // JPEG-LS lossless, pixel for pixel the stored one; a study Orthanc cannot
 // transcode (it holds JPEG 2000) arrives as stored, byte for byte, and
 // does not make the client give up JPEG-LS for the next study; an instance
@@ -149,7 +150,7 @@ func TestTransferSyntaxNegotiationOrthanc(t *testing.T) {
 	for _, name := range []string{"ct_small_explicit_le", "mr_small_explicit_le", "ct2_j2k_lossy", "ct2_jpeg_lossless_sv1", "sc_jpeg_baseline_mono8"} {
 		srv.MustUploadFiles(t, filepath.Join(corpusDir, "files", name+".dcm"))
 	}
-	c := newTestClient(t, srv.DICOMwebURL, func(cfg *Config) { cfg.TransferSyntaxes = nil })
+	c := newTestClient(t, srv.DICOMwebURL, func(cfg *Config) { cfg.TransferSyntaxes = DefaultTransferSyntaxes })
 	studies, err := c.SearchStudies(context.Background(), Query{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +216,7 @@ func TestTransferSyntaxFallback406(t *testing.T) {
 	}))
 	defer stand.Close()
 
-	c := newTestClient(t, stand.URL+target.Path, func(cfg *Config) { cfg.TransferSyntaxes = nil })
+	c := newTestClient(t, stand.URL+target.Path, func(cfg *Config) { cfg.TransferSyntaxes = DefaultTransferSyntaxes })
 	studies, err := c.SearchStudies(context.Background(), Query{})
 	if err != nil || len(studies) != 1 {
 		t.Fatalf("search through the stand-in: %d studies, %v", len(studies), err)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"time"
 )
 
 // retrieveBuffer is the read buffer of a WADO-RS answer.
@@ -149,6 +150,8 @@ func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int,
 		return 0, err
 	}
 	defer resp.Body.Close()
+	meter := &meterReader{r: resp.Body}
+	defer func() { c.link.throughput(meter.n, meter.last.Sub(meter.first), !r.offersSyntax, minSample) }()
 	ct := resp.Header.Get("Content-Type")
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "multipart/related" || params["boundary"] == "" {
@@ -157,7 +160,7 @@ func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int,
 	if t := params["type"]; t != "" && !strings.EqualFold(t, "application/dicom") {
 		return 0, fmt.Errorf("sync: %s: %w: multipart of %.40q, want application/dicom", resp.name, ErrBadResponse, t)
 	}
-	watch := newCloseWatcher(resp.Body, params["boundary"])
+	watch := newCloseWatcher(meter, params["boundary"])
 	// mime/multipart reads through a 4 KiB buffer unless handed a bigger
 	// bufio.Reader: with 1 MiB, each boundary scan covers several parts'
 	// worth of bytes and the socket is read in large pieces.
@@ -334,4 +337,26 @@ func (c *Client) jsonError(ctx context.Context, name string, err error) error {
 		return fmt.Errorf("sync: %s: %w", name, err)
 	}
 	return c.bodyError(ctx, name, -1, err)
+}
+
+// meterReader counts a retrieve's bytes and notes when the first and the
+// last arrived: the link's throughput, without the archive's time to start
+// answering.
+type meterReader struct {
+	r           io.Reader
+	n           int64
+	first, last time.Time
+}
+
+func (m *meterReader) Read(p []byte) (int, error) {
+	k, err := m.r.Read(p)
+	if k > 0 {
+		now := time.Now()
+		if m.n == 0 {
+			m.first = now
+		}
+		m.last = now
+		m.n += int64(k)
+	}
+	return k, err
 }

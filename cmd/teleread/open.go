@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"sort"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"teleread/app"
 	"teleread/cache"
+	tsync "teleread/sync"
 )
 
 func runOpen(g *globals, args []string) int {
@@ -131,9 +130,12 @@ func parseStudyURL(s string) (root, study string, err error) {
 	return r.String(), study, nil
 }
 
-// openStudyURL retrieves a study from a DICOMweb URL into the cache. The
-// bearer token comes from tokenFile; otherwise the configured credentials are
-// used, but only for the configured archive's origin (see config.forTarget).
+// openStudyURL retrieves a study from a DICOMweb URL into the cache with the
+// puller a sync uses (negotiation and link policy, staged group commits,
+// cut-offs, reading order; a study already partly cached is completed). The
+// bearer token comes from tokenFile; otherwise the configured credentials
+// are used, but only for the configured archive's origin (see
+// config.forTarget).
 func openStudyURL(g *globals, c *cache.Cache, target, tokenFile string) (map[string]bool, error) {
 	root, study, err := parseStudyURL(target)
 	if err != nil {
@@ -147,37 +149,30 @@ func openStudyURL(g *globals, c *cache.Cache, target, tokenFile string) (map[str
 	if err != nil {
 		return nil, err
 	}
+	if ls, err := tsync.OpenLinkStats(tsync.LinkStatsPath(c.Home())); err == nil {
+		cl.UseLinkStats(ls)
+	}
+	p := &tsync.Puller{Client: cl, Store: c}
+	// Without the cut-off table (an unreadable home) the study is still
+	// fetched; a part cut off is then not remembered.
+	if co, err := tsync.OpenCutOffs(tsync.CutOffsPath(c.Home()), time.Duration(cfg.CutOffRetryHours*float64(time.Hour))); err == nil {
+		p.CutOffs = co
+	}
+	n, bytes, err := p.FetchStudy(context.Background(), study)
 	got := map[string]bool{}
-	var rejected []string
-	n, err := cl.RetrieveStudy(context.Background(), study, func(part io.Reader) error {
-		res, err := c.Import(part, "part")
-		switch {
-		case err == nil, errors.Is(err, cache.ErrConflict):
-			if res.StudyInstanceUID != "" {
-				got[res.StudyInstanceUID] = true
-			}
-			return nil
-		case errors.Is(err, cache.ErrRejected):
-			rejected = append(rejected, err.Error())
-			return nil
-		}
-		return err
-	})
-	for uid := range got {
-		if aerr := c.Audit(cache.AuditImport, uid, "retrieved from "+root); aerr != nil && err == nil {
+	if s, serr := c.StudyByUID(study); serr == nil && s.NumberOfInstances > 0 {
+		got[study] = true
+		if aerr := c.Audit(cache.AuditImport, study, "retrieved from "+root); aerr != nil && err == nil {
 			err = aerr
 		}
-	}
-	for _, r := range rejected {
-		fmt.Fprintf(stdout, "rejected: %s\n", r)
 	}
 	if err != nil {
 		return got, fmt.Errorf("retrieve study %s after %d instances: %w", study, n, err)
 	}
-	if n == 0 {
+	if len(got) == 0 {
 		return got, fmt.Errorf("study %s: the archive returned no instance", study)
 	}
-	fmt.Fprintf(stdout, "retrieved %d instances of study %s\n", n, study)
+	fmt.Fprintf(stdout, "retrieved %d instances of study %s (%s; link: %s)\n", n, study, humanBytes(bytes), cl.LinkEstimate())
 	return got, nil
 }
 

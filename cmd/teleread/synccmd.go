@@ -76,7 +76,7 @@ func runSync(g *globals, args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	out := &syncPrinter{prog: newProgress(isTerminal(os.Stderr)), archive: link.Display, verbose: *once}
+	out := &syncPrinter{prog: newProgress(isTerminal(os.Stderr)), archive: link.Display, verbose: *once, client: link.Client}
 	svc := &tsync.Service{Cache: c, Interval: *interval, IgnoreBackoff: *once, OnEvent: out.event,
 		Connect:   func(context.Context) (*tsync.Link, error) { return link, nil },
 		Retention: tsync.PurgeExpired}
@@ -101,6 +101,7 @@ type syncPrinter struct {
 	prog    *progress
 	archive string
 	verbose bool
+	client  *tsync.Client // for the link's estimate
 
 	mu      gosync.Mutex
 	failed  bool // the last pull or outbox pass left work undone
@@ -126,6 +127,9 @@ func (p *syncPrinter) event(e tsync.Event) {
 			res := e.Pull
 			fmt.Fprintf(stdout, "worklist: %d assigned, %d priors; %d ready; fetched %d instances (%s)\n",
 				res.Assigned, res.Priors, len(res.Ready), res.Fetched, humanBytes(res.Bytes))
+			if p.client != nil {
+				fmt.Fprintf(stdout, "link: %s (%s)\n", p.client.LinkEstimate(), p.client.LinkChoice())
+			}
 			for uid, ferr := range res.Failed {
 				fmt.Fprintf(stdout, "not ready: %s: %v\n", uid, ferr)
 			}

@@ -95,6 +95,11 @@ type Config struct {
 	// syntaxes ("*": as stored); empty means the client's default, lossless
 	// compressed first. Lossy syntaxes only when listed here.
 	TransferSyntaxes []string `json:"transfer_syntaxes"`
+	// LinkFastMbps is the measured throughput (Mbit/s) from which, when
+	// transfer_syntaxes is not set, retrieves ask for the stored bytes
+	// instead of a compressed syntax (zero: 300). An archive on this machine
+	// always gets asked for the stored bytes.
+	LinkFastMbps float64 `json:"link_fast_mbps"`
 
 	// AuditSyslog, when set, sends every audit event also to the hospital's
 	// audit record repository (IHE ATNA, syslog over TLS).
@@ -337,7 +342,7 @@ func (c Config) Client() (*tsync.Client, error) {
 	}
 	cfg := tsync.Config{BaseURL: c.Archive, CAFile: c.CAFile, InsecureSkipVerifyDANGEROUS: c.InsecureSkipVerifyDANGEROUS,
 		MaxJSONBytes: c.MaxJSONMB << 20, MaxResults: c.MaxResults, MaxPartBytes: c.MaxPartMB << 20,
-		AllowInsecureHTTPDANGEROUS: c.AllowInsecureHTTPDANGEROUS}
+		AllowInsecureHTTPDANGEROUS: c.AllowInsecureHTTPDANGEROUS, LinkFastMbps: c.LinkFastMbps}
 	if len(c.TransferSyntaxes) > 0 {
 		cfg.TransferSyntaxes = c.TransferSyntaxes
 	}
