@@ -125,7 +125,19 @@ func benchRetrieve(b *bench) error {
 		}
 		return nil
 	}
-	// One study retrieve, each part streamed into the cache.
+	// What `teleread open URL` runs for a shared study link: the puller's
+	// FetchStudy (the same retrieve, staging and commits as a pull, without
+	// the worklist query).
+	openURL := func() error {
+		p := &sync.Puller{Client: client, Store: c}
+		got, _, err := p.FetchStudy(ctx, study)
+		if err == nil && got != n {
+			err = fmt.Errorf("open URL fetched %d of %d instances", got, n)
+		}
+		return err
+	}
+	// One study retrieve, each part streamed into the cache (what open URL
+	// did before it went through the puller).
 	direct := func() error {
 		got, err := client.RetrieveStudy(ctx, study, func(part io.Reader) error {
 			_, err := c.Import(part, "study "+study)
@@ -204,6 +216,7 @@ func benchRetrieve(b *bench) error {
 		{nil, curlStartCmd},
 		{settleDisk, curlSyncCmd},
 		{plainSetup, plainFiles},
+		{freshCache, openURL},
 	})
 	closeCache()
 	puller, pullerErr := ds[0], errs[0]
@@ -213,6 +226,7 @@ func benchRetrieve(b *bench) error {
 	curlStart, curlStartErr := ds[4], errs[4]
 	curlSync, curlSyncErr := ds[5], errs[5]
 	plain, plainErr := ds[6], errs[6]
+	openD, openErr := ds[7], errs[7]
 	curlBytes := fileSize(out)
 
 	mb := float64(payload) / 1e6
@@ -225,7 +239,8 @@ func benchRetrieve(b *bench) error {
 	}
 	perInstance := func(d time.Duration) string { return " (" + rate(float64(n), d, "inst") + ")" }
 	t.row("puller into a fresh cache (durable, study ready)", puller, pullerErr, perInstance(puller), atFloor)
-	t.row("RetrieveStudy + cache.Import per part (durable)", directD, directErr, perInstance(directD), nil)
+	t.row("open URL: Puller.FetchStudy into a fresh cache (durable)", openD, openErr, perInstance(openD), atFloor)
+	t.row("RetrieveStudy + cache.Import per part (durable; open URL before)", directD, directErr, perInstance(directD), nil)
 	t.row("RetrieveStudy, parts discarded (client only)", discardD, discardErr, perInstance(discardD), nil)
 	t.row("RetrieveStudy, a plain file per part, 4 writers", plain, plainErr, perInstance(plain), nil)
 	t.print(b.out)
@@ -241,6 +256,9 @@ func benchRetrieve(b *bench) error {
 		fmt.Fprintf(b.out, "  curl followed by `sync FILE` (one fsync of its one file) took %s: %s", ms(curlSync), rate(mb, curlSync, "MB"))
 		if pullerErr == nil && puller > 0 {
 			fmt.Fprintf(b.out, "; the puller's rate over it: %.2fx", float64(curlSync)/float64(puller))
+		}
+		if openErr == nil && openD > 0 {
+			fmt.Fprintf(b.out, "; open URL's: %.2fx", float64(curlSync)/float64(openD))
 		}
 		fmt.Fprintln(b.out, ".")
 	} else {
