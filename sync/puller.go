@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -448,10 +447,12 @@ func anyIn(have, want []string) bool {
 // fetchStudy brings every instance of a study into the store, fetching
 // whole series where none of it is present and single instances otherwise,
 // and marks the study ready only when every instance the archive lists is
-// durable. It returns the instances and bytes retrieved.
+// durable. It returns the instances and bytes retrieved. What to fetch and in
+// which order is the study's plan (plan.go); each series' parts go to a sink
+// (sink.go) whose committer (commit.go) makes them durable and counts them.
 func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, error) {
 	uid := a.StudyUID
-	fail := func(done, total int, err error) (int, int64, error) {
+	fail := func(done, total int, err error) error {
 		state := StateFailed
 		if IsTransient(err) || ctx.Err() != nil {
 			// It will be resumed; it is not ready and says why.
@@ -459,507 +460,164 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 		}
 		_ = p.Store.SetStudyState(uid, state, done, total, err.Error())
 		p.emit(Event{Kind: StudyState, StudyUID: uid, State: state, Done: done, Total: total, Err: err})
-		return 0, 0, err
-	}
-
-	// A study the cache has nothing of is retrieved without listing its
-	// instances first (the fast path, below); one the archive counts as a
-	// single series is retrieved whole, without asking for its series
-	// either: a round trip less per study, about 5 ms on Orthanc.
-	archive := p.Client.BaseURL()
-	cutOffs := p.CutOffs.Study(archive, uid)
-	cutInstance := map[string]CutOff{} // instances left alone
-	cutSeries := map[string]bool{}     // series fetched one instance at a time
-	for _, c := range cutOffs {
-		if c.SOPInstanceUID != "" {
-			cutInstance[c.SOPInstanceUID] = c
-		} else {
-			cutSeries[c.SeriesUID] = true
-		}
-	}
-	empty := false
-	if sc, ok := p.Store.(SeriesCounter); ok && len(cutOffs) == 0 {
-		// A study with a remembered cut-off is listed instance by instance
-		// (below), never retrieved whole: that would bring the part again.
-		if n, err := sc.StudyInstanceCount(uid); err == nil && n == 0 {
-			empty = true
-		}
-	}
-	wholeWant := 0 // the whole study's count, when it is retrieved whole
-	if ns, ok := a.Study.Int(TagNumberOfStudyRelatedSeries); empty && ok && ns == 1 {
-		if ni, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); ok && ni > 0 {
-			wholeWant = ni
-		}
-	}
-	// Otherwise the instance list comes from QIDO, series by series: the
-	// archive's count per series and per study must agree with what is
-	// listed.
-	var series []Object
-	searchSeries := func() error {
-		var err error
-		series, err = p.Client.SearchSeries(ctx, uid, Query{IncludeFields: []string{"SeriesInstanceUID", "NumberOfSeriesRelatedInstances", "Modality", "SeriesNumber"}})
-		if err == nil {
-			// The series the reader sees first is fetched first.
-			series = readingOrder(series)
-		}
 		return err
 	}
-	if wholeWant == 0 {
-		if err := searchSeries(); err != nil {
-			return fail(0, 0, err)
-		}
+	plan, err := p.planStudy(ctx, a)
+	if err != nil {
+		return 0, 0, fail(plan.done, plan.total, err)
 	}
-	type seriesWork struct {
-		uid     string // "" for the whole study
-		obj     Object
-		all     []string       // SOP Instance UIDs
-		number  map[string]int // Instance Numbers, where the archive gave them
-		missing []string
-		want    int // the archive's count (fast path)
-	}
-	// list fills a series' instance list from QIDO and checks it against the
-	// archive's count.
-	list := func(sw *seriesWork) error {
-		sw.all = sw.all[:0]
-		err := p.Client.SearchAll(ctx, "/studies/"+uid+"/series/"+sw.uid+"/instances",
-			Query{IncludeFields: []string{"SOPInstanceUID", "InstanceNumber"}}, 1000, func(o Object) error {
-				if !validUID(o.SOPInstanceUID()) {
-					return fmt.Errorf("sync: study %s: %w: SOP Instance UID %.80q", uid, ErrBadResponse, o.SOPInstanceUID())
-				}
-				sw.all = append(sw.all, o.SOPInstanceUID())
-				if n, ok := o.Int(TagInstanceNumber); ok {
-					if sw.number == nil {
-						sw.number = map[string]int{}
-					}
-					sw.number[o.SOPInstanceUID()] = n
-				}
-				return nil
-			})
-		if err != nil {
-			return err
+	if len(plan.series) == 0 {
+		if err := plan.cutOffErr(); err != nil {
+			return 0, 0, fail(plan.done, plan.total, err)
 		}
-		if want, ok := sw.obj.Int(TagNumberOfSeriesRelatedInstances); ok && want != len(sw.all) && !p.headerCount(ctx, uid, sw.uid, TagNumberOfSeriesRelatedInstances, want) {
-			return fmt.Errorf("sync: study %s series %s: the archive counts %d instances but lists %d", uid, sw.uid, want, len(sw.all))
-		}
-		return nil
+		return 0, 0, p.ready(uid, plan.done, plan.total)
 	}
-	// Fast path: when nothing of the study is stored yet, whole series are
-	// retrieved without listing their instances first (an instance-level
-	// QIDO costs an archive like Orthanc about 2 ms per instance); the
-	// archive's counts are checked against what arrived, and only a shortfall
-	// is listed.
-	fast := empty
-	for _, s := range series {
-		if n, ok := s.Int(TagNumberOfSeriesRelatedInstances); !ok || n <= 0 {
-			fast = false
-		}
-	}
-	var todo []seriesWork
-	var leftAlone []CutOff
-	total, done := 0, 0
-	if wholeWant > 0 {
-		todo, total = []seriesWork{{want: wholeWant}}, wholeWant
-	}
-	for _, s := range series {
-		if !validUID(s.SeriesUID()) {
-			return fail(done, total, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID()))
-		}
-		sw := seriesWork{uid: s.SeriesUID(), obj: s}
-		if fast {
-			sw.want, _ = s.Int(TagNumberOfSeriesRelatedInstances)
-			total += sw.want
-			todo = append(todo, sw)
-			continue
-		}
-		if err := list(&sw); err != nil {
-			return fail(done, total, err)
-		}
-		for _, sop := range sw.all {
-			has, err := p.Store.HasInstance(sop)
-			if err != nil {
-				return fail(done, total, fmt.Errorf("sync: study %s: %w", uid, err))
-			}
-			if c, ok := cutInstance[sop]; ok && !has {
-				leftAlone = append(leftAlone, c)
-				continue
-			}
-			if has {
-				done++
-			} else {
-				sw.missing = append(sw.missing, sop)
-			}
-		}
-		total += len(sw.all)
-		if len(sw.missing) > 0 {
-			todo = append(todo, sw)
-		}
-	}
-	if len(todo) > 0 {
-		// The first series' missing slices, when fetched one at a time,
-		// come from the middle of the stack outward: where a reader who
-		// opens the partial study looks first.
-		todo[0].missing = middleOut(todo[0].missing, todo[0].number)
-	}
-	// An instance left alone keeps the study from being ready, and says why.
-	cutOffErr := func() error {
-		if len(leftAlone) == 0 {
-			return nil
-		}
-		return p.CutOffs.cutOffError(leftAlone[0])
-	}
-	if want, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); !fast && ok && want != total && !p.headerCount(ctx, uid, "", TagNumberOfStudyRelatedInstances, want) {
-		return fail(done, total, fmt.Errorf("sync: study %s: the archive counts %d instances but lists %d", uid, want, total))
-	}
-	if total == 0 {
-		return fail(0, 0, fmt.Errorf("sync: study %s: the archive lists no instance", uid))
-	}
-	if len(todo) == 0 {
-		if err := cutOffErr(); err != nil {
-			return fail(done, total, err)
-		}
-		return 0, 0, p.ready(uid, done, total)
-	}
-	_ = p.Store.SetStudyState(uid, StateDownloading, done, total, "")
-	p.emit(Event{Kind: StudyState, StudyUID: uid, State: StateDownloading, Done: done, Total: total})
+	_ = p.Store.SetStudyState(uid, StateDownloading, plan.done, plan.total, "")
+	p.emit(Event{Kind: StudyState, StudyUID: uid, State: StateDownloading, Done: plan.done, Total: plan.total})
 	if p.Client.NeedsLinkProbe() {
 		// The syntax to ask for depends on the link: measure it first
 		// (link.go). A failed probe leaves the compressed default.
 		_ = p.Client.ProbeLink(ctx, uid)
 	}
 
-	var (
-		mu       gosync.Mutex
-		fetched  int
-		received int64
-		firstErr error
-		wg       gosync.WaitGroup
-	)
-	expected := map[string]bool{}
-	seen := map[string]bool{} // fast path: instances stored so far
-	for _, sw := range todo {
-		for _, sop := range sw.all {
-			expected[sop] = true
-		}
-	}
-	// stored counts instances made durable toward this study.
-	stored := func(n int64, sops ...string) {
-		mu.Lock()
-		defer mu.Unlock()
-		received += n
-		for _, sop := range sops {
-			if fast {
-				if !seen[sop] {
-					seen[sop] = true
-					fetched++
-					done++
-				}
-				continue
-			}
-			if !expected[sop] {
-				// The archive sent an instance it did not list: stored,
-				// but it does not count toward this study.
-				continue
-			}
-			delete(expected, sop)
-			fetched++
-			done++
-		}
-		p.emit(Event{Kind: StudyProgress, StudyUID: uid, Done: done, Total: total, Bytes: received})
-	}
-	// newSink returns a part sink and its flush. With a BatchStore, parts are
-	// staged and made durable a group at a time (one filesystem sync per
-	// group, not two fsyncs per instance); counts move when a group commits.
-	newSink := func() (PartFunc, func() error) {
-		bs, ok := p.Store.(BatchStore)
-		if !ok {
-			return func(part io.Reader) error {
-				cr := &countingReader{r: part}
-				sop, err := p.Store.StoreInstance(cr, "study "+uid)
-				if err != nil {
-					return err
-				}
-				stored(cr.n, sop)
-				return nil
-			}, func() error { return nil }
-		}
-		// Staging (parse, checksum, temporary file) runs on stageWorkers
-		// goroutines while the next part is read from the network; parts up
-		// to stageInMemory bytes are read whole into pooled buffers first,
-		// bigger ones are staged as they stream. Commits (filesystem sync,
-		// renames, index) run in the background one at a time, each taking
-		// everything staged since the last: the groups grow while the disk is
-		// busy and shrink when it is not, so little is left to commit when
-		// the last part arrives.
-		var (
-			smu        gosync.Mutex
-			b          = bs.NewBatch(sourceArchive)
-			sizes      = map[string]int64{} // staged, not yet committed
-			stageErr   error
-			commitErr  error
-			committing bool // a background commit is running
-			again      bool // something was staged while it ran
-			swg, cwg   gosync.WaitGroup
-			commitMu   gosync.Mutex
-		)
-		slots := make(chan struct{}, stageWorkers)
-		commitOnce := func() {
-			commitMu.Lock()
-			defer commitMu.Unlock()
-			sops, err := b.Commit()
-			var n int64
-			smu.Lock()
-			for _, sop := range sops {
-				n += sizes[sop]
-				delete(sizes, sop)
-			}
-			if err != nil && commitErr == nil {
-				commitErr = err
-			}
-			smu.Unlock()
-			if len(sops) > 0 {
-				stored(n, sops...)
-			}
-		}
-		// kick starts a background commit, or asks the running one for
-		// another round. It is called before the staging goroutine's
-		// swg.Done, so flush's swg.Wait orders it before cwg.Wait.
-		kick := func() {
-			smu.Lock()
-			if committing {
-				again = true
-				smu.Unlock()
-				return
-			}
-			committing = true
-			smu.Unlock()
-			cwg.Add(1)
-			go func() {
-				defer cwg.Done()
-				for {
-					if err := guard("commit study "+uid, func() error { commitOnce(); return nil }); err != nil {
-						smu.Lock()
-						if commitErr == nil {
-							commitErr = err
-						}
-						smu.Unlock()
-					}
-					smu.Lock()
-					if !again {
-						committing = false
-						smu.Unlock()
-						return
-					}
-					again = false
-					smu.Unlock()
-				}
-			}()
-		}
-		stageDone := func(sop string, n int64, err error) {
-			smu.Lock()
-			if err != nil && stageErr == nil {
-				stageErr = err
-			}
-			if err == nil {
-				sizes[sop] += n
-			}
-			smu.Unlock()
-			if err == nil {
-				kick()
-			}
-		}
-		flush := func() error {
-			swg.Wait()
-			cwg.Wait()
-			commitOnce()
-			smu.Lock()
-			defer smu.Unlock()
-			err := stageErr
-			if err == nil {
-				err = commitErr
-			}
-			stageErr, commitErr = nil, nil
-			return err
-		}
-		return func(part io.Reader) error {
-			buf := partPool.Get().(*bytes.Buffer)
-			buf.Reset()
-			if _, err := buf.ReadFrom(io.LimitReader(part, stageInMemory+1)); err != nil {
-				partPool.Put(buf)
-				return err
-			}
-			if int64(buf.Len()) > stageInMemory {
-				// A big instance (a long cine): stage it while it streams.
-				swg.Wait()
-				cr := &countingReader{r: io.MultiReader(bytes.NewReader(buf.Bytes()), part)}
-				sop, err := b.Add(cr, "study "+uid)
-				partPool.Put(buf)
-				stageDone(sop, cr.n, err)
-			} else {
-				slots <- struct{}{}
-				swg.Add(1)
-				go func() {
-					defer swg.Done()
-					defer func() { <-slots }()
-					var sop string
-					err := guard("stage an instance of study "+uid, func() (err error) {
-						sop, err = b.AddBytes(buf.Bytes(), "study "+uid)
-						return err
-					})
-					n := int64(buf.Len())
-					partPool.Put(buf)
-					stageDone(sop, n, err)
-				}()
-			}
-			smu.Lock()
-			defer smu.Unlock()
-			if err := stageErr; err != nil {
-				return err
-			}
-			return commitErr
-		}, flush
-	}
+	progress := newStudyProgress(plan)
+	var errs firstError
 	conc := p.SeriesConcurrency
 	if conc <= 0 {
 		conc = 2
 	}
 	sem := make(chan struct{}, conc)
-	record := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-	}
-	for i, sw := range todo {
-		if i == 1 && todo[0].uid != "" {
-			// The series the reader sees first (todo[0], see readingOrder)
-			// has the link to itself: its slices become readable sooner
-			// than if it shared the link with the others.
+	var wg gosync.WaitGroup
+	for i := range plan.series {
+		if i == 1 && plan.series[0].uid != "" {
+			// The series the reader sees first (see readingOrder) has the
+			// link to itself: its slices become readable sooner than if it
+			// shared the link with the others.
 			wg.Wait()
 		}
+		sw := &plan.series[i]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			// A panic while retrieving this series fails the study, not the process.
-			defer recovered("retrieve study "+uid, record)
-			sink, flush := newSink()
+			defer recovered("retrieve study "+uid, errs.record)
+			sink := p.newSink(progress)
 			defer func() {
-				if err := flush(); err != nil {
-					record(err)
+				if err := sink.Flush(); err != nil {
+					errs.record(err)
 				}
 			}()
-			if fast || (len(sw.missing) == len(sw.all) && !cutSeries[sw.uid] && !cutSeries[""]) {
-				var err error
-				if sw.uid == "" {
-					_, err = p.Client.RetrieveStudy(ctx, uid, sink)
-				} else {
-					_, err = p.Client.RetrieveSeries(ctx, uid, sw.uid, sink)
-				}
-				if ferr := flush(); ferr != nil && err == nil {
-					err = ferr
-				}
-				if errors.Is(err, ErrCutOff) {
-					// Which instance it was is not known here: the next
-					// sync fetches this series (or study) one instance at a
-					// time, and remembers the one cut off.
-					if rerr := p.CutOffs.Remember(CutOff{Archive: archive, StudyUID: uid, SeriesUID: sw.uid, Reason: err.Error()}); rerr != nil {
-						record(rerr)
-					}
-				}
-				if err != nil && (!IsTransient(err) || errors.Is(err, ErrOffline)) {
-					record(err)
-					return
-				}
-				// A series retrieve that broke off: what it did not
-				// bring is fetched one instance at a time below.
-			}
-			for _, sop := range sw.missing {
-				if ctx.Err() != nil {
-					record(context.Cause(ctx))
-					return
-				}
-				if has, err := p.Store.HasInstance(sop); err == nil && has {
-					continue
-				}
-				err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, sink)
-				if ferr := flush(); ferr != nil && err == nil {
-					err = ferr
-				}
-				if errors.Is(err, ErrCutOff) {
-					if rerr := p.CutOffs.Remember(CutOff{Archive: archive, StudyUID: uid, SeriesUID: sw.uid, SOPInstanceUID: sop, Reason: err.Error()}); rerr != nil {
-						record(rerr)
-					}
-				}
-				if err != nil {
-					record(err)
-					if errors.Is(err, ErrOffline) {
-						return
-					}
-				}
-			}
+			p.fetchSeries(ctx, plan, sw, sink, errs.record)
 		}()
 	}
 	wg.Wait()
+	fetched, received, done := progress.counts()
+	plan.done = done
 
-	if fast {
+	if plan.fast {
 		// The counts decide; a shortfall (or a count the archive took from the
 		// files' own headers) is settled by listing what is missing.
-		if done >= total && firstErr == nil {
-			return fetched, received, p.ready(uid, done, total)
+		if plan.done >= plan.total && errs.err() == nil {
+			return fetched, received, p.ready(uid, plan.done, plan.total)
 		}
-		if wholeWant > 0 {
-			// Listing what is missing needs the series after all.
-			if err := searchSeries(); err != nil {
-				_, _, err = fail(done, total, err)
-				return fetched, received, err
-			}
-			todo = todo[:0]
-			for _, s := range series {
-				if !validUID(s.SeriesUID()) {
-					_, _, err := fail(done, total, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID()))
-					return fetched, received, err
-				}
-				todo = append(todo, seriesWork{uid: s.SeriesUID(), obj: s})
-			}
-		}
-		total, done = 0, 0
-		for i := range todo {
-			sw := &todo[i]
-			if err := list(sw); err != nil {
-				_, _, err = fail(done, total, err)
-				return fetched, received, err
-			}
-			sw.missing = sw.all
-			total += len(sw.all)
+		if err := plan.relist(ctx); err != nil {
+			return fetched, received, fail(plan.done, plan.total, err)
 		}
 	}
 
 	// Ready means every listed instance is durable, whatever the errors were.
-	done = total
-	var missing []string
-	for _, sw := range todo {
-		for _, sop := range sw.missing {
-			if has, err := p.Store.HasInstance(sop); err != nil || !has {
-				missing = append(missing, sop)
-				done--
+	missing := plan.settle()
+	if len(missing) == 0 && len(plan.leftAlone) == 0 {
+		return fetched, received, p.ready(uid, plan.done, plan.total)
+	}
+	err = errs.err()
+	if err == nil {
+		err = plan.cutOffErr()
+	}
+	if err == nil {
+		err = fmt.Errorf("sync: study %s: %d of %d instances did not arrive (first %s)", uid, len(missing), plan.total, missing[0])
+	}
+	return fetched, received, fail(plan.done, plan.total, err)
+}
+
+// fetchSeries retrieves what the plan misses of one series into sink: the
+// whole series with one request where the plan says so, then, one instance
+// at a time, whatever is still missing (all of it, or what a series
+// retrieve that broke off did not bring). A part cut off is remembered.
+// Errors go to record; an offline archive ends the series.
+func (p *Puller) fetchSeries(ctx context.Context, plan *studyPlan, sw *seriesWork, sink partSink, record func(error)) {
+	uid := plan.uid
+	if plan.retrieveWhole(sw) {
+		var err error
+		if sw.uid == "" {
+			_, err = p.Client.RetrieveStudy(ctx, uid, sink.Part)
+		} else {
+			_, err = p.Client.RetrieveSeries(ctx, uid, sw.uid, sink.Part)
+		}
+		if ferr := sink.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+		if errors.Is(err, ErrCutOff) {
+			// Which instance it was is not known here: the next
+			// sync fetches this series (or study) one instance at a
+			// time, and remembers the one cut off.
+			if rerr := p.CutOffs.Remember(CutOff{Archive: plan.archive, StudyUID: uid, SeriesUID: sw.uid, Reason: err.Error()}); rerr != nil {
+				record(rerr)
+			}
+		}
+		if err != nil && (!IsTransient(err) || errors.Is(err, ErrOffline)) {
+			record(err)
+			return
+		}
+		// A series retrieve that broke off: what it did not
+		// bring is fetched one instance at a time below.
+	}
+	for _, sop := range sw.missing {
+		if ctx.Err() != nil {
+			record(context.Cause(ctx))
+			return
+		}
+		if has, err := p.Store.HasInstance(sop); err == nil && has {
+			continue
+		}
+		err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, sink.Part)
+		if ferr := sink.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+		if errors.Is(err, ErrCutOff) {
+			if rerr := p.CutOffs.Remember(CutOff{Archive: plan.archive, StudyUID: uid, SeriesUID: sw.uid, SOPInstanceUID: sop, Reason: err.Error()}); rerr != nil {
+				record(rerr)
+			}
+		}
+		if err != nil {
+			record(err)
+			if errors.Is(err, ErrOffline) {
+				return
 			}
 		}
 	}
-	if len(missing) == 0 && len(leftAlone) == 0 {
-		return fetched, received, p.ready(uid, done, total)
+}
+
+// firstError keeps the first error recorded by any of a study's series.
+type firstError struct {
+	mu    gosync.Mutex
+	first error
+}
+
+func (f *firstError) record(err error) {
+	f.mu.Lock()
+	if f.first == nil {
+		f.first = err
 	}
-	done -= len(leftAlone)
-	err := firstErr
-	if err == nil {
-		err = cutOffErr()
-	}
-	if err == nil {
-		err = fmt.Errorf("sync: study %s: %d of %d instances did not arrive (first %s)", uid, len(missing), total, missing[0])
-	}
-	_, _, err = fail(done, total, err)
-	return fetched, received, err
+	f.mu.Unlock()
+}
+
+func (f *firstError) err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.first
 }
 
 // FetchInstance brings one instance into the store at once, beside whatever
@@ -1078,17 +736,6 @@ func (p *Puller) connectivity(err error) {
 	if errors.Is(err, ErrOffline) {
 		p.emit(Event{Kind: Connectivity, Online: false, Err: err})
 	}
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
 }
 
 // headerCount reports whether a count the archive gave back is a value stored

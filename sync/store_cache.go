@@ -1,11 +1,6 @@
 package sync
 
-import (
-	"bytes"
-	gosync "sync"
-
-	"teleread/cache"
-)
+import "teleread/cache"
 
 // BatchStore is a Store that can stage many instances and make them durable
 // together (the cache: one filesystem sync per group instead of two fsyncs per
@@ -36,10 +31,6 @@ const stageWorkers = 4
 // stageInMemory is a variable so that tests can send small parts down the
 // streaming path.
 var stageInMemory int64 = 16 << 20
-
-// partPool holds the buffers retrieved parts are read into before staging:
-// reused, they spare allocating and zeroing a new buffer per instance.
-var partPool = gosync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // The cache is the store the puller fills.
 var (
