@@ -55,6 +55,12 @@ type LinkEstimate struct {
 	// bytes on the wire, which an archive that transcodes slower than the
 	// link sends below the link's rate.
 	TranscodedMbps float64 `json:"transcoded_mbps,omitempty"`
+	// UncompressedMbps is what the compressed retrieves achieved counted in
+	// the bytes their instances hold uncompressed, request to last byte:
+	// the rate to set beside StoredMbps. An archive that transcodes slowly
+	// (a loaded one) brings a study sooner as stored even over a link below
+	// the threshold.
+	UncompressedMbps float64 `json:"uncompressed_mbps,omitempty"`
 	// RTTMillis is the moving average of the time to the first byte of a
 	// search (QIDO-RS): the round trip plus the archive's query.
 	RTTMillis float64 `json:"rtt_ms,omitempty"`
@@ -75,6 +81,9 @@ func (e LinkEstimate) String() string {
 	s := "throughput not measured yet"
 	if m := e.Mbps(); m > 0 {
 		s = fmt.Sprintf("%.0f Mbit/s", m)
+	}
+	if e.UncompressedMbps > 0 {
+		s += fmt.Sprintf(", compressed retrieves %.0f Mbit/s of pixels", e.UncompressedMbps)
 	}
 	if e.RTTMillis > 0 {
 		s += fmt.Sprintf(", round trip %.1f ms", e.RTTMillis)
@@ -111,19 +120,21 @@ func (c LinkChoice) String() string {
 	return "configured syntaxes"
 }
 
-// ChooseLink is the policy: configured syntaxes win; a loopback archive, or
-// a link measured at or above fastMbps, gets asked for the stored bytes;
-// anything else for the compressed default. A stored-bytes measurement
-// decides when there is one; a transcoded one can only say the link is fast
-// (the archive may have sent slower than the link carries), never that it
-// is slow.
+// ChooseLink is the policy: configured syntaxes win; a loopback archive, a
+// link measured at or above fastMbps, or one whose stored bytes came at
+// least as fast as the compressed retrieves brought the same pixels
+// (UncompressedMbps), gets asked for the stored bytes; anything else for the
+// compressed default. A stored-bytes measurement decides when there is one;
+// a transcoded one alone can only say the link is fast (the archive may have
+// sent slower than the link carries), never that it is slow.
 func ChooseLink(configured, loopback bool, e LinkEstimate, fastMbps float64) LinkChoice {
 	switch {
 	case configured:
 		return LinkConfigured
 	case loopback:
 		return LinkFast
-	case e.StoredMbps > 0 && e.StoredMbps >= fastMbps, e.TranscodedMbps >= fastMbps && e.TranscodedMbps > 0:
+	case e.StoredMbps > 0 && (e.StoredMbps >= fastMbps || e.UncompressedMbps > 0 && e.StoredMbps >= e.UncompressedMbps),
+		e.TranscodedMbps > 0 && e.TranscodedMbps >= fastMbps:
 		return LinkFast
 	case e.StoredMbps > 0:
 		return LinkSlow
@@ -201,11 +212,20 @@ func (t *LinkStats) put(archive string, e LinkEstimate) error {
 	if err != nil {
 		return fmt.Errorf("sync: link estimates: %w", err)
 	}
-	tmp := t.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	// A temporary file of its own: the app and a `sync` may write at once.
+	f, err := os.CreateTemp(filepath.Dir(t.path), filepath.Base(t.path)+".*.tmp")
+	if err != nil {
 		return fmt.Errorf("sync: link estimates: %w", err)
 	}
-	if err := os.Rename(tmp, t.path); err != nil {
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), t.path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("sync: link estimates: %w", err)
 	}
 	return nil
@@ -283,6 +303,20 @@ func (m *linkMeter) throughput(n int64, d time.Duration, stored bool, least int6
 	e := m.est
 	m.mu.Unlock()
 	_ = stats.put(m.archive, e) // an estimate not written is only measured again
+}
+
+// uncompressed records a compressed retrieve that brought n bytes of pixels
+// (uncompressed) in d, request to last byte.
+func (m *linkMeter) uncompressed(n int64, d time.Duration) {
+	if n < minSample || d <= 0 {
+		return
+	}
+	m.mu.Lock()
+	m.est.UncompressedMbps = ewma(m.est.UncompressedMbps, float64(n)*8/d.Seconds()/1e6)
+	m.est.At = m.now().UTC()
+	e, stats := m.est, m.stats
+	m.mu.Unlock()
+	_ = stats.put(m.archive, e)
 }
 
 // roundTrip records the time to the first byte of a search.

@@ -50,6 +50,12 @@ func TestChooseLink(t *testing.T) {
 		{"transcoded fast", false, false, LinkEstimate{TranscodedMbps: 400}, LinkFast},
 		{"stored slow, transcoded fast", false, false, LinkEstimate{StoredMbps: 100, TranscodedMbps: 400}, LinkFast},
 		{"stored slow, transcoded slow", false, false, LinkEstimate{StoredMbps: 100, TranscodedMbps: 90}, LinkSlow},
+		// A loaded archive at 200 Mbit/s: JPEG-LS brought the pixels at 51.
+		{"stored beats a slow transcoder", false, false, LinkEstimate{StoredMbps: 238, TranscodedMbps: 16, UncompressedMbps: 51}, LinkFast},
+		// 50 Mbit/s: JPEG-LS brought the pixels at 160.
+		{"compressed beats the link", false, false, LinkEstimate{StoredMbps: 49, TranscodedMbps: 49, UncompressedMbps: 160}, LinkSlow},
+		{"stored equal to compressed", false, false, LinkEstimate{StoredMbps: 120, UncompressedMbps: 120}, LinkFast},
+		{"compressed pixels but no stored measure", false, false, LinkEstimate{TranscodedMbps: 20, UncompressedMbps: 60}, LinkUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,6 +242,9 @@ func TestLinkPolicyOrthanc(t *testing.T) {
 		if got := client.LinkChoice(); got != LinkSlow {
 			t.Errorf("choice %v over a 16 Mbit/s link, want %v", got, LinkSlow)
 		}
+		if est.UncompressedMbps <= 0 {
+			t.Errorf("the JPEG-LS retrieve was not measured: %+v", est)
+		}
 		for sop, b := range cached(t, c) {
 			if ts := syntaxOf(t, b); ts != SyntaxJPEGLSLossless {
 				t.Errorf("%s cached in %s over a slow link, want JPEG-LS lossless", sop, ts)
@@ -298,4 +307,36 @@ func syntaxOf(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return f.TransferSyntax
+}
+
+// TestPixelSize reads the uncompressed pixel size from the start of every
+// explicit VR little endian file of the corpus (every compressed syntax is
+// one), against the header values pydicom recorded in the manifest.
+func TestPixelSize(t *testing.T) {
+	checked := 0
+	for id, e := range loadManifest(t) {
+		switch e.DICOM.TransferSyntaxUID {
+		case "", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99":
+			continue // implicit VR, big endian, deflated: never what a compressed retrieve brings
+		}
+		if e.Broken || e.DICOM.Rows == 0 {
+			continue
+		}
+		b, err := os.ReadFile(corpusPath(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames := 1
+		if e.DICOM.NumberOfFrames != nil && *e.DICOM.NumberOfFrames > 0 {
+			frames = *e.DICOM.NumberOfFrames
+		}
+		want := int64(e.DICOM.Rows) * int64(e.DICOM.Columns) * int64(max(1, e.DICOM.SamplesPerPixel)) * int64((e.DICOM.BitsAllocated+7)/8) * int64(frames)
+		if got := pixelSize(b[:min(len(b), headScan)]); got != want {
+			t.Errorf("%s: pixelSize %d, want %d", id, got, want)
+		}
+		checked++
+	}
+	if checked < 20 {
+		t.Errorf("only %d corpus files checked", checked)
+	}
 }

@@ -180,3 +180,32 @@ func elementValue(b, key []byte) string {
 	}
 	return strings.TrimRight(string(v[:n]), "\x00 ")
 }
+
+// pixelSize returns the bytes of an instance's pixel data uncompressed
+// (Rows x Columns x Samples per Pixel x Bits Allocated / 8 x Number of
+// Frames), read from the start of the instance as transcodedFromLossy reads
+// it (explicit VR little endian); 0 when the elements are not found. A false
+// match only skews the link's estimate.
+func pixelSize(head []byte) int64 {
+	us := func(elem byte, group byte) int64 {
+		key := []byte{group, 0x00, elem, 0x00, 'U', 'S', 0x02, 0x00}
+		i := bytes.Index(head, key)
+		if i < 0 || i+len(key)+2 > len(head) {
+			return 0
+		}
+		return int64(head[i+len(key)]) | int64(head[i+len(key)+1])<<8
+	}
+	rows, cols := us(0x10, 0x28), us(0x11, 0x28)
+	spp, bits := us(0x02, 0x28), int64(0)
+	if i := bytes.Index(head, []byte{0x28, 0x00, 0x00, 0x01, 'U', 'S', 0x02, 0x00}); i >= 0 && i+10 <= len(head) {
+		bits = int64(head[i+8]) | int64(head[i+9])<<8
+	}
+	if spp == 0 {
+		spp = 1
+	}
+	frames := int64(1)
+	if v, err := strconv.Atoi(strings.TrimSpace(elementValue(head, []byte{0x28, 0x00, 0x08, 0x00, 'I', 'S'}))); err == nil && v > 0 {
+		frames = int64(v)
+	}
+	return rows * cols * spp * ((bits + 7) / 8) * frames
+}

@@ -67,6 +67,7 @@ func (c *Client) retrieve(ctx context.Context, path string, fn PartFunc) (int, e
 		from, list := c.syntaxes()
 		var redo []instanceRef
 		var mu gosync.Mutex
+		var pixelBytes int64 // what the instances hold decoded
 		wrapped := fn
 		if list[0] != SyntaxAsStored {
 			wrapped = func(part io.Reader) error {
@@ -78,10 +79,22 @@ func (c *Client) retrieve(ctx context.Context, path string, fn PartFunc) (int, e
 					mu.Unlock()
 					return nil
 				}
+				mu.Lock()
+				pixelBytes += pixelSize(head)
+				mu.Unlock()
 				return fn(br)
 			}
 		}
+		start := time.Now()
 		n, err := c.retrieveAs(ctx, path, list, wrapped)
+		if err == nil && list[0] != SyntaxAsStored {
+			// What the compressed syntax achieved, counted in the bytes the
+			// instances hold uncompressed: to set beside the stored bytes'
+			// rate (ChooseLink).
+			mu.Lock()
+			c.link.uncompressed(pixelBytes, time.Since(start))
+			mu.Unlock()
+		}
 		if err == nil && len(redo) > 0 {
 			study := strings.TrimPrefix(path, "/studies/")
 			study, _, _ = strings.Cut(study, "/")

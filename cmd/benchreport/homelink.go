@@ -47,6 +47,11 @@ func benchHomeLink(b *bench) error {
 	rates := []linkRate{{50, 10}}
 	if b.homeLinkFull {
 		rates = []linkRate{{10, 2}, {50, 10}, {200, 40}}
+	} else if len(b.homeLinkRates) > 0 {
+		rates = nil
+		for _, r := range b.homeLinkRates {
+			rates = append(rates, linkRate{r, max(1, r/5)})
+		}
 	} else if ci {
 		// Under CI the section must fit in about three minutes.
 		slicesN = min(slicesN, 100)
@@ -92,14 +97,20 @@ func benchHomeLink(b *bench) error {
 	fmt.Fprintf(b.out, "in a network namespace behind a veth pair shaped with tc tbf (no added delay: tc netem is not\n")
 	fmt.Fprintf(b.out, "available on these kernels, so the RTT is the veth's, well under 1 ms).\n")
 
-	t := newTable("link (down/up)", "curl stored", "teleread sync --once", "ratio", "floor 2.5x", "first slice durable", "first series complete", "study ready")
+	t := newTable("link (down/up)", "curl stored", "teleread sync --once", "ratio", "floor 2.5x", "sync asked for",
+		"again, estimate kept", "ratio", "then asked for", "first slice durable", "first series complete", "study ready")
 	for _, r := range rates {
 		if err := nl.shape(r); err != nil {
 			return err
 		}
 		curlT, curlBytes, curlErr := curlStudy(srv.DICOMwebURL, study, filepath.Join(b.tmp, "homelink-curl.bin"))
 		os.Remove(filepath.Join(b.tmp, "homelink-curl.bin"))
-		syncT, syncErr := b.syncOnce(bin, srv.DICOMwebURL, accession)
+		syncT, asked, links, syncErr := b.syncOnce(bin, srv.DICOMwebURL, accession, nil)
+		var againT time.Duration
+		againAsked, againErr := "", syncErr
+		if syncErr == nil {
+			againT, againAsked, _, againErr = b.syncOnce(bin, srv.DICOMwebURL, accession, links)
+		}
 		mst, msErr := b.pullMilestones(srv.DICOMwebURL, study, len(paths))
 		row := []string{fmt.Sprintf("%d/%d Mbit/s", r.downMbit, r.upMbit)}
 		if curlErr != nil {
@@ -108,7 +119,7 @@ func benchHomeLink(b *bench) error {
 			row = append(row, fmt.Sprintf("%.1f s (%.1f MB)", curlT.Seconds(), float64(curlBytes)/1e6))
 		}
 		if syncErr != nil {
-			row = append(row, na(syncErr), "n/a", "n/a")
+			row = append(row, na(syncErr), "n/a", "n/a", "n/a")
 		} else {
 			row = append(row, fmt.Sprintf("%.1f s", syncT.Seconds()))
 			if curlErr != nil {
@@ -116,6 +127,15 @@ func benchHomeLink(b *bench) error {
 			} else {
 				x := curlT.Seconds() / syncT.Seconds()
 				row = append(row, fmt.Sprintf("%.2fx", x), verdict(x >= homeLinkFloor))
+			}
+			row = append(row, asked)
+		}
+		if againErr != nil {
+			row = append(row, na(againErr), "n/a", "n/a")
+		} else {
+			row = append(row, fmt.Sprintf("%.1f s", againT.Seconds()), "n/a", againAsked)
+			if curlErr == nil {
+				row[len(row)-2] = fmt.Sprintf("%.2fx", curlT.Seconds()/againT.Seconds())
 			}
 		}
 		if msErr != nil {
@@ -126,6 +146,8 @@ func benchHomeLink(b *bench) error {
 		t.add(row...)
 	}
 	t.note("curl: one WADO-RS study request, transfer-syntax=* (the stored bytes), into a file.")
+	t.note("sync asked for: the link policy's choice after the sync, and its estimate (the sync's \"link:\" line; link_fast_mbps %s).", linkFastNote(b.linkFastMbps))
+	t.note("again, estimate kept: the same sync into another fresh cache whose home holds the first one's links.json (what the next sync of a reader starts from).")
 	t.note("teleread sync --once: the whole command (cache opening with its key derivation, worklist, negotiation, fetch, ready), fresh cache each run.")
 	t.note("milestones: the puller in this process against a fresh cache, from its start: the first instance durable (the study can open),")
 	t.note("every slice of the series the reader sees first, and every instance durable (ready). One run each: the link dominates.")
@@ -173,22 +195,50 @@ func curlStudy(root, study, out string) (time.Duration, int64, error) {
 	return time.Since(start), fileSize(out), nil
 }
 
-// syncOnce runs `teleread sync --once` for the accession into a fresh home.
-func (b *bench) syncOnce(bin, root, accession string) (time.Duration, error) {
+func linkFastNote(v float64) string {
+	if v <= 0 {
+		return fmt.Sprintf("the default, %d Mbit/s", sync.DefaultLinkFastMbps)
+	}
+	return fmt.Sprintf("%g Mbit/s", v)
+}
+
+// syncOnce runs `teleread sync --once` for the accession into a fresh home
+// (holding links, when not nil, as its links.json), and returns what its
+// "link:" line says it asked for and the links.json it left.
+func (b *bench) syncOnce(bin, root, accession string, links []byte) (time.Duration, string, []byte, error) {
 	home, err := os.MkdirTemp(b.tmp, "homelink-home-")
 	if err != nil {
-		return 0, err
+		return 0, "", nil, err
 	}
 	defer os.RemoveAll(home)
+	if links != nil {
+		if err := os.WriteFile(sync.LinkStatsPath(home), links, 0o600); err != nil {
+			return 0, "", nil, err
+		}
+	}
+	conf := filepath.Join(home, "none.json")
+	if b.linkFastMbps > 0 {
+		conf = filepath.Join(home, "config.json")
+		if err := os.WriteFile(conf, fmt.Appendf(nil, `{"link_fast_mbps": %g}`, b.linkFastMbps), 0o600); err != nil {
+			return 0, "", nil, err
+		}
+	}
 	cmd := exec.Command(bin, "--home", home, "sync", "--once", "--archive", root, "--accessions", accession, "--priors", "0")
-	cmd.Env = append(os.Environ(), "TELEREAD_CONFIG="+filepath.Join(home, "none.json"), "DISPLAY=")
+	cmd.Env = append(os.Environ(), "TELEREAD_CONFIG="+conf, "DISPLAY=")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	d := time.Since(start)
 	if err != nil {
-		return 0, fmt.Errorf("teleread sync --once: %w: %s", err, tail(out, 300))
+		return 0, "", nil, fmt.Errorf("teleread sync --once: %w: %s", err, tail(out, 300))
 	}
-	return d, nil
+	asked := "?"
+	for _, line := range strings.Split(string(out), "\n") {
+		if l, ok := strings.CutPrefix(line, "link: "); ok {
+			asked = l
+		}
+	}
+	kept, _ := os.ReadFile(sync.LinkStatsPath(home))
+	return d, asked, kept, nil
 }
 
 // milestones are the puller's times from its start.
@@ -209,7 +259,7 @@ func (b *bench) pullMilestones(root, study string, seriesLen int) (milestones, e
 		return m, err
 	}
 	defer c.Close()
-	client, err := sync.New(sync.Config{BaseURL: root})
+	client, err := sync.New(sync.Config{BaseURL: root, LinkFastMbps: b.linkFastMbps})
 	if err != nil {
 		return m, err
 	}

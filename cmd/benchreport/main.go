@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,12 @@ type config struct {
 	// homeLinkFull runs the home link at 10, 50 and 200 Mbit/s with -n
 	// slices (by default only 50 Mbit/s, and at most 100 slices under CI).
 	homeLinkFull bool
+	// homeLinkRates, when not empty, are the down rates (Mbit/s) the home
+	// link section runs instead (up a fifth of each).
+	homeLinkRates []int
+	// linkFastMbps is link_fast_mbps for the home link's syncs (0: the
+	// default).
+	linkFastMbps float64
 }
 
 // bench is one report being made.
@@ -80,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 5, "runs per figure; the median is reported")
 	minTime := fs.Duration("mintime", 200*time.Millisecond, "each timed run of Teleread's code repeats it for at least this long")
 	cine := fs.Int("cineframes", 60, "frames per cine run")
+	homeRates := fs.String("homelink-rates", "", "home link section: only these down rates in Mbit/s, comma-separated (e.g. 50,200)")
+	linkFast := fs.Float64("link-fast-mbps", 0, "home link section: link_fast_mbps for the syncs (0: the default)")
 	homeFull := fs.Bool("homelink-full", false, "home link section: the 10, 50 and 200 Mbit/s rows with -n slices (default: 50 Mbit/s only; at most 100 slices under CI)")
 	files := fs.String("files", "", "comma-separated corpus ids the decode section is limited to (default all)")
 	if err := fs.Parse(args); err != nil {
@@ -117,6 +126,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.corpus = *corpus
 	cfg.homeLinkFull = *homeFull
+	cfg.linkFastMbps = *linkFast
+	for _, r := range strings.Split(*homeRates, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		v, err := strconv.Atoi(r)
+		if err != nil || v <= 0 {
+			fmt.Fprintf(stderr, "benchreport: -homelink-rates %q: want Mbit/s numbers\n", *homeRates)
+			return 2
+		}
+		cfg.homeLinkRates = append(cfg.homeLinkRates, v)
+	}
 	// The scratch caches keep their master key wrapped by a throwaway
 	// passphrase, with the real argon2id cost (paid when a cache is opened,
 	// outside the timed runs): never in the keyring of whoever runs this.
