@@ -11,13 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"runtime"
 	"strconv"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"teleread/internal/allocs"
 )
 
 // A stand-in archive for what Orthanc cannot be made to do: broken and
@@ -521,11 +522,10 @@ func FuzzDecodeObjects(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// The promise: decoding allocates in proportion to the answer (a
 		// bounded multiple of its bytes), whatever it declares.
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		objs, err := decodeObjects(bytes.NewReader(b), 1<<20, 1000)
-		runtime.ReadMemStats(&after)
-		if got, bound := after.TotalAlloc-before.TotalAlloc, uint64(64*len(b)+1<<20)*raceSlack; got > bound {
+		var objs []Object
+		var err error
+		bound := uint64(64*len(b)+1<<20) * raceSlack
+		if got, over := allocs.Bytes(bound, func() { objs, err = decodeObjects(bytes.NewReader(b), 1<<20, 1000) }); over {
 			t.Fatalf("%d bytes allocated decoding %d bytes (bound %d)", got, len(b), bound)
 		}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 
+	"teleread/internal/allocs"
 	"teleread/viewer/dataset"
 )
 
@@ -175,7 +176,7 @@ func FuzzFrame(f *testing.F) {
 			var fr *Frame
 			var d *Display
 			var err, rerr error
-			got := allocated(func() {
+			got, over := allocs.Bytes(bound, func() {
 				if fr, err = im.Frame(n); err != nil {
 					return
 				}
@@ -184,7 +185,7 @@ func FuzzFrame(f *testing.F) {
 				}
 				_, rerr = RenderFrame(fr, d)
 			})
-			if got > bound {
+			if over {
 				t.Fatalf("frame %d of %dx%dx%d allocated %d, bound %d", n, im.Cols, im.Rows, im.Samples, got, bound)
 			}
 			if err != nil {

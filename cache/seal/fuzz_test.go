@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"teleread/internal/allocs"
 )
 
 // FuzzOpen reads hostile sealed files: never a panic, and nothing allocated
@@ -35,22 +36,27 @@ func FuzzOpen(f *testing.F) {
 		if len(b) > 4*sealedSize {
 			return
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		r, err := Open(bytes.NewReader(b), int64(len(b)), testKey, testBinding, "fuzz")
-		if err == nil {
-			// Whatever opened must read whole or fail cleanly.
-			if r.Size() > int64(len(b)) {
-				t.Fatalf("plaintext %d bytes from a %d-byte file", r.Size(), len(b))
-			}
-			r.ReadAt(make([]byte, r.Size()), 0)
-			r.ReadAt(make([]byte, 3), r.Size()/2)
-			r.Close()
-		}
-		runtime.ReadMemStats(&after)
 		// The reads' own buffers (at most the file's size), a batch buffer
 		// and two chunk buffers, with room for the runtime's own.
-		if got := after.TotalAlloc - before.TotalAlloc; got > uint64(len(b))+4<<20 {
+		var size int64
+		got, over := allocs.Bytes(uint64(len(b))+4<<20, func() {
+			r, err := Open(bytes.NewReader(b), int64(len(b)), testKey, testBinding, "fuzz")
+			size = -1
+			if err == nil {
+				// Whatever opened must read whole or fail cleanly.
+				size = r.Size()
+				if size > int64(len(b)) {
+					return
+				}
+				r.ReadAt(make([]byte, size), 0)
+				r.ReadAt(make([]byte, 3), size/2)
+				r.Close()
+			}
+		})
+		if size > int64(len(b)) {
+			t.Fatalf("plaintext %d bytes from a %d-byte file", size, len(b))
+		}
+		if over {
 			t.Fatalf("%d bytes allocated for a %d-byte file", got, len(b))
 		}
 	})

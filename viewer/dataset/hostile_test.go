@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"teleread/internal/allocs"
 )
 
 // explicitLE builds a PS3.10 file (preamble, meta, explicit VR LE data set) from
@@ -107,10 +109,10 @@ func FuzzParse(f *testing.F) {
 		if bytes.Contains(data, []byte(DeflatedExplicitVRLittleEndian)) {
 			bound += 2 * MaxInflatedSize * 3 / 2
 		}
-		if got := allocated(func() {
+		if got, over := allocs.Bytes(bound, func() {
 			file, err = Parse(bytes.NewReader(data), int64(len(data)), "fuzz.dcm")
 			mem, merr = ParseBytes(bytes.Clone(data), "fuzz.dcm")
-		}); got > bound {
+		}); over {
 			t.Fatalf("parsing %d bytes allocated %d, bound %d", len(data), got, bound)
 		}
 		if (err == nil) != (merr == nil) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"teleread/internal/allocs"
 	"teleread/viewer/codec"
 	"teleread/viewer/codec/internal/corpus"
 	"teleread/viewer/dataset/hostiletest"
@@ -95,13 +96,12 @@ func FuzzStreamHeaders(f *testing.F) {
 		for _, read := range []func([]byte) (codec.StreamHeader, error){SIZ, codec.JPEGHeader} {
 			var hd codec.StreamHeader
 			var err error
-			allocs := testing.AllocsPerRun(1, func() {
+			if n, over := allocs.Objects(16, func() {
 				if hd, err = read(src); err == nil {
 					err = hd.Check(want)
 				}
-			})
-			if allocs > 16 {
-				t.Fatalf("%d allocations for a %d-byte stream", int(allocs), len(src))
+			}); over {
+				t.Fatalf("%d allocations for a %d-byte stream", n, len(src))
 			}
 			if err == nil && (hd.Tiles > codec.MaxTiles || uint64(hd.Width)*uint64(hd.Height)*uint64(hd.Components) > codec.MaxPixels ||
 				hd.Width != want.Width || hd.Height != want.Height || hd.Components != want.Components) {

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
 
+	"teleread/internal/allocs"
 	"teleread/viewer/codec"
 )
 
@@ -74,20 +74,12 @@ func CheckDecode(t *testing.T, src []byte, decode func([]byte) (*codec.Image, er
 	return img
 }
 
-// Allocated returns the bytes of Go heap fn allocates (runtime.MemStats
-// around the call: C allocations of the cgo decoders are not counted).
-func Allocated(fn func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	fn()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
-// CheckAllocation fails t when one decode of src allocates more than bound.
+// CheckAllocation fails t when one decode of src allocates more than bound
+// bytes of Go heap (allocs.Bytes: cheap enough for every fuzz execution,
+// exact where it matters; C allocations of the cgo decoders are not counted).
 func CheckAllocation(t *testing.T, src []byte, bound uint64, decode func([]byte) (*codec.Image, error)) {
 	t.Helper()
-	if got := Allocated(func() { decode(src) }); got > bound {
+	if got, over := allocs.Bytes(bound, func() { decode(src) }); over {
 		t.Fatalf("decoding %d bytes allocated %d, bound %d", len(src), got, bound)
 	}
 }
