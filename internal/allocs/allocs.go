@@ -11,10 +11,12 @@
 // or that was filled before it; an object over 32 KiB, which is what a size
 // read from hostile input makes, is counted as it is allocated.
 //
-// So Bytes and Objects read runtime/metrics around the call, and when that
-// figure passes half the bound (bytes) or the bound (objects), or on every
-// exactEvery-th call whatever it says, they run the call again between two
-// runtime.ReadMemStats and judge by that exact figure. The call must
+// So Bytes and Objects measure the first exactFirst calls of a process
+// exactly (a seed corpus run, as `go test` makes without -fuzz, is judged as
+// strictly as before), and after that read runtime/metrics around the call;
+// when that figure passes half the bound (bytes) or the bound (objects), or
+// on every exactEvery-th call whatever it says, they run the call again
+// between two runtime.ReadMemStats and judge by that exact figure. The call must
 // therefore be repeatable: the same input gives the same allocations (every
 // decoder and parser here is deterministic). A bound is reported broken only
 // on the exact figure, never on the estimate.
@@ -26,9 +28,13 @@ import (
 	"sync/atomic"
 )
 
-// exactEvery is how often a call is measured exactly whatever the estimate
-// says: a sample of the inputs is checked with no reliance on the estimate.
-const exactEvery = 64
+// exactFirst calls are measured exactly, and after them every exactEvery-th
+// whatever the estimate says: a sample of the inputs is checked with no
+// reliance on the estimate.
+const (
+	exactFirst = 256
+	exactEvery = 64
+)
 
 var calls atomic.Uint64
 
@@ -45,7 +51,7 @@ func Objects(bound uint64, fn func()) (uint64, bool) {
 }
 
 func measure(bound, suspect uint64, metric string, fn func(), field func(*runtime.MemStats) uint64) (uint64, bool) {
-	if calls.Add(1)%exactEvery != 0 {
+	if n := calls.Add(1); n > exactFirst && n%exactEvery != 0 {
 		s := [1]metrics.Sample{{Name: metric}}
 		metrics.Read(s[:])
 		before := s[0].Value.Uint64()
