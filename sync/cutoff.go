@@ -32,9 +32,9 @@ const DefaultCutOffRetry = 24 * time.Hour
 const maxCutOffs = 10000
 
 // CutOff is one remembered cut-off. SOPInstanceUID is empty when the part
-// came in a series or study retrieve, where which instance it was is not
-// known; the next sync then fetches that series' instances one at a time,
-// which finds it.
+// came in a series or study retrieve and did not say which instance it was
+// (CutOffError); the next sync then fetches that series' instances one at a
+// time, which finds it.
 type CutOff struct {
 	Archive        string    `json:"archive"`
 	StudyUID       string    `json:"study"`

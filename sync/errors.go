@@ -45,6 +45,25 @@ var (
 	ErrNotFound = errors.New("not found at the archive")
 )
 
+// CutOffError is the error of a part that was cut off (it wraps ErrCutOff
+// and ErrBadResponse). SOPInstanceUID names the instance when the part
+// itself said which one it was, in its first bytes or its Content-Location
+// header, so that a series or study retrieve cut off is remembered for that
+// instance at once; it is empty otherwise.
+type CutOffError struct {
+	SOPInstanceUID string
+	Err            error
+}
+
+func (e *CutOffError) Error() string {
+	if e.SOPInstanceUID == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("instance %s: %v", e.SOPInstanceUID, e.Err)
+}
+
+func (e *CutOffError) Unwrap() error { return e.Err }
+
 // HTTPError is a non-2xx answer from the archive.
 type HTTPError struct {
 	Method     string // request method

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"teleread/viewer/dataset/hostiletest"
 )
 
 // endlessZeros writes zeros until the client goes away.
@@ -20,24 +23,55 @@ type endlessZeros struct{}
 
 func (endlessZeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
+// implicitElement encodes one element in implicit VR little endian.
+func implicitElement(group, elem uint16, v string) []byte {
+	if len(v)%2 == 1 {
+		v += "\x00"
+	}
+	b := binary.LittleEndian.AppendUint16(nil, group)
+	b = binary.LittleEndian.AppendUint16(b, elem)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
+}
+
 // TestRetrieveEndlessPart: an archive that sends one endless part filled 8
 // GB of tmp/ in 33 s. The part is cut off at MaxPartBytes, whether or not it
 // announced a length, and the error says so; with a Content-Length, at it.
+// The error names the instance when the part's first bytes (its meta header,
+// else its data set) or its Content-Location say which it was, so that the
+// sync that cuts it off can leave it alone from then on.
 func TestRetrieveEndlessPart(t *testing.T) {
+	const sop = "2.25.140000000000000000000000000000001002" // hostiletest's instance 2
+	img := hostiletest.Image{Rows: "2", Cols: "2", Pixel: make([]byte, 8)}
+	withMediaSOP := append(append(make([]byte, 128), "DICM"...), hostiletest.Encode(
+		hostiletest.Str(0x0002, 0x0003, "UI", "1.2.3.4.5"),
+		hostiletest.Str(0x0002, 0x0010, "UI", hostiletest.ExplicitVRLittleEndian))...)
+	implicit := append(hostiletest.Meta("1.2.840.10008.1.2"), implicitElement(0x0008, 0x0016, hostiletest.SOPClass)...)
+	implicit = append(implicit, implicitElement(0x0008, 0x0018, "1.2.3.4.6")...)
+	bigEndian := append(hostiletest.Meta("1.2.840.10008.1.2.2"), implicitElement(0x0008, 0x0018, "1.2.3.4.7")...)
 	tests := []struct {
-		name   string
-		header string
-		max    int64
-		want   string
+		name    string
+		header  string
+		start   []byte // the part's first bytes, before the endless zeros
+		max     int64
+		want    string
+		wantSOP string
 	}{
-		{"no length, ceiling", "", 4 << 20, "longer than 4194304 bytes (max_part_mb): cut off"},
-		{"announced 1000 bytes", "Content-Length: 1000\r\n", 4 << 20, "longer than its Content-Length 1000: cut off"},
+		{"no length, ceiling", "", nil, 4 << 20, "longer than 4194304 bytes (max_part_mb): cut off", ""},
+		{"announced 1000 bytes", "Content-Length: 1000\r\n", nil, 4 << 20, "longer than its Content-Length 1000: cut off", ""},
+		{"a file, its data set names it", "", img.File(2), 4 << 20, "longer than 4194304 bytes (max_part_mb): cut off", sop},
+		{"a file, its meta header names it", "", withMediaSOP, 4 << 20, "cut off", "1.2.3.4.5"},
+		{"implicit VR data set", "", implicit, 4 << 20, "cut off", "1.2.3.4.6"},
+		{"big-endian data set not read", "", bigEndian, 4 << 20, "cut off", ""},
+		{"Content-Location", "Content-Location: http://pacs/dicom-web/studies/1.2.3/series/1.2.4/instances/1.2.3.4.8\r\n", nil, 4 << 20, "cut off", "1.2.3.4.8"},
+		{"Content-Location not a UID", "Content-Location: http://pacs/instances/x%2F..\r\n", nil, 4 << 20, "cut off", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", `multipart/related; type="application/dicom"; boundary=b`)
 				io.WriteString(w, "--b\r\nContent-Type: application/dicom\r\n"+tt.header+"\r\n")
+				w.Write(tt.start)
 				io.Copy(w, endlessZeros{})
 			}))
 			defer srv.Close()
@@ -50,8 +84,12 @@ func TestRetrieveEndlessPart(t *testing.T) {
 				read += n
 				return err
 			})
-			if !errors.Is(err, ErrBadResponse) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want ErrBadResponse saying %q", err, tt.want)
+			if !errors.Is(err, ErrBadResponse) || !errors.Is(err, ErrCutOff) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want ErrBadResponse and ErrCutOff saying %q", err, tt.want)
+			}
+			var ce *CutOffError
+			if !errors.As(err, &ce) || ce.SOPInstanceUID != tt.wantSOP {
+				t.Errorf("got %v, want a *CutOffError naming instance %q", err, tt.wantSOP)
 			}
 			if read > tt.max+retrieveBuffer {
 				t.Errorf("the sink read %d bytes, ceiling %d", read, tt.max)

@@ -560,10 +560,19 @@ func (p *Puller) fetchSeries(ctx context.Context, plan *studyPlan, sw *seriesWor
 			err = ferr
 		}
 		if errors.Is(err, ErrCutOff) {
-			// Which instance it was is not known here: the next
-			// sync fetches this series (or study) one instance at a
-			// time, and remembers the one cut off.
-			if rerr := p.CutOffs.Remember(CutOff{Archive: plan.archive, StudyUID: uid, SeriesUID: sw.uid, Reason: err.Error()}); rerr != nil {
+			// The part names its instance in its first bytes (or its
+			// Content-Location) when it is a DICOM file: that instance
+			// is left alone from the next sync on, and the rest of the
+			// series is fetched around it. A part that does not say (or
+			// names one the series does not list) has the next sync
+			// fetch this series (or study) one instance at a time, which
+			// finds it.
+			c := CutOff{Archive: plan.archive, StudyUID: uid, SeriesUID: sw.uid, Reason: err.Error()}
+			var ce *CutOffError
+			if errors.As(err, &ce) && ce.SOPInstanceUID != "" && (len(sw.all) == 0 || slices.Contains(sw.all, ce.SOPInstanceUID)) {
+				c.SOPInstanceUID = ce.SOPInstanceUID
+			}
+			if rerr := p.CutOffs.Remember(c); rerr != nil {
 				record(rerr)
 			}
 		}

@@ -208,7 +208,7 @@ func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int,
 			}
 			want = v
 		}
-		pr := &partReader{r: part, want: want, max: c.cfg.MaxPartBytes}
+		pr := &partReader{r: part, want: want, max: c.cfg.MaxPartBytes, location: part.Header.Get("Content-Location")}
 		ferr := fn(pr)
 		if pr.err == nil && ferr == nil {
 			// Make sure the part was whole even if fn stopped early.
@@ -280,27 +280,42 @@ func (w *closeWatcher) Read(p []byte) (int, error) {
 }
 
 // partReader counts a part's bytes, checks them against its Content-Length,
-// and remembers the first read error.
+// and remembers the first read error. It keeps the part's first bytes, so
+// that a part it cuts off can say which instance it was.
 type partReader struct {
-	r    io.Reader
-	want int64 // -1 when the part had no Content-Length
-	max  int64 // the ceiling of a part, announced or not
-	got  int64
-	err  error
+	r        io.Reader
+	want     int64  // -1 when the part had no Content-Length
+	max      int64  // the ceiling of a part, announced or not
+	location string // the part's Content-Location header
+	got      int64
+	err      error
+	head     []byte // the first partHead bytes
 }
+
+// partHead is how much of a part's start is kept: the meta header and the
+// first elements of a data set, where the SOP Instance UID is, take a few
+// hundred bytes in the files archives send, 4 KiB leaves room for long
+// private meta elements.
+const partHead = 4 << 10
 
 func (p *partReader) Read(b []byte) (int, error) {
 	if p.err != nil {
 		return 0, p.err
 	}
 	n, err := p.r.Read(b)
+	if k := min(n, partHead-len(p.head)); k > 0 {
+		if p.head == nil {
+			p.head = make([]byte, 0, partHead)
+		}
+		p.head = append(p.head, b[:k]...)
+	}
 	p.got += int64(n)
 	if p.want >= 0 && p.got > p.want {
-		p.err = fmt.Errorf("%w: part longer than its Content-Length %d: %w", ErrBadResponse, p.want, ErrCutOff)
+		p.err = p.cutOff(fmt.Errorf("%w: part longer than its Content-Length %d: %w", ErrBadResponse, p.want, ErrCutOff))
 		return n, p.err
 	}
 	if p.max > 0 && p.got > p.max {
-		p.err = fmt.Errorf("%w: part longer than %d bytes (max_part_mb): %w", ErrBadResponse, p.max, ErrCutOff)
+		p.err = p.cutOff(fmt.Errorf("%w: part longer than %d bytes (max_part_mb): %w", ErrBadResponse, p.max, ErrCutOff))
 		return n, p.err
 	}
 	if err == io.EOF && p.want >= 0 && p.got < p.want {
@@ -311,6 +326,25 @@ func (p *partReader) Read(b []byte) (int, error) {
 		p.err = err
 	}
 	return n, err
+}
+
+// cutOff names the instance of a part being cut off: by the SOP Instance
+// UID in its own first bytes, else by the last path segment of a
+// Content-Location ending in /instances/{uid}.
+func (p *partReader) cutOff(err error) error {
+	sop := headSOPInstanceUID(p.head)
+	if sop == "" {
+		if i := strings.LastIndex(p.location, "/instances/"); i >= 0 {
+			sop = strings.TrimRight(p.location[i+len("/instances/"):], "/")
+			if j := strings.IndexAny(sop, "/?#"); j >= 0 {
+				sop = sop[:j]
+			}
+		}
+	}
+	if !validUID(sop) {
+		sop = ""
+	}
+	return &CutOffError{SOPInstanceUID: sop, Err: err}
 }
 
 // Metadata returns the metadata of every instance of a study (WADO-RS
