@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	gosync "sync"
 	"time"
 
+	"teleread/app/internal/mailbox"
 	"teleread/cache"
 	tsync "teleread/sync"
 )
@@ -21,15 +24,19 @@ type syncLoop struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the service has stopped
-	wake   chan struct{} // a new snapshot is ready
 
-	mu       gosync.Mutex
-	link     *tsync.Link // the archive connected to, nil before
-	state    StatusEvent
-	changed  map[string]bool
-	progress map[string]Progress
-	pulling  map[string]Progress // studies of the running pull, for the totals
-	pulls    int                 // pulls finished
+	// box carries the snapshots to the bridge. It merges rather than
+	// replaces (mailbox.Merging, not Latest): a snapshot names the studies
+	// that changed and the progress of those that grew since the last one
+	// taken, and a newer snapshot about one study must not hide another's.
+	box  *mailbox.Merging[StatusEvent]
+	wake <-chan struct{} // box.Ready(): a new snapshot waits
+
+	mu      gosync.Mutex
+	link    *tsync.Link         // the archive connected to, nil before
+	state   StatusEvent         // what lasts: online, archive, pull totals, outbox
+	pulling map[string]Progress // studies of the running pull, for the totals
+	pulls   int                 // pulls finished
 
 	// observe, when set (tests), sees each service event first, on the
 	// service's goroutine.
@@ -38,8 +45,9 @@ type syncLoop struct {
 
 func newSyncLoop(c *cache.Cache, interval time.Duration, connect tsync.ConnectFunc) *syncLoop {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &syncLoop{ctx: ctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1),
-		changed: map[string]bool{}, progress: map[string]Progress{}, pulling: map[string]Progress{}}
+	l := &syncLoop{ctx: ctx, cancel: cancel, done: make(chan struct{}), box: mailbox.NewMerging(mergeStatus),
+		pulling: map[string]Progress{}}
+	l.wake = l.box.Ready()
 	l.svc = &tsync.Service{Cache: c, Connect: connect, Interval: interval, OnEvent: l.event, Retention: tsync.PurgeExpired}
 	return l
 }
@@ -103,14 +111,14 @@ func (l *syncLoop) event(e tsync.Event) {
 				}
 			}
 		case tsync.StudyState:
-			l.changed[e.StudyUID] = true
+			s.Changed = append(s.Changed, e.StudyUID)
 			if e.State == "dropped" {
 				return
 			}
 			fallthrough
 		case tsync.StudyProgress:
 			p := Progress{Done: e.Done, Total: e.Total}
-			l.progress[e.StudyUID] = p
+			s.Progress = map[string]Progress{e.StudyUID: p}
 			l.pulling[e.StudyUID] = p
 			s.SyncDone, s.SyncTotal = 0, 0
 			for _, q := range l.pulling {
@@ -121,7 +129,7 @@ func (l *syncLoop) event(e tsync.Event) {
 				s.SyncDone, s.SyncTotal = 0, 0
 			}
 		case tsync.Evicted:
-			l.changed[e.StudyUID] = true
+			s.Changed = append(s.Changed, e.StudyUID)
 		case tsync.Problem:
 			s.Message = e.Err.Error()
 		case tsync.PullDone:
@@ -145,7 +153,7 @@ func (l *syncLoop) event(e tsync.Event) {
 				s.Message = fmt.Sprintf("worklist: %d assigned, %d priors; fetched %d instances", res.Assigned, res.Priors, res.Fetched)
 			}
 		case tsync.ReportState:
-			l.changed[e.StudyUID] = true
+			s.Changed = append(s.Changed, e.StudyUID)
 			if e.Report != nil && e.Report.State == cache.OutboxFailed {
 				s.Message = "report delivery failed: " + e.Report.LastError
 			}
@@ -167,33 +175,54 @@ func (l *syncLoop) event(e tsync.Event) {
 	})
 }
 
-// update changes the state under the lock and wakes the bridge.
+// update changes the lasting state under the lock and leaves a snapshot for
+// the bridge. fn sees the lasting state with this event's parts cleared (a
+// note, a change of targets, the studies changed, their progress) and may
+// set them; they go with this snapshot only.
 func (l *syncLoop) update(fn func(*StatusEvent)) {
 	l.mu.Lock()
 	fn(&l.state)
+	ev := l.state
+	l.state.Message, l.state.Turnaround, l.state.Changed, l.state.Progress = "", nil, nil, nil
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.box.Put(ev)
 }
 
-// take returns the newest state with the studies changed since the last take.
+// mergeStatus folds a newer snapshot into one the bridge has not taken yet:
+// the newer's lasting state, the studies changed and their progress of both,
+// the newer note and targets where it has them.
+func mergeStatus(pending, next StatusEvent) StatusEvent {
+	out := next
+	out.Changed = pending.Changed
+	for _, uid := range next.Changed {
+		if !slices.Contains(out.Changed, uid) {
+			out.Changed = append(out.Changed, uid)
+		}
+	}
+	out.Progress = pending.Progress
+	if out.Progress == nil {
+		out.Progress = next.Progress
+	} else {
+		maps.Copy(out.Progress, next.Progress)
+	}
+	if out.Message == "" {
+		out.Message = pending.Message
+	}
+	if out.Turnaround == nil {
+		out.Turnaround = pending.Turnaround
+	}
+	return out
+}
+
+// take returns the newest snapshot with everything merged into it since the
+// last take; with none waiting, the lasting state alone.
 func (l *syncLoop) take() StatusEvent {
+	if ev, ok := l.box.Take(); ok {
+		return ev
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ev := l.state
-	for uid := range l.changed {
-		ev.Changed = append(ev.Changed, uid)
-	}
-	if len(l.progress) > 0 {
-		ev.Progress = l.progress
-		l.progress = map[string]Progress{}
-	}
-	l.changed = map[string]bool{}
-	l.state.Message = ""     // a note is shown once
-	l.state.Turnaround = nil // and so is a change of targets
-	return ev
+	return l.state
 }
 
 func shortUID(uid string) string {

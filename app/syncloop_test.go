@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -205,6 +208,7 @@ func TestDraftSurvivesClosing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws2.close()
+	settleWorklist(t, ws2, h.q)
 	ws2.openStudy(uid)
 	if got := ws2.viewer.report.findings.Text; got != text {
 		t.Errorf("findings after reopening: %q; want %q", got, text)
@@ -235,3 +239,35 @@ func (b *slowBody) Read(p []byte) (int, error) {
 }
 
 func (b *slowBody) Close() error { return b.r.Close() }
+
+// TestSyncLoopSnapshotsLoseNoStudy: events that come faster than the UI
+// takes them fold into one snapshot that still names every study changed,
+// the progress of each, and the note, with the newest lasting state.
+func TestSyncLoopSnapshotsLoseNoStudy(t *testing.T) {
+	l := newSyncLoop(nil, time.Hour, nil)
+	l.event(tsync.Event{Kind: tsync.StudyState, StudyUID: "1.2.3", State: tsync.StateDownloading, Done: 1, Total: 4})
+	l.event(tsync.Event{Kind: tsync.Problem, Err: errors.New("disk nearly full")})
+	l.event(tsync.Event{Kind: tsync.StudyProgress, StudyUID: "1.2.4", Done: 2, Total: 8})
+	l.event(tsync.Event{Kind: tsync.Connectivity, Online: true})
+	select {
+	case <-l.wake:
+	default:
+		t.Fatal("no snapshot signalled")
+	}
+	ev := l.take()
+	if !slices.Contains(ev.Changed, "1.2.3") {
+		t.Errorf("changed %v; want the study whose state changed first", ev.Changed)
+	}
+	want := map[string]Progress{"1.2.3": {1, 4}, "1.2.4": {2, 8}}
+	if !maps.Equal(ev.Progress, want) {
+		t.Errorf("progress %v; want %v", ev.Progress, want)
+	}
+	if ev.Message != "disk nearly full" || !ev.Online {
+		t.Errorf("message %q online %v; want the note and the newest state", ev.Message, ev.Online)
+	}
+	// Taken once: the next snapshot carries only what came after.
+	l.event(tsync.Event{Kind: tsync.Evicted, StudyUID: "1.2.5"})
+	if ev := l.take(); !slices.Equal(ev.Changed, []string{"1.2.5"}) || ev.Progress != nil || ev.Message != "" || !ev.Online {
+		t.Errorf("second snapshot: changed %v progress %v message %q online %v", ev.Changed, ev.Progress, ev.Message, ev.Online)
+	}
+}

@@ -125,3 +125,91 @@ func TestConcurrentNewestWins(t *testing.T) {
 	}
 	t.Logf("%d values put, %d taken", n, takes)
 }
+
+// union merges sets of ints: a Put adds its members to those not yet taken.
+func union(pending, v map[int]bool) map[int]bool {
+	for k := range v {
+		pending[k] = true
+	}
+	return pending
+}
+
+func TestMerging(t *testing.T) {
+	tests := []struct {
+		name string
+		puts [][]int // Puts before the Take
+		want []int   // what the Take holds
+	}{
+		{"one put", [][]int{{1}}, []int{1}},
+		{"a burst folds into one", [][]int{{1}, {2}, {3}}, []int{1, 2, 3}},
+		{"overlapping puts", [][]int{{1, 2}, {2, 3}}, []int{1, 2, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMerging(union)
+			for _, p := range tt.puts {
+				s := map[int]bool{}
+				for _, k := range p {
+					s[k] = true
+				}
+				m.Put(s)
+			}
+			got, ok := m.Take()
+			if !ok || len(got) != len(tt.want) {
+				t.Fatalf("Take = %v, %v; want %v", got, ok, tt.want)
+			}
+			for _, k := range tt.want {
+				if !got[k] {
+					t.Fatalf("Take = %v; want %v", got, tt.want)
+				}
+			}
+			if v, ok := m.Take(); ok {
+				t.Fatalf("a second Take found %v", v)
+			}
+		})
+	}
+}
+
+// TestMergingConcurrentLosesNothing runs two producers and a taker at once
+// (under -race in make test): every member put is taken exactly once, though
+// the taker takes far fewer times than the producers put.
+func TestMergingConcurrentLosesNothing(t *testing.T) {
+	const n = 10000
+	m := NewMerging(union)
+	var wg sync.WaitGroup
+	for p := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range n {
+				m.Put(map[int]bool{p*n + i: true})
+			}
+		}()
+	}
+	seen := map[int]bool{}
+	takes := 0
+	deadline := time.After(20 * time.Second)
+	for len(seen) < 2*n {
+		select {
+		case <-m.Ready():
+		case <-deadline:
+			t.Fatalf("%d of %d members taken", len(seen), 2*n)
+		}
+		v, ok := m.Take()
+		if !ok {
+			continue
+		}
+		takes++
+		for k := range v {
+			if seen[k] {
+				t.Fatalf("member %d taken twice", k)
+			}
+			seen[k] = true
+		}
+	}
+	wg.Wait()
+	if v, ok := m.Take(); ok {
+		t.Errorf("%v left after every member was taken", v)
+	}
+	t.Logf("%d puts, %d takes", 2*n, takes)
+}
