@@ -111,7 +111,7 @@ func preferencesConfig(prefs fyne.Preferences, conf config.Config) config.Config
 // settingsForm is the Settings dialog's widgets.
 type settingsForm struct {
 	url, user, secret, tokenFile, caFile        *widget.Entry
-	tokenURL, clientID, scopes                  *widget.Entry
+	issuer, tokenURL, clientID, scopes          *widget.Entry
 	reader, org, query, assigned, priors, limit *widget.Entry
 	stat, high, routine, retention              *widget.Entry
 	auth, worklist                              *widget.Select
@@ -137,6 +137,7 @@ func newSettingsForm(c config.Config) *settingsForm {
 		secret:    widget.NewPasswordEntry(),
 		tokenFile: entry(c.TokenFile, "a file (chmod 600) holding a bearer token"),
 		caFile:    entry(c.CAFile, "extra trusted CA certificates (PEM)"),
+		issuer:    entry("", "https://login.example.org (sign-in at the archive's provider)"),
 		tokenURL:  entry("", "https://login.example.org/token"),
 		clientID:  entry("", ""),
 		scopes:    entry("", "space-separated"),
@@ -154,6 +155,7 @@ func newSettingsForm(c config.Config) *settingsForm {
 		}(), "keep until evicted"),
 	}
 	if c.OAuth2 != nil {
+		f.issuer.SetText(c.OAuth2.Issuer)
 		f.tokenURL.SetText(c.OAuth2.TokenURL)
 		f.clientID.SetText(c.OAuth2.ClientID)
 		f.scopes.SetText(strings.Join(c.OAuth2.Scopes, " "))
@@ -194,6 +196,7 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("User", f.user),
 		widget.NewFormItem("Password / token / client secret", f.secret),
 		widget.NewFormItem("Token file", f.tokenFile),
+		widget.NewFormItem("OAuth2 issuer (sign-in)", f.issuer),
 		widget.NewFormItem("OAuth2 token URL", f.tokenURL),
 		widget.NewFormItem("OAuth2 client ID", f.clientID),
 		widget.NewFormItem("OAuth2 scopes", f.scopes),
@@ -234,14 +237,11 @@ func (f *settingsForm) apply(base config.Config) (config.Config, error) {
 	c.AssignedAttribute = strings.TrimSpace(f.assigned.Text)
 	c.Password, c.Token, c.OAuth2 = "", "", nil
 	if c.Auth == "oauth2" {
-		c.OAuth2 = &config.OAuth2{TokenURL: strings.TrimSpace(f.tokenURL.Text), ClientID: strings.TrimSpace(f.clientID.Text),
-			Scopes: strings.Fields(f.scopes.Text)}
-		if base.OAuth2 != nil {
-			// What Settings do not show (the issuer a sign-in uses) stays.
-			o := *base.OAuth2
-			o.TokenURL, o.ClientID, o.Scopes = c.OAuth2.TokenURL, c.OAuth2.ClientID, c.OAuth2.Scopes
-			c.OAuth2 = &o
-		}
+		// With an issuer the reader signs in at the provider (the sign-in
+		// panel below); without one the token URL's client credentials
+		// grant stands for the workstation.
+		c.OAuth2 = &config.OAuth2{Issuer: strings.TrimSpace(f.issuer.Text), TokenURL: strings.TrimSpace(f.tokenURL.Text),
+			ClientID: strings.TrimSpace(f.clientID.Text), Scopes: strings.Fields(f.scopes.Text)}
 	}
 	if p := secretOf(&c); p != nil {
 		*p = f.secret.Text

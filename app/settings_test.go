@@ -114,6 +114,18 @@ func (la *liveApp) waitRow(t *testing.T, uid, archive string) worklist.Row {
 	}
 }
 
+// waitFor runs the UI queue until cond holds.
+func (la *liveApp) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for la.q.runPending(); !cond(); la.q.runPending() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: never; status %q", what, la.ws.status.message.Text)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (la *liveApp) cell(uid string, col int) string {
 	for _, r := range la.ws.worklist.view.All {
 		if r.UID == uid {

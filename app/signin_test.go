@@ -13,6 +13,7 @@ import (
 
 	"teleread/cache"
 	tsync "teleread/sync"
+	"teleread/sync/config"
 	"teleread/sync/oidctest"
 	"teleread/sync/orthanctest"
 	"teleread/sync/signin"
@@ -130,5 +131,69 @@ func TestAppSignInSyncs(t *testing.T) {
 	waitFor("the panel says signed out", func() bool { return strings.Contains(panel.status.Text, "Not signed in") })
 	if len(p.Revoked()) != 1 {
 		t.Errorf("sign-out revoked %d tokens at the provider, want 1", len(p.Revoked()))
+	}
+}
+
+// TestSettingsIssuerTakesEffect: Settings switch a running app from an
+// archive with a password to one behind an OpenID provider (issuer, client ID
+// and scopes typed into the form). On Save the file names the issuer, client
+// and scopes; the app at once says it is not signed in to that issuer, and a
+// sign-in from Settings' panel syncs the reader's study from the new archive,
+// without a restart.
+func TestSettingsIssuerTakesEffect(t *testing.T) {
+	useMemKeyring(t)
+	const reader = "Doe^Jane"
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus")) // the sealed store
+	srv1, first, path := configuredArchive(t, reader, "ct_small_explicit_le.dcm")
+	srv2 := orthanctest.New(t, orthanctest.Options{})
+	src := filepath.Join(samplesDir(t), "mr_small_explicit_le.dcm")
+	srv2.MustUploadFiles(t, src)
+	second, err := srv2.CopyStudy(studyUIDOf(t, src), map[string]string{"NameOfPhysiciansReadingStudy": reader, "StudyDate": "20261127"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := oidctest.New(t, oidctest.Options{})
+	guard := p.Guard(t, srv2.URL)
+	old := signin.OpenBrowser
+	signin.OpenBrowser = oidctest.Browser{User: "reader", Password: "reader-pass"}.Open
+	defer func() { signin.OpenBrowser = old }()
+	t.Setenv("TELEREAD_CONFIG", path)
+	la := startLiveApp(t, t.TempDir())
+	la.waitRow(t, first, srv1.DICOMwebURL)
+
+	base, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newSettingsForm(base)
+	f.url.SetText(guard.URL + "/dicom-web")
+	f.auth.SetSelected("oauth2")
+	f.issuer.SetText(p.Issuer)
+	f.clientID.SetText(p.ClientID)
+	f.scopes.SetText("openid profile offline_access")
+	conf, err := f.apply(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	la.ws.saveSettings(path, conf)
+	la.waitFor(t, "the status bar asks to sign in to the new archive", func() bool {
+		return strings.Contains(la.ws.status.message.Text, "Sign in")
+	})
+	saved, err := config.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := saved.OAuth2; o == nil || o.Issuer != p.Issuer || o.ClientID != p.ClientID || strings.Join(o.Scopes, " ") != "openid profile offline_access" {
+		t.Fatalf("the file's oauth2 after Save: %+v", saved.OAuth2)
+	}
+
+	la.ws.showSettings()
+	la.waitFor(t, "Settings show the new issuer's sign-in panel", func() bool {
+		return la.ws.signIn != nil && la.ws.signIn.s.Issuer() == p.Issuer
+	})
+	test.Tap(la.ws.signIn.signIn)
+	la.waitRow(t, second, guard.URL+"/dicom-web")
+	if guard.Accepted() == 0 {
+		t.Errorf("no request reached the new archive with a token")
 	}
 }
