@@ -162,6 +162,9 @@ func bench(cfg benchConfig) (benchResult, error) {
 func benchScript(ws *workstation, cfg benchConfig, res *benchResult) error {
 	do := fyne.DoAndWait
 	m := ws.cfg.Metrics
+	if err := waitWorklistShown(ws); err != nil {
+		return err
+	}
 	time.Sleep(500 * time.Millisecond) // the window maps and paints the worklist
 	do(func() {
 		sz, sc := ws.win.Canvas().Size(), ws.win.Canvas().Scale()

@@ -125,7 +125,7 @@ func TestComparePriorScrollsByPosition(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			h.ws.reloadWorklist()
+			h.reloadWorklist()
 			h.ws.openStudy(cur)
 			h.settle()
 			s := h.ws.viewer

@@ -40,7 +40,7 @@ func TestDragSeriesIntoViewport(t *testing.T) {
 	if sum := h.cache.ImportPaths([]string{dir}, nil); sum.Imported != 11 {
 		t.Fatalf("import: %+v", sum)
 	}
-	h.ws.reloadWorklist()
+	h.reloadWorklist()
 	h.ws.openStudy(study)
 	h.settle()
 	s := h.ws.viewer

@@ -93,7 +93,28 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(ws.close)
 	w.Resize(fyne.NewSize(1400, 900))
 	h.ws = ws
+	settleWorklist(t, ws, q)
 	return h
+}
+
+// settleWorklist runs queued UI work until the worklist shows the answer to
+// every reload asked for (the rows are read off the UI goroutine).
+func settleWorklist(t testing.TB, ws *workstation, q *uiQueue) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for q.runPending(); !ws.rows.settled(); q.runPending() {
+		if time.Now().After(deadline) {
+			t.Fatal("the worklist was never read")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// reloadWorklist reads the worklist again and waits until it is shown.
+func (h *harness) reloadWorklist() {
+	h.t.Helper()
+	h.ws.reloadWorklist()
+	settleWorklist(h.t, h.ws, h.q)
 }
 
 // settle runs queued UI work until the active viewport shows its newest request.

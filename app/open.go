@@ -131,15 +131,22 @@ func (ws *workstation) openPaths(paths []string) {
 // openDone lists the opened studies and shows the first, unless the reader
 // opened another study meanwhile.
 func (ws *workstation) openDone(res openResult, opened int) {
-	ws.imports--
-	ws.lastOpen = res
 	if ws.closed {
+		ws.imports--
 		return
 	}
+	// The import is done when the worklist lists what it brought.
+	ws.reloadWorklist(func() { ws.listImported(res, opened) })
+}
+
+// listImported says what an import brought, once the worklist lists it, and
+// opens the study it lists first.
+func (ws *workstation) listImported(res openResult, opened int) {
+	ws.imports--
+	ws.lastOpen = res
 	if res.err != nil {
 		ws.status.setMessage(res.err.Error())
 	}
-	ws.reloadWorklist()
 	sum := res.sum
 	msg := fmt.Sprintf("Opened %s (shared): %d files imported, %d already cached", plural(len(res.studies), "study", "studies"),
 		sum.Imported, sum.AlreadyPresent)

@@ -25,8 +25,9 @@ func TestOpenStudiesAtStart(t *testing.T) {
 	if err != nil || len(studies) < 2 {
 		t.Fatalf("%d sample studies (%v), want two or more", len(studies), err)
 	}
+	q := &uiQueue{}
 	old := ui
-	ui = (&uiQueue{}).push
+	ui = q.push
 	defer func() { ui = old }()
 	start := func(t *testing.T, open []string) *workstation {
 		a := test.NewTempApp(t)
@@ -39,6 +40,7 @@ func TestOpenStudiesAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(ws.close)
+		settleWorklist(t, ws, q)
 		return ws
 	}
 

@@ -216,8 +216,8 @@ func partialStudyScenario(rw *realWindow) {
 	// Ctrl+Enter comes from the viewer, not a report field.
 	store([]string{filepath.Join(rw.samples, "mr_small_explicit_le.dcm")})
 	var mr cache.Study
+	rw.reloadWorklist()
 	rw.do(func() {
-		rw.ws.reloadWorklist()
 		for _, s := range rw.ws.worklist.view.Rows {
 			if s.UID != uid {
 				mr.StudyInstanceUID = s.UID

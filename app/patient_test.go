@@ -107,7 +107,7 @@ func TestEmptyViewportPaintsOnlyItsHint(t *testing.T) {
 	if sum := h.cache.ImportPaths([]string{dir}, nil); sum.Imported != 8 {
 		t.Fatalf("import: %+v", sum)
 	}
-	h.ws.reloadWorklist()
+	h.reloadWorklist()
 	var us string
 	for _, r := range h.ws.worklist.view.Rows {
 		if strings.Contains(r.Modalities, "US") {
@@ -224,7 +224,7 @@ func TestOtherPatientIsNeverPairedAndAsksFirst(t *testing.T) {
 	if err := h.cache.PutWorkItem(other, "demo", "prior", cur, 2, map[string]string{"PatientID": "TLR-OTH-2"}); err != nil {
 		t.Fatal(err)
 	}
-	h.ws.reloadWorklist()
+	h.reloadWorklist()
 	h.openFromWorklist(cur)
 	s := h.ws.viewer
 	left, right := s.viewports[0], s.viewports[1]

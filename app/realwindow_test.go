@@ -114,6 +114,10 @@ func runGUIScenario(name string) error {
 		defer close(done)
 		defer fyne.Do(a.Quit)
 		<-started
+		if err := waitWorklistShown(ws); err != nil {
+			rw.errorf("%v", err)
+			return
+		}
 		defer func() {
 			if r := recover(); r != nil && r != errScenarioStopped {
 				panic(r)
@@ -127,6 +131,19 @@ func runGUIScenario(name string) error {
 		return fmt.Errorf("%d failures:\n%s", len(rw.failed), strings.Join(rw.failed, "\n"))
 	}
 	return nil
+}
+
+// waitWorklistShown waits in a real window until the worklist shows the
+// answer to every reload asked for (rows are read off the UI goroutine).
+func waitWorklistShown(ws *workstation) error {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		ok := false
+		fyne.DoAndWait(func() { ok = ws.rows.settled() })
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("the worklist was never read")
 }
 
 // errScenarioStopped ends a scenario at a failure it cannot go on from.
@@ -159,6 +176,12 @@ func (rw *realWindow) waitUntil(what string, d time.Duration, cond func() bool) 
 			rw.fatalf("timed out after %v waiting for %s", d, what)
 		}
 	}
+}
+
+// reloadWorklist reads the worklist again and waits until it is shown.
+func (rw *realWindow) reloadWorklist() {
+	rw.do(func() { rw.ws.reloadWorklist() })
+	rw.waitUntil("the worklist read again", 20*time.Second, func() bool { return rw.ws.rows.settled() })
 }
 
 // waitShown waits until the active viewport has painted its newest request.

@@ -302,6 +302,9 @@ func xdo(args ...string) error {
 func screenScript(ws *workstation, out string) error {
 	do := fyne.DoAndWait
 	rep := screenReport{Skip: map[string][][4]int{}}
+	if err := waitWorklistShown(ws); err != nil {
+		return err
+	}
 	// Without a window manager the GL viewport can lag the window's first
 	// size: a resize to another size once shown sets both (the viewer needs
 	// more than 1536 wide, so the viewer never resizes the window again).

@@ -60,6 +60,7 @@ func TestWorklistStatFirstAndOverdue(t *testing.T) {
 	}
 	focused := h.win.Canvas().Focused()
 	h.ws.applyStatus(StatusEvent{StudyChanged: last})
+	settleWorklist(t, h.ws, h.q)
 	first := h.ws.worklist.view.Rows[0]
 	if first.UID != last || worklist.PriorityName(first.Priority) != "STAT" {
 		t.Fatalf("first row = %s priority %d, want the STAT study %s", first.UID, first.Priority, last)

@@ -292,6 +292,9 @@ func runGUIScript(home, out, samples string) error {
 func guiScript(ws *workstation, out string) error {
 	rep := guiReport{Renderer: ws.cfg.Renderer.String()}
 	do := fyne.DoAndWait
+	if err := waitWorklistShown(ws); err != nil {
+		return err
+	}
 	shot := func(name string) error {
 		time.Sleep(300 * time.Millisecond) // let the window paint what was posted
 		var w, h int

@@ -39,7 +39,7 @@ func TestWorklistCellsStayInTheirColumn(t *testing.T) {
 	if sum := h.cache.ImportPaths([]string{dir}, nil); sum.Imported != 1 {
 		t.Fatalf("import: %+v", sum)
 	}
-	h.ws.reloadWorklist()
+	h.reloadWorklist()
 	row := h.ws.worklist.view.IndexOf(uid)
 	h.ws.worklist.table.ScrollTo(widget.TableCellID{Row: row, Col: worklist.ColDescription})
 	h.q.runPending()

@@ -25,6 +25,7 @@ type workstation struct {
 	bridge *bridge
 
 	worklist *worklistScreen
+	rows     *worklistLoader // reads the worklist off the UI goroutine
 	viewer   *viewerScreen
 	status   *statusBar
 	body     *fyne.Container
@@ -63,16 +64,18 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 	w.Canvas().SetOnTypedKey(ws.typedKey)
 	w.Canvas().SetOnTypedRune(ws.typedRune)
 	ws.installSignShortcut()
-	if err := ws.reloadWorklist(); err != nil {
-		return nil, err
-	}
+	ws.rows = newWorklistLoader(func() ([]worklist.Row, error) { return worklist.Load(cfg.Cache) }, ws.showRows)
+	// The studies asked for on the command line open once the worklist
+	// says which of them it lists first.
+	ws.reloadWorklist(func() {
+		if uid := ws.firstListed(cfg.OpenStudies); uid != "" && ws.opened == 0 {
+			ws.openStudy(uid)
+		}
+	})
 	ws.bridge.forward(cfg.Status, ws.applyStatus)
 	ws.updateStatus()
 	if confErr != nil {
 		ws.status.setMessage(confErr.Error())
-	}
-	if uid := ws.firstListed(cfg.OpenStudies); uid != "" {
-		ws.openStudy(uid)
 	}
 	// The worklist's "time since assigned" and due columns age while it is
 	// on screen: a study turns overdue without any sync event.
@@ -98,6 +101,7 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 func (ws *workstation) close() {
 	ws.closed = true
 	close(ws.stopTicker)
+	ws.rows.close()
 	ws.viewer.report.flush()
 	ws.viewer.report.close()
 	ws.stopSync()
@@ -131,15 +135,17 @@ func (ws *workstation) stopSync() {
 	}
 }
 
-// reloadWorklist reads the worklist again; the selection and focus stay.
-func (ws *workstation) reloadWorklist() error {
-	rows, err := worklist.Load(ws.cfg.Cache)
-	if err != nil {
-		ws.status.setMessage(err.Error())
-		return err
+// reloadWorklist has the worklist read again, off the UI goroutine; the
+// selection and focus stay. Each then runs once the rows read are shown.
+func (ws *workstation) reloadWorklist(then ...func()) { ws.rows.reload(then...) }
+
+// showRows shows rows the loader read (UI goroutine).
+func (ws *workstation) showRows(a worklistRows) {
+	if a.err != nil {
+		ws.status.setMessage(a.err.Error())
+		return
 	}
-	ws.worklist.setRows(rows)
-	return nil
+	ws.worklist.setRows(a.rows)
 }
 
 // applyStatus shows a sync event. A changed study refreshes the worklist rows but
