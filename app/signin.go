@@ -36,17 +36,31 @@ func signInMessage(err error) string {
 }
 
 // signInPanel says who is signed in to the archive's provider and when the
-// access token and the session expire, with Sign in (the system browser)
-// and Sign out. It is a widget of its own so that Settings can place it.
+// access token and the session expire, with Sign in (the system browser),
+// Sign in on another device (the device authorization grant, RFC 8628: a
+// code to enter at the provider from any device with a browser), Cancel
+// while either waits, and Sign out. It is a widget of its own so that
+// Settings can place it.
 type signInPanel struct {
 	s        *signin.Session
 	changed  func()      // after a sign-in or sign-out: reconnect
 	showErr  func(error) // on the UI goroutine
 	status   *widget.Label
 	signIn   *widget.Button
+	device   *widget.Button
+	cancel   *widget.Button
 	signOut  *widget.Button
 	content  fyne.CanvasObject
 	inFlight context.CancelFunc
+	stopped  bool // Cancel ended the sign-in in flight
+
+	// The device sign-in's code and where to enter it, shown while it
+	// waits: selectable, and each with a button that copies it.
+	code     *widget.Label
+	uri      *widget.Label
+	copyCode *widget.Button
+	copyURI  *widget.Button
+	codeBox  *fyne.Container
 }
 
 // newSignInPanel returns the panel of s; changed runs after the session
@@ -55,8 +69,22 @@ func newSignInPanel(s *signin.Session, changed func(), showErr func(error)) *sig
 	p := &signInPanel{s: s, changed: changed, showErr: showErr, status: widget.NewLabel("")}
 	p.status.Wrapping = fyne.TextWrapWord
 	p.signIn = widget.NewButton("Sign in", p.startSignIn)
+	p.device = widget.NewButton("Sign in on another device", p.startDeviceSignIn)
+	p.cancel = widget.NewButton("Cancel", p.stop)
+	p.cancel.Hide()
 	p.signOut = widget.NewButton("Sign out", p.startSignOut)
-	p.content = container.NewVBox(p.status, container.NewHBox(p.signIn, p.signOut))
+	p.code = &widget.Label{Selectable: true, TextStyle: fyne.TextStyle{Monospace: true}}
+	p.uri = &widget.Label{Selectable: true}
+	p.code.ExtendBaseWidget(p.code)
+	p.uri.ExtendBaseWidget(p.uri)
+	p.copyCode = widget.NewButton("Copy code", func() { fyne.CurrentApp().Clipboard().SetContent(p.code.Text) })
+	p.copyURI = widget.NewButton("Copy address", func() { fyne.CurrentApp().Clipboard().SetContent(p.uri.Text) })
+	p.codeBox = container.NewVBox(
+		widget.NewLabel("On a device with a browser, open this address and enter the code:"),
+		container.NewBorder(nil, nil, nil, p.copyURI, p.uri),
+		container.NewBorder(nil, nil, nil, p.copyCode, p.code))
+	p.codeBox.Hide()
+	p.content = container.NewVBox(p.status, p.codeBox, container.NewHBox(p.signIn, p.device, p.cancel, p.signOut))
 	p.refresh()
 	return p
 }
@@ -78,8 +106,12 @@ func (p *signInPanel) refresh() {
 		p.signIn.Enable()
 		p.signOut.Enable()
 	}
+	p.device.Enable()
+	p.cancel.Hide()
 	if p.inFlight != nil {
 		p.signIn.Disable()
+		p.device.Disable()
+		p.cancel.Show()
 	}
 }
 
@@ -101,27 +133,74 @@ func describeSession(st signin.Status) string {
 // startSignIn opens the browser at the provider and waits (off the UI
 // goroutine) for the sign-in to come back, at most ten minutes.
 func (p *signInPanel) startSignIn() {
+	p.begin(10*time.Minute, "Signing in: continue in the browser that opened…", func(ctx context.Context) error {
+		_, err := p.s.Login(ctx, signin.OpenBrowser)
+		return err
+	})
+}
+
+// startDeviceSignIn asks the provider for a device code, shows it with the
+// address to enter it at, and polls (off the UI goroutine) until the reader
+// approved it on another device, the code expired, or Cancel.
+func (p *signInPanel) startDeviceSignIn() {
+	p.begin(30*time.Minute, "Asking "+p.s.Issuer()+" for a code…", func(ctx context.Context) error {
+		_, err := p.s.LoginDevice(ctx, func(dc signin.DeviceCode) { ui(func() { p.showCode(dc) }) })
+		return err
+	})
+}
+
+// showCode shows a device sign-in's code while it waits.
+func (p *signInPanel) showCode(dc signin.DeviceCode) {
+	if p.inFlight == nil {
+		return // cancelled meanwhile
+	}
+	p.uri.SetText(dc.VerificationURI)
+	p.code.SetText(dc.UserCode)
+	p.codeBox.Show()
+	msg := "Waiting for the code to be entered at " + dc.VerificationURI
+	if !dc.Expiry.IsZero() {
+		msg += " (it expires " + dc.Expiry.Local().Format("15:04") + ")"
+	}
+	p.status.SetText(msg + "…")
+}
+
+// begin runs login off the UI goroutine with a deadline, the panel showing
+// note meanwhile; Cancel stops it. A sign-in already under way wins.
+func (p *signInPanel) begin(limit time.Duration, note string, login func(context.Context) error) {
 	if p.inFlight != nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	p.inFlight = cancel
-	p.status.SetText("Signing in: continue in the browser that opened…")
-	p.signIn.Disable()
-	open := signin.OpenBrowser
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	p.inFlight, p.stopped = cancel, false
+	p.refresh() // the buttons: Cancel instead of the sign-ins
+	p.status.SetText(note)
 	go func() {
-		_, err := p.s.Login(ctx, open)
+		err := login(ctx)
 		ui(func() {
 			cancel()
 			p.inFlight = nil
+			p.codeBox.Hide()
+			p.code.SetText("")
+			p.uri.SetText("")
 			p.refresh()
-			if err != nil {
+			switch {
+			case err != nil && p.stopped:
+				p.status.SetText(p.status.Text + "\nSign-in cancelled.")
+			case err != nil:
 				p.showErr(err)
-				return
+			default:
+				p.changed()
 			}
-			p.changed()
 		})
 	}()
+}
+
+// stop cancels the sign-in in flight (the browser's or the device's).
+func (p *signInPanel) stop() {
+	if p.inFlight != nil {
+		p.stopped = true
+		p.inFlight()
+	}
 }
 
 // startSignOut revokes the session at the provider and deletes it here.
