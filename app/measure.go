@@ -28,9 +28,9 @@ func (v *viewport) measureDrag(pos fyne.Position, delta fyne.Delta) {
 	if !ok {
 		return
 	}
-	if v.drawing == nil || v.drawing.kind != v.ws.tool || (v.drawing.kind == toolAngle && len(v.drawing.pts) >= 2 && v.button == 0) {
+	if v.drawing == nil || v.drawing.kind != v.host.activeTool() || (v.drawing.kind == toolAngle && len(v.drawing.pts) >= 2 && v.button == 0) {
 		start, _ := v.imagePoint(pos.Subtract(fyne.NewPos(delta.DX, delta.DY)))
-		v.drawing = &measurement{kind: v.ws.tool, pts: []viewer.ImagePoint{start, p}}
+		v.drawing = &measurement{kind: v.host.activeTool(), pts: []viewer.ImagePoint{start, p}}
 	} else {
 		v.drawing.pts[len(v.drawing.pts)-1] = p
 	}

@@ -47,15 +47,13 @@ func overlayLines(v *viewport) [4][]overlayLine {
 	add(0, format.AgeSex(ds.String(dataset.PatientBirthDate), who.StudyDate, ds.String(dataset.PatientSex)))
 
 	// Another patient's image is marked by the viewport's red banner.
-	if s := v.ws.viewer; s != nil && who.PatientID == s.study.PatientID && who.StudyUID != s.study.StudyInstanceUID {
+	if study, patient := v.host.openStudy(); who.PatientID == patient && who.StudyUID != study {
 		warn(1, "PRIOR")
 	}
-	if s := v.ws.viewer; s != nil {
-		// Until every instance the archive counts is here, the reader is
-		// told, in the study's corner, how much is.
-		if c := s.completenessOf(v.study); !c.Complete() {
-			warn(1, "incomplete "+c.Fraction())
-		}
+	// Until every instance the archive counts is here, the reader is told,
+	// in the study's corner, how much is.
+	if c := v.host.completenessOf(v.study); !c.Complete() {
+		warn(1, "incomplete "+c.Fraction())
 	}
 	// Pixels that are not the original ones are said so, whatever else the
 	// corner holds: a reader must not measure or rule out on them unaware.
@@ -116,7 +114,7 @@ func overlayLines(v *viewport) [4][]overlayLine {
 		}
 		s := fmt.Sprintf("Cine %s  x%.2g  %v", state, v.cineSpeed, v.cineMode)
 		add(3, s)
-		if shown, dropped := v.ws.cfg.Metrics.Cine(); v.playing() || shown > 0 {
+		if shown, dropped := v.metrics.Cine(); v.playing() || shown > 0 {
 			add(3, fmt.Sprintf("shown %d  dropped %d", shown, dropped))
 		}
 	}

@@ -19,7 +19,7 @@ func (s *viewerScreen) completenessOf(uid string) cache.Completeness {
 	if c, ok := s.complete[uid]; ok {
 		return c
 	}
-	c, err := s.ws.cfg.Cache.StudyCompleteness(uid)
+	c, err := s.store.StudyCompleteness(uid)
 	if err != nil {
 		return cache.Completeness{}
 	}
@@ -38,9 +38,9 @@ func (s *viewerScreen) studyChanged(uid string) {
 		return
 	}
 	old, known := s.complete[uid]
-	c, err := s.ws.cfg.Cache.StudyCompleteness(uid)
+	c, err := s.store.StudyCompleteness(uid)
 	if err != nil {
-		s.ws.status.setMessage(err.Error())
+		s.host.note(err.Error())
 		return
 	}
 	if s.complete == nil {
@@ -49,7 +49,7 @@ func (s *viewerScreen) studyChanged(uid string) {
 	s.complete[uid] = c
 	if !known || c.Have != old.Have {
 		if err := s.growStacks(uid); err != nil {
-			s.ws.status.setMessage(err.Error())
+			s.host.note(err.Error())
 		}
 	}
 	for _, vp := range s.viewports {
@@ -74,7 +74,7 @@ func (s *viewerScreen) growStacks(uid string) error {
 	default:
 		return nil
 	}
-	fresh, err := loadStacks(s.ws.cfg.Cache, uid)
+	fresh, err := loadStacks(s.store, uid)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,11 @@ func (s *viewerScreen) growStacks(uid string) error {
 		}
 		delete(bySeries, f.Series.SeriesInstanceUID)
 		st.Series = f.Series
-		if s.restack(st, f.Items) {
+		items := f.Items
+		if uid == s.study.StudyInstanceUID {
+			items = s.withListed(st.Series.SeriesInstanceUID, items)
+		}
+		if s.restack(st, items) {
 			grown = true
 		}
 		out = append(out, st)
@@ -106,6 +110,9 @@ func (s *viewerScreen) growStacks(uid string) error {
 		}
 	}
 	*stacks = out
+	if uid == s.study.StudyInstanceUID && added {
+		s.listMissing(out) // a series that arrived: its slices not here yet
+	}
 	if uid == s.study.StudyInstanceUID && !s.comparing {
 		// A viewport left empty for want of a series gets the one that
 		// arrived, as a layout change would give it.

@@ -120,22 +120,22 @@ func (s *viewerScreen) compare() {
 		return
 	}
 	if s.prior == nil {
-		s.ws.status.setMessage("No prior of this patient in the cache")
+		s.host.note("No prior of this patient in the cache")
 		return
 	}
 	if s.prior.PatientID != s.study.PatientID {
 		return // priors are chosen by Patient ID when the study opens; never pair two patients
 	}
 	if s.priorStacks == nil {
-		st, err := loadStacks(s.ws.cfg.Cache, s.prior.StudyInstanceUID)
+		st, err := loadStacks(s.store, s.prior.StudyInstanceUID)
 		if err != nil {
-			s.ws.status.setMessage("Prior: " + err.Error())
+			s.host.note("Prior: " + err.Error())
 			return
 		}
 		s.priorStacks = st
 	}
 	if len(s.priorStacks) == 0 || len(s.stacks) == 0 {
-		s.ws.status.setMessage("The prior has no images to show")
+		s.host.note("The prior has no images to show")
 		return
 	}
 	cur, idx := s.stacks[0], 0
@@ -152,8 +152,8 @@ func (s *viewerScreen) compare() {
 	s.setActive(s.viewports[0])
 	s.buildThumbs()
 	s.syncCompareButtons()
-	s.ws.status.setMessage(fmt.Sprintf("Comparing with the prior of %s (%s)", format.Date(s.prior.StudyDate), s.prior.StudyDescription))
-	s.ws.focusViewer()
+	s.host.note(fmt.Sprintf("Comparing with the prior of %s (%s)", format.Date(s.prior.StudyDate), s.prior.StudyDescription))
+	s.host.focusViewer()
 }
 
 // offerOther says why the study the worklist lists as its prior is not
@@ -161,12 +161,12 @@ func (s *viewerScreen) compare() {
 // marked as another patient's: a reader who knows both IDs are one patient
 // may drag one into a viewport, and is asked to confirm.
 func (s *viewerScreen) offerOther() {
-	s.ws.status.setMessage(fmt.Sprintf("Not compared: the listed prior of %s has Patient ID %s, this study %s",
+	s.host.note(fmt.Sprintf("Not compared: the listed prior of %s has Patient ID %s, this study %s",
 		format.Date(s.other.StudyDate), orNone(s.other.PatientID, "(none)"), orNone(s.study.PatientID, "(none)")))
 	if s.otherStacks == nil {
-		st, err := loadStacks(s.ws.cfg.Cache, s.other.StudyInstanceUID)
+		st, err := loadStacks(s.store, s.other.StudyInstanceUID)
 		if err != nil {
-			s.ws.status.setMessage("Listed prior: " + err.Error())
+			s.host.note("Listed prior: " + err.Error())
 			return
 		}
 		s.otherStacks = st
@@ -192,7 +192,7 @@ func (s *viewerScreen) endCompare() {
 	s.setLayout(0)
 	s.buildThumbs()
 	s.syncCompareButtons()
-	s.ws.focusViewer()
+	s.host.focusViewer()
 }
 
 // toggleLink links or unlinks the two viewports' scrolling. Linking again keeps
@@ -207,7 +207,7 @@ func (s *viewerScreen) toggleLink() {
 		s.link = reading.LinkAt(l.st, r.st, l.index, r.index)
 	}
 	s.syncCompareButtons()
-	s.ws.focusViewer()
+	s.host.focusViewer()
 }
 
 // moved makes the linked viewport follow one whose image changed.

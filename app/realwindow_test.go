@@ -32,13 +32,15 @@ const guiScenarioEnv = "TELEREAD_GUI_SCENARIO"
 // guiScenarios are the scenarios by name.
 var guiScenarios = map[string]func(*realWindow){
 	"partial-study": partialStudyScenario,
+	"missing-slice": missingSliceScenario,
 	"sealed-index":  sealedIndexScenario,
 }
 
 // runInRealWindow runs a scenario in a child process and fails t with the
 // child's output when the scenario reports a failure. It returns the child's
-// home (the cache is its "cache" folder).
-func runInRealWindow(t *testing.T, name string) string {
+// home (the cache is its "cache" folder). env is added to the child's
+// environment (NAME=value).
+func runInRealWindow(t *testing.T, name string, env ...string) string {
 	t.Helper()
 	if os.Getenv("DISPLAY") == "" {
 		if os.Getenv("CI") == "true" {
@@ -56,6 +58,7 @@ func runInRealWindow(t *testing.T, name string) string {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), guiScenarioEnv+"="+name, "TELEREAD_GUI_SAMPLES="+samples,
 		"TELEREAD_GUI_HOME="+home, "HOME="+t.TempDir(), "FYNE_SCALE=1", "LANG=en_US.UTF-8")
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if l != "" {

@@ -94,7 +94,7 @@ func newThumb(s *viewerScreen, i int, study string, st *reading.Stack) *thumb {
 	go func() {
 		var pic image.Image
 		if err := guard(fmt.Sprintf("thumbnail of series %d", st.Series.SeriesNumber), func() { pic = thumbRender(st) }); err != nil {
-			ui(func() { s.ws.status.setMessage(err.Error()) })
+			ui(func() { s.host.note(err.Error()) })
 			return
 		}
 		if pic != nil {
@@ -126,6 +126,18 @@ func renderThumb(st *reading.Stack) image.Image {
 	if it.Frames > 1 {
 		it = st.Items[0]
 	}
+	// Of a series still downloading, the cached image nearest the middle.
+	for d := 0; it.Missing && d <= len(st.Items); d++ {
+		for _, i := range []int{len(st.Items)/2 - d, len(st.Items)/2 + d} {
+			if i >= 0 && i < len(st.Items) && !st.Items[i].Missing {
+				it = st.Items[i]
+				break
+			}
+		}
+	}
+	if it.Missing {
+		return nil
+	}
 	img, err := it.OpenImage()
 	if err != nil {
 		return nil
@@ -155,7 +167,7 @@ func (t *thumb) Tapped(*fyne.PointEvent) {
 	if t.s.active != nil {
 		t.s.offer(t.s.active, t.study, t.st)
 	}
-	t.s.ws.focusViewer()
+	t.s.host.focusViewer()
 }
 
 // Dragged follows a series being dragged: the viewport under the pointer is
@@ -183,7 +195,7 @@ func (t *thumb) DragEnd() {
 	}
 	t.s.setActive(vp)
 	t.s.offer(vp, t.study, t.st)
-	t.s.ws.focusViewer()
+	t.s.host.focusViewer()
 }
 
 func (t *thumb) CreateRenderer() fyne.WidgetRenderer {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -22,16 +23,46 @@ var layouts = []struct {
 	cols, rows int
 }{{"1x1", 1, 1}, {"1x2", 2, 1}, {"2x2", 2, 2}}
 
+// screenHost is what the viewer screen needs of the window around it: the
+// report panel's host, dialogs, the status bar, the other screens, the
+// window's tool and shortcuts, and the sync service's slices.
+type screenHost interface {
+	reportHost
+	showModal(dialog.Dialog)
+	updateStatus()
+	showWorklist()
+	showTags()
+	showHelp()
+	// activeTool is what a left-button drag does; useTool changes it (the
+	// toolbar's choice).
+	activeTool() tool
+	useTool(tool)
+	typedKey(*fyne.KeyEvent)
+	typedRune(rune)
+	// sliceSource fetches what the cache lacks of a study being read.
+	sliceSource() sliceSource
+}
+
 // viewerScreen is one study open for reading: series thumbnails, the viewport
 // grid, the toolbar and the report panel.
 type viewerScreen struct {
-	ws        *workstation
+	host      screenHost
+	store     *cache.Cache // the studies read (the stacks' items open their instances through it)
 	study     cache.Study
 	stacks    []*reading.Stack
 	viewports []*viewport
 	// complete is what the cache holds of the studies shown (the open one and
 	// its prior), kept up to date by sync events (partial.go).
 	complete map[string]cache.Completeness
+	// gen counts the studies opened, so that an answer for an earlier one
+	// is dropped. listed and listing are the open study's series as the
+	// archive lists them and those being asked for; sliceErr says why a
+	// slice the cache lacks could not be fetched (missing.go).
+	gen      int
+	listed   map[string][]reading.Listed
+	listing  map[string]bool
+	sliceErr map[string]error
+	fetcher  *sliceFetcher
 	active   *viewport
 	layout   int
 
@@ -65,16 +96,18 @@ type viewerScreen struct {
 	content   fyne.CanvasObject
 }
 
-func newViewerScreen(ws *workstation) *viewerScreen {
-	s := &viewerScreen{ws: ws, linked: true}
+func newViewerScreen(host screenHost, store *cache.Cache, now func() time.Time, newRenderer NewRendererFunc, metrics *Metrics) *viewerScreen {
+	s := &viewerScreen{host: host, store: store, linked: true,
+		listed: map[string][]reading.Listed{}, listing: map[string]bool{}, sliceErr: map[string]error{}}
+	s.fetcher = newSliceFetcher(store, func(r sliceResult) { ui(func() { s.sliceFetched(r) }) })
 	for range 4 {
-		vp := newViewport(ws)
+		vp := newViewport(s, newRenderer, metrics)
 		vp.changed = s.syncToolbar
 		s.viewports = append(s.viewports, vp)
 	}
 	s.grid = container.NewGridWithColumns(1)
 	s.thumbs = container.NewVBox()
-	s.report = newReportPanel(ws, ws.cfg.Cache, ws.cfg.Now)
+	s.report = newReportPanel(host, store, now)
 	s.buildToolbar()
 	thumbScroll := container.NewVScroll(s.thumbs)
 	thumbScroll.SetMinSize(fyne.NewSize(132, 100))
@@ -88,6 +121,7 @@ func newViewerScreen(ws *workstation) *viewerScreen {
 }
 
 func (s *viewerScreen) close() {
+	s.fetcher.close()
 	for _, vp := range s.viewports {
 		vp.close()
 	}
@@ -96,16 +130,18 @@ func (s *viewerScreen) close() {
 // open loads a study: its image series as thumbnails, the first series in the
 // first viewport (the next ones in the others).
 func (s *viewerScreen) open(st cache.Study) error {
-	stacks, err := loadStacks(s.ws.cfg.Cache, st.StudyInstanceUID)
+	stacks, err := loadStacks(s.store, st.StudyInstanceUID)
 	if err != nil {
 		return err
 	}
 	s.study = st
 	s.stacks = stacks
 	s.complete = map[string]cache.Completeness{}
+	s.gen++
+	s.listed, s.listing, s.sliceErr = map[string][]reading.Listed{}, map[string]bool{}, map[string]error{}
 	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, reading.Link{}, nil, nil
 	s.other, s.otherStacks, s.showOther = nil, nil, false
-	if priors, err := priorsOf(s.ws.cfg.Cache, st); err == nil {
+	if priors, err := priorsOf(s.store, st); err == nil {
 		for i := range priors {
 			switch {
 			case priors[i].PatientID == st.PatientID && s.prior == nil:
@@ -128,6 +164,7 @@ func (s *viewerScreen) open(st cache.Study) error {
 	s.setActive(s.viewports[0])
 	s.syncCompareButtons()
 	s.report.open(st)
+	s.listMissing(s.stacks)
 	return nil
 }
 
@@ -191,11 +228,11 @@ func (s *viewerScreen) offer(vp *viewport, study string, st *reading.Stack) {
 		if yes {
 			s.loadInto(vp, study, st)
 		}
-		s.ws.focusViewer()
-	}, s.ws.win)
+		s.host.focusViewer()
+	}, s.host.window())
 	d.SetConfirmText("Show the other patient")
 	d.SetDismissText("Cancel")
-	s.ws.showModal(d)
+	s.host.showModal(d)
 }
 
 // studyByUID returns a study by UID: the open one, its prior, the
@@ -206,7 +243,7 @@ func (s *viewerScreen) studyByUID(uid string) *cache.Study {
 			return st
 		}
 	}
-	if st, err := s.ws.cfg.Cache.StudyByUID(uid); err == nil {
+	if st, err := s.store.StudyByUID(uid); err == nil {
 		return &st
 	}
 	return nil
@@ -256,8 +293,8 @@ func (s *viewerScreen) nextSeries(n int) {
 }
 
 func (s *viewerScreen) buildToolbar() {
-	ws := s.ws
-	back := widget.NewButtonWithIcon("Worklist", theme.NavigateBackIcon(), ws.showWorklist)
+	host := s.host
+	back := widget.NewButtonWithIcon("Worklist", theme.NavigateBackIcon(), host.showWorklist)
 	var layoutBtns []fyne.CanvasObject
 	for i, l := range layouts {
 		layoutBtns = append(layoutBtns, widget.NewButton(l.name, func() { s.setLayout(i) }))
@@ -265,16 +302,16 @@ func (s *viewerScreen) buildToolbar() {
 	s.toolSel = widget.NewSelect(toolNames, func(name string) {
 		for i, n := range toolNames {
 			if n == name {
-				ws.tool = tool(i)
+				host.useTool(tool(i))
 			}
 		}
-		ws.focusViewer()
+		host.focusViewer()
 	})
 	s.toolSel.SetSelectedIndex(0)
 	s.presetSel = widget.NewSelect(nil, func(name string) {
 		for i, p := range s.presets() {
 			if presetLabel(i, p) == name {
-				ws.applyPreset(i)
+				s.applyPreset(i)
 			}
 		}
 	})
@@ -284,7 +321,7 @@ func (s *viewerScreen) buildToolbar() {
 			if s.active != nil {
 				f(s.active)
 			}
-			ws.focusViewer()
+			host.focusViewer()
 		}
 	}
 	s.cineBtn = widget.NewButtonWithIcon("Play", theme.MediaPlayIcon(), act((*viewport).toggleCine))
@@ -325,8 +362,8 @@ func (s *viewerScreen) buildToolbar() {
 		widget.NewButtonWithIcon("", theme.MediaSkipNextIcon(), act(func(v *viewport) { v.stepFrame(1) })),
 		s.speedSel, s.modeSel,
 		widget.NewSeparator(),
-		widget.NewButton("Tags", ws.showTags),
-		widget.NewButtonWithIcon("", theme.HelpIcon(), ws.showHelp),
+		widget.NewButton("Tags", host.showTags),
+		widget.NewButtonWithIcon("", theme.HelpIcon(), host.showHelp),
 	)
 	s.toolbar = container.NewHBox(bar...)
 }
@@ -363,5 +400,29 @@ func (s *viewerScreen) syncToolbar() {
 	} else {
 		s.cineBtn.Disable()
 	}
-	s.ws.updateStatus()
+	s.host.updateStatus()
+}
+
+// applyPreset applies preset i of the active image.
+func (s *viewerScreen) applyPreset(i int) {
+	vp := s.active
+	if vp == nil {
+		return
+	}
+	ps := presetsFor(vp.last)
+	if i < 0 || i >= len(ps) {
+		return
+	}
+	vp.setWindow(ps[i].Window)
+}
+
+// The viewports' view of the screen (viewportHost).
+var _ viewportHost = (*viewerScreen)(nil)
+
+func (s *viewerScreen) activeTool() tool           { return s.host.activeTool() }
+func (s *viewerScreen) typedKey(ev *fyne.KeyEvent) { s.host.typedKey(ev) }
+func (s *viewerScreen) typedRune(r rune)           { s.host.typedRune(r) }
+
+func (s *viewerScreen) openStudy() (studyUID, patientID string) {
+	return s.study.StudyInstanceUID, s.study.PatientID
 }

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"teleread/app/internal/reading"
+	"teleread/cache"
 	"teleread/viewer"
 )
 
@@ -36,9 +37,10 @@ var toolNames = []string{"Window/level", "Pan", "Zoom", "Scroll", "Length", "Ang
 type viewport struct {
 	widget.BaseWidget
 
-	ws     *workstation
-	loop   *renderLoop
-	raster *canvas.Raster
+	host    viewportHost
+	metrics *Metrics
+	loop    *renderLoop
+	raster  *canvas.Raster
 
 	study  string
 	st     *reading.Stack
@@ -75,11 +77,32 @@ type viewport struct {
 	dropTarget bool   // a series dragged from the thumbnails is over it
 }
 
-func newViewport(ws *workstation) *viewport {
-	v := &viewport{ws: ws, measures: map[int][]*measurement{}, pxScale: 1, cineSpeed: 1}
+// viewportHost is what a viewport needs of the screen around it.
+type viewportHost interface {
+	// activeTool is what a left-button drag does.
+	activeTool() tool
+	// typedKey and typedRune are the shortcuts, handled for the whole window.
+	typedKey(*fyne.KeyEvent)
+	typedRune(rune)
+	// setActive makes a viewport the one the toolbar and keys act on.
+	setActive(*viewport)
+	// moved says the viewport's image changed (a linked viewport follows).
+	moved(*viewport)
+	// openStudy is the study open for reading: its UID and Patient ID.
+	openStudy() (studyUID, patientID string)
+	// completenessOf is what the cache holds of a study shown.
+	completenessOf(studyUID string) cache.Completeness
+	// wantSlice asks for the instance of the slice the cache lacks that the
+	// viewport is on; sliceError says why one could not be fetched.
+	wantSlice(*viewport)
+	sliceError(sop string) error
+}
+
+func newViewport(host viewportHost, newRenderer NewRendererFunc, metrics *Metrics) *viewport {
+	v := &viewport{host: host, metrics: metrics, measures: map[int][]*measurement{}, pxScale: 1, cineSpeed: 1}
 	v.raster = canvas.NewRaster(v.paint)
 	v.raster.ScaleMode = canvas.ImageScaleFastest
-	v.loop = newRenderLoop(ws.cfg.NewRenderer, ws.cfg.Metrics)
+	v.loop = newRenderLoop(newRenderer, metrics)
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -114,7 +137,7 @@ func (v *viewport) clear() {
 // and the overlay take what they show from here, so no image is painted
 // without its identity beside it, and an empty viewport paints nothing.
 func (v *viewport) onScreen() (*picture, bool) {
-	if v.st == nil || !v.hasLast || v.last.pic == nil {
+	if v.st == nil || !v.hasLast || v.last.pic == nil || v.onMissing() {
 		return nil, false
 	}
 	p := v.last.pic
@@ -128,7 +151,7 @@ func (v *viewport) onScreen() (*picture, bool) {
 // another patient (Patient ID) than the open study's.
 func (v *viewport) otherPatient() (reading.Identity, bool) {
 	p, ok := v.onScreen()
-	if !ok || v.ws.viewer == nil || p.who.PatientID == v.ws.viewer.study.PatientID {
+	if _, patient := v.host.openStudy(); !ok || p.who.PatientID == patient {
 		return reading.Identity{}, false
 	}
 	return p.who, true
@@ -167,11 +190,7 @@ func (v *viewport) showIndex(i int) {
 }
 
 // moved tells the screen that the image changed, so that a linked viewport follows.
-func (v *viewport) moved() {
-	if v.ws.viewer != nil {
-		v.ws.viewer.moved(v)
-	}
-}
+func (v *viewport) moved() { v.host.moved(v) }
 
 func (v *viewport) close() {
 	v.stopCine()
@@ -194,6 +213,14 @@ func (v *viewport) request(scroll bool) { v.requestCine(scroll, -1) }
 
 func (v *viewport) requestCine(scroll bool, cineSlot int64) {
 	if v.st == nil || len(v.st.Items) == 0 {
+		return
+	}
+	if v.onMissing() {
+		// Nothing to draw until its instance arrives: the viewport shows
+		// black and says so (missingMessage), never the previous slice.
+		v.host.wantSlice(v)
+		v.raster.Refresh()
+		v.Refresh()
 		return
 	}
 	w, h := v.targetSize()
@@ -232,12 +259,14 @@ func (v *viewport) ahead(scroll, cine bool) []reading.Item {
 			items = append(items, v.st.Items[i])
 		}
 	case scroll:
+		// Slices not in the cache are fetched when the reader is on them,
+		// not decoded ahead.
 		dir := v.direction
 		if dir == 0 {
 			dir = 1
 		}
 		for k := 1; k <= decodeAhead; k++ {
-			if i := v.index + k*dir; i >= 0 && i < len(v.st.Items) {
+			if i := v.index + k*dir; i >= 0 && i < len(v.st.Items) && !v.st.Items[i].Missing {
 				items = append(items, v.st.Items[i])
 			}
 		}
@@ -423,7 +452,7 @@ func (v *viewport) toggleCine() {
 	v.cineRate = timing.FrameRate()
 	base, _ := v.st.InstanceRange(v.index)
 	clock := newCineClock(timing)
-	v.ws.cfg.Metrics.ResetCine()
+	v.metrics.ResetCine()
 	v.cine = startCine(clock, func(frame int, slot int64) {
 		ui(func() {
 			if v.cine == nil || v.st == nil || base+frame >= len(v.st.Items) {
@@ -496,8 +525,8 @@ func (v *viewport) notify() {
 
 // imagePoint returns the image position under a point of the widget.
 func (v *viewport) imagePoint(p fyne.Position) (viewer.ImagePoint, bool) {
-	if !v.hasLast || v.last.frame == nil {
-		return viewer.ImagePoint{}, false
+	if !v.hasLast || v.last.frame == nil || v.onMissing() {
+		return viewer.ImagePoint{}, false // no measuring on an image not shown
 	}
 	w, h := v.targetSize()
 	x, y := v.view.ImagePoint(float64(p.X*v.pxScale), float64(p.Y*v.pxScale), v.last.frame.Cols, v.last.frame.Rows, w, h)
@@ -563,7 +592,7 @@ func (v *viewport) Dragged(ev *fyne.DragEvent) {
 		v.scrollDrag(dy)
 		return
 	}
-	switch v.ws.tool {
+	switch v.host.activeTool() {
 	case toolWindow:
 		v.adjustWindow(dx, dy)
 	case toolPan:
@@ -612,7 +641,7 @@ func (v *viewport) Scrolled(ev *fyne.ScrollEvent) {
 // Tapped activates the viewport and places the third point of an angle.
 func (v *viewport) Tapped(ev *fyne.PointEvent) {
 	v.activate()
-	if v.ws.tool == toolAngle && v.drawing != nil && len(v.drawing.pts) == 2 {
+	if v.host.activeTool() == toolAngle && v.drawing != nil && len(v.drawing.pts) == 2 {
 		if p, ok := v.imagePoint(ev.Position); ok {
 			v.drawing.pts = append(v.drawing.pts, p)
 			v.finishMeasure()
@@ -621,7 +650,7 @@ func (v *viewport) Tapped(ev *fyne.PointEvent) {
 }
 
 func (v *viewport) activate() {
-	v.ws.viewer.setActive(v)
+	v.host.setActive(v)
 	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil && c.Focused() != v {
 		c.Focus(v)
 	}
@@ -634,10 +663,10 @@ func (v *viewport) FocusGained() {}
 func (v *viewport) FocusLost() {}
 
 // TypedRune handles the character shortcuts (+, -, [, ]).
-func (v *viewport) TypedRune(r rune) { v.ws.typedRune(r) }
+func (v *viewport) TypedRune(r rune) { v.host.typedRune(r) }
 
 // TypedKey handles the key shortcuts (see Shortcuts).
-func (v *viewport) TypedKey(ev *fyne.KeyEvent) { v.ws.typedKey(ev) }
+func (v *viewport) TypedKey(ev *fyne.KeyEvent) { v.host.typedKey(ev) }
 
 // --- drawing ----------------------------------------------------------------
 
@@ -752,14 +781,19 @@ func (r *viewportRenderer) Refresh() {
 			e.Refresh()
 		}
 	}
-	msg := ""
+	msg, col := "", colOverlay
 	switch {
 	case v.st == nil:
 		msg = "Choose a series"
+	case v.onMissing():
+		var problem bool
+		if msg, problem = v.missingMessage(); problem {
+			col = colWarning
+		}
 	case v.last.err != nil && !v.hasLast:
 		msg = "Cannot show this image: " + v.last.err.Error()
 	}
-	setText(r.message, msg, colOverlay)
+	setText(r.message, msg, col)
 	who, other := v.otherPatient()
 	if other {
 		setText(r.bannerText, fmt.Sprintf("OTHER PATIENT  %s  ID %s", orNone(who.PatientName, "(no patient name)"), orNone(who.PatientID, "(none)")), color.White)

@@ -53,7 +53,7 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 	conf, confErr := loadConfig()
 	ws.conf = conf
 	ws.worklist = newWorklistScreen(conf.Turnaround(), cfg.Now, func(uid string) { ws.openStudy(uid) })
-	ws.viewer = newViewerScreen(ws)
+	ws.viewer = newViewerScreen(ws, cfg.Cache, cfg.Now, cfg.NewRenderer, cfg.Metrics)
 	ws.body = container.NewStack(ws.worklist.content)
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), ws.showSettings)
 	reload := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), func() { ws.reloadWorklist() })
@@ -262,17 +262,7 @@ func (ws *workstation) focusViewer() {
 }
 
 // applyPreset applies preset i of the active image.
-func (ws *workstation) applyPreset(i int) {
-	vp := ws.viewer.active
-	if vp == nil {
-		return
-	}
-	ps := presetsFor(vp.last)
-	if i < 0 || i >= len(ps) {
-		return
-	}
-	vp.setWindow(ps[i].Window)
-}
+func (ws *workstation) applyPreset(i int) { ws.viewer.applyPreset(i) }
 
 func (ws *workstation) setTool(t tool) {
 	ws.tool = t
@@ -291,8 +281,25 @@ func (ws *workstation) reportSigned() {
 	ws.updateStatus()
 }
 
-// The report panel's view of the workstation (reportHost).
-var _ reportHost = (*workstation)(nil)
+// The report panel's and the viewer screen's view of the workstation
+// (reportHost, screenHost).
+var (
+	_ reportHost = (*workstation)(nil)
+	_ screenHost = (*workstation)(nil)
+)
+
+func (ws *workstation) activeTool() tool { return ws.tool }
+
+func (ws *workstation) useTool(t tool) { ws.tool = t }
+
+// sliceSource is the running sync service, else none (every fetch fails
+// as offline).
+func (ws *workstation) sliceSource() sliceSource {
+	if ws.sync == nil {
+		return noArchive{}
+	}
+	return ws.sync
+}
 
 func (ws *workstation) window() fyne.Window { return ws.win }
 

@@ -125,6 +125,31 @@ type Service struct {
 	once   gosync.Once
 	reload chan struct{}
 	kick   chan struct{}
+
+	mu  gosync.Mutex
+	cur *Link // the link Run works with now; nil between links
+}
+
+// FetchInstance brings one instance of the connected archive into the cache
+// at once, beside a running pull (Puller.FetchInstance): a slice the reader
+// scrolled onto does not wait behind the rest of its study. Without a
+// connected archive it fails with ErrOffline.
+func (s *Service) FetchInstance(ctx context.Context, studyUID, seriesUID, sopUID string) error {
+	s.mu.Lock()
+	link := s.cur
+	s.mu.Unlock()
+	if link == nil {
+		return fmt.Errorf("sync: fetch instance %s: %w", sopUID, ErrOffline)
+	}
+	p := &Puller{Client: link.Client, Store: s.Cache, OnEvent: s.emit}
+	return p.FetchInstance(ctx, studyUID, seriesUID, sopUID)
+}
+
+// setLink records the link Run works with (nil when it has none).
+func (s *Service) setLink(l *Link) {
+	s.mu.Lock()
+	s.cur = l
+	s.mu.Unlock()
 }
 
 func (s *Service) init() {
@@ -231,6 +256,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		s.setLink(link)
 		lctx, cancel := context.WithCancel(ctx)
 		var wg gosync.WaitGroup
 		wg.Add(2)
@@ -242,6 +268,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		cancel()
 		wg.Wait()
+		s.setLink(nil)
 		if link.Close != nil {
 			link.Close()
 		}

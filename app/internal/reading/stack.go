@@ -21,6 +21,10 @@ type Item struct {
 	Instance int // Instance Number
 	Frame    int // 0-based frame of the instance
 	Frames   int // frames of the instance
+	// Missing marks an instance the archive lists and the cache does not
+	// hold yet (WithMissing): the reader can scroll onto it, and it is
+	// fetched then. Path and Cache are empty; Frames is 1 until it arrives.
+	Missing bool
 }
 
 // Stack is a series laid out as the images a reader scrolls through: every frame of
