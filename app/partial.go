@@ -1,6 +1,8 @@
 package app
 
 import (
+	gosync "sync"
+
 	"teleread/app/internal/reading"
 	"teleread/cache"
 )
@@ -30,41 +32,110 @@ func (s *viewerScreen) completenessOf(uid string) cache.Completeness {
 	return c
 }
 
+// shownStudy reports whether uid is the open study or its compared prior.
+func (s *viewerScreen) shownStudy(uid string) bool {
+	return uid != "" && (uid == s.study.StudyInstanceUID || (s.prior != nil && uid == s.prior.StudyInstanceUID))
+}
+
 // studyChanged takes a sync event about a study (instances arrived, its state
-// changed). For the open study or its compared prior it reads again what the
-// cache holds, extends the stacks with what arrived and repaints the overlays.
+// changed). For the open study or its compared prior, what the cache holds is
+// read again off the UI goroutine (studyReader), then studyRead extends the
+// stacks with what arrived and repaints the overlays.
 func (s *viewerScreen) studyChanged(uid string) {
-	if uid == "" || (uid != s.study.StudyInstanceUID && (s.prior == nil || uid != s.prior.StudyInstanceUID)) {
+	if s.shownStudy(uid) {
+		s.reader.want(uid)
+	}
+}
+
+// studyRead takes what the cache holds of a study shown, read after a sync
+// event.
+func (s *viewerScreen) studyRead(r studyReading) {
+	if !s.shownStudy(r.uid) {
+		return // closed meanwhile
+	}
+	if r.err != nil {
+		s.host.note(r.err.Error())
 		return
 	}
-	old, known := s.complete[uid]
-	c, err := s.store.StudyCompleteness(uid)
-	if err != nil {
-		s.host.note(err.Error())
-		return
-	}
+	old, known := s.complete[r.uid]
 	if s.complete == nil {
 		s.complete = map[string]cache.Completeness{}
 	}
-	s.complete[uid] = c
-	if !known || c.Have != old.Have {
-		if err := s.growStacks(uid); err != nil {
-			s.host.note(err.Error())
-		}
+	s.complete[r.uid] = r.comp
+	if !known || r.comp.Have != old.Have {
+		s.growStacks(r.uid, r.stacks)
 	}
-	for _, vp := range s.viewports {
-		if vp.study == uid {
-			vp.Refresh()
+	s.refreshStudy(r.uid)
+}
+
+// studyReading is what the cache holds of a study: its completeness and its
+// image series as stacks.
+type studyReading struct {
+	uid    string
+	comp   cache.Completeness
+	stacks []*reading.Stack
+	err    error
+}
+
+// studyReader reads studies from the cache on a goroutine of its own: the
+// studies asked for since it last looked, each once, in one pass, so a burst
+// of sync events reads each study once and the UI goroutine runs no query.
+type studyReader struct {
+	store *cache.Cache
+	done  func(studyReading) // called on the reader's goroutine
+	wake  chan struct{}
+	stop  chan struct{}
+
+	mu      gosync.Mutex
+	pending map[string]bool
+}
+
+func newStudyReader(store *cache.Cache, done func(studyReading)) *studyReader {
+	r := &studyReader{store: store, done: done, wake: make(chan struct{}, 1), stop: make(chan struct{}), pending: map[string]bool{}}
+	go guard("study reader", r.run)
+	return r
+}
+
+// want asks for a study to be read again.
+func (r *studyReader) want(uid string) {
+	r.mu.Lock()
+	r.pending[uid] = true
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *studyReader) close() { close(r.stop) }
+
+func (r *studyReader) run() {
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-r.wake:
+		}
+		r.mu.Lock()
+		uids := r.pending
+		r.pending = map[string]bool{}
+		r.mu.Unlock()
+		for uid := range uids {
+			out := studyReading{uid: uid}
+			if out.comp, out.err = r.store.StudyCompleteness(uid); out.err == nil {
+				out.stacks, out.err = loadStacks(r.store, uid)
+			}
+			r.done(out)
 		}
 	}
 }
 
-// growStacks reads a study's series from the cache again and brings what
-// arrived into the stacks shown. A stack keeps its identity (the viewports,
+// growStacks brings what arrived (fresh, the study's series as the cache now
+// holds them) into the stacks shown. A stack keeps its identity (the viewports,
 // thumbnails and comparison hold it), a new series gets a stack of its own,
 // and a viewport stays on the image it shows even when new images sort
 // before it.
-func (s *viewerScreen) growStacks(uid string) error {
+func (s *viewerScreen) growStacks(uid string, fresh []*reading.Stack) {
 	var stacks *[]*reading.Stack
 	switch {
 	case uid == s.study.StudyInstanceUID:
@@ -72,11 +143,7 @@ func (s *viewerScreen) growStacks(uid string) error {
 	case s.prior != nil && uid == s.prior.StudyInstanceUID && s.priorStacks != nil:
 		stacks = &s.priorStacks
 	default:
-		return nil
-	}
-	fresh, err := loadStacks(s.store, uid)
-	if err != nil {
-		return err
+		return
 	}
 	bySeries := map[string]*reading.Stack{}
 	for _, st := range *stacks {
@@ -128,7 +195,6 @@ func (s *viewerScreen) growStacks(uid string) error {
 	case grown:
 		s.relabelThumbs()
 	}
-	return nil
 }
 
 // restack replaces a stack's items with a fresh list of the same series and

@@ -63,6 +63,7 @@ type viewerScreen struct {
 	listing  map[string]bool
 	sliceErr map[string]error
 	fetcher  *sliceFetcher
+	reader   *studyReader // reads a study shown again after a sync event (partial.go)
 	active   *viewport
 	layout   int
 
@@ -100,6 +101,7 @@ func newViewerScreen(host screenHost, store *cache.Cache, now func() time.Time, 
 	s := &viewerScreen{host: host, store: store, linked: true,
 		listed: map[string][]reading.Listed{}, listing: map[string]bool{}, sliceErr: map[string]error{}}
 	s.fetcher = newSliceFetcher(store, func(r sliceResult) { ui(func() { s.sliceFetched(r) }) })
+	s.reader = newStudyReader(store, func(r studyReading) { ui(func() { s.studyRead(r) }) })
 	for range 4 {
 		vp := newViewport(s, newRenderer, metrics)
 		vp.changed = s.syncToolbar
@@ -122,6 +124,7 @@ func newViewerScreen(host screenHost, store *cache.Cache, now func() time.Time, 
 
 func (s *viewerScreen) close() {
 	s.fetcher.close()
+	s.reader.close()
 	for _, vp := range s.viewports {
 		vp.close()
 	}
