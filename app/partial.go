@@ -244,9 +244,13 @@ func (v *viewport) restacked(index, lastIndex int, measures map[int][]*measureme
 	if v.hasLast {
 		v.last.req.index = lastIndex
 	}
-	if v.last.req.seq != v.seq {
+	switch {
+	case v.last.req.seq != v.seq:
 		// A picture asked for under the old indices is still being drawn:
 		// ask again so that the one that stays carries the new index.
+		v.request(false)
+	case v.hasLast && v.last.req.index != v.index && !v.onMissing():
+		// The slice the reader waited on (a placeholder) has arrived.
 		v.request(false)
 	}
 	if moved && v.playing() {
