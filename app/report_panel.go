@@ -116,6 +116,9 @@ type reportPanel struct {
 	state      *widget.Label
 	delivery   *widget.Label
 	retryBtn   *widget.Button
+	// deliveryAsk numbers the outbox reads refreshDelivery starts: an
+	// answer is shown only if no newer read was started after it.
+	deliveryAsk uint64
 	template   *widget.Select
 	findings   *reportEntry
 	impression *reportEntry
@@ -277,25 +280,43 @@ func (p *reportPanel) show() {
 }
 
 // refreshDelivery shows where the report's SR documents are, from the cache's
-// outbox (the sync loop changes it as it delivers).
+// outbox (the sync loop changes it as it delivers). The outbox is read off
+// the UI goroutine; the newest read wins.
 func (p *reportPanel) refreshDelivery() {
-	if p.rep == nil {
+	rep := p.rep
+	if rep == nil {
 		return
 	}
-	var items []cache.OutboxItem
-	if p.rep.State != report.StateDraft {
+	p.deliveryAsk++
+	ask := p.deliveryAsk
+	if rep.State == report.StateDraft {
+		p.showDelivery(rep, nil, nil)
+		return
+	}
+	uid, kind := rep.StudyInstanceUID, string(rep.Kind)
+	go func() {
 		all, err := p.cache.Outbox()
-		if err != nil {
-			p.delivery.SetText(err.Error())
-			return
-		}
+		var items []cache.OutboxItem
 		for _, it := range all {
-			if it.StudyInstanceUID == p.rep.StudyInstanceUID && it.Kind == string(p.rep.Kind) {
+			if it.StudyInstanceUID == uid && it.Kind == kind {
 				items = append(items, it)
 			}
 		}
+		ui(func() {
+			if p.deliveryAsk == ask && p.rep == rep {
+				p.showDelivery(rep, items, err)
+			}
+		})
+	}()
+}
+
+// showDelivery shows what refreshDelivery read.
+func (p *reportPanel) showDelivery(rep *report.Report, items []cache.OutboxItem, err error) {
+	if err != nil {
+		p.delivery.SetText(err.Error())
+		return
 	}
-	text, failed := deliveryText(p.rep, items, p.now())
+	text, failed := deliveryText(rep, items, p.now())
 	p.delivery.SetText(text)
 	if failed {
 		p.retryBtn.Show()

@@ -252,7 +252,7 @@ func TestWorklistOverdueByTurnaroundPerPriority(t *testing.T) {
 
 // TestReportSignedInAppReachesConfiguredArchive: with TELEREAD_CONFIG naming
 // an archive, a report signed in the app's report panel is delivered by the
-// sync service to that archive (exactly one SR there).
+// sync service to that archive (exactly one SR there), and the panel says so.
 func TestReportSignedInAppReachesConfiguredArchive(t *testing.T) {
 	useMemKeyring(t)
 	srv, assigned, path := configuredArchive(t, "Doe^Jane", "ct_small_explicit_le.dcm")
@@ -282,6 +282,10 @@ func TestReportSignedInAppReachesConfiguredArchive(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The panel reads the outbox again (off the UI goroutine) and says so.
+	la.waitFor(t, "the report panel says the report was delivered", func() bool {
+		return strings.Contains(p.delivery.Text, "delivered to the archive")
+	})
 }
 
 // TestMigratePreferences: settings an earlier version kept in the Fyne
