@@ -112,22 +112,22 @@ type reportPanel struct {
 	dirty   bool // typed since the last snapshot was posted
 	timer   *time.Timer
 
-	title      *canvas.Text
-	state      *widget.Label
-	delivery   *widget.Label
-	retryBtn   *widget.Button
+	title    *canvas.Text
+	state    *widget.Label
+	delivery *widget.Label
+	retryBtn *widget.Button
 	// deliveryAsk numbers the outbox reads refreshDelivery starts: an
 	// answer is shown only if no newer read was started after it.
 	deliveryAsk uint64
-	template   *widget.Select
-	findings   *reportEntry
-	impression *reportEntry
-	recommend  *reportEntry
-	signBtn    *widget.Button
-	addendum   *reportEntry
-	addBtn     *widget.Button
-	history    *widget.Label
-	content    fyne.CanvasObject
+	template    *widget.Select
+	findings    *reportEntry
+	impression  *reportEntry
+	recommend   *reportEntry
+	signBtn     *widget.Button
+	addendum    *reportEntry
+	addBtn      *widget.Button
+	history     *widget.Label
+	content     fyne.CanvasObject
 
 	confirming *signPrompt // the signing dialog while it is open (sign.go)
 }
