@@ -1,6 +1,11 @@
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "decode.h"
+
+#define TL_J2K_STREAM_BUFFER (64 * 1024)
 
 /* OpenJPEG would print nothing without handlers, but its messages are what
  * tells a reader why a frame failed, so they are kept for the Go error. */
@@ -96,7 +101,11 @@ int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format, int t
 		return 0;
 	}
 
-	t->stream = opj_stream_default_create(OPJ_TRUE);
+	/* OpenJPEG's default stream buffer is 1 MiB, which it fills from the
+	 * code stream (already in memory) on its first read: a small one costs
+	 * less, and reads larger than it (the tile data) go straight to their
+	 * destination anyway. */
+	t->stream = opj_stream_create(TL_J2K_STREAM_BUFFER, OPJ_TRUE);
 	if (t->stream == NULL) {
 		strcpy(t->msg, "cannot create an OpenJPEG stream");
 		return 0;
@@ -126,6 +135,59 @@ int tl_j2k_decode(tl_j2k *t) {
 		return 0;
 	}
 	return 1;
+}
+
+/* OpenJPEG holds every sample as an OPJ_INT32: a 16-bit frame costs twice
+ * its size there, and copying it out into the frame would hold three frames
+ * at once. Narrowed in place (sample i moves from byte 4i to byte size*i,
+ * never ahead of what is still to be read), the tail of each buffer is no
+ * longer needed and its pages are returned now rather than when OpenJPEG
+ * frees the buffer, so that the copy costs one frame, not two. */
+void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask) {
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	OPJ_UINT32 ci;
+
+	for (ci = 0; ci < t->image->numcomps; ci++) {
+		opj_image_comp_t *c = &t->image->comps[ci];
+		size_t i, n = (size_t)c->w * c->h;
+		const OPJ_INT32 *src = c->data;
+		uintptr_t from, to;
+
+		if (src == NULL) {
+			continue;
+		}
+		switch (size) {
+		case 1: {
+			uint8_t *dst = (uint8_t *)c->data;
+			for (i = 0; i < n; i++) {
+				dst[i] = (uint8_t)((uint32_t)src[i] & mask);
+			}
+			break;
+		}
+		case 2: {
+			uint16_t *dst = (uint16_t *)c->data;
+			for (i = 0; i < n; i++) {
+				dst[i] = (uint16_t)((uint32_t)src[i] & mask);
+			}
+			break;
+		}
+		default: {
+			uint32_t *dst = (uint32_t *)c->data;
+			for (i = 0; i < n; i++) {
+				dst[i] = (uint32_t)src[i] & mask;
+			}
+			continue;
+		}
+		}
+		/* Only whole pages strictly inside the buffer: the allocator's own
+		 * bookkeeping lies outside it. The pages read back as zeros if
+		 * touched again, which nothing does before the buffer is freed. */
+		from = ((uintptr_t)c->data + n * (size_t)size + page - 1) & ~(page - 1);
+		to = ((uintptr_t)c->data + n * sizeof(OPJ_INT32)) & ~(page - 1);
+		if (to > from) {
+			madvise((void *)from, to - from, MADV_DONTNEED);
+		}
+	}
 }
 
 void tl_j2k_close(tl_j2k *t) {

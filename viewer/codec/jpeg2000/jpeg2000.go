@@ -170,36 +170,52 @@ func Decode(src []byte) (*codec.Image, error) {
 	if h.Precision == 32 {
 		mask = ^uint32(0)
 	}
-	switch {
-	case h.Precision <= 8:
-		img.U8 = make([]uint8, samples)
-	case h.Precision <= 16:
-		img.U16 = make([]uint16, samples)
-	default:
-		img.U32 = make([]uint32, samples)
-	}
 	// The decoded component may have been reallocated: read it only now.
 	comps = unsafe.Slice(s.t.image.comps, s.t.image.numcomps)
 	for ci, c := range comps {
 		if c.data == nil || int(c.w)*int(c.h) != n {
 			return nil, fmt.Errorf("jpeg2000: decode: component %d has no %dx%d samples after decoding: %w", ci, h.Width, h.Height, codec.ErrCorrupt)
 		}
-		data := unsafe.Slice((*int32)(unsafe.Pointer(c.data)), n)
-		k := h.Components
-		switch {
-		case img.U8 != nil:
-			for i, v := range data {
-				img.U8[i*k+ci] = uint8(uint32(v) & mask)
-			}
-		case img.U16 != nil:
-			for i, v := range data {
-				img.U16[i*k+ci] = uint16(uint32(v) & mask)
-			}
-		default:
-			for i, v := range data {
-				img.U32[i*k+ci] = uint32(v) & mask
-			}
+	}
+	// The samples are narrowed inside OpenJPEG's buffers before the frame is
+	// allocated, so that the frame never lies beside the int32 samples.
+	size := 4
+	switch {
+	case h.Precision <= 8:
+		size = 1
+	case h.Precision <= 16:
+		size = 2
+	}
+	C.tl_j2k_narrow(s.t, C.int(size), C.uint(mask))
+	k := h.Components
+	switch size {
+	case 1:
+		img.U8 = make([]uint8, samples)
+		for ci, c := range comps {
+			interleave(img.U8, unsafe.Slice((*uint8)(unsafe.Pointer(c.data)), n), ci, k)
+		}
+	case 2:
+		img.U16 = make([]uint16, samples)
+		for ci, c := range comps {
+			interleave(img.U16, unsafe.Slice((*uint16)(unsafe.Pointer(c.data)), n), ci, k)
+		}
+	default:
+		img.U32 = make([]uint32, samples)
+		for ci, c := range comps {
+			interleave(img.U32, unsafe.Slice((*uint32)(unsafe.Pointer(c.data)), n), ci, k)
 		}
 	}
 	return img, nil
+}
+
+// interleave stores component ci of k (src, one sample a pixel) into dst,
+// where the components of each pixel follow each other.
+func interleave[T uint8 | uint16 | uint32](dst, src []T, ci, k int) {
+	if k == 1 {
+		copy(dst, src)
+		return
+	}
+	for i, v := range src {
+		dst[i*k+ci] = v
+	}
 }
