@@ -1,7 +1,6 @@
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "decode.h"
 
@@ -140,20 +139,24 @@ int tl_j2k_decode(tl_j2k *t) {
 /* OpenJPEG holds every sample as an OPJ_INT32: a 16-bit frame costs twice
  * its size there, and copying it out into the frame would hold three frames
  * at once. Narrowed in place (sample i moves from byte 4i to byte size*i,
- * never ahead of what is still to be read), the tail of each buffer is no
- * longer needed and its pages are returned now rather than when OpenJPEG
- * frees the buffer, so that the copy costs one frame, not two. */
+ * never ahead of what is still to be read), each buffer is shrunk to what it
+ * now holds. A buffer the size of a frame is a mapping of its own when it is
+ * the process's first (a render, an import): shrinking it unmaps the tail at
+ * once, so the frame then costs one frame more, not two. Buffers that glibc
+ * took from its heap (later frames of a long-running process) keep their
+ * pages for the next frame rather than fault them in again each time.
+ * OpenJPEG allocates these buffers with posix_memalign where it has it (as
+ * here) and reallocates them itself with realloc. */
 void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask) {
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	OPJ_UINT32 ci;
 
 	for (ci = 0; ci < t->image->numcomps; ci++) {
 		opj_image_comp_t *c = &t->image->comps[ci];
 		size_t i, n = (size_t)c->w * c->h;
 		const OPJ_INT32 *src = c->data;
-		uintptr_t from, to;
+		void *p;
 
-		if (src == NULL) {
+		if (src == NULL || n == 0) {
 			continue;
 		}
 		switch (size) {
@@ -179,13 +182,9 @@ void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask) {
 			continue;
 		}
 		}
-		/* Only whole pages strictly inside the buffer: the allocator's own
-		 * bookkeeping lies outside it. The pages read back as zeros if
-		 * touched again, which nothing does before the buffer is freed. */
-		from = ((uintptr_t)c->data + n * (size_t)size + page - 1) & ~(page - 1);
-		to = ((uintptr_t)c->data + n * sizeof(OPJ_INT32)) & ~(page - 1);
-		if (to > from) {
-			madvise((void *)from, to - from, MADV_DONTNEED);
+		p = realloc(c->data, n * (size_t)size);
+		if (p != NULL) {
+			c->data = (OPJ_INT32 *)p;
 		}
 	}
 }

@@ -27,8 +27,7 @@ int tl_j2k_open(tl_j2k *t, const unsigned char *src, size_t n, int format, int t
 /* tl_j2k_decode decodes all tiles at full resolution. */
 int tl_j2k_decode(tl_j2k *t);
 /* tl_j2k_narrow rewrites every decoded component in place as samples of size
- * bytes (1, 2 or 4), each masked with mask, and gives the whole pages this
- * frees at the end of each component's buffer back to the system. */
+ * bytes (1, 2 or 4), each masked with mask, and shrinks its buffer to them. */
 void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask);
 void tl_j2k_close(tl_j2k *t);
 
