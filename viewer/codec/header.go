@@ -49,7 +49,10 @@ func (h StreamHeader) Check(want Expect) error {
 
 // JPEGHeader reads the frame header (SOFn; SOF55 for JPEG-LS) of a JPEG,
 // JPEG lossless or JPEG-LS code stream by walking its marker segments, without
-// decoding anything. It allocates nothing beyond its result.
+// decoding anything. It allocates nothing beyond its result. TEM and RSTn
+// stand alone (no length), as T.81 B.1.1.2 has them and the decoders walk
+// them: read with a length, they made this walk land on another frame header
+// than the decoder's.
 func JPEGHeader(src []byte) (StreamHeader, error) {
 	if len(src) < 4 || src[0] != 0xFF || src[1] != 0xD8 {
 		return StreamHeader{}, fmt.Errorf("no SOI marker: %w", ErrCorrupt)
@@ -63,6 +66,10 @@ func JPEGHeader(src []byte) (StreamHeader, error) {
 			return StreamHeader{}, fmt.Errorf("no frame header before byte %d: %w", i, ErrCorrupt)
 		}
 		m := src[i+1]
+		if m == 0x01 || m >= 0xD0 && m <= 0xD7 {
+			i += 2
+			continue
+		}
 		n := int(binary.BigEndian.Uint16(src[i+2:]))
 		if n < 2 || i+2+n > len(src) {
 			return StreamHeader{}, fmt.Errorf("marker segment %02X of %d bytes at %d: %w", m, n, i, ErrCorrupt)
@@ -84,7 +91,7 @@ func JPEGHeader(src []byte) (StreamHeader, error) {
 				return StreamHeader{}, fmt.Errorf("frame header of %d bytes for %d components: %w", len(seg), h.Components, ErrCorrupt)
 			}
 			return h, nil
-		case 0xD8, 0xD9, 0xDA:
+		case 0x00, 0xD8, 0xD9, 0xDA:
 			return StreamHeader{}, fmt.Errorf("marker %02X before the frame header: %w", m, ErrCorrupt)
 		}
 		i += 2 + n

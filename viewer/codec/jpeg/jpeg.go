@@ -44,7 +44,11 @@ func DecodeHeader(src []byte) (Header, error) {
 	return h, nil
 }
 
-// parseHeader walks the marker segments up to the first SOF.
+// parseHeader walks the marker segments up to the first SOF, the JPEG-LS
+// SOF55 (FFF7) included: the frame header is the one codec.JPEGHeader reads
+// and the viewer checks against the DICOM header, so a stream cannot show a
+// small SOF55 to the check and have the decoder allocate from a large SOF0
+// after it. SOF55 is then refused as a process this package does not do.
 func parseHeader(b []byte) (Header, error) {
 	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xD8 {
 		return Header{}, fmt.Errorf("no SOI marker: %w", codec.ErrCorrupt)
@@ -78,7 +82,7 @@ func parseHeader(b []byte) (Header, error) {
 		}
 		seg := b[p+2 : p+n]
 		p += n
-		if m < 0xC0 || m > 0xCF || m == 0xC4 || m == 0xC8 || m == 0xCC {
+		if (m < 0xC0 || m > 0xCF || m == 0xC4 || m == 0xC8 || m == 0xCC) && m != 0xF7 {
 			continue
 		}
 		if len(seg) < 6 {

@@ -1,11 +1,14 @@
 package jpeg
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
+	"teleread/internal/allocs"
 	"teleread/viewer/codec"
 	"teleread/viewer/codec/internal/corpus"
+	"teleread/viewer/dataset/hostiletest"
 )
 
 const (
@@ -106,6 +109,48 @@ func TestDecodeHeader(t *testing.T) {
 			}
 			if h.Width != e.DICOM.Columns || h.Height != e.DICOM.Rows || h.Components != e.DICOM.SamplesPerPixel {
 				t.Errorf("header %+v, want %dx%dx%d", h, e.DICOM.Columns, e.DICOM.Rows, e.DICOM.SamplesPerPixel)
+			}
+		})
+	}
+}
+
+// TestFrameHeaderAgreesWithCheck: the decoder allocates its output from the
+// frame header it finds, and the viewer checks the one codec.JPEGHeader
+// finds against the DICOM header, so the two must be the same. The fuzzer
+// found a 71-byte stream whose SOF55 the check read while the decoder skipped
+// it and allocated 3.2 MB for the SOF0 behind it; a RST0 before the frame
+// header was likewise read with a length by one walk and not the other.
+func TestFrameHeaderAgreesWithCheck(t *testing.T) {
+	sof := func(m byte, w, h uint16, comps byte) []byte {
+		b := hostiletest.JPEGSOF(m, w, h, comps, 8)
+		return b[2 : len(b)-2] // without SOI and EOI
+	}
+	soi := []byte{0xFF, 0xD8}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	tests := []struct {
+		name string
+		src  []byte
+	}{
+		{"SOF55 then SOF0", cat(soi, sof(0xF7, 8, 8, 1), sof(0xC0, 48, 22576, 3))},
+		{"fuzzer's find", []byte("\xff\xd8\xff\xf7\x0000000000000000000100000000000000000000000000000\xff\xc0\x00\x11\bX0\x000\x03000000000")},
+		{"RST0 before SOF0", cat(soi, []byte{0xFF, 0xD0}, sof(0xC0, 8, 8, 1))},
+		{"TEM, then a segment a length read would skip into", cat(soi, []byte{0xFF, 0x01, 0x00, 0x08}, sof(0xC0, 16, 16, 1))},
+		{"FF00 before the frame header", cat(soi, []byte{0xFF, 0x00, 0x00, 0x04}, sof(0xC0, 8, 8, 1))},
+		{"plain SOF0", cat(soi, sof(0xC0, 8, 8, 3))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check, cerr := codec.JPEGHeader(tt.src)
+			dec, derr := DecodeHeader(tt.src)
+			if (cerr == nil) != (derr == nil) || cerr == nil && (check.Width != dec.Width || check.Height != dec.Height || check.Components != dec.Components) {
+				t.Errorf("check reads %+v (%v), decoder %+v (%v)", check, cerr, dec, derr)
+			}
+			if cerr != nil {
+				// Refused by the check: the decoder must not allocate a
+				// frame from it either.
+				if got, over := allocs.Bytes(64<<10, func() { Decode(tt.src) }); over {
+					t.Errorf("decode of a stream the check refuses allocated %d bytes", got)
+				}
 			}
 		})
 	}
