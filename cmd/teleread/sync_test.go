@@ -72,6 +72,11 @@ func TestSyncOnceCLI(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("sync --once: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// The archive is this machine: the link policy asks for the stored
+	// bytes, and the sync says so.
+	if !strings.Contains(r.stdout, "link: ") || !strings.Contains(r.stdout, "(fast link: stored bytes)") {
+		t.Errorf("sync --once on loopback does not say it asked for the stored bytes:\n%s", r.stdout)
+	}
 	var studies []struct {
 		StudyInstanceUID  string
 		NumberOfInstances int
