@@ -139,7 +139,13 @@ func (c *Cache) writeSealedMarker() error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	return syncDir(c.home)
+	if err := syncDir(c.home); err != nil {
+		return err
+	}
+	// Known from now on: every open of a stored file skips the look at its
+	// first bytes that a cache still holding plain files needs.
+	c.sealedAll.Store(true)
+	return nil
 }
 
 // markSealedIfEmpty writes the marker for a cache with no instances: a new

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	gosync "sync"
+	"sync/atomic"
 )
 
 // Reader reads a sealed file's plaintext at any offset (io.ReaderAt), decrypting
@@ -43,11 +45,18 @@ var errClosedReader = errors.New("read after close")
 // batch is how many whole chunks one call of readWhole decrypts.
 const batch = 16
 
-// Open authenticates the header and the last chunk of the sealed file of the
-// given size read through r (so that a truncated or extended file fails here,
-// not halfway through a read), with key and the binding it was sealed with.
-// name is used in errors. Errors are *Error wrapping ErrNotSealed,
-// ErrVersion, ErrTampered or the read error.
+// Open authenticates the header of the sealed file of the given size read
+// through r, with key and the binding it was sealed with, and the first chunk
+// (read with the header). name is used in errors. Errors are *Error wrapping
+// ErrNotSealed, ErrVersion, ErrTampered or the read error.
+//
+// The other chunks are authenticated when a read reaches them, the last one
+// included: a file cut short (even at a chunk boundary, since its new last
+// chunk was sealed as not last) or extended fails every read that reaches its
+// end, and so does reading it whole (Verify), while the chunks before are the
+// file's own bytes. Most opens read a file's header alone (thumbnails, slice
+// positions): reading and decrypting the last chunk for them was a read and a
+// decryption the plain file does not have.
 func Open(r io.ReaderAt, size int64, key, binding []byte, name string) (*Reader, error) {
 	return OpenKey(r, size, func() ([]byte, error) { return key, nil }, binding, name)
 }
@@ -121,11 +130,6 @@ func OpenKey(r io.ReaderAt, size int64, key func() ([]byte, error), binding []by
 		keep = true
 		sr.kept[0] = keptChunk{i: 0, buf: first, plain: ct[:sr.chunkLen(0)]}
 		sr.next = 1
-	}
-	_, err = sr.chunk(chunks - 1)
-	if err != nil {
-		sr.closeLocked()
-		return nil, err
 	}
 	return sr, nil
 }
@@ -274,11 +278,85 @@ func (r *Reader) isKept(i int64) bool {
 	return false
 }
 
-// readWhole decrypts chunks [i, i+k), all whole in dst, into dst. Each is
-// read into dst where its plaintext goes and decrypted in place, its tag
-// spilling into the next chunk's place (overwritten next); the last one,
-// when dst has no room for its tag, goes through a pooled buffer.
+// readWhole decrypts chunks [i, i+k), all whole in dst, into dst. With
+// more than one core and more than one chunk, up to GOMAXPROCS goroutines
+// take the chunks one at a time: decryption is most of what sealing adds to a
+// big read (a frame's pixels), and the viewer waits for one slice's pixels
+// before it draws. The caller's goroutine takes chunks too and waits only for
+// those another has started, so a helper the system is slow to run costs
+// nothing but its start. It returns when every chunk has been read and
+// authenticated, or the bytes up to the first one that failed and its error:
+// no byte of a chunk is handed out before the chunk's tag has been checked.
 func (r *Reader) readWhole(dst []byte, i, k int64) (int, error) {
+	helpers := min(int64(runtime.GOMAXPROCS(0)), k) - 1
+	if helpers <= 0 {
+		return r.readRun(dst, i, k)
+	}
+	sh := &shared{r: r, dst: dst, i: i, k: k, all: make(chan struct{})}
+	sh.left.Store(k)
+	for range helpers {
+		go sh.work()
+	}
+	sh.work()
+	<-sh.all
+	n := 0
+	for j := range k {
+		if sh.errs[j] != nil {
+			return n, sh.errs[j]
+		}
+		n += r.chunkLen(i + j)
+	}
+	return n, nil
+}
+
+// shared is a read of whole chunks shared out among goroutines.
+type shared struct {
+	r          *Reader
+	dst        []byte
+	i, k       int64
+	next, left atomic.Int64  // chunks taken, chunks not finished
+	all        chan struct{} // closed when left reaches 0
+	errs       [batch]error
+}
+
+// work decrypts chunks until none is left to take. Each goes through a
+// pooled buffer, not in place in dst: a chunk read in place puts its tag
+// where the next chunk's plaintext goes, which another goroutine may be
+// writing.
+func (sh *shared) work() {
+	var bp *[]byte
+	for {
+		j := sh.next.Add(1) - 1
+		if j >= sh.k {
+			break
+		}
+		if bp == nil {
+			bp = keptPool.Get().(*[]byte)
+		}
+		c := sh.i + j
+		n := sh.r.chunkLen(c)
+		ct := (*bp)[:n+Overhead]
+		err := sh.r.readSealed(ct, c)
+		if err == nil {
+			at := int(j) * ChunkSize
+			_, err = sh.r.open(sh.dst[at:at:at+n], ct, c)
+		}
+		sh.errs[j] = err
+		if sh.left.Add(-1) == 0 {
+			close(sh.all)
+		}
+	}
+	if bp != nil {
+		keptPool.Put(bp)
+	}
+}
+
+// readRun decrypts chunks [i, i+k), all whole in dst, into dst, one after the
+// other. Each is read into dst where its plaintext goes and decrypted in
+// place, its tag spilling into the next chunk's place (overwritten next); the
+// last one goes through a pooled buffer when dst has no room for its tag. It
+// returns the bytes done.
+func (r *Reader) readRun(dst []byte, i, k int64) (int, error) {
 	done := 0
 	for j := i; j < i+k; j++ {
 		n := r.chunkLen(j)

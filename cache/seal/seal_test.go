@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -256,5 +257,128 @@ func TestDeferredHeaderUnwritten(t *testing.T) {
 	w.Close()
 	if err := readAll(out.Bytes(), testKey, testBinding); !errors.Is(err, ErrNotSealed) {
 		t.Fatalf("got %v, want ErrNotSealed", err)
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r     io.ReaderAt
+	bytes int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.bytes += int64(n)
+	return n, err
+}
+
+// TestCutShortFailsAtItsEnd: Open reads the header and the first chunk only
+// (most opens want the header alone), so a file cut short or extended is
+// caught when a read reaches its last chunk: every read that does fails,
+// however it is cut up, and every read that does not returns the file's own
+// bytes.
+func TestCutShortFailsAtItsEnd(t *testing.T) {
+	const n = 5*ChunkSize + 300
+	data := plaintext(n)
+	good, err := Append(nil, data, testKey, testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunkAt := func(i int) int { return HeaderSize + i*sealedSize }
+	damages := []struct {
+		name   string
+		change func([]byte) []byte
+		intact int64 // plaintext bytes before the first damaged chunk
+	}{
+		{"cut at a chunk boundary", func(b []byte) []byte { return b[:chunkAt(3)] }, 2 * ChunkSize},
+		{"cut inside the last chunk", func(b []byte) []byte { return b[:len(b)-7] }, 5 * ChunkSize},
+		{"cut inside a middle chunk", func(b []byte) []byte { return b[:chunkAt(2)+5000] }, 2 * ChunkSize},
+		{"last chunk changed", func(b []byte) []byte { b[len(b)-20] ^= 1; return b }, 5 * ChunkSize},
+		// The old last chunk becomes a middle one, and fails as well.
+		{"extended by a chunk's worth", func(b []byte) []byte { return append(b, b[chunkAt(1):chunkAt(2)]...) }, 5 * ChunkSize},
+	}
+	for _, d := range damages {
+		t.Run(d.name, func(t *testing.T) {
+			b := d.change(bytes.Clone(good))
+			cr := &countingReaderAt{r: bytes.NewReader(b)}
+			r, err := Open(cr, int64(len(b)), testKey, testBinding, "x/1.2.3.4.dcm")
+			if err != nil {
+				t.Fatalf("Open: %v (the damage is past the first chunk)", err)
+			}
+			defer r.Close()
+			if cr.bytes > HeaderSize+sealedSize {
+				t.Errorf("Open read %d bytes, want at most the header and the first chunk", cr.bytes)
+			}
+			size := r.Size()
+			lastStart := (size - 1) / ChunkSize * ChunkSize
+			reaching := []struct {
+				name    string
+				off, ln int64
+			}{
+				{"whole file", 0, size},
+				{"last byte", size - 1, 1},
+				{"last chunk whole", lastStart, size - lastStart},
+				{"across the last two chunks", lastStart - 100, 200},
+				{"past the end", size - 10, 100},
+			}
+			for _, rd := range reaching {
+				for range 2 { // a failure is not remembered as a success
+					_, err := r.ReadAt(make([]byte, rd.ln), rd.off)
+					if !errors.Is(err, ErrTampered) {
+						t.Errorf("%s: got %v, want ErrTampered", rd.name, err)
+					}
+				}
+			}
+			if _, err := io.Copy(io.Discard, io.NewSectionReader(r, 0, size)); !errors.Is(err, ErrTampered) {
+				t.Errorf("read through in small pieces: got %v, want ErrTampered", err)
+			}
+			// Before the damage: the file's own bytes.
+			got := make([]byte, d.intact)
+			if m, err := r.ReadAt(got, 0); m != len(got) || err != nil || !bytes.Equal(got, data[:d.intact]) {
+				t.Errorf("read before the damage: %d bytes, %v, or wrong bytes", m, err)
+			}
+		})
+	}
+}
+
+// TestReadSharedOut reads big ranges with more goroutines than chunks can
+// keep busy, from a file with one changed chunk: the bytes before it are
+// right, the read stops at it (n is where it starts), and the error names
+// it.
+func TestReadSharedOut(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const n = 40*ChunkSize + 17
+	data := plaintext(n)
+	good, err := Append(nil, data, testKey, testBinding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []int{-1, 1, 7, 20, 40} {
+		b := bytes.Clone(good)
+		if bad >= 0 {
+			b[HeaderSize+bad*sealedSize+10] ^= 1
+		}
+		r := open(t, b)
+		for _, rd := range []struct{ off, ln int }{{0, n}, {ChunkSize, 16 * ChunkSize}, {3, 39 * ChunkSize}, {5 * ChunkSize, n - 5*ChunkSize}} {
+			got := make([]byte, rd.ln)
+			m, err := r.ReadAt(got, int64(rd.off))
+			wantN := rd.ln
+			if bad >= 0 && bad*ChunkSize < rd.off+rd.ln && (bad+1)*ChunkSize > rd.off {
+				wantN = max(bad*ChunkSize-rd.off, 0)
+				var se *Error
+				if !errors.As(err, &se) || !errors.Is(err, ErrTampered) || se.Chunk != int64(bad) {
+					t.Errorf("chunk %d changed, ReadAt(%d, %d): error %v, want ErrTampered in chunk %d", bad, rd.ln, rd.off, err, bad)
+				}
+			} else if err != nil && !(errors.Is(err, io.EOF) && rd.off+rd.ln == n) {
+				t.Errorf("chunk %d changed, ReadAt(%d, %d): %v", bad, rd.ln, rd.off, err)
+			}
+			if m != wantN {
+				t.Errorf("chunk %d changed, ReadAt(%d, %d) = %d bytes, want %d", bad, rd.ln, rd.off, m, wantN)
+			}
+			if !bytes.Equal(got[:min(m, wantN)], data[rd.off:rd.off+min(m, wantN)]) {
+				t.Errorf("chunk %d changed, ReadAt(%d, %d): wrong bytes", bad, rd.ln, rd.off)
+			}
+		}
+		r.Close()
 	}
 }
