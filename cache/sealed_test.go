@@ -144,6 +144,12 @@ func TestSealedTamperNamesFile(t *testing.T) {
 			if err != nil || len(probs) == 0 || probs[0].SOPInstanceUID != a.SOPInstanceUID && probs[len(probs)-1].SOPInstanceUID != a.SOPInstanceUID {
 				t.Errorf("verify: %v %v, want a problem with %s", probs, err, a.SOPInstanceUID)
 			}
+			// Importing the instance again compares it with the damaged
+			// copy: damage, not a conflict with other bytes.
+			_, err = c.ImportFile(filepath.Join(corpusDir, "files", "mr_overlay_two_windows.dcm"))
+			if !errors.Is(err, ErrFileTampered) && !errors.Is(err, ErrFileNotSealed) {
+				t.Errorf("import again: got %v, want ErrFileTampered or ErrFileNotSealed", err)
+			}
 		})
 	}
 }

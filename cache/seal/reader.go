@@ -289,7 +289,7 @@ func (r *Reader) isKept(i int64) bool {
 // no byte of a chunk is handed out before the chunk's tag has been checked.
 func (r *Reader) readWhole(dst []byte, i, k int64) (int, error) {
 	helpers := min(int64(runtime.GOMAXPROCS(0)), k) - 1
-	if helpers <= 0 {
+	if helpers <= 0 || !shareReads {
 		return r.readRun(dst, i, k)
 	}
 	sh := &shared{r: r, dst: dst, i: i, k: k, all: make(chan struct{})}
@@ -308,6 +308,10 @@ func (r *Reader) readWhole(dst []byte, i, k int64) (int, error) {
 	}
 	return n, nil
 }
+
+// shareReads is false only in the benchmarks that measure what sharing a
+// read out among goroutines gains.
+var shareReads = true
 
 // shared is a read of whole chunks shared out among goroutines.
 type shared struct {
