@@ -71,7 +71,9 @@ func loadStacks(c *cache.Cache, studyUID string) ([]*reading.Stack, error) {
 			out = append(out, sk)
 		}
 	}
-	return out, nil
+	// The series the reader sees first (the first viewport) is the one the
+	// puller fetches first.
+	return reading.ReadingOrder(out), nil
 }
 
 // matchingSeries returns the stack of cands most like cur: the same modality,

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -214,13 +215,22 @@ func (c *Cache) queryInstances(where string, args ...any) ([]Instance, error) {
 	return out, rows.Err()
 }
 
-// InstancesOf lists a series' instances by instance number.
+// InstancesOf lists a series' instances in stack order (CompareStackOrder),
+// the order the viewer stacks them in.
 func (c *Cache) InstancesOf(seriesUID string) ([]Instance, error) {
 	out, err := c.queryInstances(`WHERE series_uid = ? ORDER BY COALESCE(instance_number, 0), sop_uid`, seriesUID)
 	if err != nil {
 		return nil, fmt.Errorf("cache: instances of %s: %w", seriesUID, err)
 	}
 	return out, nil
+}
+
+// CompareStackOrder orders two instances of a series as InstancesOf lists
+// them, and so as the viewer stacks them: by Instance Number (0 when it has
+// none), then by SOP Instance UID. The puller orders what it fetches of a
+// series with it, so that it fetches in the order the reader scrolls.
+func CompareStackOrder(aNumber int, aSOP string, bNumber int, bSOP string) int {
+	return cmp.Or(cmp.Compare(aNumber, bNumber), strings.Compare(aSOP, bSOP))
 }
 
 // StudyInstances lists every instance of a study.

@@ -3,6 +3,9 @@ package sync
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"teleread/cache"
 )
 
 // studyPlan says what to fetch of one study and in which order: the series
@@ -46,6 +49,7 @@ type seriesWork struct {
 	all     []string       // SOP Instance UIDs
 	number  map[string]int // Instance Numbers, where the archive gave them
 	missing []string       // what to fetch, in fetch order
+	ordered bool           // fetched one instance at a time, in the order of missing
 	want    int            // the archive's count (fast path)
 }
 
@@ -74,7 +78,12 @@ func (p *Puller) planStudy(ctx context.Context, a Assignment) (*studyPlan, error
 			empty = true
 		}
 	}
-	if ns, ok := a.Study.Int(TagNumberOfStudyRelatedSeries); empty && ok && ns == 1 {
+	// The first series' slices come in an order of our choosing only when
+	// it is fetched instance by instance, which needs its instances listed
+	// (and its UID: the study is not retrieved whole then).
+	order := p.FirstSeriesOrder
+	ordered := order != SliceOrderArchive
+	if ns, ok := a.Study.Int(TagNumberOfStudyRelatedSeries); empty && ok && ns == 1 && !ordered {
 		if ni, ok := a.Study.Int(TagNumberOfStudyRelatedInstances); ok && ni > 0 {
 			pl.wholeWant = ni
 		}
@@ -132,7 +141,16 @@ func (p *Puller) planStudy(ctx context.Context, a Assignment) (*studyPlan, error
 			pl.series = append(pl.series, sw)
 		}
 	}
-	if len(pl.series) > 0 {
+	if len(pl.series) > 0 && pl.fast && ordered {
+		// Nothing of the study is cached and FirstSeriesOrder asks for an
+		// order: the series the reader sees first is listed and fetched one
+		// instance at a time in that order, the others whole.
+		sw := &pl.series[0]
+		if err := pl.list(ctx, sw); err != nil {
+			return pl, err
+		}
+		sw.missing, sw.ordered = order.arrange(sw.all, sw.number), true
+	} else if len(pl.series) > 0 {
 		// The first series' missing slices, when fetched one at a time,
 		// come from the middle of the stack outward: where a reader who
 		// opens the partial study looks first.
@@ -190,6 +208,9 @@ func (pl *studyPlan) list(ctx context.Context, sw *seriesWork) error {
 // stored and nothing of it was cut off before (a whole retrieve would bring
 // the cut-off part again).
 func (pl *studyPlan) retrieveWhole(sw *seriesWork) bool {
+	if sw.ordered {
+		return false
+	}
 	return pl.fast || (len(sw.missing) == len(sw.all) && !pl.cutSeries[sw.uid] && !pl.cutSeries[""])
 }
 
@@ -247,4 +268,40 @@ func (pl *studyPlan) settle() (missing []string) {
 	}
 	pl.done -= len(pl.leftAlone)
 	return missing
+}
+
+// SliceOrder is the order in which the slices of the series the reader sees
+// first are fetched when nothing of the study is cached. The home-link
+// figures in the README chose the default.
+type SliceOrder int
+
+const (
+	// SliceOrderArchive, the default, fetches it with one series request, in
+	// whatever order the archive sends, without listing its instances first.
+	// Orthanc sends about the order it stored the instances in, which for a
+	// series sent to it by a scanner is mostly the stack's.
+	SliceOrderArchive SliceOrder = iota
+	// SliceOrderStack lists it and fetches it one instance at a time in the
+	// viewer's stack order (cache.CompareStackOrder), from the slice the
+	// viewer opens a series on (the first) onward.
+	SliceOrderStack
+	// SliceOrderMiddleOut lists it and fetches it one instance at a time
+	// from the middle of the stack outward (see middleOut).
+	SliceOrderMiddleOut
+)
+
+// arrange orders a series' instances for fetching; number holds the Instance
+// Numbers the archive listed.
+func (o SliceOrder) arrange(sops []string, number map[string]int) []string {
+	switch o {
+	case SliceOrderMiddleOut:
+		return middleOut(sops, number)
+	case SliceOrderStack:
+		out := slices.Clone(sops)
+		slices.SortStableFunc(out, func(a, b string) int {
+			return cache.CompareStackOrder(number[a], a, number[b], b)
+		})
+		return out
+	}
+	return sops
 }

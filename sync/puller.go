@@ -147,6 +147,10 @@ type Puller struct {
 	AssignedAttribute AssignedAttribute
 	// Priors says which earlier studies to fetch.
 	Priors PriorPolicy
+	// FirstSeriesOrder is the order in which the slices of the series the
+	// reader sees first are fetched when nothing of the study is cached;
+	// the zero value is SliceOrderArchive.
+	FirstSeriesOrder SliceOrder
 	// SeriesConcurrency bounds the series fetched at once; default 2.
 	SeriesConcurrency int
 	// OnEvent receives progress; nil discards it.
@@ -649,48 +653,20 @@ func (p *Puller) FetchInstance(ctx context.Context, studyUID, seriesUID, sopUID 
 	return nil
 }
 
-// nonImage are modalities of series that carry no images to read (reports,
-// presentation states, key object selections, documents, registrations).
-var nonImage = map[string]bool{"SR": true, "PR": true, "KO": true, "DOC": true, "REG": true}
-
 // readingOrder returns the study's series with the one the reader sees first
-// moved to the front: the largest series of the study's main modality (the
-// image modality with the most instances); ties go to the lower series
-// number. The others keep the archive's order.
+// (cache.FirstSeries, as the viewer chooses it) moved to the front; the
+// others keep the archive's order.
 func readingOrder(series []Object) []Object {
 	if len(series) < 2 {
 		return series
 	}
-	count := func(s Object) int { n, _ := s.Int(TagNumberOfSeriesRelatedInstances); return n }
-	byModality := map[string]int{}
-	for _, s := range series {
-		if m := s.String(TagModality); !nonImage[m] {
-			byModality[m] += count(s)
-		}
-	}
-	main, most := "", -1
-	for m, n := range byModality {
-		if n > most || (n == most && m < main) {
-			main, most = m, n
-		}
-	}
-	first := -1
+	sizes := make([]cache.SeriesSize, len(series))
 	for i, s := range series {
-		if s.String(TagModality) != main {
-			continue
-		}
-		if first < 0 || count(s) > count(series[first]) {
-			first = i
-			continue
-		}
-		if count(s) == count(series[first]) {
-			a, aok := s.Int(TagSeriesNumber)
-			b, bok := series[first].Int(TagSeriesNumber)
-			if aok && (!bok || a < b) {
-				first = i
-			}
-		}
+		sizes[i].Modality = s.String(TagModality)
+		sizes[i].Number, sizes[i].HasNumber = s.Int(TagSeriesNumber)
+		sizes[i].Instances, _ = s.Int(TagNumberOfSeriesRelatedInstances)
 	}
+	first := cache.FirstSeries(sizes)
 	if first <= 0 {
 		return series
 	}

@@ -3,7 +3,9 @@ package sync
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	gosync "sync"
 	"testing"
 
@@ -254,4 +256,125 @@ func TestReadingOrderMiddleOutOfPartialSeries(t *testing.T) {
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Errorf("slices durable in the order %v, want %v", order, want)
 	}
+}
+
+// TestReadingOrderOfUncachedSeries plans and pulls a study the cache has
+// nothing of from a real Orthanc, uploaded out of order (Orthanc then sends
+// the series in an order unrelated to the stack). The default plan (chosen by
+// the home-link figures) retrieves the series the reader sees first with one
+// series request; asked for the stack order, the plan lists it in the
+// viewer's stack order from the slice the viewer opens on (Instance Number,
+// not the UIDs' text), and the slices become durable in that order; middle
+// out likewise from the middle.
+func TestReadingOrderOfUncachedSeries(t *testing.T) {
+	srv := orthanctest.New(t, orthanctest.Options{})
+	const study = "1.2.826.0.1.3680043.10.1107.17.8"
+	const n = 12 // instance UIDs .1 ... .12: a textual order would put .10 second
+	files, err := cachetest.WriteCTSeries(cachetest.CTSeries{
+		Dir: t.TempDir(), StudyUID: study, SeriesUID: study + ".1", SeriesNumber: 1, Slices: n, Size: 64, Seed: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data [][]byte
+	for _, i := range []int{5, 11, 0, 8, 2, 10, 6, 1, 9, 3, 7, 4} {
+		b, err := os.ReadFile(files[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, b)
+	}
+	uploadAll(t, srv, data)
+	stack := func(numbers ...int) string {
+		var sops []string
+		for _, i := range numbers {
+			sops = append(sops, fmt.Sprintf("%s.1.%d", study, i))
+		}
+		return fmt.Sprint(sops)
+	}
+	for _, tc := range []struct {
+		name  string
+		order SliceOrder
+		want  []int // the first series' Instance Numbers in fetch order; nil for one series request
+	}{
+		{"default: one series request", 0, nil},
+		{"stack order", SliceOrderStack, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+		{"middle out", SliceOrderMiddleOut, []int{7, 6, 8, 5, 9, 4, 10, 3, 11, 2, 12, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := cache.OpenTemp(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			var (
+				mu        gosync.Mutex
+				instances int
+				durable   []int // Instance Numbers in the order they became durable
+				have      = map[int]bool{}
+			)
+			client := newTestClient(t, srv.DICOMwebURL, func(cfg *Config) {
+				cfg.Transport = countInstanceRetrieves{&mu, &instances}
+			})
+			p := &Puller{Client: client, Store: c, Reader: "Reader^A", FirstSeriesOrder: tc.order,
+				Worklist: &Query{Match: []Param{{"StudyInstanceUID", study}}},
+				OnEvent: func(e Event) {
+					if e.Kind != StudyProgress {
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					for i := 1; i <= n; i++ {
+						if has, err := c.HasInstance(fmt.Sprintf("%s.1.%d", study, i)); err == nil && has && !have[i] {
+							have[i] = true
+							durable = append(durable, i)
+						}
+					}
+				}}
+			work, err := p.worklist(context.Background())
+			if err != nil || len(work) != 1 {
+				t.Fatalf("worklist: %d studies, %v", len(work), err)
+			}
+			plan, err := p.planStudy(context.Background(), work[0])
+			if err != nil || len(plan.series) != 1 {
+				t.Fatalf("plan: %d series, %v", len(plan.series), err)
+			}
+			first := plan.series[0]
+			switch {
+			case tc.want == nil && (first.ordered || !plan.retrieveWhole(&first)):
+				t.Errorf("planned one instance at a time (%d instances), want one series request", len(first.missing))
+			case tc.want != nil && (!first.ordered || plan.retrieveWhole(&first)):
+				t.Errorf("planned one series request, want one instance at a time")
+			case tc.want != nil && fmt.Sprint(first.missing) != stack(tc.want...):
+				t.Errorf("planned %v, want %s", first.missing, stack(tc.want...))
+			}
+			res, err := p.Pull(context.Background())
+			if err != nil || res.Fetched != n || len(res.Ready) != 1 {
+				t.Fatalf("pull: fetched %d of %d, ready %v, failed %v, %v", res.Fetched, n, res.Ready, res.Failed, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if instances != len(tc.want) {
+				t.Errorf("%d instance retrieves, want %d", instances, len(tc.want))
+			}
+			if tc.want != nil && fmt.Sprint(durable) != fmt.Sprint(tc.want) {
+				t.Errorf("slices durable in the order %v, want %v", durable, tc.want)
+			}
+		})
+	}
+}
+
+// countInstanceRetrieves counts the WADO-RS instance retrieves it carries.
+type countInstanceRetrieves struct {
+	mu *gosync.Mutex
+	n  *int
+}
+
+func (c countInstanceRetrieves) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "/instances/") && !strings.HasSuffix(r.URL.Path, "/metadata") {
+		c.mu.Lock()
+		*c.n++
+		c.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

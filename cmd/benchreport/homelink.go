@@ -111,7 +111,7 @@ func benchHomeLink(b *bench) error {
 		if syncErr == nil {
 			againT, againAsked, _, againErr = b.syncOnce(bin, srv.DICOMwebURL, accession, links)
 		}
-		mst, msErr := b.pullMilestones(srv.DICOMwebURL, study, len(paths))
+		mst, msErr := b.pullMilestones(srv.DICOMwebURL, study, len(paths), sync.SliceOrderArchive)
 		row := []string{fmt.Sprintf("%d/%d Mbit/s", r.downMbit, r.upMbit)}
 		if curlErr != nil {
 			row = append(row, na(curlErr))
@@ -155,6 +155,27 @@ func benchHomeLink(b *bench) error {
 		t.note("-homelink-full adds the 10 and 200 Mbit/s rows (where the crossover of the transcoding cost shows) and keeps %d slices under CI.", b.instances)
 	}
 	t.print(b.out)
+
+	// The order of the first series' slices, at 50 Mbit/s: what the viewer
+	// opens a series on is its first slice in stack order (cache.InstancesOf),
+	// and the reader scrolls on from there.
+	if err := nl.shape(linkRate{50, 10}); err != nil {
+		return err
+	}
+	ot := newTable("order of the first series (50/10 Mbit/s)", "slice the viewer opens on", fmt.Sprintf("first %d slices of the stack", stackHead), "series complete", "first slice durable")
+	for _, o := range []struct {
+		name  string
+		order sync.SliceOrder
+	}{{"stack order, one instance at a time", sync.SliceOrderStack}, {"middle out, one instance at a time", sync.SliceOrderMiddleOut}, {"the archive's, one series request", sync.SliceOrderArchive}} {
+		m, err := b.pullMilestones(srv.DICOMwebURL, study, len(paths), o.order)
+		if err != nil {
+			ot.add(o.name, na(err), "n/a", "n/a", "n/a")
+			continue
+		}
+		ot.add(o.name, fmt.Sprintf("%.2f s", m.opening.Seconds()), fmt.Sprintf("%.2f s", m.around.Seconds()), fmt.Sprintf("%.1f s", m.series.Seconds()), fmt.Sprintf("%.2f s", m.first.Seconds()))
+	}
+	ot.note("the viewer opens a series on its first slice in stack order (Instance Number); times from the puller's start, fresh cache, one run each.")
+	ot.print(b.out)
 	return nil
 }
 
@@ -242,12 +263,18 @@ func (b *bench) syncOnce(bin, root, accession string, links []byte) (time.Durati
 }
 
 // milestones are the puller's times from its start.
-type milestones struct{ first, series, ready time.Duration }
+type milestones struct{ first, opening, around, series, ready time.Duration }
+
+// stackHead is how many slices from the start of the stack the "around"
+// milestone waits for.
+const stackHead = 10
 
 // pullMilestones pulls the study with the puller into a fresh cache and
-// times its milestones. The study has one series, so the first series is
-// complete when all of its instances are durable.
-func (b *bench) pullMilestones(root, study string, seriesLen int) (milestones, error) {
+// times its milestones, the first series' slices fetched in order. The study
+// has one series, so the first series is complete when all of its instances
+// are durable; its instance UIDs are SeriesUID.1, .2, ... in stack order
+// (cachetest.WriteCTSeries), the first being the slice the viewer opens on.
+func (b *bench) pullMilestones(root, study string, seriesLen int, order sync.SliceOrder) (milestones, error) {
 	var m milestones
 	home, err := os.MkdirTemp(b.tmp, "homelink-cache-")
 	if err != nil {
@@ -265,8 +292,9 @@ func (b *bench) pullMilestones(root, study string, seriesLen int) (milestones, e
 	}
 	var mu gosync.Mutex
 	var start time.Time
+	head := 0 // slices from the start of the stack durable
 	p := &sync.Puller{
-		Client: client, Store: c, Reader: "BENCH^READER",
+		Client: client, Store: c, Reader: "BENCH^READER", FirstSeriesOrder: order,
 		Worklist: &sync.Query{Match: []sync.Param{{Key: "StudyInstanceUID", Value: study}}},
 		OnEvent: func(e sync.Event) {
 			if e.StudyUID != study {
@@ -277,6 +305,17 @@ func (b *bench) pullMilestones(root, study string, seriesLen int) (milestones, e
 			d := time.Since(start)
 			if e.Kind == sync.StudyProgress && e.Done > 0 && m.first == 0 {
 				m.first = d
+			}
+			for e.Kind == sync.StudyProgress && head < min(stackHead, seriesLen) {
+				if has, err := c.HasInstance(fmt.Sprintf("%s.1.%d", study, head+1)); err != nil || !has {
+					break
+				}
+				if head++; head == 1 {
+					m.opening = d
+				}
+				if head == min(stackHead, seriesLen) {
+					m.around = d
+				}
 			}
 			if e.Kind == sync.StudyProgress && e.Done >= seriesLen && m.series == 0 {
 				m.series = d

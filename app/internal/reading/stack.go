@@ -82,13 +82,27 @@ func (s *Stack) InstanceRange(i int) (first, last int) {
 }
 
 // ImageSeries reports whether a series holds images the viewer shows (not
-// reports, presentation states or other non-image objects).
-func ImageSeries(s cache.Series) bool {
-	switch s.Modality {
-	case "SR", "PR", "KO", "RTPLAN", "RTSTRUCT", "DOC":
-		return false
+// reports, presentation states or other non-image objects): the same test
+// the puller applies when it chooses what to fetch first.
+func ImageSeries(s cache.Series) bool { return cache.ImageModality(s.Modality) }
+
+// ReadingOrder moves the stack the reader sees first (cache.FirstSeries,
+// the series the puller fetches first) to the front; the others keep their
+// order (by series number).
+func ReadingOrder(stacks []*Stack) []*Stack {
+	sizes := make([]cache.SeriesSize, len(stacks))
+	for i, st := range stacks {
+		// The cache keeps no Series Number as 0, and sorts it so.
+		sizes[i] = cache.SeriesSize{Modality: st.Series.Modality, Number: st.Series.SeriesNumber, HasNumber: true, Instances: st.Series.NumberOfInstances}
 	}
-	return true
+	first := cache.FirstSeries(sizes)
+	if first <= 0 {
+		return stacks
+	}
+	out := make([]*Stack, 0, len(stacks))
+	out = append(out, stacks[first])
+	out = append(out, stacks[:first]...)
+	return append(out, stacks[first+1:]...)
 }
 
 // Replace gives the stack a fresh list of the same series' items (more
