@@ -7,6 +7,15 @@ import (
 	"io"
 )
 
+// FetchSharedStudy fetches one study named by a shared link (`teleread open
+// URL`) into store through a puller of its own, with the client's link
+// estimate and the home's cut-off table (cutOffs may be nil): the sync
+// service's pull path, so that a front end never assembles sync parts itself.
+func FetchSharedStudy(ctx context.Context, cl *Client, store Store, cutOffs *CutOffs, studyUID string) (int, int64, error) {
+	p := &Puller{Client: cl, Store: store, CutOffs: cutOffs}
+	return p.FetchStudy(ctx, studyUID)
+}
+
 // FetchStudy brings one study into the store the way a pull brings a
 // worklist study (a shared study link: `teleread open URL`): the same
 // transfer syntax negotiation and link policy, staging and group commits,

@@ -152,13 +152,13 @@ func openStudyURL(g *globals, c *cache.Cache, target, tokenFile string) (map[str
 	if ls, err := tsync.OpenLinkStats(tsync.LinkStatsPath(c.Home())); err == nil {
 		cl.UseLinkStats(ls)
 	}
-	p := &tsync.Puller{Client: cl, Store: c}
 	// Without the cut-off table (an unreadable home) the study is still
 	// fetched; a part cut off is then not remembered.
-	if co, err := tsync.OpenCutOffs(tsync.CutOffsPath(c.Home()), time.Duration(cfg.CutOffRetryHours*float64(time.Hour))); err == nil {
-		p.CutOffs = co
+	co, err := tsync.OpenCutOffs(tsync.CutOffsPath(c.Home()), time.Duration(cfg.CutOffRetryHours*float64(time.Hour)))
+	if err != nil {
+		co = nil
 	}
-	n, bytes, err := p.FetchStudy(context.Background(), study)
+	n, bytes, err := tsync.FetchSharedStudy(context.Background(), cl, c, co, study)
 	got := map[string]bool{}
 	if s, serr := c.StudyByUID(study); serr == nil && s.NumberOfInstances > 0 {
 		got[study] = true
