@@ -58,7 +58,7 @@ func (l *syncLoop) listInstances(ctx context.Context, study, series string) ([]r
 	err := link.Client.SearchAll(ctx, "/studies/"+study+"/series/"+series+"/instances",
 		tsync.Query{IncludeFields: []string{"SOPInstanceUID", "InstanceNumber"}}, 1000, func(o tsync.Object) error {
 			sop := o.SOPInstanceUID()
-			if !plainUID(sop) {
+			if !tsync.ValidUID(sop) {
 				return fmt.Errorf("list series %s: %w: SOP Instance UID %.80q", series, tsync.ErrBadResponse, sop)
 			}
 			if len(out) >= reading.MaxItems {
@@ -72,20 +72,6 @@ func (l *syncLoop) listInstances(ctx context.Context, study, series string) ([]r
 		return nil, fmt.Errorf("list series %s: %w", series, err)
 	}
 	return out, nil
-}
-
-// plainUID reports whether s is a DICOM UID (digits and dots, at most 64):
-// what the archive lists goes into request paths.
-func plainUID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if (r < '0' || r > '9') && r != '.' {
-			return false
-		}
-	}
-	return true
 }
 
 // sliceRequest asks for the slice a reader is on, then its neighbours.

@@ -30,7 +30,7 @@ func headSOPInstanceUID(head []byte) string {
 		}
 		switch tag {
 		case tagMediaStorageSOPInstanceUID:
-			if u := uidValue(val); validUID(u) {
+			if u := uidValue(val); ValidUID(u) {
 				return u
 			}
 		case tagTransferSyntaxUID:
@@ -50,7 +50,7 @@ func headSOPInstanceUID(head []byte) string {
 			return ""
 		}
 		if tag == tagSOPInstanceUID {
-			if u := uidValue(val); validUID(u) {
+			if u := uidValue(val); ValidUID(u) {
 				return u
 			}
 			return ""

@@ -108,7 +108,7 @@ func (p *Puller) planStudy(ctx context.Context, a Assignment) (*studyPlan, error
 		pl.series, pl.total = []seriesWork{{want: pl.wholeWant}}, pl.wholeWant
 	}
 	for _, s := range series {
-		if !validUID(s.SeriesUID()) {
+		if !ValidUID(s.SeriesUID()) {
 			return pl, fmt.Errorf("sync: study %s: %w: series UID %.80q", uid, ErrBadResponse, s.SeriesUID())
 		}
 		sw := seriesWork{uid: s.SeriesUID(), obj: s}
@@ -182,7 +182,7 @@ func (pl *studyPlan) list(ctx context.Context, sw *seriesWork) error {
 	sw.all = sw.all[:0]
 	err := pl.p.Client.SearchAll(ctx, "/studies/"+pl.uid+"/series/"+sw.uid+"/instances",
 		Query{IncludeFields: []string{"SOPInstanceUID", "InstanceNumber"}}, 1000, func(o Object) error {
-			if !validUID(o.SOPInstanceUID()) {
+			if !ValidUID(o.SOPInstanceUID()) {
 				return fmt.Errorf("sync: study %s: %w: SOP Instance UID %.80q", pl.uid, ErrBadResponse, o.SOPInstanceUID())
 			}
 			sw.all = append(sw.all, o.SOPInstanceUID())
@@ -236,7 +236,7 @@ func (pl *studyPlan) relist(ctx context.Context) error {
 		}
 		pl.series = pl.series[:0]
 		for _, s := range series {
-			if !validUID(s.SeriesUID()) {
+			if !ValidUID(s.SeriesUID()) {
 				return fmt.Errorf("sync: study %s: %w: series UID %.80q", pl.uid, ErrBadResponse, s.SeriesUID())
 			}
 			pl.series = append(pl.series, seriesWork{uid: s.SeriesUID(), obj: s})

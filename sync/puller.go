@@ -268,7 +268,7 @@ func (p *Puller) worklist(ctx context.Context) ([]Assignment, error) {
 	}
 	var found []Object
 	collect := func(o Object) error {
-		if validUID(o.StudyUID()) {
+		if ValidUID(o.StudyUID()) {
 			found = append(found, o)
 		}
 		return nil
@@ -410,7 +410,7 @@ func (p *Puller) priors(ctx context.Context, work []Assignment) ([]Assignment, e
 		q := Query{Match: []Param{{"PatientID", pid}}, IncludeFields: studyFields}
 		var cands []Object
 		err := p.Client.SearchAll(ctx, "/studies", q, 100, func(o Object) error {
-			if o.String(TagPatientID) != pid || !validUID(o.StudyUID()) || taken[o.StudyUID()] {
+			if o.String(TagPatientID) != pid || !ValidUID(o.StudyUID()) || taken[o.StudyUID()] {
 				return nil
 			}
 			if studyMoment(o) >= studyMoment(a.Study) {

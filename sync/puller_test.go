@@ -71,7 +71,7 @@ func (m *memStore) StoreInstance(r io.Reader, name string) (string, error) {
 		return "", err
 	}
 	sop := f.String(dataset.SOPInstanceUID)
-	if !validUID(sop) {
+	if !ValidUID(sop) {
 		return "", fmt.Errorf("store %s: bad SOP Instance UID %q", name, sop)
 	}
 	final := filepath.Join(m.dir, sop+".dcm")

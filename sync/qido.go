@@ -292,14 +292,17 @@ func checkJSONType(ct string) error {
 // checkUIDs refuses anything but DICOM UIDs before they become URL paths.
 func checkUIDs(uids ...string) error {
 	for _, u := range uids {
-		if !validUID(u) {
+		if !ValidUID(u) {
 			return fmt.Errorf("sync: %w: %.80q", ErrInvalidUID, u)
 		}
 	}
 	return nil
 }
 
-func validUID(u string) bool {
+// ValidUID reports whether u is a DICOM UID (PS3.5 9.1: digits in components
+// separated by single dots, at most 64 characters): what an archive answers
+// goes into request paths only when it is one.
+func ValidUID(u string) bool {
 	if u == "" || len(u) > 64 || u[0] == '.' || u[len(u)-1] == '.' {
 		return false
 	}

@@ -190,7 +190,7 @@ func workitemOf(o Object) Workitem {
 	// The study to read: the input data, else the request it answers.
 	for _, seq := range []string{tagInputInformationSequence, tagReferencedRequestSequence} {
 		for _, it := range o.Items(seq) {
-			if s := it.StudyUID(); validUID(s) {
+			if s := it.StudyUID(); ValidUID(s) {
 				w.StudyUID = s
 				return w
 			}
@@ -227,7 +227,7 @@ func upsPriority(v string) int {
 // through all results.
 func (u *UPS) Search(ctx context.Context, q Query, fn func(Workitem) error) error {
 	return u.Client.SearchAll(ctx, "/workitems", q, 100, func(o Object) error {
-		if !validUID(o.SOPInstanceUID()) {
+		if !ValidUID(o.SOPInstanceUID()) {
 			return fmt.Errorf("sync: search workitems: %w: workitem UID %.80q", ErrBadResponse, o.SOPInstanceUID())
 		}
 		return fn(workitemOf(o))
@@ -607,7 +607,7 @@ func (u *UPS) outputs(ctx context.Context, studyUID string, sopUIDs []string) ([
 		if err != nil {
 			return nil, fmt.Errorf("sync: complete workitems of %s: %w", studyUID, err)
 		}
-		if o == nil || o.StudyUID() != studyUID || !validUID(o.SeriesUID()) || !validUID(o.String(TagSOPClassUID)) {
+		if o == nil || o.StudyUID() != studyUID || !ValidUID(o.SeriesUID()) || !ValidUID(o.String(TagSOPClassUID)) {
 			return nil, fmt.Errorf("sync: complete workitems of %s: the archive does not list report %s in it", studyUID, sop)
 		}
 		out = append(out, OutputRef{StudyUID: studyUID, SeriesUID: o.SeriesUID(), SOPClassUID: o.String(TagSOPClassUID), SOPInstanceUID: sop})
@@ -721,7 +721,7 @@ func (u *UPS) Worklist(ctx context.Context) ([]Assignment, error) {
 		return nil, err
 	}
 	for _, w := range scheduled {
-		if _, ok := held[w.UID]; ok || !validUID(w.StudyUID) {
+		if _, ok := held[w.UID]; ok || !ValidUID(w.StudyUID) {
 			continue
 		}
 		if _, err := u.Claim(ctx, w); err != nil {
@@ -734,7 +734,7 @@ func (u *UPS) Worklist(ctx context.Context) ([]Assignment, error) {
 	}
 	var out []Assignment
 	for _, w := range held {
-		if !validUID(w.StudyUID) {
+		if !ValidUID(w.StudyUID) {
 			continue
 		}
 		study := Object{TagStudyInstanceUID: {VR: "UI", Values: []string{w.StudyUID}}}

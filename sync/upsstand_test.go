@@ -308,7 +308,7 @@ func (s *upsStandIn) changeState(r *http.Request, w *standWorkitem, rec *standRe
 	if tx == "" {
 		return http.StatusBadRequest, nil, warnTxMissing, false
 	}
-	if !validUID(tx) {
+	if !ValidUID(tx) {
 		return http.StatusBadRequest, nil, "Transaction UID is not a UID", false
 	}
 	final := func() bool { return w.state == UPSCompleted || w.state == UPSCanceled }
@@ -369,11 +369,11 @@ func (s *upsStandIn) meetsCompleted(w *standWorkitem) bool {
 	}
 	for _, out := range p.Items(tagOutputInformationSequence) {
 		refs := out.Items(TagReferencedSOPSequence)
-		if !validUID(out.StudyUID()) || !validUID(out.SeriesUID()) || len(refs) == 0 {
+		if !ValidUID(out.StudyUID()) || !ValidUID(out.SeriesUID()) || len(refs) == 0 {
 			return false
 		}
 		for _, ref := range refs {
-			if !validUID(ref.String(TagReferencedSOPClassUID)) || !validUID(ref.String(TagReferencedSOPInstanceUID)) {
+			if !ValidUID(ref.String(TagReferencedSOPClassUID)) || !ValidUID(ref.String(TagReferencedSOPInstanceUID)) {
 				return false
 			}
 		}

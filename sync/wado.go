@@ -341,7 +341,7 @@ func (p *partReader) cutOff(err error) error {
 			}
 		}
 	}
-	if !validUID(sop) {
+	if !ValidUID(sop) {
 		sop = ""
 	}
 	return &CutOffError{SOPInstanceUID: sop, Err: err}
