@@ -234,7 +234,8 @@ func (im *Image) frameFromCodec(ci *codec.Image) (*Frame, error) {
 
 // adoptCodec makes the frame from the codec's own samples when they are
 // already of the frame's sample size (the codec's slices are not used again),
-// masking and sign-extending them in place; nil when they are not.
+// masking and sign-extending them in place where that changes anything; nil
+// when they are not.
 func (im *Image) adoptCodec(ci *codec.Image) *Frame {
 	f := im.frameHeader(im.ColorSpace())
 	n := f.Len()
@@ -254,7 +255,11 @@ func (im *Image) adoptCodec(ci *codec.Image) *Frame {
 	default:
 		return nil
 	}
-	f.keepStored()
+	// A codec's samples fit its precision (codec.Image), so unsigned ones of
+	// no more than Bits Stored bits are already what masking would leave.
+	if f.Signed || ci.Precision > f.BitsStored {
+		f.keepStored()
+	}
 	return f
 }
 

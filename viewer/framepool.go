@@ -33,6 +33,12 @@ func (f *Frame) Recycle() {
 	}
 	b := f.block()
 	f.U8, f.I8, f.U16, f.I16, f.U32, f.I32, f.F32, f.F64 = nil, nil, nil, nil, nil, nil, nil, nil
+	recycleBlock(b)
+}
+
+// recycleBlock keeps b, from Go's heap and no longer used, for a later frame
+// when it is of a size the pool keeps.
+func recycleBlock(b []byte) {
 	if cap(b) < minPooledFrame || cap(b) > maxScratch {
 		return
 	}

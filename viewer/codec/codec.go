@@ -31,7 +31,9 @@ const (
 
 // Image is one decoded frame. Samples are interleaved (c0,c1,c2,c0,...), row-major.
 // Exactly one of U8, U16 and U32 is set, by Precision: U8 for 1-8 bits, U16 for
-// 9-16, U32 for 17-32. Values are the raw unsigned bit patterns of the samples; a
+// 9-16, U32 for 17-32. Values are the raw unsigned bit patterns of the samples,
+// none wider than Precision (every decoder's fuzz target asserts it, and the
+// pixel pipeline skips masking samples that fit Bits Stored for it); a
 // signed code stream (Signed true) is sign-extended later by the pixel pipeline,
 // which knows Bits Stored. Flat typed slices keep a 2048x2048 16-bit frame at 8 MiB
 // instead of 32 MiB as one Go int each.

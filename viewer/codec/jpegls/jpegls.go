@@ -148,6 +148,27 @@ func DecodeHeader(src []byte) (Header, error) {
 // wrap codec.ErrCorrupt, or codec.ErrUnsupported for streams CharLS does not
 // implement and frames over codec.MaxPixels.
 func Decode(src []byte) (*codec.Image, error) {
+	return DecodeInto(src, Memory{})
+}
+
+// Memory is where DecodeInto puts samples. Every field may be nil, and then
+// make is used, as by Decode.
+type Memory struct {
+	// U8 and U16 return n samples for the image (precision up to 8, and 9
+	// to 16). CharLS writes every one, so they need not be zeroed.
+	U8  func(n int) []uint8
+	U16 func(n int) []uint16
+	// DoneU8 and DoneU16 take back the component planes of a
+	// multi-component image coded without interleaving, which came from U8
+	// or U16, once they are interleaved into the image's own samples.
+	DoneU8  func([]uint8)
+	DoneU16 func([]uint16)
+}
+
+// DecodeInto is Decode with the image's samples in memory from mem, so that a
+// caller who recycles frames has CharLS write straight into the memory the
+// frame keeps: no zeroing, no copy, no garbage per frame.
+func DecodeInto(src []byte, mem Memory) (*codec.Image, error) {
 	d, err := open(src)
 	if err != nil {
 		return nil, err
@@ -161,53 +182,94 @@ func Decode(src []byte) (*codec.Image, error) {
 	if samples > codec.MaxPixels {
 		return nil, fmt.Errorf("jpegls: decode: %dx%dx%d samples exceed the limit of %d: %w", h.Width, h.Height, h.Components, codec.MaxPixels, codec.ErrUnsupported)
 	}
+	var need C.size_t
+	if rc := C.charls_jpegls_decoder_get_destination_size(d.d, 0, &need); rc != 0 {
+		return nil, errorf("decode", rc)
+	}
+	size := samples
+	if h.Precision > 8 {
+		size *= 2
+	}
+	// CharLS checks the buffer's size and writes all of it.
+	if int(need) != size {
+		return nil, fmt.Errorf("jpegls: decode: CharLS needs %d bytes for %dx%dx%d at %d bits: %w", need, h.Width, h.Height, h.Components, h.Precision, codec.ErrUnsupported)
+	}
 	img := &codec.Image{Width: h.Width, Height: h.Height, Components: h.Components, Precision: h.Precision}
 	if d.xform != C.CHARLS_COLOR_TRANSFORMATION_NONE {
 		// The HP transforms are defined on RGB; CharLS undoes them.
 		img.ColorSpace = codec.ColorRGB
 	}
-	var buf unsafe.Pointer
-	var size int
+	// CharLS returns the planes one after the other for interleave mode
+	// none; they are decoded into memory of their own and interleaved.
+	planar := h.Components > 1 && h.InterleaveMode == int(C.CHARLS_INTERLEAVE_MODE_NONE)
 	if h.Precision <= 8 {
-		img.U8 = make([]uint8, samples)
-		buf, size = unsafe.Pointer(unsafe.SliceData(img.U8)), samples
+		img.U8, err = decodeSamples(d, mem.U8, mem.DoneU8, samples, planar)
 	} else {
-		img.U16 = make([]uint16, samples)
-		buf, size = unsafe.Pointer(unsafe.SliceData(img.U16)), 2*samples
+		img.U16, err = decodeSamples(d, mem.U16, mem.DoneU16, samples, planar)
 	}
-	var need C.size_t
-	if rc := C.charls_jpegls_decoder_get_destination_size(d.d, 0, &need); rc != 0 {
-		return nil, errorf("decode", rc)
-	}
-	if int(need) != size {
-		return nil, fmt.Errorf("jpegls: decode: CharLS needs %d bytes for %dx%dx%d at %d bits: %w", need, h.Width, h.Height, h.Components, h.Precision, codec.ErrUnsupported)
-	}
-	if rc := C.charls_jpegls_decoder_decode_to_buffer(d.d, buf, C.size_t(size), 0); rc != 0 {
-		return nil, errorf("decode", rc)
-	}
-	if h.Components > 1 && h.InterleaveMode == int(C.CHARLS_INTERLEAVE_MODE_NONE) {
-		if img.U8 != nil {
-			img.U8 = interleave(img.U8, h.Components)
-		} else {
-			img.U16 = interleave(img.U16, h.Components)
-		}
+	if err != nil {
+		return nil, err
 	}
 	return img, nil
 }
 
-// interleave turns component planes (c0 c0 ... c1 c1 ...) into pixels
-// (c0 c1 ... c0 c1 ...).
-func interleave[T uint8 | uint16](planar []T, components int) []T {
-	out := make([]T, len(planar))
+// samplesOf returns n samples from alloc, or from make when alloc is nil.
+func samplesOf[T uint8 | uint16](alloc func(int) []T, n int) ([]T, error) {
+	if alloc == nil {
+		return make([]T, n), nil
+	}
+	s := alloc(n)
+	if len(s) != n {
+		return nil, fmt.Errorf("jpegls: decode: memory for %d samples holds %d", n, len(s))
+	}
+	return s, nil
+}
+
+// decodeSamples decodes n samples into memory from alloc, interleaving them
+// when planar, and hands the planes to done.
+func decodeSamples[T uint8 | uint16](d *decoder, alloc func(int) []T, done func([]T), n int, planar bool) ([]T, error) {
+	out, err := samplesOf(alloc, n)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.decode(unsafe.Pointer(unsafe.SliceData(out)), n*int(unsafe.Sizeof(T(0)))); err != nil {
+		return nil, err
+	}
+	if !planar {
+		return out, nil
+	}
+	planes := out
+	if out, err = samplesOf(alloc, n); err != nil {
+		return nil, err
+	}
+	interleave(out, planes, d.h.Components)
+	if done != nil {
+		done(planes)
+	}
+	return out, nil
+}
+
+// decode runs CharLS into size bytes at buf.
+func (d *decoder) decode(buf unsafe.Pointer, size int) error {
+	if rc := C.charls_jpegls_decoder_decode_to_buffer(d.d, buf, C.size_t(size), 0); rc != 0 {
+		return errorf("decode", rc)
+	}
+	return nil
+}
+
+// interleave writes component planes (c0 c0 ... c1 c1 ...) into out as
+// pixels (c0 c1 ... c0 c1 ...).
+func interleave[T uint8 | uint16](out, planar []T, components int) {
 	n := len(planar) / components
 	if components == 3 {
 		// The colour case, in one sequential pass over out.
 		p0, p1, p2 := planar[:n], planar[n:2*n], planar[2*n:3*n]
+		out = out[:3*n]
 		for i := range p0 {
 			o := out[3*i : 3*i+3 : 3*i+3]
 			o[0], o[1], o[2] = p0[i], p1[i], p2[i]
 		}
-		return out
+		return
 	}
 	for c := range components {
 		plane := planar[c*n : (c+1)*n]
@@ -215,5 +277,4 @@ func interleave[T uint8 | uint16](planar []T, components int) []T {
 			out[i*components+c] = v
 		}
 	}
-	return out
 }
