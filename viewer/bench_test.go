@@ -268,33 +268,3 @@ func BenchmarkRenderUSViewport(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkOpenDecodeFile opens each sound corpus file, decodes every frame
-// and closes it, recycling each frame as the benchmark report's decode section
-// does (one op is one file). Select a syntax's files by name, e.g.
-// -bench 'OpenDecodeFile/.*jpegls'.
-func BenchmarkOpenDecodeFile(b *testing.B) {
-	dir := goldenCorpusDir(b)
-	for _, e := range loadManifest(b, dir) {
-		if e.Broken || e.Reference.Status != "ok" || e.DICOM.TransferSyntaxUID == "" {
-			continue
-		}
-		path := filepath.Join(dir, e.File)
-		b.Run(e.ID, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				im, err := Open(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for n := range im.Frames {
-					f, err := im.Frame(n)
-					if err != nil {
-						b.Fatal(err)
-					}
-					f.Recycle()
-				}
-				im.Close()
-			}
-		})
-	}
-}

@@ -133,3 +133,76 @@ func TestEndsWithEOI(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeInto decodes frame 0 of every JPEG-LS corpus file into memory the
+// caller hands out, filled with junk first: the image must be the reference
+// (CharLS writes every sample), its samples must be that memory (no copy),
+// and the planes of a stream coded without interleaving must be handed back.
+// Memory of the wrong size is an error, not a crash.
+func TestDecodeInto(t *testing.T) {
+	dir, entries := corpus.Listed(t, tsLossless, tsNearLossless)
+	sawPlanar := false
+	for _, e := range entries {
+		if e.Expectation.Render == "error" {
+			continue
+		}
+		t.Run(e.ID, func(t *testing.T) {
+			src := corpus.EntryFrame0(t, dir, &e)
+			var given8 [][]uint8
+			var given16 [][]uint16
+			var done8 [][]uint8
+			var done16 [][]uint16
+			mem := Memory{
+				U8: func(n int) []uint8 {
+					s := make([]uint8, n)
+					for i := range s {
+						s[i] = 0xA5
+					}
+					given8 = append(given8, s)
+					return s
+				},
+				U16: func(n int) []uint16 {
+					s := make([]uint16, n)
+					for i := range s {
+						s[i] = 0xA5A5
+					}
+					given16 = append(given16, s)
+					return s
+				},
+				DoneU8:  func(s []uint8) { done8 = append(done8, s) },
+				DoneU16: func(s []uint16) { done16 = append(done16, s) },
+			}
+			img, err := DecodeInto(src, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			corpus.CheckStored(t, dir, &e, img)
+			h, err := DecodeHeader(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planar := h.Components > 1 && h.InterleaveMode == 0
+			sawPlanar = sawPlanar || planar
+			wantGiven, wantDone := 1, 0
+			if planar {
+				wantGiven, wantDone = 2, 1
+			}
+			if img.U8 != nil {
+				if len(given8) != wantGiven || len(done8) != wantDone || &img.U8[0] != &given8[len(given8)-1][0] ||
+					planar && &done8[0][0] != &given8[0][0] {
+					t.Errorf("%d buffers handed out, %d back; the image's samples are not the last one handed out, or the planes not the first", len(given8), len(done8))
+				}
+			} else if len(given16) != wantGiven || len(done16) != wantDone || &img.U16[0] != &given16[len(given16)-1][0] ||
+				planar && &done16[0][0] != &given16[0][0] {
+				t.Errorf("%d buffers handed out, %d back; the image's samples are not the last one handed out, or the planes not the first", len(given16), len(done16))
+			}
+			short := Memory{U8: func(n int) []uint8 { return make([]uint8, n-1) }, U16: func(n int) []uint16 { return make([]uint16, n-1) }}
+			if _, err := DecodeInto(src, short); err == nil {
+				t.Error("decoded into memory one sample short")
+			}
+		})
+	}
+	if !sawPlanar {
+		t.Error("no corpus stream coded without interleaving")
+	}
+}
