@@ -184,7 +184,7 @@ func benchScript(ws *workstation, cfg benchConfig, res *benchResult) error {
 		ok := false
 		do(func() {
 			vp := ws.viewer.active
-			ok = vp != nil && vp.hasLast && vp.last.req.seq == vp.seq
+			ok = !ws.opening() && vp != nil && vp.hasLast && vp.last.req.seq == vp.seq
 		})
 		return ok
 	}

@@ -55,8 +55,7 @@ func TestNamesInEveryCharacterSet(t *testing.T) {
 				t.Errorf("worklist description = %q, want %q", r.Description, tc.description)
 			}
 
-			h.ws.openStudy(uids[tc.file])
-			h.settle()
+			h.openStudy(uids[tc.file])
 			vp := h.ws.viewer.active
 			if vp == nil || !vp.hasLast || vp.last.image == nil {
 				t.Fatal("the study did not open")

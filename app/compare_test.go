@@ -126,8 +126,7 @@ func TestComparePriorScrollsByPosition(t *testing.T) {
 				}
 			}
 			h.reloadWorklist()
-			h.ws.openStudy(cur)
-			h.settle()
+			h.openStudy(cur)
 			s := h.ws.viewer
 			if s.prior == nil || s.prior.StudyInstanceUID != prior {
 				t.Fatalf("prior = %+v, want %s", s.prior, prior)

@@ -41,8 +41,7 @@ func TestDragSeriesIntoViewport(t *testing.T) {
 		t.Fatalf("import: %+v", sum)
 	}
 	h.reloadWorklist()
-	h.ws.openStudy(study)
-	h.settle()
+	h.openStudy(study)
 	s := h.ws.viewer
 	if len(s.stacks) != 2 {
 		t.Fatalf("%d series, want 2", len(s.stacks))

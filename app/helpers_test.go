@@ -117,9 +117,32 @@ func (h *harness) reloadWorklist() {
 	settleWorklist(h.t, h.ws, h.q)
 }
 
-// settle runs queued UI work until the active viewport shows its newest request.
+// settleOpen runs queued UI work until the study asked for last is shown
+// (or failed) and the stacks asked for a comparison are read: the cache is
+// read off the UI goroutine.
+func settleOpen(t testing.TB, ws *workstation, q *uiQueue) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for q.runPending(); ws.opening() || ws.viewer.readingStacks(); q.runPending() {
+		if time.Now().After(deadline) {
+			t.Fatal("the study opened was never shown")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// openStudy opens a study and waits until it is shown.
+func (h *harness) openStudy(uid string) {
+	h.t.Helper()
+	h.ws.openStudy(uid)
+	h.settle()
+}
+
+// settle runs queued UI work until a study being opened is shown and the
+// active viewport shows its newest request.
 func (h *harness) settle() {
 	h.t.Helper()
+	settleOpen(h.t, h.ws, h.q)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		h.q.runPending()
@@ -187,6 +210,7 @@ func (h *harness) press(name fyne.KeyName) {
 // shows its newest request.
 func (h *harness) settleAll() {
 	h.t.Helper()
+	settleOpen(h.t, h.ws, h.q)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		h.q.runPending()

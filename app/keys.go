@@ -68,6 +68,14 @@ func (ws *workstation) typedKey(ev *fyne.KeyEvent) {
 		ws.showHelp()
 		return
 	}
+	if ws.opening() {
+		// Nothing of a study is on screen to act on; Esc goes back to
+		// the worklist instead of waiting.
+		if ev.Name == fyne.KeyEscape {
+			ws.showWorklist()
+		}
+		return
+	}
 	if !ws.onViewer {
 		switch ev.Name {
 		case fyne.KeyReturn, fyne.KeyEnter, fyne.KeyUp, fyne.KeyDown:

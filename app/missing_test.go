@@ -168,7 +168,7 @@ func missingSliceScenario(rw *realWindow) {
 		defer door.mu.Unlock()
 		return door.held > 0
 	})
-	rw.do(func() { rw.ws.openStudy(missingStudy) })
+	rw.openStudy(missingStudy)
 	rw.waitShown()
 	var vp *viewport
 	rw.do(func() { vp = rw.ws.viewer.active })

@@ -129,12 +129,11 @@ func (s *viewerScreen) compare() {
 		return // priors are chosen by Patient ID when the study opens; never pair two patients
 	}
 	if s.priorStacks == nil {
-		st, err := loadStacks(s.store, s.prior.StudyInstanceUID)
-		if err != nil {
-			s.host.note("Prior: " + err.Error())
-			return
-		}
-		s.priorStacks = st
+		s.readStacks(s.prior.StudyInstanceUID, "Prior", func(st []*reading.Stack) {
+			s.priorStacks = st
+			s.compare()
+		})
+		return
 	}
 	if len(s.priorStacks) == 0 || len(s.stacks) == 0 {
 		s.host.note("The prior has no images to show")
@@ -166,16 +165,50 @@ func (s *viewerScreen) offerOther() {
 	s.host.note(fmt.Sprintf("Not compared: the listed prior of %s has Patient ID %s, this study %s",
 		format.Date(s.other.StudyDate), orNone(s.other.PatientID, "(none)"), orNone(s.study.PatientID, "(none)")))
 	if s.otherStacks == nil {
-		st, err := loadStacks(s.store, s.other.StudyInstanceUID)
-		if err != nil {
-			s.host.note("Listed prior: " + err.Error())
-			return
-		}
-		s.otherStacks = st
+		s.readStacks(s.other.StudyInstanceUID, "Listed prior", func(st []*reading.Stack) {
+			s.otherStacks = st
+			s.offerOther()
+		})
+		return
 	}
 	s.showOther = true
 	s.buildThumbs()
 }
+
+// readStacks reads a study's stacks off the UI goroutine, then hands them
+// to use on the UI goroutine, unless another study was opened meanwhile. A
+// read already under way for the study is not asked again. what names the
+// study in the status line.
+func (s *viewerScreen) readStacks(uid, what string, use func([]*reading.Stack)) {
+	if s.stackReads[uid] {
+		return
+	}
+	s.stackReads[uid] = true
+	gen := s.gen
+	s.host.note(what + ": reading its images…")
+	go func() {
+		var stacks []*reading.Stack
+		var err error
+		if perr := guard("read stacks", func() { stacks, err = loadStacks(s.store, uid) }); perr != nil {
+			err = perr
+		}
+		ui(func() {
+			if gen != s.gen {
+				return // another study was opened meanwhile
+			}
+			delete(s.stackReads, uid)
+			if err != nil {
+				s.host.note(what + ": " + err.Error())
+				return
+			}
+			use(stacks)
+		})
+	}()
+}
+
+// readingStacks reports whether stacks are being read for a comparison (UI
+// goroutine).
+func (s *viewerScreen) readingStacks() bool { return len(s.stackReads) > 0 }
 
 // endCompare goes back to the current study alone.
 func (s *viewerScreen) endCompare() {

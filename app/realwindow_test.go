@@ -187,11 +187,19 @@ func (rw *realWindow) reloadWorklist() {
 	rw.waitUntil("the worklist read again", 20*time.Second, func() bool { return rw.ws.rows.settled() })
 }
 
-// waitShown waits until the active viewport has painted its newest request.
+// openStudy opens a study and waits until it is shown (the cache is read
+// off the UI goroutine).
+func (rw *realWindow) openStudy(uid string) {
+	rw.do(func() { rw.ws.openStudy(uid) })
+	rw.waitUntil("the study opened", 20*time.Second, func() bool { return !rw.ws.opening() })
+}
+
+// waitShown waits until a study being opened is shown and the active
+// viewport has painted its newest request.
 func (rw *realWindow) waitShown() {
 	rw.waitUntil("the active viewport's picture", 10*time.Second, func() bool {
 		vp := rw.ws.viewer.active
-		return vp != nil && vp.hasLast && vp.last.req.seq == vp.seq
+		return !rw.ws.opening() && vp != nil && vp.hasLast && vp.last.req.seq == vp.seq
 	})
 }
 

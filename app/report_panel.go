@@ -73,6 +73,18 @@ func (s *draftSaver) saveNow(r *report.Report) error {
 	return s.c.SaveDraft(r)
 }
 
+// settle writes a queued snapshot now, after any write under way.
+func (s *draftSaver) settle() error {
+	s.write.Lock()
+	defer s.write.Unlock()
+	if r, _ := s.inbox.Take(); r != nil {
+		if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) {
+			return err
+		}
+	}
+	return nil
+}
+
 // drop forgets a queued snapshot (the report was just signed).
 func (s *draftSaver) drop() {
 	s.write.Lock()
@@ -208,14 +220,42 @@ func kindFor(st cache.Study) report.Kind {
 	return report.KindReport
 }
 
-// open shows the study's report: the stored draft or signed report, else a new
-// draft from the template that fits the study.
-func (p *reportPanel) open(st cache.Study) {
-	p.flush()
+// readReport reads a study's stored report for open (any goroutine), nil
+// when it has none. A draft the panel handed to the saver on leaving its
+// last study is written first: that study opened again shows what was typed.
+func (p *reportPanel) readReport(st cache.Study) (*report.Report, error) {
+	werr := p.saver.settle()
+	r, err := p.cache.LoadReport(st.StudyInstanceUID, kindFor(st))
+	if errors.Is(err, cache.ErrNotFound) {
+		r, err = nil, nil
+	}
+	if err == nil && werr != nil {
+		err = fmt.Errorf("save draft: %w", werr)
+	}
+	return r, err
+}
+
+// leave hands the draft typed so far to the saver (the reader is going to
+// another study; readReport writes it before it reads).
+func (p *reportPanel) leave() {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	p.dirty = false
+	if p.rep != nil && p.rep.State == report.StateDraft {
+		_ = p.rep.Edit(p.sections())
+		p.saver.post(snapshot(p.rep))
+	}
+}
+
+// open shows the study's report as readReport read it (r, err): the stored
+// draft or signed report, else a new draft from the template that fits the
+// study.
+func (p *reportPanel) open(st cache.Study, r *report.Report, err error) {
 	p.study = st
 	p.kind = kindFor(st)
-	r, err := p.cache.LoadReport(st.StudyInstanceUID, p.kind)
-	if err != nil && !errors.Is(err, cache.ErrNotFound) {
+	if err != nil {
 		p.host.note(err.Error())
 	}
 	if r == nil {

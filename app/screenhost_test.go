@@ -100,9 +100,11 @@ func TestViewerScreenOnFakeHost(t *testing.T) {
 	host := &fakeScreenHost{win: test.NewTempWindow(t, nil), src: listingSource{listed}}
 	s := newViewerScreen(host, c, time.Now, nil, &Metrics{})
 	t.Cleanup(s.close)
-	if err := s.open(st); err != nil {
-		t.Fatal(err)
+	o := readStudy(c, st.StudyInstanceUID, s.report.readReport)
+	if o.err != nil {
+		t.Fatal(o.err)
 	}
+	s.open(o)
 	vp := s.viewports[0]
 	cached, sop := len(vp.st.Items), vp.st.Items[0].SOP
 	for deadline := time.Now().Add(10 * time.Second); vp.st.CountMissing() == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {

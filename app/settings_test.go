@@ -260,7 +260,7 @@ func TestReportSignedInAppReachesConfiguredArchive(t *testing.T) {
 	la := startLiveApp(t, t.TempDir())
 	la.waitRow(t, assigned, srv.DICOMwebURL)
 	la.ws.openStudy(assigned)
-	la.q.runPending()
+	settleOpen(t, la.ws, la.q)
 	p := la.ws.viewer.report
 	p.findings.SetText("No acute finding.")
 	p.impression.SetText("Normal study.")

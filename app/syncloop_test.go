@@ -210,6 +210,7 @@ func TestDraftSurvivesClosing(t *testing.T) {
 	defer ws2.close()
 	settleWorklist(t, ws2, h.q)
 	ws2.openStudy(uid)
+	settleOpen(t, ws2, h.q)
 	if got := ws2.viewer.report.findings.Text; got != text {
 		t.Errorf("findings after reopening: %q; want %q", got, text)
 	}

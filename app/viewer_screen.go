@@ -64,6 +64,9 @@ type viewerScreen struct {
 	sliceErr map[string]error
 	fetcher  *sliceFetcher
 	reader   *studyReader // reads a study shown again after a sync event (partial.go)
+	// stackReads are the studies whose stacks are being read for the
+	// comparison (prior.go), by UID.
+	stackReads map[string]bool
 	active   *viewport
 	layout   int
 
@@ -99,7 +102,7 @@ type viewerScreen struct {
 
 func newViewerScreen(host screenHost, store *cache.Cache, now func() time.Time, newRenderer NewRendererFunc, metrics *Metrics) *viewerScreen {
 	s := &viewerScreen{host: host, store: store, linked: true,
-		listed: map[string][]reading.Listed{}, listing: map[string]bool{}, sliceErr: map[string]error{}}
+		listed: map[string][]reading.Listed{}, listing: map[string]bool{}, sliceErr: map[string]error{}, stackReads: map[string]bool{}}
 	s.fetcher = newSliceFetcher(store, func(r sliceResult) { ui(func() { s.sliceFetched(r) }) })
 	s.reader = newStudyReader(store, func(r studyReading) { ui(func() { s.studyRead(r) }) })
 	for range 4 {
@@ -130,30 +133,30 @@ func (s *viewerScreen) close() {
 	}
 }
 
-// open loads a study: its image series as thumbnails, the first series in the
-// first viewport (the next ones in the others).
-func (s *viewerScreen) open(st cache.Study) error {
-	stacks, err := loadStacks(s.store, st.StudyInstanceUID)
-	if err != nil {
-		return err
+// leave is the reader going to another study (UI goroutine): cine stops
+// and the report typed so far is handed to the draft saver, which writes
+// it before the next study's report is read.
+func (s *viewerScreen) leave() {
+	for _, vp := range s.viewports {
+		vp.stopCine()
 	}
+	s.report.leave()
+}
+
+// open shows a study read from the cache (readStudy): its image series as
+// thumbnails, the first series in the first viewport (the next ones in the
+// others), its report. All of it changes here, at once, on the UI
+// goroutine: nothing of the study shown before stays beside it.
+func (s *viewerScreen) open(o studyOpening) {
+	st := o.study
 	s.study = st
-	s.stacks = stacks
+	s.stacks = o.stacks
 	s.complete = map[string]cache.Completeness{}
 	s.gen++
 	s.listed, s.listing, s.sliceErr = map[string][]reading.Listed{}, map[string]bool{}, map[string]error{}
-	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, reading.Link{}, nil, nil
-	s.other, s.otherStacks, s.showOther = nil, nil, false
-	if priors, err := priorsOf(s.store, st); err == nil {
-		for i := range priors {
-			switch {
-			case priors[i].PatientID == st.PatientID && s.prior == nil:
-				s.prior = &priors[i]
-			case priors[i].PatientID != st.PatientID && s.other == nil:
-				s.other = &priors[i]
-			}
-		}
-	}
+	s.stackReads = map[string]bool{}
+	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, reading.Link{}, nil, o.prior
+	s.other, s.otherStacks, s.showOther = o.other, nil, false
 	for i, vp := range s.viewports {
 		if i < len(s.stacks) && i < s.cells() {
 			vp.setStack(st.StudyInstanceUID, s.stacks[i])
@@ -166,9 +169,8 @@ func (s *viewerScreen) open(st cache.Study) error {
 	s.buildThumbs()
 	s.setActive(s.viewports[0])
 	s.syncCompareButtons()
-	s.report.open(st)
+	s.report.open(st, o.report, o.reportErr)
 	s.listMissing(s.stacks)
-	return nil
 }
 
 func (s *viewerScreen) cells() int { return layouts[s.layout].cols * layouts[s.layout].rows }
@@ -220,7 +222,12 @@ func (s *viewerScreen) setActive(v *viewport) {
 // banner.
 func (s *viewerScreen) offer(vp *viewport, study string, st *reading.Stack) {
 	other := s.studyByUID(study)
-	if other == nil || other.PatientID == s.study.PatientID {
+	if other == nil {
+		// Not a study shown: whose it is was never checked, so it is not shown.
+		s.host.note("That series is of no study shown here")
+		return
+	}
+	if other.PatientID == s.study.PatientID {
 		s.loadInto(vp, study, st)
 		return
 	}
@@ -238,16 +245,13 @@ func (s *viewerScreen) offer(vp *viewport, study string, st *reading.Stack) {
 	s.host.showModal(d)
 }
 
-// studyByUID returns a study by UID: the open one, its prior, the
-// other-patient one, else the cache's; nil when the cache has none.
+// studyByUID returns a study shown by UID: the open one, its prior, the
+// other-patient one; nil for any other (the thumbnails offer only these).
 func (s *viewerScreen) studyByUID(uid string) *cache.Study {
 	for _, st := range []*cache.Study{&s.study, s.prior, s.other} {
 		if st != nil && st.StudyInstanceUID == uid {
 			return st
 		}
-	}
-	if st, err := s.store.StudyByUID(uid); err == nil {
-		return &st
 	}
 	return nil
 }

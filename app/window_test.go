@@ -319,7 +319,7 @@ func guiScript(ws *workstation, out string) error {
 			ok := false
 			do(func() {
 				vp := ws.viewer.active
-				ok = vp != nil && vp.hasLast && vp.last.req.seq == vp.seq
+				ok = !ws.opening() && vp != nil && vp.hasLast && vp.last.req.seq == vp.seq
 			})
 			if ok {
 				return nil

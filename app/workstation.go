@@ -26,7 +26,13 @@ type workstation struct {
 
 	worklist *worklistScreen
 	rows     *worklistLoader // reads the worklist off the UI goroutine
+	opener   *studyOpener    // reads a study being opened off the UI goroutine
 	viewer   *viewerScreen
+	// openingView is what the window shows while a study is being read:
+	// nothing of any study.
+	openingView fyne.CanvasObject
+	openingBusy *widget.Activity
+	openChanged map[string]bool // studies sync changed while one was being opened
 	status   *statusBar
 	body     *fyne.Container
 	onViewer bool
@@ -54,6 +60,11 @@ func newWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error)
 	ws.conf = conf
 	ws.worklist = newWorklistScreen(conf.Turnaround(), cfg.Now, func(uid string) { ws.openStudy(uid) })
 	ws.viewer = newViewerScreen(ws, cfg.Cache, cfg.Now, cfg.NewRenderer, cfg.Metrics)
+	ws.opener = newStudyOpener(func(uid string) studyOpening { return readStudy(cfg.Cache, uid, ws.viewer.report.readReport) },
+		func(uid string) error { return recordOpen(cfg.Cache, uid) }, ws.studyRead)
+	ws.openingBusy = widget.NewActivity()
+	ws.openingView = container.NewCenter(container.NewVBox(ws.openingBusy,
+		widget.NewLabelWithStyle("Opening study…", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})))
 	ws.body = container.NewStack(ws.worklist.content)
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), ws.showSettings)
 	reload := widget.NewButtonWithIcon("Refresh", theme.ViewRefreshIcon(), func() { ws.reloadWorklist() })
@@ -102,6 +113,8 @@ func (ws *workstation) close() {
 	ws.closed = true
 	close(ws.stopTicker)
 	ws.rows.close()
+	ws.opener.close()
+	ws.openingBusy.Stop()
 	ws.viewer.report.flush()
 	ws.viewer.report.close()
 	ws.stopSync()
@@ -181,6 +194,13 @@ func (ws *workstation) applyStatus(ev StatusEvent) {
 	}
 	// The open study (or its prior) grows as its instances arrive.
 	seen := map[string]bool{}
+	defer func() {
+		if ws.opening() {
+			for uid := range seen {
+				ws.openChanged[uid] = true // read again once shown (studyRead)
+			}
+		}
+	}()
 	for uid := range ev.Progress {
 		seen[uid] = true
 		ws.viewer.studyChanged(uid)
@@ -199,26 +219,54 @@ func (ws *workstation) applyStatus(ev StatusEvent) {
 
 func (ws *workstation) updateStatus() { ws.status.update(ws.lastStatus) }
 
-// openStudy shows a cached study in the viewer.
+// openStudy shows a cached study in the viewer. The cache is read off the
+// UI goroutine (studyOpener); meanwhile the window says the study is opening
+// and shows nothing of the study left, and the answer to the newest open is
+// the one shown.
 func (ws *workstation) openStudy(uid string) {
-	st, err := ws.cfg.Cache.StudyByUID(uid)
-	if err != nil {
-		dialog.ShowError(err, ws.win)
+	if ws.closed {
 		return
 	}
-	// Every access to patient data is recorded before it is shown: a study
-	// whose opening cannot be recorded is not shown.
-	if err := ws.cfg.Cache.Audit(cache.AuditOpen, uid, "shown in the viewer"); err != nil {
-		dialog.ShowError(err, ws.win)
-		return
-	}
-	ws.cfg.Metrics.startOpen(uid, time.Now())
-	if err := ws.viewer.open(st); err != nil {
-		dialog.ShowError(fmt.Errorf("open study: %w", err), ws.win)
-		return
-	}
-	_ = ws.cfg.Cache.MarkRead(uid)
+	ws.viewer.leave()
+	ws.openChanged = map[string]bool{}
 	ws.opened++
+	ws.cfg.Metrics.startOpen(uid, time.Now())
+	ws.opener.open(uid)
+	ws.onViewer = false
+	ws.body.Objects = []fyne.CanvasObject{ws.openingView}
+	ws.body.Refresh()
+	ws.openingBusy.Start()
+	// Keys typed meanwhile reach the window's handler (typedKey), not the
+	// worklist left behind.
+	ws.win.Canvas().Unfocus()
+	ws.updateStatus()
+}
+
+// recordOpen records that a study is shown (any goroutine): every access to
+// patient data is recorded before it is shown, and the worklist marks the
+// study read.
+func recordOpen(c *cache.Cache, uid string) error {
+	if err := c.Audit(cache.AuditOpen, uid, "shown in the viewer"); err != nil {
+		return fmt.Errorf("open study: %w", err)
+	}
+	_ = c.MarkRead(uid) // the mark is a hint on the worklist; the study opens without it
+	return nil
+}
+
+// studyRead shows the study the newest open read (UI goroutine), or says
+// in the status line why it cannot be shown and goes back to the worklist.
+func (ws *workstation) studyRead(res studyOpening) {
+	ws.openingBusy.Stop()
+	if res.err != nil {
+		ws.showWorklist()
+		ws.status.setMessage(res.err.Error())
+		return
+	}
+	ws.viewer.open(res)
+	if ws.openChanged[res.study.StudyInstanceUID] {
+		// The cache may have grown after the read: read it again.
+		ws.viewer.studyChanged(res.study.StudyInstanceUID)
+	}
 	ws.onViewer = true
 	ws.body.Objects = []fyne.CanvasObject{ws.viewer.content}
 	ws.body.Refresh()
@@ -226,7 +274,12 @@ func (ws *workstation) openStudy(uid string) {
 	ws.updateStatus()
 }
 
+// opening reports whether a study is being read to be shown (UI goroutine).
+func (ws *workstation) opening() bool { return ws.opener.pending() }
+
 func (ws *workstation) showWorklist() {
+	ws.opener.cancel() // a study still being read is not shown
+	ws.openingBusy.Stop()
 	for _, vp := range ws.viewer.viewports {
 		vp.stopCine()
 	}
@@ -239,8 +292,6 @@ func (ws *workstation) showWorklist() {
 	ws.updateStatus()
 }
 
-// showModal shows a dialog that Esc closes (as cancel) and that takes the
-// keys typed while it is up, so that none reaches the viewer behind it.
 func (ws *workstation) showModal(d dialog.Dialog) {
 	if ws.modal != nil {
 		ws.modal.Hide()

@@ -1,0 +1,162 @@
+package app
+
+import (
+	"fmt"
+	gosync "sync"
+	"sync/atomic"
+
+	"teleread/app/internal/reading"
+	"teleread/cache"
+	"teleread/cache/report"
+)
+
+// Opening a study reads the cache off the UI goroutine: the study's row, its
+// series as stacks, its priors and its report are read on a goroutine of
+// their own, and the UI goroutine then shows them all at once. Meanwhile the
+// window shows that a study is opening and nothing of any study, so the
+// reader never sees the images of one study beside the name or the report
+// of another. The newest open wins: a slow read of study A that returns
+// after the reader chose B is dropped, never shown.
+
+// studyOpening is what the viewer shows of a study, read from the cache in
+// one go.
+type studyOpening struct {
+	ask    uint64 // the open request it answers
+	study  cache.Study
+	stacks []*reading.Stack
+	// prior is the most recent cached prior of the same Patient ID; other is
+	// a study listed as its prior under another Patient ID (never paired).
+	prior, other *cache.Study
+	report       *report.Report // the stored report; nil when there is none
+	reportErr    error          // why the stored report could not be read (the study still opens)
+	err          error          // why the study cannot be shown
+}
+
+// readStudy reads what the viewer shows of a study (any goroutine).
+// readReport reads its stored report.
+func readStudy(c *cache.Cache, uid string, readReport func(cache.Study) (*report.Report, error)) studyOpening {
+	st, err := c.StudyByUID(uid)
+	if err != nil {
+		return studyOpening{err: fmt.Errorf("open study: %w", err)}
+	}
+	stacks, err := loadStacks(c, uid)
+	if err != nil {
+		return studyOpening{err: fmt.Errorf("open study %s: %w", uid, err)}
+	}
+	o := studyOpening{study: st, stacks: stacks}
+	// Without its priors the study still opens, only nothing is offered for
+	// comparison.
+	if priors, err := priorsOf(c, st); err == nil {
+		for i := range priors {
+			switch {
+			case priors[i].PatientID == st.PatientID && o.prior == nil:
+				o.prior = &priors[i]
+			case priors[i].PatientID != st.PatientID && o.other == nil:
+				o.other = &priors[i]
+			}
+		}
+	}
+	o.report, o.reportErr = readReport(st)
+	return o
+}
+
+// studyOpener runs the reads of the studies the reader opens, each on a
+// goroutine of its own so that a slow read never delays a later open, and
+// hands the answer to the newest request to show on the UI goroutine.
+type studyOpener struct {
+	mu   gosync.Mutex
+	read func(uid string) studyOpening // tests wrap it
+	// record writes, before a study is shown, that it was opened (the audit
+	// trail, the worklist's read mark); a study whose opening cannot be
+	// recorded is not shown.
+	record func(uid string) error
+	show   func(studyOpening) // on the UI goroutine
+
+	newest atomic.Uint64 // the newest request, for the readers
+	closed atomic.Bool
+
+	// Owned by the UI goroutine.
+	asked    uint64 // requests made (and cancels)
+	settled  uint64 // the newest request answered or cancelled
+	started  int    // reads started
+	answered int    // reads whose answer reached the UI goroutine, shown or dropped
+}
+
+func newStudyOpener(read func(string) studyOpening, record func(string) error, show func(studyOpening)) *studyOpener {
+	return &studyOpener{read: read, record: record, show: show}
+}
+
+// open asks for a study to be read and shown (UI goroutine); any earlier
+// request still being read is dropped when it returns.
+func (o *studyOpener) open(uid string) {
+	if o.closed.Load() {
+		return
+	}
+	o.asked++
+	ask := o.asked
+	o.newest.Store(ask)
+	o.started++
+	o.mu.Lock()
+	read := o.read
+	o.mu.Unlock()
+	go func() {
+		var res studyOpening
+		if perr := guard("open study", func() { res = read(uid) }); perr != nil {
+			res = studyOpening{err: perr}
+		}
+		res.ask = ask
+		// Record only an open that can still be shown: a request already
+		// superseded is dropped unrecorded. (One superseded between this
+		// check and its answer is recorded and not shown: the audit errs on
+		// the side of an access.)
+		if res.err == nil && o.newest.Load() == ask && !o.closed.Load() {
+			if err := o.record(uid); err != nil {
+				res = studyOpening{ask: ask, err: err}
+			}
+		}
+		ui(func() { o.deliver(res) })
+	}()
+}
+
+// deliver shows an answer if it answers the newest request (UI goroutine).
+func (o *studyOpener) deliver(res studyOpening) {
+	o.answered++
+	if o.closed.Load() || res.ask != o.asked {
+		return // a newer open, or a cancel, came after it
+	}
+	o.settled = res.ask
+	o.show(res)
+}
+
+// cancel drops every request still being read (UI goroutine): the reader
+// went elsewhere.
+func (o *studyOpener) cancel() {
+	o.asked++
+	o.settled = o.asked
+	o.newest.Store(o.asked)
+}
+
+// pending reports whether the newest request is still being read (UI
+// goroutine).
+func (o *studyOpener) pending() bool { return o.settled != o.asked }
+
+// idle reports whether every read started has answered (UI goroutine).
+func (o *studyOpener) idle() bool { return o.answered == o.started }
+
+// setRead replaces the read (tests: to hold it, or see where it runs).
+func (o *studyOpener) setRead(read func(string) studyOpening) {
+	o.mu.Lock()
+	o.read = read
+	o.mu.Unlock()
+}
+
+// reader returns the read in use.
+func (o *studyOpener) reader() func(string) studyOpening {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.read
+}
+
+// close drops every answer still to come; a read under way finishes on its
+// own, unrecorded and not shown.
+func (o *studyOpener) close() { o.closed.Store(true) }
