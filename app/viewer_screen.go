@@ -64,11 +64,12 @@ type viewerScreen struct {
 	sliceErr map[string]error
 	fetcher  *sliceFetcher
 	reader   *studyReader // reads a study shown again after a sync event (partial.go)
+	active   *viewport
+	layout   int
+
 	// stackReads are the studies whose stacks are being read for the
 	// comparison (prior.go), by UID.
 	stackReads map[string]bool
-	active   *viewport
-	layout   int
 
 	// The most recent cached prior of the study's patient (same Patient ID), its
 	// stacks once compared, and the comparison's state (viewport 0 the study,

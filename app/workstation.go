@@ -26,19 +26,20 @@ type workstation struct {
 
 	worklist *worklistScreen
 	rows     *worklistLoader // reads the worklist off the UI goroutine
-	opener   *studyOpener    // reads a study being opened off the UI goroutine
 	viewer   *viewerScreen
-	// openingView is what the window shows while a study is being read:
-	// nothing of any study.
-	openingView fyne.CanvasObject
-	openingBusy *widget.Activity
-	openChanged map[string]bool // studies sync changed while one was being opened
 	status   *statusBar
 	body     *fyne.Container
 	onViewer bool
 	tool     tool
 
 	modal dialog.Dialog // the dialog on screen, which Esc closes; nil when none
+
+	// opener reads a study being opened off the UI goroutine; openingView
+	// is what the window shows meanwhile: nothing of any study.
+	opener      *studyOpener
+	openingView fyne.CanvasObject
+	openingBusy *widget.Activity
+	openChanged map[string]bool // studies sync changed while one was being opened
 
 	signIn *signInPanel // nil until Settings first shows it
 
