@@ -38,7 +38,7 @@ var Shortcuts = []Shortcut{
 	{"I", "invert"},
 	{"R / L", "rotate 90° right / left"},
 	{"H / V", "flip horizontally / vertically"},
-	{"Esc", "reset window, zoom, pan, rotation; cancel a measurement; close help, the tag browser or a question"},
+	{"Esc", "reset window, zoom, pan, rotation; cancel a measurement; close help, the tag browser or a question; while a study opens, back to the worklist"},
 	{"Space", "play / pause cine (multi-frame images)"},
 	{"[ / ]", "cine slower / faster"},
 	{"C", "cine loop / sweep"},

@@ -224,3 +224,85 @@ func openNewestWinsScenario(rw *realWindow) {
 	rw.waitShown()
 	check("after A's read returned")
 }
+
+// TestOpenFailureSaysWhyInStatusLine: a study that cannot be read is not
+// shown; the worklist stays, and the status line (no dialog) names the
+// study and why.
+func TestOpenFailureSaysWhyInStatusLine(t *testing.T) {
+	h := newHarness(t)
+	const gone = "1.2.826.0.1.3680043.10.16.404"
+	h.ws.openStudy(gone)
+	settleOpen(t, h.ws, h.q)
+	if h.ws.onViewer || len(h.ws.body.Objects) != 1 || h.ws.body.Objects[0] != h.ws.worklist.content {
+		t.Fatalf("after a failed open the window shows %v (viewer %v), want the worklist", h.ws.body.Objects, h.ws.onViewer)
+	}
+	if msg := h.ws.status.message.Text; !strings.Contains(msg, gone) || !strings.Contains(msg, "not found") {
+		t.Errorf("the status line says %q, want the study and that it is not found", msg)
+	}
+	if top := h.win.Canvas().Overlays().Top(); top != nil {
+		t.Errorf("a dialog is on screen after a failed open: %T", top)
+	}
+}
+
+// TestEscWhileOpeningGoesBackToWorklist: Esc while a study is read goes
+// back to the worklist, and the study read afterwards is not shown.
+func TestEscWhileOpeningGoesBackToWorklist(t *testing.T) {
+	h := newHarness(t)
+	uid := h.ws.worklist.view.Rows[0].UID
+	release := make(chan struct{})
+	var once gosync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	read := h.ws.opener.reader()
+	h.ws.opener.setRead(func(u string) studyOpening {
+		<-release
+		return read(u)
+	})
+	h.ws.openStudy(uid)
+	if !h.ws.opening() || h.ws.body.Objects[0] != h.ws.openingView {
+		t.Fatal("the window does not say the study is opening while it is read")
+	}
+	h.ws.typedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if h.ws.opening() || h.ws.body.Objects[0] != h.ws.worklist.content {
+		t.Fatal("Esc while opening did not go back to the worklist")
+	}
+	free()
+	deadline := time.Now().Add(20 * time.Second)
+	for h.q.runPending(); !h.ws.opener.idle(); h.q.runPending() {
+		if time.Now().After(deadline) {
+			t.Fatal("the read never answered")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if h.ws.onViewer || h.ws.body.Objects[0] != h.ws.worklist.content || h.ws.viewer.study.StudyInstanceUID == uid {
+		t.Errorf("the study read after Esc is shown (viewer %v, study %s)", h.ws.onViewer, h.ws.viewer.study.StudyInstanceUID)
+	}
+}
+
+// TestComparePriorReadOffUIGoroutine: K reads the prior's stacks off the
+// UI goroutine (here the test's, which runs the queued UI work): the
+// comparison starts once they are read, the status line saying so meanwhile.
+func TestComparePriorReadOffUIGoroutine(t *testing.T) {
+	const cur, prior = "1.2.826.0.1.3680043.10.16.1", "1.2.826.0.1.3680043.10.16.2"
+	h := newHarness(t)
+	dir := t.TempDir()
+	writeSeries(t, dir, seriesSpec{"cur", "TLR-OPEN-1", cur, cur + ".1", "20260110", "CT CHEST", steps(0, 5, 3)})
+	writeSeries(t, dir, seriesSpec{"prior", "TLR-OPEN-1", prior, prior + ".1", "20250110", "CT CHEST", steps(0, 5, 3)})
+	if sum := h.cache.ImportPaths([]string{dir}, nil); sum.Imported != 6 {
+		t.Fatalf("import: %+v", sum)
+	}
+	h.reloadWorklist()
+	h.openStudy(cur)
+	s := h.ws.viewer
+	h.ws.typedKey(&fyne.KeyEvent{Name: fyne.KeyK})
+	if s.comparing || !s.readingStacks() {
+		t.Fatalf("K read the prior on the UI goroutine: comparing %v at once", s.comparing)
+	}
+	if msg := h.ws.status.message.Text; !strings.Contains(msg, "reading its images") {
+		t.Errorf("while the prior is read the status line says %q", msg)
+	}
+	h.settleAll()
+	if !s.comparing || s.viewports[1].study != prior {
+		t.Errorf("the prior read, comparing %v, right viewport %q; want %s", s.comparing, s.viewports[1].study, prior)
+	}
+}
