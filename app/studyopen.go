@@ -3,8 +3,8 @@ package app
 import (
 	"fmt"
 	gosync "sync"
-	"sync/atomic"
 
+	"teleread/app/internal/newest"
 	"teleread/app/internal/reading"
 	"teleread/cache"
 	"teleread/cache/report"
@@ -21,7 +21,6 @@ import (
 // studyOpening is what the viewer shows of a study, read from the cache in
 // one go.
 type studyOpening struct {
-	ask    uint64 // the open request it answers
 	study  cache.Study
 	stacks []*reading.Stack
 	// prior is the most recent cached prior of the same Patient ID; other is
@@ -60,88 +59,44 @@ func readStudy(c *cache.Cache, uid string, readReport func(cache.Study) (*report
 	return o
 }
 
-// studyOpener runs the reads of the studies the reader opens, each on a
-// goroutine of its own so that a slow read never delays a later open, and
-// hands the answer to the newest request to show on the UI goroutine.
+// studyOpener reads the studies the reader opens, each on a goroutine of
+// its own so that a slow read never delays a later open, and hands the
+// answer to the newest open to show on the UI goroutine.
 type studyOpener struct {
+	*newest.Runner[string, studyOpening]
+
 	mu   gosync.Mutex
 	read func(uid string) studyOpening // tests wrap it
 	// record writes, before a study is shown, that it was opened (the audit
 	// trail, the worklist's read mark); a study whose opening cannot be
 	// recorded is not shown.
 	record func(uid string) error
-	show   func(studyOpening) // on the UI goroutine
-
-	newest atomic.Uint64 // the newest request, for the readers
-	closed atomic.Bool
-
-	// Owned by the UI goroutine.
-	asked    uint64 // requests made (and cancels)
-	settled  uint64 // the newest request answered or cancelled
-	started  int    // reads started
-	answered int    // reads whose answer reached the UI goroutine, shown or dropped
 }
 
 func newStudyOpener(read func(string) studyOpening, record func(string) error, show func(studyOpening)) *studyOpener {
-	return &studyOpener{read: read, record: record, show: show}
+	o := &studyOpener{read: read, record: record}
+	o.Runner = newest.New(o.run, func(fn func()) { ui(fn) }, show)
+	return o
 }
 
-// open asks for a study to be read and shown (UI goroutine); any earlier
-// request still being read is dropped when it returns.
-func (o *studyOpener) open(uid string) {
-	if o.closed.Load() {
-		return
+// run reads a study for open request ask (its own goroutine).
+func (o *studyOpener) run(ask uint64, uid string) studyOpening {
+	var res studyOpening
+	read := o.reader()
+	if perr := guard("open study", func() { res = read(uid) }); perr != nil {
+		res = studyOpening{err: perr}
 	}
-	o.asked++
-	ask := o.asked
-	o.newest.Store(ask)
-	o.started++
-	o.mu.Lock()
-	read := o.read
-	o.mu.Unlock()
-	go func() {
-		var res studyOpening
-		if perr := guard("open study", func() { res = read(uid) }); perr != nil {
-			res = studyOpening{err: perr}
+	// Record only an open that can still be shown: a request already
+	// superseded is dropped unrecorded. (One superseded between this check
+	// and its answer is recorded and not shown: the audit errs on the side
+	// of an access.)
+	if res.err == nil && o.Current(ask) {
+		if err := o.record(uid); err != nil {
+			res = studyOpening{err: err}
 		}
-		res.ask = ask
-		// Record only an open that can still be shown: a request already
-		// superseded is dropped unrecorded. (One superseded between this
-		// check and its answer is recorded and not shown: the audit errs on
-		// the side of an access.)
-		if res.err == nil && o.newest.Load() == ask && !o.closed.Load() {
-			if err := o.record(uid); err != nil {
-				res = studyOpening{ask: ask, err: err}
-			}
-		}
-		ui(func() { o.deliver(res) })
-	}()
-}
-
-// deliver shows an answer if it answers the newest request (UI goroutine).
-func (o *studyOpener) deliver(res studyOpening) {
-	o.answered++
-	if o.closed.Load() || res.ask != o.asked {
-		return // a newer open, or a cancel, came after it
 	}
-	o.settled = res.ask
-	o.show(res)
+	return res
 }
-
-// cancel drops every request still being read (UI goroutine): the reader
-// went elsewhere.
-func (o *studyOpener) cancel() {
-	o.asked++
-	o.settled = o.asked
-	o.newest.Store(o.asked)
-}
-
-// pending reports whether the newest request is still being read (UI
-// goroutine).
-func (o *studyOpener) pending() bool { return o.settled != o.asked }
-
-// idle reports whether every read started has answered (UI goroutine).
-func (o *studyOpener) idle() bool { return o.answered == o.started }
 
 // setRead replaces the read (tests: to hold it, or see where it runs).
 func (o *studyOpener) setRead(read func(string) studyOpening) {
@@ -156,7 +111,3 @@ func (o *studyOpener) reader() func(string) studyOpening {
 	defer o.mu.Unlock()
 	return o.read
 }
-
-// close drops every answer still to come; a read under way finishes on its
-// own, unrecorded and not shown.
-func (o *studyOpener) close() { o.closed.Store(true) }

@@ -220,7 +220,7 @@ func openNewestWinsScenario(rw *realWindow) {
 
 	// A's read returns: its answer reaches the UI goroutine and is dropped.
 	freeA()
-	rw.waitUntil("A's answer", 20*time.Second, func() bool { return rw.ws.opener.idle() })
+	rw.waitUntil("A's answer", 20*time.Second, func() bool { return rw.ws.opener.Idle() })
 	rw.waitShown()
 	check("after A's read returned")
 }
@@ -268,7 +268,7 @@ func TestEscWhileOpeningGoesBackToWorklist(t *testing.T) {
 	}
 	free()
 	deadline := time.Now().Add(20 * time.Second)
-	for h.q.runPending(); !h.ws.opener.idle(); h.q.runPending() {
+	for h.q.runPending(); !h.ws.opener.Idle(); h.q.runPending() {
 		if time.Now().After(deadline) {
 			t.Fatal("the read never answered")
 		}

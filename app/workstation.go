@@ -114,7 +114,7 @@ func (ws *workstation) close() {
 	ws.closed = true
 	close(ws.stopTicker)
 	ws.rows.close()
-	ws.opener.close()
+	ws.opener.Close()
 	ws.openingBusy.Stop()
 	ws.viewer.report.flush()
 	ws.viewer.report.close()
@@ -232,7 +232,7 @@ func (ws *workstation) openStudy(uid string) {
 	ws.openChanged = map[string]bool{}
 	ws.opened++
 	ws.cfg.Metrics.startOpen(uid, time.Now())
-	ws.opener.open(uid)
+	ws.opener.Ask(uid)
 	ws.onViewer = false
 	ws.body.Objects = []fyne.CanvasObject{ws.openingView}
 	ws.body.Refresh()
@@ -276,10 +276,10 @@ func (ws *workstation) studyRead(res studyOpening) {
 }
 
 // opening reports whether a study is being read to be shown (UI goroutine).
-func (ws *workstation) opening() bool { return ws.opener.pending() }
+func (ws *workstation) opening() bool { return ws.opener.Pending() }
 
 func (ws *workstation) showWorklist() {
-	ws.opener.cancel() // a study still being read is not shown
+	ws.opener.Cancel() // a study still being read is not shown
 	ws.openingBusy.Stop()
 	for _, vp := range ws.viewer.viewports {
 		vp.stopCine()
