@@ -52,6 +52,9 @@ func (h *harness) waitImports() {
 		time.Sleep(time.Millisecond)
 	}
 	h.q.runPending()
+	// The studies imported are listed, then the first opens.
+	settleWorklist(h.t, h.ws, h.q)
+	settleOpen(h.t, h.ws, h.q)
 }
 
 func TestDropOpensSharedStudies(t *testing.T) {

@@ -51,6 +51,7 @@ func TestOpenStudiesAtStart(t *testing.T) {
 	// Not the study the worklist lists first: the one asked for.
 	want := ws.worklist.view.Rows[len(ws.worklist.view.Rows)-1].UID
 	ws = start(t, []string{want})
+	settleOpen(t, ws, q)
 	if !ws.onViewer || ws.viewer.study.StudyInstanceUID != want {
 		t.Fatalf("viewer shown %v, study %s; want %s", ws.onViewer, ws.viewer.study.StudyInstanceUID, want)
 	}

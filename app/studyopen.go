@@ -26,9 +26,12 @@ type studyOpening struct {
 	// prior is the most recent cached prior of the same Patient ID; other is
 	// a study listed as its prior under another Patient ID (never paired).
 	prior, other *cache.Study
-	report       *report.Report // the stored report; nil when there is none
-	reportErr    error          // why the stored report could not be read (the study still opens)
-	err          error          // why the study cannot be shown
+	// comp is what the cache holds of the study, when compKnown.
+	comp      cache.Completeness
+	compKnown bool
+	report    *report.Report // the stored report; nil when there is none
+	reportErr error          // why the stored report could not be read (the study still opens)
+	err       error          // why the study cannot be shown
 }
 
 // readStudy reads what the viewer shows of a study (any goroutine).
@@ -43,6 +46,10 @@ func readStudy(c *cache.Cache, uid string, readReport func(cache.Study) (*report
 		return studyOpening{err: fmt.Errorf("open study %s: %w", uid, err)}
 	}
 	o := studyOpening{study: st, stacks: stacks}
+	// Unknown, the viewer reads it again later (partial.go).
+	if comp, err := c.StudyCompleteness(uid); err == nil {
+		o.comp, o.compKnown = comp, true
+	}
 	// Without its priors the study still opens, only nothing is offered for
 	// comparison.
 	if priors, err := priorsOf(c, st); err == nil {

@@ -153,6 +153,9 @@ func (s *viewerScreen) open(o studyOpening) {
 	s.study = st
 	s.stacks = o.stacks
 	s.complete = map[string]cache.Completeness{}
+	if o.compKnown {
+		s.complete[st.StudyInstanceUID] = o.comp // the overlay and the listing know it from the first paint
+	}
 	s.gen++
 	s.listed, s.listing, s.sliceErr = map[string][]reading.Listed{}, map[string]bool{}, map[string]error{}
 	s.stackReads = map[string]bool{}
