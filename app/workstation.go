@@ -293,6 +293,8 @@ func (ws *workstation) showWorklist() {
 	ws.updateStatus()
 }
 
+// showModal shows a dialog that Esc closes (as cancel) and that takes the
+// keys typed while it is up, so that none reaches the viewer behind it.
 func (ws *workstation) showModal(d dialog.Dialog) {
 	if ws.modal != nil {
 		ws.modal.Hide()
