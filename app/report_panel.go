@@ -73,16 +73,17 @@ func (s *draftSaver) saveNow(r *report.Report) error {
 	return s.c.SaveDraft(r)
 }
 
-// settle writes a queued snapshot now, after any write under way.
-func (s *draftSaver) settle() error {
+// settle writes the snapshot waiting, if any, after any write under way:
+// once it returns, the cache holds the newest draft posted before.
+func (s *draftSaver) settle() {
 	s.write.Lock()
 	defer s.write.Unlock()
 	if r, _ := s.inbox.Take(); r != nil {
-		if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) {
-			return err
+		// A draft signed meanwhile is not written back (ErrSigned).
+		if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) && s.onErr != nil {
+			s.onErr(err)
 		}
 	}
-	return nil
 }
 
 // drop forgets a queued snapshot (the report was just signed).
@@ -224,13 +225,10 @@ func kindFor(st cache.Study) report.Kind {
 // when it has none. A draft the panel handed to the saver on leaving its
 // last study is written first: that study opened again shows what was typed.
 func (p *reportPanel) readReport(st cache.Study) (*report.Report, error) {
-	werr := p.saver.settle()
+	p.saver.settle()
 	r, err := p.cache.LoadReport(st.StudyInstanceUID, kindFor(st))
 	if errors.Is(err, cache.ErrNotFound) {
-		r, err = nil, nil
-	}
-	if err == nil && werr != nil {
-		err = fmt.Errorf("save draft: %w", werr)
+		return nil, nil
 	}
 	return r, err
 }

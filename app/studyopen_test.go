@@ -306,3 +306,27 @@ func TestComparePriorReadOffUIGoroutine(t *testing.T) {
 		t.Errorf("the prior read, comparing %v, right viewport %q; want %s", s.comparing, s.viewports[1].study, prior)
 	}
 }
+
+// TestDraftFollowsTheReaderBetweenStudies: the text typed in one study's
+// report is there when the reader comes back to it after opening another
+// straight from the viewer (no autosave waited for): the draft is written
+// before the study's report is read again.
+func TestDraftFollowsTheReaderBetweenStudies(t *testing.T) {
+	h := newHarness(t)
+	rows := h.ws.worklist.view.Rows
+	if len(rows) < 2 {
+		t.Fatalf("%d sample studies, want two", len(rows))
+	}
+	a, b := rows[0].UID, rows[1].UID
+	h.openStudy(a)
+	const text = "Typed just before leaving."
+	h.ws.viewer.report.findings.SetText(text)
+	h.openStudy(b)
+	if got := h.ws.viewer.report.findings.Text; got == text {
+		t.Fatalf("study %s shows the findings typed in %s", b, a)
+	}
+	h.openStudy(a)
+	if got := h.ws.viewer.report.findings.Text; got != text {
+		t.Errorf("back in %s the findings are %q, want %q", a, got, text)
+	}
+}
