@@ -147,27 +147,13 @@ func (t *CutOffs) Forget(archive string) (int, error) {
 	return n, t.save()
 }
 
-// save writes the table: temporary file, fsync, rename.
+// save writes the table durably (writeFileDurable).
 func (t *CutOffs) save() error {
 	b, err := json.MarshalIndent(t.list, "", " ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(t.path), ".cutoffs-*")
-	if err != nil {
-		return fmt.Errorf("sync: cut-offs: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(b); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), t.path)
-	}
-	if err != nil {
+	if err := writeFileDurable(t.path, b); err != nil {
 		return fmt.Errorf("sync: cut-offs: %w", err)
 	}
 	return nil

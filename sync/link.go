@@ -190,8 +190,8 @@ func (t *LinkStats) Get(archive string) LinkEstimate {
 	return t.m[archive]
 }
 
-// put records an archive's estimate and writes the table (temporary file,
-// rename: a crash leaves the old table or the new one).
+// put records an archive's estimate and writes the table durably
+// (writeFileDurable: a crash leaves the old table or the new one).
 func (t *LinkStats) put(archive string, e LinkEstimate) error {
 	if t == nil {
 		return nil
@@ -212,20 +212,7 @@ func (t *LinkStats) put(archive string, e LinkEstimate) error {
 	if err != nil {
 		return fmt.Errorf("sync: link estimates: %w", err)
 	}
-	// A temporary file of its own: the app and a `sync` may write at once.
-	f, err := os.CreateTemp(filepath.Dir(t.path), filepath.Base(t.path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("sync: link estimates: %w", err)
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), t.path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := writeFileDurable(t.path, b); err != nil {
 		return fmt.Errorf("sync: link estimates: %w", err)
 	}
 	return nil
