@@ -64,6 +64,11 @@ type LinkEstimate struct {
 	// RTTMillis is the moving average of the time to the first byte of a
 	// search (QIDO-RS): the round trip plus the archive's query.
 	RTTMillis float64 `json:"rtt_ms,omitempty"`
+	// RequestMillis is the moving average of the time from sending a
+	// retrieve (WADO-RS) to its answer: what each request costs before a
+	// byte of it arrives (the round trip plus the archive's start, a
+	// transcode included), which one request for many instances pays once.
+	RequestMillis float64 `json:"request_ms,omitempty"`
 	// StoredAt is when StoredMbps was last measured; At when anything was.
 	StoredAt time.Time `json:"stored_at,omitzero"`
 	At       time.Time `json:"at,omitzero"`
@@ -88,7 +93,47 @@ func (e LinkEstimate) String() string {
 	if e.RTTMillis > 0 {
 		s += fmt.Sprintf(", round trip %.1f ms", e.RTTMillis)
 	}
+	if e.RequestMillis > 0 {
+		s += fmt.Sprintf(", retrieve answers in %.1f ms", e.RequestMillis)
+	}
 	return s
+}
+
+// perRequest is what one more request costs before its first byte: the
+// retrieves' measure when there is one, else the searches' round trip.
+func (e LinkEstimate) perRequest() time.Duration {
+	ms := e.RequestMillis
+	if ms <= 0 {
+		ms = e.RTTMillis
+	}
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+// SeriesRequestPays is the rule for a partly cached series: its missing
+// instances come in one series request, whose parts already cached are
+// dropped as they stream, rather than one request each, when the requests
+// that saves cost more time than the cached bytes it brings again take on
+// the link:
+//
+//	(missing - 1) x perRequest  >  cached x instanceBytes / throughput
+//
+// One request per instance pays the round trip and the archive's start for
+// every instance, with the link idle in between; a series request pays them
+// once, then carries the cached instances too. Over a home line of 50
+// Mbit/s with a 40 ms round trip, a series request pays once more than a
+// third of a CT series in JPEG-LS (0.15 MB a slice) is missing, two thirds
+// of one sent uncompressed (0.5 MB); over a LAN of 1 Gbit/s and 1 ms, four
+// fifths. The rule leaves out the commit each single request waits for, so
+// it errs toward one request per instance, the cheaper in bytes; so does
+// nothing measured (no round trip, no throughput, no size).
+func (e LinkEstimate) SeriesRequestPays(missing, cached int, instanceBytes int64) bool {
+	rt, mbps := e.perRequest(), e.Mbps()
+	if missing < 2 || rt <= 0 || mbps <= 0 || instanceBytes <= 0 {
+		return false
+	}
+	saved := float64(missing-1) * rt.Seconds()
+	again := float64(cached) * float64(instanceBytes) * 8 / (mbps * 1e6)
+	return saved > again
 }
 
 // LinkChoice is what the policy decided for the next retrieve.
@@ -311,6 +356,15 @@ func (m *linkMeter) roundTrip(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.est.RTTMillis = ewma(m.est.RTTMillis, float64(d)/float64(time.Millisecond))
+	m.est.At = m.now().UTC()
+}
+
+// request records the time from sending a retrieve to its answer. Like the
+// round trip, it is kept in memory and written with the next throughput.
+func (m *linkMeter) request(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.est.RequestMillis = ewma(m.est.RequestMillis, float64(d)/float64(time.Millisecond))
 	m.est.At = m.now().UTC()
 }
 

@@ -89,17 +89,23 @@ func (t *throttle) Read(p []byte) (int, error) {
 func (t *throttle) Close() error { return t.r.Close() }
 
 // linkFront is a proxy in front of Orthanc that passes bodies at rate bytes
-// per second (0: as fast as it can) and records the Accept header of each
-// retrieve. The client reaches it by a name that is not this machine's
-// (archive.invalid), so that the policy must measure the link rather than
-// trust loopback.
+// per second (0: as fast as it can), holds every request for delay before
+// passing it on (a round trip that tbf cannot add), and records the Accept
+// header and path of each retrieve. The client reaches it by a name that is
+// not this machine's (archive.invalid), so that the policy must measure the
+// link rather than trust loopback.
 type linkFront struct {
-	URL     string // the DICOMweb root as the client names it
-	mu      gosync.Mutex
-	accepts []string
+	URL       string // the DICOMweb root as the client names it
+	mu        gosync.Mutex
+	accepts   []string
+	retrieves []string // the paths of the retrieves, in order
 }
 
 func newLinkFront(t *testing.T, srv *orthanctest.Server, rate float64) (*linkFront, http.RoundTripper) {
+	return newDelayedLinkFront(t, srv, rate, 0)
+}
+
+func newDelayedLinkFront(t *testing.T, srv *orthanctest.Server, rate float64, delay time.Duration) (*linkFront, http.RoundTripper) {
 	target, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +117,7 @@ func newLinkFront(t *testing.T, srv *orthanctest.Server, rate float64) (*linkFro
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/related") {
 			lf.mu.Lock()
 			lf.accepts = append(lf.accepts, r.Request.Header.Get("Accept"))
+			lf.retrieves = append(lf.retrieves, r.Request.URL.Path)
 			lf.mu.Unlock()
 		}
 		if rate > 0 {
@@ -118,7 +125,10 @@ func newLinkFront(t *testing.T, srv *orthanctest.Server, rate float64) (*linkFro
 		}
 		return nil
 	}
-	front := httptest.NewServer(proxy)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		proxy.ServeHTTP(w, r)
+	}))
 	t.Cleanup(front.Close)
 	addr := strings.TrimPrefix(front.URL, "http://")
 	_, port, _ := net.SplitHostPort(addr)

@@ -51,6 +51,11 @@ type seriesWork struct {
 	missing []string       // what to fetch, in fetch order
 	ordered bool           // fetched one instance at a time, in the order of missing
 	want    int            // the archive's count (fast path)
+	cutOff  bool           // an instance of it is left alone (cut off)
+	// cachedSize is the mean size of its instances already cached, what a
+	// series request would bring again of each; 0 when none is, or the
+	// store cannot say.
+	cachedSize int64
 }
 
 // planStudy decides what to fetch of a study. On error the plan still holds
@@ -128,6 +133,7 @@ func (p *Puller) planStudy(ctx context.Context, a Assignment) (*studyPlan, error
 			}
 			if c, ok := pl.cutInstance[sop]; ok && !has {
 				pl.leftAlone = append(pl.leftAlone, c)
+				sw.cutOff = true
 				continue
 			}
 			if has {
@@ -138,6 +144,9 @@ func (p *Puller) planStudy(ctx context.Context, a Assignment) (*studyPlan, error
 		}
 		pl.total += len(sw.all)
 		if len(sw.missing) > 0 {
+			if len(sw.missing) < len(sw.all) {
+				sw.cachedSize = pl.cachedSize(sw.uid)
+			}
 			pl.series = append(pl.series, sw)
 		}
 	}
@@ -212,6 +221,43 @@ func (pl *studyPlan) retrieveWhole(sw *seriesWork) bool {
 		return false
 	}
 	return pl.fast || (len(sw.missing) == len(sw.all) && !pl.cutSeries[sw.uid] && !pl.cutSeries[""])
+}
+
+// seriesRequestPays reports whether the missing instances of a partly
+// cached series come with one series request, whose cached parts are
+// dropped as they stream (skipStored), rather than one request each: when
+// the link's round trips would cost more than the cached bytes it brings
+// again (LinkEstimate.SeriesRequestPays, decided when the series' turn
+// comes, with what the link measured so far). Never for a series with a
+// cut-off (the request would bring the part again), nor for the first
+// series when FirstSeriesOrder asks for an order of its own.
+func (pl *studyPlan) seriesRequestPays(sw *seriesWork) bool {
+	if pl.fast || sw.uid == "" || sw.ordered || sw.cutOff || pl.cutSeries[sw.uid] || pl.cutSeries[""] ||
+		len(sw.missing) == len(sw.all) {
+		return false
+	}
+	if len(pl.series) > 0 && sw == &pl.series[0] && pl.p.FirstSeriesOrder != SliceOrderArchive {
+		return false
+	}
+	return pl.p.Client.LinkEstimate().SeriesRequestPays(len(sw.missing), len(sw.all)-len(sw.missing), sw.cachedSize)
+}
+
+// cachedSize returns the mean size of a series' cached instances; 0 when
+// the store cannot list them (SeriesLister) or holds none.
+func (pl *studyPlan) cachedSize(seriesUID string) int64 {
+	sl, ok := pl.p.Store.(SeriesLister)
+	if !ok {
+		return 0
+	}
+	insts, err := sl.InstancesOf(seriesUID)
+	if err != nil || len(insts) == 0 {
+		return 0
+	}
+	var n int64
+	for _, in := range insts {
+		n += in.Size
+	}
+	return n / int64(len(insts))
 }
 
 // cutOffErr says why an instance left alone keeps the study from being

@@ -547,18 +547,27 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 }
 
 // fetchSeries retrieves what the plan misses of one series into sink: the
-// whole series with one request where the plan says so, then, one instance
-// at a time, whatever is still missing (all of it, or what a series
-// retrieve that broke off did not bring). A part cut off is remembered.
-// Errors go to record; an offline archive ends the series.
+// whole series with one request where the plan says so (none of it cached,
+// or a partly cached one over a link whose round trips cost more than
+// bringing the cached part again: its cached parts are then dropped as they
+// stream), then, one instance at a time, whatever is still missing (all of
+// it, or what a series retrieve that broke off did not bring). A part cut
+// off is remembered. Errors go to record; an offline archive ends the
+// series.
 func (p *Puller) fetchSeries(ctx context.Context, plan *studyPlan, sw *seriesWork, sink partSink, record func(error)) {
 	uid := plan.uid
-	if plan.retrieveWhole(sw) {
+	whole := plan.retrieveWhole(sw)
+	partial := !whole && plan.seriesRequestPays(sw)
+	if whole || partial {
+		part := sink.Part
+		if partial {
+			part = p.skipStored(sw, part)
+		}
 		var err error
 		if sw.uid == "" {
-			_, err = p.Client.RetrieveStudy(ctx, uid, sink.Part)
+			_, err = p.Client.RetrieveStudy(ctx, uid, part)
 		} else {
-			_, err = p.Client.RetrieveSeries(ctx, uid, sw.uid, sink.Part)
+			_, err = p.Client.RetrieveSeries(ctx, uid, sw.uid, part)
 		}
 		if ferr := sink.Flush(); ferr != nil && err == nil {
 			err = ferr

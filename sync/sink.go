@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	gosync "sync"
@@ -143,6 +144,36 @@ func (s *stagingSink) Flush() error {
 		err = cerr
 	}
 	return err
+}
+
+// skipStored passes on to fn only the parts of a partly cached series'
+// retrieve that the store lacks: a part whose first bytes name an instance
+// the plan found cached, or one stored since (a slice the reader scrolled
+// onto, FetchInstance), is read past and dropped, so that no instance is
+// stored twice. A part whose first bytes do not name it (a deflated or
+// big-endian data set) goes on: the store keeps one copy.
+func (p *Puller) skipStored(sw *seriesWork, fn PartFunc) PartFunc {
+	missing := make(map[string]bool, len(sw.missing))
+	for _, sop := range sw.missing {
+		missing[sop] = true
+	}
+	listed := make(map[string]bool, len(sw.all))
+	for _, sop := range sw.all {
+		listed[sop] = true
+	}
+	return func(part io.Reader) error {
+		br := bufio.NewReaderSize(part, partHead)
+		head, _ := br.Peek(partHead)
+		if sop := headSOPInstanceUID(head); sop != "" {
+			if listed[sop] && !missing[sop] {
+				return nil // cached before the plan: the client reads past it
+			}
+			if has, err := p.Store.HasInstance(sop); err == nil && has {
+				return nil
+			}
+		}
+		return fn(br)
+	}
 }
 
 // partPool holds the buffers retrieved parts are read into before staging:

@@ -20,6 +20,13 @@ type SeriesCounter interface {
 	StudyInstanceCount(studyUID string) (int, error)
 }
 
+// SeriesLister is a Store that can list a series' instances with their
+// sizes; the puller then weighs what a series request would bring again of
+// a partly cached series (studyPlan.seriesRequestPays).
+type SeriesLister interface {
+	InstancesOf(seriesUID string) ([]cache.Instance, error)
+}
+
 // stageWorkers stage retrieved instances while the next ones arrive: more
 // than the cores, because staging often waits in the filesystem (a file
 // create waits while a commit's sync holds the journal) and meanwhile the
@@ -37,4 +44,5 @@ var (
 	_ Store         = (*cache.Cache)(nil)
 	_ BatchStore    = (*cache.Cache)(nil)
 	_ SeriesCounter = (*cache.Cache)(nil)
+	_ SeriesLister  = (*cache.Cache)(nil)
 )

@@ -158,11 +158,13 @@ func (c *Client) retrieveAs(ctx context.Context, path string, list []string, fn 
 }
 
 func (c *Client) retrieveOnce(ctx context.Context, r request, fn PartFunc) (int, error) {
+	start := time.Now()
 	resp, err := c.send(ctx, r)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	c.link.request(time.Since(start))
 	meter := &meterReader{r: resp.Body}
 	defer func() { c.link.throughput(meter.n, meter.last.Sub(meter.first), !r.offersSyntax, minSample) }()
 	ct := resp.Header.Get("Content-Type")

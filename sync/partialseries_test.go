@@ -1,0 +1,234 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"teleread/cache"
+	"teleread/cache/cachetest"
+	"teleread/sync/orthanctest"
+	"teleread/viewer/dataset"
+)
+
+// TestSeriesRequestPays is the rule alone: the round trips a series request
+// saves against the cached bytes it brings again.
+func TestSeriesRequestPays(t *testing.T) {
+	const slice = 512 << 10 // a 512x512 16-bit CT slice
+	home := LinkEstimate{StoredMbps: 50, RTTMillis: 40}
+	for _, tc := range []struct {
+		name            string
+		est             LinkEstimate
+		missing, cached int
+		size            int64
+		want            bool
+	}{
+		// 50 Mbit/s: a cached slice costs 84 ms again, a request 40 ms.
+		{"home line, most missing", home, 250, 50, slice, true},
+		{"home line, half missing", home, 150, 150, slice, false},
+		{"home line, three quarters missing", home, 225, 75, slice, true},
+		{"home line, a few missing", home, 10, 290, slice, false},
+		{"home line, JPEG-LS slices, half missing", home, 150, 150, slice / 3, true},
+		{"one missing: nothing to save", home, 1, 299, slice, false},
+		{"retrieves measured slower than searches", LinkEstimate{StoredMbps: 50, RTTMillis: 1, RequestMillis: 40}, 250, 50, slice, true},
+		{"retrieves measured faster than searches", LinkEstimate{StoredMbps: 50, RTTMillis: 40, RequestMillis: 1}, 250, 50, slice, false},
+		{"LAN, most missing", LinkEstimate{StoredMbps: 940, RTTMillis: 0.5}, 250, 50, slice, false},
+		{"LAN, all but one missing", LinkEstimate{StoredMbps: 940, RTTMillis: 0.5}, 299, 1, slice, true},
+		{"transcoded measure only", LinkEstimate{TranscodedMbps: 50, RTTMillis: 40}, 250, 50, slice, true},
+		{"no throughput measured", LinkEstimate{RTTMillis: 40}, 250, 50, slice, false},
+		{"no round trip measured", LinkEstimate{StoredMbps: 50}, 250, 50, slice, false},
+		{"size unknown", home, 250, 50, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.est.SeriesRequestPays(tc.missing, tc.cached, tc.size); got != tc.want {
+				t.Errorf("SeriesRequestPays(%d missing, %d cached, %d bytes) over %v = %v, want %v",
+					tc.missing, tc.cached, tc.size, tc.est, got, tc.want)
+			}
+		})
+	}
+}
+
+// onceStore is the cache seen through Store alone (no batches: every part
+// comes through StoreInstance), counting what it is asked to store.
+type onceStore struct {
+	c      *cache.Cache
+	mu     gosync.Mutex
+	stored map[string]int // SOP Instance UID: times handed to StoreInstance
+}
+
+func (s *onceStore) HasInstance(sop string) (bool, error) { return s.c.HasInstance(sop) }
+func (s *onceStore) StoreInstance(r io.Reader, name string) (string, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return "", err
+	}
+	if f, err := dataset.ParseBytes(b, name); err == nil {
+		s.mu.Lock()
+		s.stored[f.String(dataset.SOPInstanceUID)]++
+		s.mu.Unlock()
+	}
+	return s.c.StoreInstance(bytes.NewReader(b), name)
+}
+func (s *onceStore) PutWorkItem(studyUID, reader, role, priorOf string, priority int, fields map[string]string) error {
+	return s.c.PutWorkItem(studyUID, reader, role, priorOf, priority, fields)
+}
+func (s *onceStore) SetStudyState(studyUID, state string, done, total int, reason string) error {
+	return s.c.SetStudyState(studyUID, state, done, total, reason)
+}
+func (s *onceStore) UnassignOthers(reader string, keep []string) error {
+	return s.c.UnassignOthers(reader, keep)
+}
+func (s *onceStore) StudyInstanceCount(studyUID string) (int, error) {
+	return s.c.StudyInstanceCount(studyUID)
+}
+func (s *onceStore) InstancesOf(seriesUID string) ([]cache.Instance, error) {
+	return s.c.InstancesOf(seriesUID)
+}
+
+// TestPartlyCachedSeriesOverTheLink completes a series of 12 slices of which
+// the cache holds every other one, from a real Orthanc behind a link of 16
+// Mbit/s, with the transfer syntax left to the link policy (JPEG-LS: the
+// cached slices, stored uncompressed, would be other bytes):
+//   - with 200 ms added to every request (a round trip costs more than a
+//     cached slice takes again on the link), the six missing slices come in
+//     fewer requests than six (one series request, beside the link probe),
+//     every slice is stored exactly once (the cached ones are dropped as
+//     they stream, never handed to the store), the cached slices keep their
+//     bytes and the new ones decode to the archive's pixels;
+//   - without the delay (a round trip of a few milliseconds), one request
+//     per missing slice, as before: a series request would bring six cached
+//     slices again to save five round trips.
+//
+// Each runs into the cache (staged in batches) and through Store alone (one
+// StoreInstance per part), where what is stored is counted.
+func TestPartlyCachedSeriesOverTheLink(t *testing.T) {
+	srv := orthanctest.New(t, orthanctest.Options{})
+	const study = "1.2.826.0.1.3680043.10.1107.17.9"
+	const series = study + ".1"
+	const n = 12
+	files, err := cachetest.WriteCTSeries(cachetest.CTSeries{
+		Dir: t.TempDir(), StudyUID: study, SeriesUID: series, SeriesNumber: 1, Slices: n, Size: 256, Seed: 6,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data [][]byte
+	stored := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, b)
+		stored[sopOf(t, b)] = b
+	}
+	uploadAll(t, srv, data)
+	cachedBefore := map[string]bool{} // slices 1, 3, 5, ...
+	for i := 0; i < n; i += 2 {
+		cachedBefore[sopOf(t, data[i])] = true
+	}
+	const missing = n / 2
+
+	for _, link := range []struct {
+		name   string
+		delay  time.Duration
+		batch  bool // want one series request
+		wantRq int  // retrieves at the proxy, the probe included
+	}{
+		{"high round trip", 200 * time.Millisecond, true, 2},
+		{"low round trip", 0, false, missing + 1},
+	} {
+		for _, kind := range []string{"cache", "store"} {
+			t.Run(link.name+"/"+kind, func(t *testing.T) {
+				c, err := cache.OpenTemp(t.TempDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				for i := 0; i < n; i += 2 {
+					if _, err := c.Import(bytes.NewReader(data[i]), files[i]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var store Store = c
+				once := &onceStore{c: c, stored: map[string]int{}}
+				if kind == "store" {
+					store = once
+				}
+				front, rt := newDelayedLinkFront(t, srv, 2e6, link.delay) // 16 Mbit/s
+				client := newTestClient(t, front.URL, func(cfg *Config) {
+					cfg.TransferSyntaxes, cfg.Transport = nil, rt // the link decides
+				})
+				p := &Puller{Client: client, Store: store}
+				fetched, _, err := p.FetchStudy(context.Background(), study)
+				if err != nil || fetched != missing {
+					t.Fatalf("fetch: %d of %d missing fetched, %v", fetched, missing, err)
+				}
+				est := client.LinkEstimate()
+				front.mu.Lock()
+				retrieves := append([]string(nil), front.retrieves...)
+				front.mu.Unlock()
+				seriesRequests := 0
+				for _, r := range retrieves {
+					if strings.HasSuffix(r, "/series/"+series) {
+						seriesRequests++
+					}
+				}
+				if link.batch && (len(retrieves) >= missing || seriesRequests != 1) {
+					t.Errorf("%d retrieves (%d of the series) for %d missing slices over %v: want fewer requests than slices, one series request\n%s",
+						len(retrieves), seriesRequests, missing, est, strings.Join(retrieves, "\n"))
+				}
+				if len(retrieves) != link.wantRq || (!link.batch && seriesRequests != 0) {
+					t.Errorf("%d retrieves (%d of the series) over %v, want %d\n%s",
+						len(retrieves), seriesRequests, est, link.wantRq, strings.Join(retrieves, "\n"))
+				}
+
+				insts, err := c.StudyInstances(study)
+				if err != nil || len(insts) != n {
+					t.Fatalf("cached: %d instances, %v; want %d", len(insts), err, n)
+				}
+				for _, in := range insts {
+					st, err := c.OpenStored(in.SOPInstanceUID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					b := make([]byte, st.Size())
+					_, err = st.ReadAt(b, 0)
+					st.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch {
+					case cachedBefore[in.SOPInstanceUID]:
+						if !bytes.Equal(b, stored[in.SOPInstanceUID]) {
+							t.Errorf("%s, cached before, changed", in.SOPInstanceUID)
+						}
+					case syntaxOf(t, b) != SyntaxJPEGLSLossless:
+						t.Errorf("%s arrived in %s over a slow link, want JPEG-LS", in.SOPInstanceUID, syntaxOf(t, b))
+					case !reflect.DeepEqual(pixels(t, b, "cached "+in.SOPInstanceUID), pixels(t, stored[in.SOPInstanceUID], "stored")):
+						t.Errorf("%s: pixels differ from the archive's", in.SOPInstanceUID)
+					}
+				}
+				if kind == "store" {
+					once.mu.Lock()
+					defer once.mu.Unlock()
+					for sop, k := range once.stored {
+						if k != 1 || cachedBefore[sop] {
+							t.Errorf("%s handed to the store %d times (cached before: %v)", sop, k, cachedBefore[sop])
+						}
+					}
+					if len(once.stored) != missing {
+						t.Errorf("%d instances handed to the store, want the %d missing: %v", len(once.stored), missing, fmt.Sprint(once.stored))
+					}
+				}
+			})
+		}
+	}
+}
