@@ -69,6 +69,12 @@ type LinkEstimate struct {
 	// byte of it arrives (the round trip plus the archive's start, a
 	// transcode included), which one request for many instances pays once.
 	RequestMillis float64 `json:"request_ms,omitempty"`
+	// SingleMillis is the moving average of what an instance fetched on
+	// its own costs beyond carrying its bytes: its request, the archive's
+	// answer, and the commit the puller waits for before the next request.
+	// Measured as single instances are fetched (a partly cached series),
+	// so that the puller can change its mind within a series.
+	SingleMillis float64 `json:"single_ms,omitempty"`
 	// StoredAt is when StoredMbps was last measured; At when anything was.
 	StoredAt time.Time `json:"stored_at,omitzero"`
 	At       time.Time `json:"at,omitzero"`
@@ -99,10 +105,12 @@ func (e LinkEstimate) String() string {
 	return s
 }
 
-// perRequest is what one more request costs before its first byte: the
-// retrieves' measure when there is one, else the searches' round trip.
+// perRequest is what one more request for a single instance costs beyond
+// its bytes: what fetching single instances was measured to cost, else the
+// retrieves' time to answer, else the searches' round trip (the last two
+// leave out the commit, so they err toward single requests).
 func (e LinkEstimate) perRequest() time.Duration {
-	ms := e.RequestMillis
+	ms := max(e.SingleMillis, e.RequestMillis)
 	if ms <= 0 {
 		ms = e.RTTMillis
 	}
@@ -117,15 +125,16 @@ func (e LinkEstimate) perRequest() time.Duration {
 //
 //	(missing - 1) x perRequest  >  cached x instanceBytes / throughput
 //
-// One request per instance pays the round trip and the archive's start for
-// every instance, with the link idle in between; a series request pays them
-// once, then carries the cached instances too. Over a home line of 50
+// One request per instance pays the round trip, the archive's start and a
+// commit for every instance, with the link idle in between; a series
+// request pays them once, then carries the cached instances too. Over a home line of 50
 // Mbit/s with a 40 ms round trip, a series request pays once more than a
 // third of a CT series in JPEG-LS (0.15 MB a slice) is missing, two thirds
 // of one sent uncompressed (0.5 MB); over a LAN of 1 Gbit/s and 1 ms, four
-// fifths. The rule leaves out the commit each single request waits for, so
-// it errs toward one request per instance, the cheaper in bytes; so does
-// nothing measured (no round trip, no throughput, no size).
+// fifths. Before a single instance was fetched the cost of one is the
+// request's alone (perRequest), which errs toward one request per instance,
+// the cheaper in bytes; so does nothing measured (no round trip, no
+// throughput, no size).
 func (e LinkEstimate) SeriesRequestPays(missing, cached int, instanceBytes int64) bool {
 	rt, mbps := e.perRequest(), e.Mbps()
 	if missing < 2 || rt <= 0 || mbps <= 0 || instanceBytes <= 0 {
@@ -365,6 +374,20 @@ func (m *linkMeter) request(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.est.RequestMillis = ewma(m.est.RequestMillis, float64(d)/float64(time.Millisecond))
+	m.est.At = m.now().UTC()
+}
+
+// single records an instance of n bytes fetched on its own in d, request to
+// commit: what it cost beyond its bytes at the throughput known, kept in
+// memory like the round trip.
+func (m *linkMeter) single(n int64, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	over := d
+	if mbps := m.est.Mbps(); mbps > 0 {
+		over -= time.Duration(float64(n) * 8 / (mbps * 1e6) * float64(time.Second))
+	}
+	m.est.SingleMillis = ewma(m.est.SingleMillis, max(0, float64(over)/float64(time.Millisecond)))
 	m.est.At = m.now().UTC()
 }
 

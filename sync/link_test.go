@@ -89,9 +89,9 @@ func (t *throttle) Read(p []byte) (int, error) {
 func (t *throttle) Close() error { return t.r.Close() }
 
 // linkFront is a proxy in front of Orthanc that passes bodies at rate bytes
-// per second (0: as fast as it can), holds every request for delay before
-// passing it on (a round trip that tbf cannot add), and records the Accept
-// header and path of each retrieve. The client reaches it by a name that is
+// per second (0: as fast as it can), holds each request for what hold says
+// before passing it on (a round trip that tbf cannot add, or a slow archive),
+// and records the Accept header and path of each retrieve. The client reaches it by a name that is
 // not this machine's (archive.invalid), so that the policy must measure the
 // link rather than trust loopback.
 type linkFront struct {
@@ -102,10 +102,10 @@ type linkFront struct {
 }
 
 func newLinkFront(t *testing.T, srv *orthanctest.Server, rate float64) (*linkFront, http.RoundTripper) {
-	return newDelayedLinkFront(t, srv, rate, 0)
+	return newDelayedLinkFront(t, srv, rate, nil)
 }
 
-func newDelayedLinkFront(t *testing.T, srv *orthanctest.Server, rate float64, delay time.Duration) (*linkFront, http.RoundTripper) {
+func newDelayedLinkFront(t *testing.T, srv *orthanctest.Server, rate float64, hold func(*http.Request) time.Duration) (*linkFront, http.RoundTripper) {
 	target, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +126,9 @@ func newDelayedLinkFront(t *testing.T, srv *orthanctest.Server, rate float64, de
 		return nil
 	}
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(delay)
+		if hold != nil {
+			time.Sleep(hold(r))
+		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"reflect"
 	"strings"
@@ -39,6 +40,8 @@ func TestSeriesRequestPays(t *testing.T) {
 		{"one missing: nothing to save", home, 1, 299, slice, false},
 		{"retrieves measured slower than searches", LinkEstimate{StoredMbps: 50, RTTMillis: 1, RequestMillis: 40}, 250, 50, slice, true},
 		{"retrieves measured faster than searches", LinkEstimate{StoredMbps: 50, RTTMillis: 40, RequestMillis: 1}, 250, 50, slice, false},
+		{"single instances measured costly", LinkEstimate{StoredMbps: 50, RTTMillis: 1, RequestMillis: 1, SingleMillis: 60}, 250, 50, slice, true},
+		{"single instances measured cheap", LinkEstimate{StoredMbps: 50, RTTMillis: 1, RequestMillis: 1, SingleMillis: 10}, 250, 50, slice, false},
 		{"LAN, most missing", LinkEstimate{StoredMbps: 940, RTTMillis: 0.5}, 250, 50, slice, false},
 		{"LAN, all but one missing", LinkEstimate{StoredMbps: 940, RTTMillis: 0.5}, 299, 1, slice, true},
 		{"transcoded measure only", LinkEstimate{TranscodedMbps: 50, RTTMillis: 40}, 250, 50, slice, true},
@@ -93,10 +96,10 @@ func (s *onceStore) InstancesOf(seriesUID string) ([]cache.Instance, error) {
 }
 
 // TestPartlyCachedSeriesOverTheLink completes a series of 12 slices of which
-// the cache holds every other one, from a real Orthanc behind a link of 16
+// the cache holds every other one, from a real Orthanc behind a link of 8
 // Mbit/s, with the transfer syntax left to the link policy (JPEG-LS: the
 // cached slices, stored uncompressed, would be other bytes):
-//   - with 200 ms added to every request (a round trip costs more than a
+//   - with 300 ms added to every request (a round trip costs more than a
 //     cached slice takes again on the link), the six missing slices come in
 //     fewer requests than six (one series request, beside the link probe),
 //     every slice is stored exactly once (the cached ones are dropped as
@@ -104,7 +107,10 @@ func (s *onceStore) InstancesOf(seriesUID string) ([]cache.Instance, error) {
 //     bytes and the new ones decode to the archive's pixels;
 //   - without the delay (a round trip of a few milliseconds), one request
 //     per missing slice, as before: a series request would bring six cached
-//     slices again to save five round trips.
+//     slices again to save five round trips;
+//   - with a quick round trip but an archive slow to answer each single
+//     instance (400 ms), the puller fetches one, sees what it cost, and
+//     brings the other five with one series request.
 //
 // Each runs into the cache (staged in batches) and through Store alone (one
 // StoreInstance per part), where what is stored is counted.
@@ -136,14 +142,26 @@ func TestPartlyCachedSeriesOverTheLink(t *testing.T) {
 	}
 	const missing = n / 2
 
+	every := func(d time.Duration) func(*http.Request) time.Duration {
+		return func(*http.Request) time.Duration { return d }
+	}
+	// An archive slow to answer each instance asked for in JPEG-LS (not the
+	// probe, asked as stored): the first single request shows it.
+	slowSingles := func(r *http.Request) time.Duration {
+		if strings.Contains(r.URL.Path, "/instances/") && strings.Contains(r.Header.Get("Accept"), SyntaxJPEGLSLossless) {
+			return 400 * time.Millisecond
+		}
+		return 0
+	}
 	for _, link := range []struct {
 		name   string
-		delay  time.Duration
+		hold   func(*http.Request) time.Duration
 		batch  bool // want one series request
 		wantRq int  // retrieves at the proxy, the probe included
 	}{
-		{"high round trip", 200 * time.Millisecond, true, 2},
-		{"low round trip", 0, false, missing + 1},
+		{"high round trip", every(300 * time.Millisecond), true, 2},
+		{"low round trip", nil, false, missing + 1},
+		{"slow single requests", slowSingles, true, 3},
 	} {
 		for _, kind := range []string{"cache", "store"} {
 			t.Run(link.name+"/"+kind, func(t *testing.T) {
@@ -162,7 +180,7 @@ func TestPartlyCachedSeriesOverTheLink(t *testing.T) {
 				if kind == "store" {
 					store = once
 				}
-				front, rt := newDelayedLinkFront(t, srv, 2e6, link.delay) // 16 Mbit/s
+				front, rt := newDelayedLinkFront(t, srv, 1e6, link.hold) // 8 Mbit/s
 				client := newTestClient(t, front.URL, func(cfg *Config) {
 					cfg.TransferSyntaxes, cfg.Transport = nil, rt // the link decides
 				})

@@ -223,23 +223,23 @@ func (pl *studyPlan) retrieveWhole(sw *seriesWork) bool {
 	return pl.fast || (len(sw.missing) == len(sw.all) && !pl.cutSeries[sw.uid] && !pl.cutSeries[""])
 }
 
-// seriesRequestPays reports whether the missing instances of a partly
+// seriesRequestPays reports whether the last missing instances of a partly
 // cached series come with one series request, whose cached parts are
 // dropped as they stream (skipStored), rather than one request each: when
-// the link's round trips would cost more than the cached bytes it brings
-// again (LinkEstimate.SeriesRequestPays, decided when the series' turn
-// comes, with what the link measured so far). Never for a series with a
-// cut-off (the request would bring the part again), nor for the first
-// series when FirstSeriesOrder asks for an order of its own.
-func (pl *studyPlan) seriesRequestPays(sw *seriesWork) bool {
+// the requests saved would cost more than the cached bytes it brings again
+// (LinkEstimate.SeriesRequestPays, with what the link and the single
+// instances measured so far). Never for a series with a cut-off (the request
+// would bring the part again), nor for the first series when
+// FirstSeriesOrder asks for an order of its own.
+func (pl *studyPlan) seriesRequestPays(sw *seriesWork, missing int) bool {
 	if pl.fast || sw.uid == "" || sw.ordered || sw.cutOff || pl.cutSeries[sw.uid] || pl.cutSeries[""] ||
-		len(sw.missing) == len(sw.all) {
+		missing > len(sw.all) {
 		return false
 	}
 	if len(pl.series) > 0 && sw == &pl.series[0] && pl.p.FirstSeriesOrder != SliceOrderArchive {
 		return false
 	}
-	return pl.p.Client.LinkEstimate().SeriesRequestPays(len(sw.missing), len(sw.all)-len(sw.missing), sw.cachedSize)
+	return pl.p.Client.LinkEstimate().SeriesRequestPays(missing, len(sw.all)-missing, sw.cachedSize)
 }
 
 // cachedSize returns the mean size of a series' cached instances; 0 when

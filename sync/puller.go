@@ -547,66 +547,47 @@ func (p *Puller) fetchStudy(ctx context.Context, a Assignment) (int, int64, erro
 }
 
 // fetchSeries retrieves what the plan misses of one series into sink: the
-// whole series with one request where the plan says so (none of it cached,
-// or a partly cached one over a link whose round trips cost more than
-// bringing the cached part again: its cached parts are then dropped as they
-// stream), then, one instance at a time, whatever is still missing (all of
-// it, or what a series retrieve that broke off did not bring). A part cut
-// off is remembered. Errors go to record; an offline archive ends the
-// series.
+// whole series with one request where the plan says so (none of it cached),
+// then, one instance at a time, whatever is still missing (all of it, or
+// what a series retrieve that broke off did not bring). Before each single
+// instance the link is weighed again (studyPlan.seriesRequestPays, with what
+// the single instances so far cost): once one series request for the rest
+// pays, it comes that way, its cached parts dropped as they stream, and the
+// loop only sweeps up what it did not bring. A part cut off is remembered.
+// Errors go to record; an offline archive ends the series.
 func (p *Puller) fetchSeries(ctx context.Context, plan *studyPlan, sw *seriesWork, sink partSink, record func(error)) {
 	uid := plan.uid
-	whole := plan.retrieveWhole(sw)
-	partial := !whole && plan.seriesRequestPays(sw)
-	if whole || partial {
-		part := sink.Part
-		if partial {
-			part = p.skipStored(sw, part)
-		}
-		var err error
-		if sw.uid == "" {
-			_, err = p.Client.RetrieveStudy(ctx, uid, part)
-		} else {
-			_, err = p.Client.RetrieveSeries(ctx, uid, sw.uid, part)
-		}
-		if ferr := sink.Flush(); ferr != nil && err == nil {
-			err = ferr
-		}
-		if errors.Is(err, ErrCutOff) {
-			// The part names its instance in its first bytes (or its
-			// Content-Location) when it is a DICOM file: that instance
-			// is left alone from the next sync on, and the rest of the
-			// series is fetched around it. A part that does not say (or
-			// names one the series does not list) has the next sync
-			// fetch this series (or study) one instance at a time, which
-			// finds it.
-			c := CutOff{Archive: plan.archive, StudyUID: uid, SeriesUID: sw.uid, Reason: err.Error()}
-			var ce *CutOffError
-			if errors.As(err, &ce) && ce.SOPInstanceUID != "" && (len(sw.all) == 0 || slices.Contains(sw.all, ce.SOPInstanceUID)) {
-				c.SOPInstanceUID = ce.SOPInstanceUID
-			}
-			if rerr := p.CutOffs.Remember(c); rerr != nil {
-				record(rerr)
-			}
-		}
-		if err != nil && (!IsTransient(err) || errors.Is(err, ErrOffline)) {
-			record(err)
-			return
-		}
-		// A series retrieve that broke off: what it did not
-		// bring is fetched one instance at a time below.
+	requested := plan.retrieveWhole(sw) // one series request at most
+	if requested && p.requestSeries(ctx, plan, sw, sink, sink.Part, record) {
+		return
 	}
-	for _, sop := range sw.missing {
+	for i, sop := range sw.missing {
 		if ctx.Err() != nil {
 			record(context.Cause(ctx))
 			return
 		}
+		if !requested && plan.seriesRequestPays(sw, len(sw.missing)-i) {
+			requested = true
+			if p.requestSeries(ctx, plan, sw, sink, p.skipStored(sw, sink.Part), record) {
+				return
+			}
+		}
 		if has, err := p.Store.HasInstance(sop); err == nil && has {
 			continue
 		}
-		err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, sink.Part)
+		start := time.Now()
+		var n int64
+		err := p.Client.RetrieveInstance(ctx, uid, sw.uid, sop, func(part io.Reader) error {
+			cr := &countingReader{r: part}
+			err := sink.Part(cr)
+			n += cr.n
+			return err
+		})
 		if ferr := sink.Flush(); ferr != nil && err == nil {
 			err = ferr
+		}
+		if err == nil {
+			p.Client.link.single(n, time.Since(start))
 		}
 		if errors.Is(err, ErrCutOff) {
 			if rerr := p.CutOffs.Remember(CutOff{Archive: plan.archive, StudyUID: uid, SeriesUID: sw.uid, SOPInstanceUID: sop, Reason: err.Error()}); rerr != nil {
@@ -620,6 +601,49 @@ func (p *Puller) fetchSeries(ctx context.Context, plan *studyPlan, sw *seriesWor
 			}
 		}
 	}
+}
+
+// requestSeries retrieves a whole series (or study) with one request into
+// sink through part, and remembers a part cut off. It reports whether the
+// series is done with: true after an error that single requests would not
+// mend (an offline archive, a refusal); false when they may (a retrieve that
+// broke off) and after a retrieve that ended well, whose leftovers the
+// caller sweeps up one instance at a time.
+func (p *Puller) requestSeries(ctx context.Context, plan *studyPlan, sw *seriesWork, sink partSink, part PartFunc, record func(error)) bool {
+	uid := plan.uid
+	var err error
+	if sw.uid == "" {
+		_, err = p.Client.RetrieveStudy(ctx, uid, part)
+	} else {
+		_, err = p.Client.RetrieveSeries(ctx, uid, sw.uid, part)
+	}
+	if ferr := sink.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if errors.Is(err, ErrCutOff) {
+		// The part names its instance in its first bytes (or its
+		// Content-Location) when it is a DICOM file: that instance
+		// is left alone from the next sync on, and the rest of the
+		// series is fetched around it. A part that does not say (or
+		// names one the series does not list) has the next sync
+		// fetch this series (or study) one instance at a time, which
+		// finds it.
+		c := CutOff{Archive: plan.archive, StudyUID: uid, SeriesUID: sw.uid, Reason: err.Error()}
+		var ce *CutOffError
+		if errors.As(err, &ce) && ce.SOPInstanceUID != "" && (len(sw.all) == 0 || slices.Contains(sw.all, ce.SOPInstanceUID)) {
+			c.SOPInstanceUID = ce.SOPInstanceUID
+		}
+		if rerr := p.CutOffs.Remember(c); rerr != nil {
+			record(rerr)
+		}
+	}
+	if err != nil && (!IsTransient(err) || errors.Is(err, ErrOffline)) {
+		record(err)
+		return true
+	}
+	// A series retrieve that broke off: what it did not bring is
+	// fetched one instance at a time.
+	return false
 }
 
 // firstError keeps the first error recorded by any of a study's series.
