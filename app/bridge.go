@@ -17,6 +17,7 @@ type StatusEvent struct {
 	SyncTotal    int    // instances the current pull will retrieve (0: idle)
 	Outbox       int    // signed reports waiting for delivery
 	Message      string // the latest error or note, "" when none
+	Link         string // the link estimate and the syntax asked for ("" before a connection)
 	StudyChanged string // a study whose worklist state changed ("" when none)
 	// Changed lists further studies whose worklist or delivery state changed.
 	Changed []string

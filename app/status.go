@@ -18,6 +18,7 @@ type statusBar struct {
 	metrics  *Metrics
 	dot      *canvas.Circle
 	online   *widget.Label
+	link     *widget.Label
 	progress *widget.ProgressBar
 	sync     *widget.Label
 	outbox   *widget.Label
@@ -29,14 +30,14 @@ type statusBar struct {
 }
 
 func newStatusBar(info RendererInfo, m *Metrics) *statusBar {
-	s := &statusBar{info: info, metrics: m, dot: canvas.NewCircle(color.Gray{Y: 0x80}), online: widget.NewLabel(""),
+	s := &statusBar{info: info, metrics: m, dot: canvas.NewCircle(color.Gray{Y: 0x80}), online: widget.NewLabel(""), link: widget.NewLabel(""),
 		progress: widget.NewProgressBar(), sync: widget.NewLabel(""), outbox: widget.NewLabel(""),
 		renderer: widget.NewLabel(""), timing: widget.NewLabel(""), message: widget.NewLabel("")}
 	s.message.Truncation = fyne.TextTruncateEllipsis
 	dot := container.NewGridWrap(fyne.NewSize(12, 12), s.dot)
 	prog := container.NewGridWrap(fyne.NewSize(140, 18), s.progress)
 	s.extra = container.NewHBox()
-	left := container.NewHBox(container.NewCenter(dot), s.online, s.sync, container.NewCenter(prog), s.outbox, widget.NewSeparator(), s.renderer, s.timing)
+	left := container.NewHBox(container.NewCenter(dot), s.online, s.link, s.sync, container.NewCenter(prog), s.outbox, widget.NewSeparator(), s.renderer, s.timing)
 	bg := canvas.NewRectangle(colStatusBar)
 	bar := container.NewBorder(nil, nil, left, s.extra, s.message)
 	s.content = container.NewStack(bg, bar)
@@ -59,6 +60,11 @@ func (s *statusBar) update(ev StatusEvent) {
 		s.online.SetText("Offline " + ev.Archive + " (reading from the local cache)")
 	}
 	s.dot.Refresh()
+	if ev.Link != "" && ev.Archive != "" {
+		s.link.SetText("(" + ev.Link + ")")
+	} else {
+		s.link.SetText("")
+	}
 	if ev.SyncTotal > 0 {
 		s.sync.SetText(fmt.Sprintf("Sync %d/%d", ev.SyncDone, ev.SyncTotal))
 		s.progress.SetValue(float64(ev.SyncDone) / float64(ev.SyncTotal))

@@ -100,6 +100,7 @@ func (l *syncLoop) event(e tsync.Event) {
 			}
 			l.link = e.Link
 			s.Archive, s.Message = e.Link.Display, e.Link.Note
+			s.Link = e.Link.Client.LinkSummary()
 			t := e.Link.Turnaround
 			s.Turnaround = &t
 		case tsync.Connectivity:
@@ -135,6 +136,11 @@ func (l *syncLoop) event(e tsync.Event) {
 		case tsync.PullDone:
 			l.pulling = map[string]Progress{}
 			l.pulls++
+			if l.link != nil {
+				// What this pull measured, read here rather than on
+				// the UI goroutine.
+				s.Link = l.link.Client.LinkSummary()
+			}
 			s.SyncDone, s.SyncTotal = 0, 0
 			res := e.Pull
 			switch {

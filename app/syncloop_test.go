@@ -131,8 +131,14 @@ func TestSyncLoopResumesAndDelivers(t *testing.T) {
 	if _, err := c2.WorkItemByUID(orig); err != nil {
 		t.Errorf("the original study was not fetched as a prior: %v", err)
 	}
-	if ev := l2.take(); !ev.Online || ev.Archive != srv.DICOMwebURL {
+	ev := l2.take()
+	if !ev.Online || ev.Archive != srv.DICOMwebURL {
 		t.Errorf("status after a pull: online %v archive %q", ev.Online, ev.Archive)
+	}
+	// The archive is on this machine: the stored bytes, at the throughput
+	// the series retrieves measured.
+	if !strings.Contains(ev.Link, " Mbit/s, round trip ") || !strings.HasSuffix(ev.Link, ", stored bytes") {
+		t.Errorf("status after a pull: link %q, want the measured throughput, round trip and the stored bytes", ev.Link)
 	}
 
 	r := report.NewDraft(report.KindReport, assigned, report.Observer{Name: reader}, report.Template{}, time.Now())

@@ -480,3 +480,36 @@ func (c *Client) ProbeLink(ctx context.Context, studyUID string) error {
 	}
 	return nil
 }
+
+// LinkSummary describes the link to the archive in a few words for a status
+// line: the throughput, the round trip, and what the next retrieve asks for
+// first ("48 Mbit/s, round trip 31 ms, JPEG-LS lossless"; "link not measured
+// yet, stored bytes").
+func (c *Client) LinkSummary() string {
+	e := c.LinkEstimate()
+	s := "link not measured yet"
+	if m := e.Mbps(); m > 0 {
+		s = fmt.Sprintf("%.0f Mbit/s", m)
+	}
+	if e.RTTMillis >= 10 {
+		s += fmt.Sprintf(", round trip %.0f ms", e.RTTMillis)
+	} else if e.RTTMillis > 0 {
+		s += fmt.Sprintf(", round trip %.1f ms", e.RTTMillis)
+	}
+	return s + ", " + syntaxName(c.TransferSyntaxes()[0])
+}
+
+// syntaxName names a transfer syntax a retrieve asks for, for people.
+func syntaxName(ts string) string {
+	switch ts {
+	case SyntaxAsStored:
+		return "stored bytes"
+	case SyntaxJPEGLSLossless:
+		return "JPEG-LS lossless"
+	case SyntaxJPEGLosslessSV1:
+		return "JPEG lossless"
+	case SyntaxHTJ2KLossless:
+		return "HTJ2K lossless"
+	}
+	return ts
+}

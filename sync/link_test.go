@@ -352,3 +352,30 @@ func TestPixelSize(t *testing.T) {
 		t.Errorf("only %d corpus files checked", checked)
 	}
 }
+
+// TestLinkSummary is the status line's words for the link: the throughput,
+// the round trip and the syntax the next retrieve asks for first.
+func TestLinkSummary(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name       string
+		base       string
+		configured []string
+		est        LinkEstimate
+		want       string
+	}{
+		{"loopback, nothing measured", "http://127.0.0.1:8042/dicom-web", nil, LinkEstimate{}, "link not measured yet, stored bytes"},
+		{"home line", "http://archive.invalid/dicom-web", nil, LinkEstimate{StoredMbps: 48.4, RTTMillis: 31.2, StoredAt: now, At: now}, "48 Mbit/s, round trip 31 ms, JPEG-LS lossless"},
+		{"LAN", "http://archive.invalid/dicom-web", nil, LinkEstimate{StoredMbps: 941, RTTMillis: 0.62, StoredAt: now, At: now}, "941 Mbit/s, round trip 0.6 ms, stored bytes"},
+		{"not measured yet", "http://archive.invalid/dicom-web", nil, LinkEstimate{}, "link not measured yet, JPEG-LS lossless"},
+		{"configured", "http://archive.invalid/dicom-web", []string{SyntaxJPEGLosslessSV1, SyntaxAsStored}, LinkEstimate{StoredMbps: 941, StoredAt: now, At: now}, "941 Mbit/s, JPEG lossless"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestClient(t, tc.base, func(cfg *Config) { cfg.TransferSyntaxes = tc.configured })
+			c.link.est = tc.est
+			if got := c.LinkSummary(); got != tc.want {
+				t.Errorf("LinkSummary() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
