@@ -203,9 +203,9 @@ func DecodeInto(src []byte, mem Memory) (*codec.Image, error) {
 	// none; they are decoded into memory of their own and interleaved.
 	planar := h.Components > 1 && h.InterleaveMode == int(C.CHARLS_INTERLEAVE_MODE_NONE)
 	if h.Precision <= 8 {
-		img.U8, err = decodeSamples(d, mem.U8, mem.DoneU8, samples, planar)
+		img.U8, err = decodeSamples(d, src, mem.U8, mem.DoneU8, samples, planar)
 	} else {
-		img.U16, err = decodeSamples(d, mem.U16, mem.DoneU16, samples, planar)
+		img.U16, err = decodeSamples(d, src, mem.U16, mem.DoneU16, samples, planar)
 	}
 	if err != nil {
 		return nil, err
@@ -225,15 +225,25 @@ func samplesOf[T uint8 | uint16](alloc func(int) []T, n int) ([]T, error) {
 	return s, nil
 }
 
-// decodeSamples decodes n samples into memory from alloc, interleaving them
-// when planar, and hands the planes to done.
-func decodeSamples[T uint8 | uint16](d *decoder, alloc func(int) []T, done func([]T), n int, planar bool) ([]T, error) {
+// decodeSamples decodes n samples of src, which d has open, into memory from
+// alloc; planar ones (interleave mode none) are decoded scan by scan on
+// several threads where that pays, interleaved, and their planes handed to
+// done.
+func decodeSamples[T uint8 | uint16](d *decoder, src []byte, alloc func(int) []T, done func([]T), n int, planar bool) ([]T, error) {
 	out, err := samplesOf(alloc, n)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.decode(unsafe.Pointer(unsafe.SliceData(out)), n*int(unsafe.Sizeof(T(0)))); err != nil {
-		return nil, err
+	decoded := false
+	if planar && parallelScans(n) && d.xform == C.CHARLS_COLOR_TRANSFORMATION_NONE {
+		if streams := scanStreams(src); streams != nil {
+			decoded = decodeScans(streams, d.h, out)
+		}
+	}
+	if !decoded {
+		if err := d.decode(unsafe.Pointer(unsafe.SliceData(out)), n*int(unsafe.Sizeof(T(0)))); err != nil {
+			return nil, err
+		}
 	}
 	if !planar {
 		return out, nil
