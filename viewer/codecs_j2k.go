@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"teleread/viewer/codec"
 	"teleread/viewer/codec/jpeg2000"
 	"teleread/viewer/dataset"
 )
@@ -8,6 +9,12 @@ import (
 func init() {
 	for _, ts := range []string{dataset.JPEG2000Lossless, dataset.JPEG2000,
 		dataset.HTJ2KLossless, dataset.HTJ2KLosslessRPCL, dataset.HTJ2K} {
-		decoders[ts] = decoder{start: markerJ2K, decode: plain(jpeg2000.Decode), header: jpeg2000.SIZ}
+		decoders[ts] = decoder{start: markerJ2K, decode: decodeJ2K, header: jpeg2000.SIZ}
 	}
+}
+
+// decodeJ2K decodes into recycled frame memory where some fits: the codec's
+// samples become the frame (adoptCodec).
+func decodeJ2K(src []byte, _ *Image) (*codec.Image, error) {
+	return jpeg2000.DecodeInto(src, func(n int) []byte { return makeSamples[uint8](n, false) })
 }

@@ -115,8 +115,18 @@ func DecodeHeader(src []byte) (Header, error) {
 // Damaged or truncated streams wrap codec.ErrCorrupt; subsampled components,
 // components of different precision or signedness, precisions over 32 bits
 // and frames over codec.MaxPixels wrap codec.ErrUnsupported. Code blocks are
-// decoded on GOMAXPROCS threads.
+// decoded on up to GOMAXPROCS threads (threadsFor).
 func Decode(src []byte) (*codec.Image, error) {
+	return DecodeInto(src, nil)
+}
+
+// DecodeInto is Decode with the samples stored in memory from alloc, which
+// returns at least n bytes (their contents do not matter: every sample is
+// written) or nil for memory of Decode's own. A caller decoding frame after
+// frame hands out the memory of frames it is done with, so that each frame
+// does not allocate, zero and fault in its samples anew. Memory not aligned
+// for the sample type is not used.
+func DecodeInto(src []byte, alloc func(n int) []byte) (*codec.Image, error) {
 	// OpenJPEG allocates what the main header declares while reading it: the
 	// SIZ is checked here first (in Go), so that 16384 components or 65025
 	// tiles are refused before it sees them.
@@ -131,7 +141,7 @@ func Decode(src []byte) (*codec.Image, error) {
 	if uint64(siz.Width)*uint64(siz.Height)*uint64(siz.Components) > codec.MaxPixels {
 		return nil, fmt.Errorf("jpeg2000: decode: %dx%dx%d samples exceed the limit of %d: %w", siz.Width, siz.Height, siz.Components, codec.MaxPixels, codec.ErrUnsupported)
 	}
-	s, err := open(src, runtime.GOMAXPROCS(0))
+	s, err := open(src, threadsFor(len(src)))
 	if err != nil {
 		return nil, err
 	}
@@ -190,22 +200,49 @@ func Decode(src []byte) (*codec.Image, error) {
 	k := h.Components
 	switch size {
 	case 1:
-		img.U8 = make([]uint8, samples)
+		img.U8 = samplesFrom[uint8](alloc, samples)
 		for ci, c := range comps {
 			interleave(img.U8, unsafe.Slice((*uint8)(unsafe.Pointer(c.data)), n), ci, k)
 		}
 	case 2:
-		img.U16 = make([]uint16, samples)
+		img.U16 = samplesFrom[uint16](alloc, samples)
 		for ci, c := range comps {
 			interleave(img.U16, unsafe.Slice((*uint16)(unsafe.Pointer(c.data)), n), ci, k)
 		}
 	default:
-		img.U32 = make([]uint32, samples)
+		img.U32 = samplesFrom[uint32](alloc, samples)
 		for ci, c := range comps {
 			interleave(img.U32, unsafe.Slice((*uint32)(unsafe.Pointer(c.data)), n), ci, k)
 		}
 	}
 	return img, nil
+}
+
+// samplesFrom returns n samples of T in memory from alloc, or newly made
+// ones where alloc is nil or gives too little or misaligned memory.
+func samplesFrom[T uint8 | uint16 | uint32](alloc func(int) []byte, n int) []T {
+	size := int(unsafe.Sizeof(T(0)))
+	if alloc != nil {
+		b := alloc(n * size)
+		if len(b) >= n*size && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%uintptr(size) == 0 {
+			return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
+		}
+	}
+	return make([]T, n)
+}
+
+// threadBytes is how much code stream makes another decoding thread worth
+// its start: OpenJPEG starts its threads for each frame (0.3 ms on two cores),
+// and its threads share out code blocks, whose decoding costs in proportion
+// to their bytes. Measured on two cores, one thread: a 64x64 MR (6 KB) and a
+// 512x512 lossy CT (7 KB) decode 0.3 ms faster, a 1024x1024 lossy MR
+// (113 KB) 40% slower.
+const threadBytes = 32 << 10
+
+// threadsFor is how many threads decode a code stream of n bytes: one per
+// threadBytes, at most GOMAXPROCS.
+func threadsFor(n int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), n/threadBytes))
 }
 
 // interleave stores component ci of k (src, one sample a pixel) into dst,
