@@ -5,6 +5,8 @@
 #include "decode.h"
 
 #define TL_J2K_STREAM_BUFFER (64 * 1024)
+/* glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit systems */
+#define TL_J2K_MMAP_MAX ((size_t)32 * 1024 * 1024)
 
 /* OpenJPEG would print nothing without handlers, but its messages are what
  * tells a reader why a frame failed, so they are kept for the Go error. */
@@ -185,9 +187,7 @@ void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask) {
 		p = realloc(c->data, n * (size_t)size);
 		if (p != NULL) {
 			c->data = (OPJ_INT32 *)p;
-			if (n * sizeof(OPJ_INT32) > t->shrunk) {
-				t->shrunk = n * sizeof(OPJ_INT32);
-			}
+			t->shrunk += n * sizeof(OPJ_INT32);
 		}
 	}
 }
@@ -198,16 +198,18 @@ void tl_j2k_close(tl_j2k *t) {
 		t->image = NULL;
 	}
 	/* glibc serves a block above its mmap threshold with a mapping of its
-	 * own and, when such a block is freed, raises the threshold to its size,
-	 * so that the next block of that size comes from the heap and finds its
-	 * pages already there. A shrunk buffer is freed at its shrunk size: the
-	 * threshold stays below the next frame's buffer, and every decode of a
-	 * series would map, fault in and unmap it again (a quarter of the CPU
-	 * time of a 1024x1024 frame). Freeing a block of the buffer's full size,
-	 * never touched, tells glibc that size: it costs a map and an unmap once,
-	 * and nothing where the block comes from the heap already. */
+	 * own and, when such a block is freed, raises the threshold to its size
+	 * and keeps up to twice that free at the top of its heap, so that the
+	 * next blocks of that size come from the heap and find their pages
+	 * already there. A shrunk buffer is freed at its shrunk size: the
+	 * threshold stays below the next frame's buffers, and every decode of a
+	 * series would map, fault in and unmap them again (a quarter of the CPU
+	 * time of a 1024x1024 frame). Freeing a block of the buffers' full size,
+	 * its pages never written, tells glibc that size: it costs a map and an unmap once,
+	 * and nothing where the block comes from the heap already. glibc does not
+	 * raise the threshold beyond TL_J2K_MMAP_MAX. */
 	if (t->shrunk > 0) {
-		opj_image_data_free(opj_image_data_alloc(t->shrunk));
+		opj_image_data_free(opj_image_data_alloc(t->shrunk < TL_J2K_MMAP_MAX ? t->shrunk : TL_J2K_MMAP_MAX));
 		t->shrunk = 0;
 	}
 	if (t->stream != NULL) {

@@ -16,7 +16,7 @@ typedef struct {
 	const unsigned char *data;
 	size_t len, pos;
 	int mct;              /* the default tile's multiple component transform */
-	size_t shrunk;        /* the largest component buffer tl_j2k_narrow shrank, in bytes */
+	size_t shrunk;        /* how many bytes of component buffers tl_j2k_narrow shrank */
 	char msg[TL_J2K_MSG]; /* OpenJPEG's error and warning messages, in order */
 } tl_j2k;
 
