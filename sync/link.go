@@ -99,9 +99,6 @@ func (e LinkEstimate) String() string {
 	if e.RTTMillis > 0 {
 		s += fmt.Sprintf(", round trip %.1f ms", e.RTTMillis)
 	}
-	if e.RequestMillis > 0 {
-		s += fmt.Sprintf(", retrieve answers in %.1f ms", e.RequestMillis)
-	}
 	return s
 }
 

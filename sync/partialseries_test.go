@@ -202,11 +202,11 @@ func TestPartlyCachedSeriesOverTheLink(t *testing.T) {
 					}
 				}
 				if link.batch && (len(retrieves) >= missing || seriesRequests != 1) {
-					t.Errorf("%d retrieves (%d of the series) for %d missing slices over %v: want fewer requests than slices, one series request\n%s",
+					t.Errorf("%d retrieves (%d of the series) for %d missing slices over %+v: want fewer requests than slices, one series request\n%s",
 						len(retrieves), seriesRequests, missing, est, strings.Join(retrieves, "\n"))
 				}
 				if len(retrieves) != link.wantRq || (!link.batch && seriesRequests != 0) {
-					t.Errorf("%d retrieves (%d of the series) over %v, want %d\n%s",
+					t.Errorf("%d retrieves (%d of the series) over %+v, want %d\n%s",
 						len(retrieves), seriesRequests, est, link.wantRq, strings.Join(retrieves, "\n"))
 				}
 
