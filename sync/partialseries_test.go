@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	gosync "sync"
@@ -250,5 +254,132 @@ func TestPartlyCachedSeriesOverTheLink(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFetchInstanceJumpsAPartlyCachedSeries: over a link whose estimate
+// (kept from an earlier sync) makes the puller bring a partly cached series
+// with one series request, that request is held at a gate in front of a
+// real Orthanc while the reader scrolls onto a missing slice: the slice is
+// durable while the request is held, and once the request goes on, the pull
+// ends ready with every slice handed to the store exactly once (the series
+// stream drops the slice fetched meanwhile, as it drops the cached ones).
+func TestFetchInstanceJumpsAPartlyCachedSeries(t *testing.T) {
+	srv := orthanctest.New(t, orthanctest.Options{})
+	const study = "1.2.826.0.1.3680043.10.1107.17.10"
+	const series = study + ".1"
+	const n = 12
+	files, err := cachetest.WriteCTSeries(cachetest.CTSeries{
+		Dir: t.TempDir(), StudyUID: study, SeriesUID: series, SeriesNumber: 1, Slices: n, Size: 256, Seed: 7,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data [][]byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, b)
+	}
+	uploadAll(t, srv, data)
+	c, err := cache.OpenTemp(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < n; i += 2 { // slices 1, 3, 5, ... cached
+		if _, err := c.Import(bytes.NewReader(data[i]), files[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store := &onceStore{c: c, stored: map[string]int{}}
+
+	gate := make(chan struct{})
+	held := make(chan struct{}, 1)
+	var seriesRequests int
+	var mu gosync.Mutex
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/series/"+series) && strings.Contains(r.Header.Get("Accept"), "multipart/related") {
+			mu.Lock()
+			seriesRequests++
+			mu.Unlock()
+			select {
+			case held <- struct{}{}:
+			default:
+			}
+			<-gate
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	// What an earlier sync measured: 8 Mbit/s and 600 ms to answer a
+	// retrieve, so six missing slices cost more in requests than six cached
+	// ones (132 KB each) take again.
+	statsPath := filepath.Join(t.TempDir(), "links.json")
+	stats, err := OpenLinkStats(statsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := newTestClient(t, front.URL+"/dicom-web", func(cfg *Config) { cfg.TransferSyntaxes, cfg.LinkStats = nil, stats })
+	now := time.Now().UTC()
+	if err := stats.put(client.BaseURL(), LinkEstimate{StoredMbps: 8, RTTMillis: 600, RequestMillis: 600, StoredAt: now, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	client.UseLinkStats(stats)
+	p := &Puller{Client: client, Store: store}
+	type outcome struct {
+		n   int
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		n, _, err := p.FetchStudy(context.Background(), study)
+		done <- outcome{n, err}
+	}()
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		close(gate)
+		t.Fatal("the pull never asked for the series")
+	}
+	sop := fmt.Sprintf("%s.%d", series, 8) // missing (even Instance Numbers are)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = p.FetchInstance(ctx, study, series, sop)
+	has, herr := c.HasInstance(sop)
+	select {
+	case <-done:
+		t.Error("the pull ended while its series request was held")
+	default:
+	}
+	close(gate)
+	if err != nil || herr != nil || !has {
+		t.Errorf("FetchInstance: %v; durable %v (%v)", err, has, herr)
+	}
+	out := <-done
+	if out.err != nil {
+		t.Fatal(out.err)
+	}
+	if insts, err := c.StudyInstances(study); err != nil || len(insts) != n {
+		t.Fatalf("cached: %d instances, %v; want %d", len(insts), err, n)
+	}
+	mu.Lock()
+	if seriesRequests != 1 {
+		t.Errorf("%d series requests, want 1", seriesRequests)
+	}
+	mu.Unlock()
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	for s, k := range store.stored {
+		if k != 1 {
+			t.Errorf("%s handed to the store %d times", s, k)
+		}
+	}
+	if len(store.stored) != n/2 || store.stored[sop] != 1 {
+		t.Errorf("handed to the store: %v; want the %d missing slices once each, %s among them", store.stored, n/2, sop)
 	}
 }
