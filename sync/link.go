@@ -124,14 +124,14 @@ func (e LinkEstimate) perRequest() time.Duration {
 //
 // One request per instance pays the round trip, the archive's start and a
 // commit for every instance, with the link idle in between; a series
-// request pays them once, then carries the cached instances too. Over a home line of 50
-// Mbit/s with a 40 ms round trip, a series request pays once more than a
-// third of a CT series in JPEG-LS (0.15 MB a slice) is missing, two thirds
-// of one sent uncompressed (0.5 MB); over a LAN of 1 Gbit/s and 1 ms, four
-// fifths. Before a single instance was fetched the cost of one is the
-// request's alone (perRequest), which errs toward one request per instance,
-// the cheaper in bytes; so does nothing measured (no round trip, no
-// throughput, no size).
+// request pays them once, then carries the cached instances too. Over a
+// home line of 50 Mbit/s with a 40 ms round trip, a series request pays
+// once more than a third of a CT series in JPEG-LS (0.15 MB a slice) is
+// missing, two thirds of one sent uncompressed (0.5 MB); over a LAN of 1
+// Gbit/s and 1 ms, four fifths. Before a single instance was fetched the
+// cost of one is the request's alone (perRequest), which errs toward one
+// request per instance, the cheaper in bytes; so does nothing measured (no
+// round trip, no throughput, no size).
 func (e LinkEstimate) SeriesRequestPays(missing, cached int, instanceBytes int64) bool {
 	rt, mbps := e.perRequest(), e.Mbps()
 	if missing < 2 || rt <= 0 || mbps <= 0 || instanceBytes <= 0 {
