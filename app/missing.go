@@ -23,8 +23,8 @@ const listTimeout = 30 * time.Second
 // the stacks stay what the cache holds.
 func (s *viewerScreen) listMissing(stacks []*reading.Stack) {
 	uid, gen := s.study.StudyInstanceUID, s.gen
-	if s.completenessOf(uid).Complete() {
-		return
+	if c, known := s.completenessOf(uid); !known || c.Complete() {
+		return // studyRead lists them once it knows the study incomplete
 	}
 	src := s.host.sliceSource()
 	for _, st := range stacks {

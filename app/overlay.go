@@ -51,8 +51,11 @@ func overlayLines(v *viewport) [4][]overlayLine {
 		warn(1, "PRIOR")
 	}
 	// Until every instance the archive counts is here, the reader is told,
-	// in the study's corner, how much is.
-	if c := v.host.completenessOf(v.study); !c.Complete() {
+	// in the study's corner, how much is; and before the cache said, that
+	// nobody knows yet.
+	if c, known := v.host.completenessOf(v.study); !known {
+		warn(1, "completeness unknown")
+	} else if !c.Complete() {
 		warn(1, "incomplete "+c.Fraction())
 	}
 	// Pixels that are not the original ones are said so, whatever else the

@@ -13,23 +13,24 @@ import (
 // cache holds every instance the archive counts (cache.Completeness).
 
 // completenessOf returns what the cache holds of a study shown in the viewer,
-// read once and then kept up to date by studyChanged.
-func (s *viewerScreen) completenessOf(uid string) cache.Completeness {
+// kept up to date by studyChanged. known is false until the first read
+// answers: that read runs off the UI goroutine (studyReader), and the study
+// is not taken as complete meanwhile.
+func (s *viewerScreen) completenessOf(uid string) (c cache.Completeness, known bool) {
 	if uid == "" {
-		return cache.Completeness{}
+		return cache.Completeness{}, true
 	}
 	if c, ok := s.complete[uid]; ok {
-		return c
+		return c, true
 	}
-	c, err := s.store.StudyCompleteness(uid)
-	if err != nil {
-		return cache.Completeness{}
+	if !s.checking[uid] {
+		if s.checking == nil {
+			s.checking = map[string]bool{}
+		}
+		s.checking[uid] = true
+		s.reader.wantCompleteness(uid)
 	}
-	if s.complete == nil {
-		s.complete = map[string]cache.Completeness{}
-	}
-	s.complete[uid] = c
-	return c
+	return cache.Completeness{}, false
 }
 
 // shownStudy reports whether uid is the open study or its compared prior.
@@ -51,28 +52,37 @@ func (s *viewerScreen) studyChanged(uid string) {
 // event.
 func (s *viewerScreen) studyRead(r studyReading) {
 	if !s.shownStudy(r.uid) {
+		delete(s.checking, r.uid)
 		return // closed meanwhile
 	}
 	if r.err != nil {
+		// The study stays "completeness unknown" (a failed first read is
+		// not asked again at every repaint); the next sync event about it
+		// reads it again.
 		s.host.note(r.err.Error())
 		return
 	}
+	delete(s.checking, r.uid)
 	old, known := s.complete[r.uid]
 	if s.complete == nil {
 		s.complete = map[string]cache.Completeness{}
 	}
 	s.complete[r.uid] = r.comp
-	if !known || r.comp.Have != old.Have {
+	if r.full && (!known || r.comp.Have != old.Have) {
 		s.growStacks(r.uid, r.stacks)
+	}
+	if !known && r.uid == s.study.StudyInstanceUID && !r.comp.Complete() {
+		s.listMissing(s.stacks) // skipped while the completeness was unknown
 	}
 	s.refreshStudy(r.uid)
 }
 
-// studyReading is what the cache holds of a study: its completeness and its
-// image series as stacks.
+// studyReading is what the cache holds of a study: its completeness and,
+// when full, its image series as stacks.
 type studyReading struct {
 	uid    string
 	comp   cache.Completeness
+	full   bool
 	stacks []*reading.Stack
 	err    error
 }
@@ -86,25 +96,40 @@ type studyReader struct {
 	wake  chan struct{}
 	stop  chan struct{}
 
-	mu      gosync.Mutex
-	pending map[string]bool
+	mu           gosync.Mutex
+	pending      map[string]bool                              // by study: true to read its stacks too
+	readComplete func(uid string) (cache.Completeness, error) // the completeness query; tests wrap it
 }
 
 func newStudyReader(store *cache.Cache, done func(studyReading)) *studyReader {
-	r := &studyReader{store: store, done: done, wake: make(chan struct{}, 1), stop: make(chan struct{}), pending: map[string]bool{}}
+	r := &studyReader{store: store, done: done, wake: make(chan struct{}, 1), stop: make(chan struct{}), pending: map[string]bool{},
+		readComplete: store.StudyCompleteness}
 	go guard("study reader", r.run)
 	return r
 }
 
-// want asks for a study to be read again.
-func (r *studyReader) want(uid string) {
+// want asks for a study to be read again, its stacks and completeness.
+func (r *studyReader) want(uid string) { r.ask(uid, true) }
+
+// wantCompleteness asks for what the cache holds of a study.
+func (r *studyReader) wantCompleteness(uid string) { r.ask(uid, false) }
+
+func (r *studyReader) ask(uid string, full bool) {
 	r.mu.Lock()
-	r.pending[uid] = true
+	r.pending[uid] = r.pending[uid] || full
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
+}
+
+// setReadComplete replaces the completeness query (tests: to hold it, or
+// see where it runs).
+func (r *studyReader) setReadComplete(fn func(uid string) (cache.Completeness, error)) {
+	r.mu.Lock()
+	r.readComplete = fn
+	r.mu.Unlock()
 }
 
 func (r *studyReader) close() { close(r.stop) }
@@ -117,12 +142,12 @@ func (r *studyReader) run() {
 		case <-r.wake:
 		}
 		r.mu.Lock()
-		uids := r.pending
+		uids, readComplete := r.pending, r.readComplete
 		r.pending = map[string]bool{}
 		r.mu.Unlock()
-		for uid := range uids {
-			out := studyReading{uid: uid}
-			if out.comp, out.err = r.store.StudyCompleteness(uid); out.err == nil {
+		for uid, full := range uids {
+			out := studyReading{uid: uid, full: full}
+			if out.comp, out.err = readComplete(uid); out.err == nil && full {
 				out.stacks, out.err = loadStacks(r.store, uid)
 			}
 			r.done(out)

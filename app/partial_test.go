@@ -183,6 +183,7 @@ func partialStudyScenario(rw *realWindow) {
 		}
 	})
 	rw.key(fyne.KeyReturn)
+	rw.waitUntil("the report signed", 20*time.Second, func() bool { return p.signing == nil })
 	rw.do(func() {
 		if rw.topOverlay() != nil || p.rep.State != report.StateSigned || p.findings.Text != findings {
 			rw.errorf("Ctrl+Enter then Enter: dialog %v, report %s, findings %q; want signed with the findings as typed",
@@ -239,6 +240,7 @@ func partialStudyScenario(rw *realWindow) {
 		}
 	})
 	rw.key(fyne.KeyReturn)
+	rw.waitUntil("the report signed", 20*time.Second, func() bool { return p.signing == nil })
 	rw.do(func() {
 		if p.rep.State != report.StateSigned || p.study.StudyInstanceUID != mr.StudyInstanceUID {
 			rw.errorf("signing the complete study: %s on %s", p.rep.State, p.study.StudyInstanceUID)
@@ -280,7 +282,8 @@ func (rw *realWindow) checkOverlay(vp *viewport, position, incomplete string) {
 // checkSignDialog checks that the signing dialog is up, holds the keyboard
 // and says want (and the patient ID when not "").
 func (rw *realWindow) checkSignDialog(want, patientID string) {
-	rw.waitUntil("the signing dialog", 5*time.Second, func() bool { pr, _ := rw.topOverlayPrompt(); return pr != nil })
+	// What the cache holds of the study is read first (off the UI goroutine).
+	rw.waitUntil("the signing dialog", 10*time.Second, func() bool { pr, _ := rw.topOverlayPrompt(); return pr != nil && !pr.checking })
 	rw.do(func() {
 		pr, shown := rw.topOverlayPrompt()
 		if !strings.Contains(shown, want) || !strings.Contains(shown, patientID) {
@@ -386,13 +389,21 @@ func TestOpenWhileThePullerFetches(t *testing.T) {
 	// The stack may list the slices not here yet (placeholders, once the
 	// archive's listing is in): the images are those not missing.
 	first, sop := len(vp.st.Items)-vp.st.CountMissing(), vp.st.Items[vp.index].SOP
+	complete := func() bool { c, known := h.ws.viewer.completenessOf(assigned); return known && c.Complete() }
+	// What the cache holds is read off the UI goroutine: until it answers
+	// the overlay says it is not known.
+	waitFor(t, 20*time.Second, "the study's completeness read", func() bool {
+		h.q.runPending()
+		_, known := h.ws.viewer.completenessOf(assigned)
+		return known
+	})
 	if first >= n || !hasOverlay(vp, "incomplete") {
 		t.Fatalf("opened with %d of %d images, overlay %v; want part of the study, said incomplete", first, n, overlayLines(vp))
 	}
 
 	waitFor(t, 60*time.Second, "the whole study in the stack and the study ready", func() bool {
 		h.q.runPending()
-		return len(vp.st.Items) == n && vp.st.CountMissing() == 0 && h.ws.viewer.completenessOf(assigned).Complete()
+		return len(vp.st.Items) == n && vp.st.CountMissing() == 0 && complete()
 	})
 	h.settle()
 	if got := vp.st.Items[vp.index].SOP; got != sop || vp.last.req.item.SOP != sop {

@@ -25,10 +25,27 @@ import (
 // by further typing, so continuous typing is saved this often.
 const autosaveDelay = 750 * time.Millisecond
 
+// reportStore is what the report panel needs of the cache: the study's
+// report, its drafts, signatures and addenda, the outbox that delivers them,
+// and how much of the study is cached (the signing dialog says). The panel
+// calls it off the UI goroutine, except to load the report of the study it
+// opens.
+type reportStore interface {
+	LoadReport(studyUID string, kind report.Kind) (*report.Report, error)
+	SaveDraft(r *report.Report) error
+	SignReport(r *report.Report, at time.Time) (report.Document, error)
+	AddAddendum(r *report.Report, text string, signer report.Observer, at time.Time) (report.Document, error)
+	Outbox() ([]cache.OutboxItem, error)
+	RetryFailed(sop string) error
+	StudyCompleteness(studyUID string) (cache.Completeness, error)
+}
+
+var _ reportStore = (*cache.Cache)(nil)
+
 // draftSaver writes drafts to the cache on a goroutine of its own, newest first:
 // a draft posted while another is being written replaces any still waiting.
 type draftSaver struct {
-	c     *cache.Cache
+	c     interface{ SaveDraft(*report.Report) error }
 	onErr func(error) // called on the saver goroutine
 
 	write gosync.Mutex                    // held while a draft is written
@@ -37,7 +54,7 @@ type draftSaver struct {
 	done  chan struct{}
 }
 
-func newDraftSaver(c *cache.Cache, onErr func(error)) *draftSaver {
+func newDraftSaver(c interface{ SaveDraft(*report.Report) error }, onErr func(error)) *draftSaver {
 	s := &draftSaver{c: c, onErr: onErr, inbox: mailbox.New[*report.Report](), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s
@@ -112,8 +129,8 @@ func snapshot(r *report.Report) *report.Report {
 // their SR documents live in the cache (its reports and outbox tables), so a
 // closed window or a crash loses at most the last autosaveDelay of typing.
 type reportPanel struct {
-	host      reportHost // what the panel needs of the workstation
-	cache     *cache.Cache
+	host      reportHost  // what the panel needs of the workstation
+	cache     reportStore // set on the UI goroutine; each cache call takes the value it had when asked
 	now       func() time.Time
 	saver     *draftSaver
 	templates []report.Template
@@ -143,6 +160,15 @@ type reportPanel struct {
 	content     fyne.CanvasObject
 
 	confirming *signPrompt // the signing dialog while it is open (sign.go)
+
+	// signing is the report whose signature or addendum is being stored,
+	// nil when none: no other signature is asked for meanwhile, so a
+	// double click or a second Ctrl+Enter cannot sign twice. retrying says
+	// a retry of refused deliveries is under way. inflight counts the
+	// cache writes under way, which close waits for.
+	signing  *report.Report
+	retrying bool
+	inflight gosync.WaitGroup
 }
 
 // reportHost is what the report panel needs of the workstation: its window
@@ -156,7 +182,7 @@ type reportHost interface {
 	signer() report.Observer
 }
 
-func newReportPanel(host reportHost, c *cache.Cache, now func() time.Time) *reportPanel {
+func newReportPanel(host reportHost, c reportStore, now func() time.Time) *reportPanel {
 	p := &reportPanel{host: host, cache: c, now: now, kind: report.KindReport}
 	p.saver = newDraftSaver(c, func(err error) { ui(func() { p.host.note(err.Error()) }) })
 	p.templates, _ = report.BuiltinTemplates()
@@ -285,25 +311,7 @@ func (p *reportPanel) show() {
 	p.recommend.SetText(r.Sections.Recommendation)
 	p.template.SetSelected(r.Template)
 	p.loading = false
-	draft := r.State == report.StateDraft
-	for _, e := range []*reportEntry{p.findings, p.impression, p.recommend} {
-		if draft {
-			e.Enable()
-		} else {
-			e.Disable()
-		}
-	}
-	if draft {
-		p.template.Enable()
-		p.signBtn.Enable()
-		p.addendum.Disable()
-		p.addBtn.Disable()
-	} else {
-		p.template.Disable()
-		p.signBtn.Disable()
-		p.addendum.Enable()
-		p.addBtn.Enable()
-	}
+	p.enableFor()
 	p.state.SetText(strings.ToUpper(string(r.State)))
 	var hist []string
 	for _, d := range r.Documents {
@@ -315,6 +323,35 @@ func (p *reportPanel) show() {
 	}
 	p.history.SetText(strings.Join(hist, "\n"))
 	p.refreshDelivery()
+}
+
+// enableFor enables what the report's state allows: the text, the template
+// and Sign on a draft, the addendum once signed; nothing of either while a
+// signature is being stored, so that the text signed is the text shown.
+func (p *reportPanel) enableFor() {
+	draft := p.rep != nil && p.rep.State == report.StateDraft
+	busy := p.signing != nil
+	enable := func(w fyne.Disableable, on bool) {
+		if on {
+			w.Enable()
+		} else {
+			w.Disable()
+		}
+	}
+	for _, e := range []*reportEntry{p.findings, p.impression, p.recommend} {
+		enable(e, draft && !busy)
+	}
+	enable(p.template, draft && !busy)
+	enable(p.signBtn, draft && !busy)
+	enable(p.addendum, !draft && !busy)
+	enable(p.addBtn, !draft && !busy)
+	p.signBtn.SetText("Sign report…")
+	p.addBtn.SetText("Sign addendum…")
+	if busy && draft {
+		p.signBtn.SetText("Signing…")
+	} else if busy {
+		p.addBtn.SetText("Signing addendum…")
+	}
 }
 
 // refreshDelivery shows where the report's SR documents are, from the cache's
@@ -413,22 +450,48 @@ func deliveryText(r *report.Report, items []cache.OutboxItem, now time.Time) (te
 }
 
 // retryDelivery puts refused SRs back in the outbox (after the archive's
-// problem was fixed) and asks for a delivery pass.
+// problem was fixed), off the UI goroutine, and asks for a delivery pass.
 func (p *reportPanel) retryDelivery() {
-	all, err := p.cache.Outbox()
-	if err != nil {
-		p.host.note(err.Error())
+	if p.retrying {
 		return
 	}
-	for _, it := range all {
-		if it.StudyInstanceUID == p.study.StudyInstanceUID && it.State == cache.OutboxFailed {
-			if err := p.cache.RetryFailed(it.SOPInstanceUID); err != nil {
+	store, uid := p.cache, p.study.StudyInstanceUID
+	p.retrying = true
+	p.retryBtn.Disable()
+	p.inflight.Add(1)
+	go func() {
+		err := retryRefused(store, uid)
+		p.inflight.Done()
+		ui(func() {
+			p.retrying = false
+			p.retryBtn.Enable()
+			if err != nil {
 				p.host.note(err.Error())
+			}
+			p.host.reportSigned()
+			p.refreshDelivery()
+		})
+	}()
+}
+
+// retryRefused puts the study's refused SRs back in the outbox.
+func retryRefused(store reportStore, studyUID string) error {
+	all, err := store.Outbox()
+	if err != nil {
+		return fmt.Errorf("retry delivery: %w", err)
+	}
+	var errs []error
+	for _, it := range all {
+		if it.StudyInstanceUID == studyUID && it.State == cache.OutboxFailed {
+			if err := store.RetryFailed(it.SOPInstanceUID); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}
-	p.host.reportSigned()
-	p.refreshDelivery()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("retry delivery: %w", err)
+	}
+	return nil
 }
 
 func (p *reportPanel) applyTemplate(name string) {
@@ -493,7 +556,9 @@ func (p *reportPanel) flush() {
 		p.timer.Stop()
 		p.timer = nil
 	}
-	if p.rep != nil && p.rep.State == report.StateDraft {
+	// A draft being signed is not saved: its text is the signature's, and
+	// a failed signature saves it itself.
+	if p.rep != nil && p.rep.State == report.StateDraft && p.signing != p.rep {
 		_ = p.rep.Edit(p.sections())
 		p.saveNow()
 	}
@@ -509,17 +574,21 @@ func (p *reportPanel) saveNow() {
 	}
 }
 
-// close stops the saver after a final flush.
+// close stops the saver after a final flush, once a signature being
+// stored is durable (or failed).
 func (p *reportPanel) close() {
 	p.flush()
+	p.inflight.Wait()
 	p.saver.close()
 }
 
 // sign signs the report once the reader confirmed (askSign): the SR is fixed
-// now and stored with its outbox row in one durable transaction; the sync loop
-// delivers it.
+// now and stored with its outbox row in one durable transaction, off the UI
+// goroutine; the sync loop delivers it. Until the cache answers, the text
+// and Sign are disabled and no other signature can be asked for; a failure
+// gives them back with the text as typed.
 func (p *reportPanel) sign() {
-	if p.rep == nil || p.rep.State != report.StateDraft {
+	if p.rep == nil || p.rep.State != report.StateDraft || p.signing != nil {
 		return
 	}
 	if strings.TrimSpace(p.findings.Text) == "" && strings.TrimSpace(p.impression.Text) == "" {
@@ -527,35 +596,114 @@ func (p *reportPanel) sign() {
 		return
 	}
 	if err := p.rep.Edit(p.sections()); err != nil {
-		dialog.ShowError(err, p.host.window())
+		p.failed("sign", err)
 		return
 	}
 	if p.timer != nil {
 		p.timer.Stop()
 		p.timer = nil
 	}
-	p.saver.drop()
 	p.dirty = false
 	p.rep.Reader = p.reader()
-	if _, err := p.cache.SignReport(p.rep, p.now()); err != nil {
-		dialog.ShowError(fmt.Errorf("sign: %w", err), p.host.window())
-		return
-	}
-	p.show()
-	p.host.note("report signed")
-	p.host.reportSigned()
+	rep, store, saver, at := p.rep, p.cache, p.saver, p.now()
+	signed := snapshot(rep)
+	p.signing = rep
+	p.enableFor()
+	p.inflight.Add(1)
+	go func() {
+		// A draft being written finishes first, and none waiting is
+		// written after the signature.
+		saver.drop()
+		_, err := store.SignReport(signed, at)
+		p.inflight.Done()
+		ui(func() { p.signDone(rep, signed, err) })
+	}()
 }
 
+// signDone takes what the cache answered to signing rep (UI goroutine).
+// signed is the report as stored: signed when the cache stored the
+// signature, even if it then failed to record it in the audit.
+func (p *reportPanel) signDone(rep, signed *report.Report, err error) {
+	p.signing = nil
+	stored := signed.State != report.StateDraft
+	if p.showsReport(rep, signed) {
+		if stored {
+			p.rep = signed
+			p.show()
+		} else {
+			p.enableFor()
+		}
+	}
+	switch {
+	case stored:
+	case p.rep == rep:
+		// The reader's text stays in the fields and reaches the draft.
+		p.saver.post(snapshot(rep))
+	case !p.showsReport(rep, signed):
+		// The panel moved to another study meanwhile: the text signed
+		// is kept as the draft all the same.
+		p.saver.post(snapshot(signed))
+	}
+	if stored {
+		p.host.note("report signed")
+		p.host.reportSigned()
+	}
+	if err != nil {
+		p.failed("sign", err)
+	}
+}
+
+// showsReport reports whether the panel still shows rep (or, opened again,
+// the same study's report of the same kind) whose signature or addendum
+// was stored as stored.
+func (p *reportPanel) showsReport(rep, stored *report.Report) bool {
+	return p.rep == rep || p.rep != nil && p.rep.StudyInstanceUID == stored.StudyInstanceUID && p.rep.Kind == stored.Kind
+}
+
+// failed says in the status line, and in a dialog, that op failed.
+func (p *reportPanel) failed(op string, err error) {
+	err = fmt.Errorf("%s: %w", op, err)
+	p.host.note(err.Error())
+	dialog.ShowError(err, p.host.window())
+}
+
+// signAddendum signs the addendum typed, off the UI goroutine, as sign does.
 func (p *reportPanel) signAddendum() {
 	text := strings.TrimSpace(p.addendum.Text)
-	if p.rep == nil || p.rep.State == report.StateDraft || text == "" {
+	if p.rep == nil || p.rep.State == report.StateDraft || text == "" || p.signing != nil {
 		return
 	}
-	if _, err := p.cache.AddAddendum(p.rep, text, p.reader(), p.now()); err != nil {
-		dialog.ShowError(fmt.Errorf("addendum: %w", err), p.host.window())
-		return
+	rep, store, signer, at := p.rep, p.cache, p.reader(), p.now()
+	amended := snapshot(rep)
+	before := len(amended.Documents)
+	p.signing = rep
+	p.enableFor()
+	p.inflight.Add(1)
+	go func() {
+		_, err := store.AddAddendum(amended, text, signer, at)
+		p.inflight.Done()
+		ui(func() { p.addendumDone(rep, amended, len(amended.Documents) > before, err) })
+	}()
+}
+
+// addendumDone takes what the cache answered to an addendum to rep (UI
+// goroutine); stored says the addendum was stored.
+func (p *reportPanel) addendumDone(rep, amended *report.Report, stored bool, err error) {
+	p.signing = nil
+	if p.showsReport(rep, amended) {
+		if stored {
+			p.rep = amended
+			p.addendum.SetText("")
+			p.show()
+		} else {
+			p.enableFor()
+		}
 	}
-	p.addendum.SetText("")
-	p.show()
-	p.host.reportSigned()
+	if stored {
+		p.host.note("addendum signed")
+		p.host.reportSigned()
+	}
+	if err != nil {
+		p.failed("addendum", err)
+	}
 }

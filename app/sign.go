@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"teleread/app/internal/format"
@@ -79,7 +80,8 @@ func (e *reportEntry) TypedShortcut(s fyne.Shortcut) {
 // typed.
 func (p *reportPanel) askSign() {
 	switch {
-	case p.rep == nil || p.confirming != nil:
+	case p.rep == nil || p.confirming != nil || p.signing != nil:
+		// Nothing to sign, or a signature already asked for or being stored.
 	case p.rep.State == report.StateDraft:
 		if strings.TrimSpace(p.findings.Text) == "" && strings.TrimSpace(p.impression.Text) == "" {
 			dialog.ShowInformation("Sign report", "The report is empty.", p.host.window())
@@ -96,14 +98,54 @@ func (p *reportPanel) askSign() {
 }
 
 // confirmSignature shows the signing dialog for what ("the report") and
-// calls sign when the reader confirms.
+// calls sign when the reader confirms. What the cache holds of the study is
+// read off the UI goroutine; until it answers the dialog says it is
+// checking and cannot be confirmed, so that an incomplete study is never
+// signed without its warning.
 func (p *reportPanel) confirmSignature(what string, sign func()) {
-	comp, err := p.cache.StudyCompleteness(p.study.StudyInstanceUID)
-	if err != nil {
-		dialog.ShowError(fmt.Errorf("sign: %w", err), p.host.window())
-		return
-	}
-	prompt := newSignPrompt(signQuestion(what, p.study, comp))
+	st, store := p.study, p.cache
+	prompt := newSignPrompt(signChecking(what, st))
+	prompt.checking = true
+	d := dialog.NewCustomWithoutButtons("Sign "+what+"?", prompt, p.host.window())
+	wait := widget.NewButtonWithIcon("Checking the study…", theme.ConfirmIcon(), nil)
+	wait.Disable()
+	d.SetButtons([]fyne.CanvasObject{widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), d.Hide), wait})
+	d.SetOnClosed(func() {
+		if p.confirming == prompt { // cancelled while checking
+			p.confirming = nil
+			p.host.focusViewer()
+		}
+	})
+	prompt.onEscape = d.Hide
+	p.confirming = prompt
+	d.Show()
+	d.Resize(fyne.NewSize(560, d.MinSize().Height))
+	p.host.window().Canvas().Focus(prompt)
+	go func() {
+		comp, err := store.StudyCompleteness(st.StudyInstanceUID)
+		ui(func() {
+			if p.confirming != prompt {
+				return // cancelled meanwhile
+			}
+			p.confirming = nil
+			d.Hide()
+			switch {
+			case err != nil:
+				p.host.note(fmt.Errorf("sign: %w", err).Error())
+				p.host.focusViewer()
+			case p.study.StudyInstanceUID != st.StudyInstanceUID:
+				p.host.focusViewer() // another study was opened meanwhile
+			default:
+				p.askConfirmation(what, st, comp, sign)
+			}
+		})
+	}()
+}
+
+// askConfirmation shows the signing dialog once what the cache holds of the
+// study is known.
+func (p *reportPanel) askConfirmation(what string, st cache.Study, comp cache.Completeness, sign func()) {
+	prompt := newSignPrompt(signQuestion(what, st, comp))
 	title, button := "Sign "+what+"?", "Sign"
 	if !comp.Complete() {
 		title, button = "Sign "+what+" on an incomplete study?", "Sign incomplete study"
@@ -143,12 +185,20 @@ func signQuestion(what string, st cache.Study, comp cache.Completeness) []signLi
 	return lines
 }
 
+// signChecking is what the signing dialog says while what the cache holds
+// of the study is being read.
+func signChecking(what string, st cache.Study) []signLine {
+	lines := signQuestion(what, st, cache.Completeness{})
+	return append(lines[:1:1], signLine{text: "Checking what the cache holds of the study…"}, lines[len(lines)-1])
+}
+
 // signPrompt is the signing dialog's text. It holds the keyboard while the
 // dialog is open: Enter confirms, Esc cancels, and no other key reaches the
 // viewer behind it.
 type signPrompt struct {
 	widget.BaseWidget
 	lines    []signLine
+	checking bool // what the cache holds of the study is not known yet: no Sign
 	onEnter  func()
 	onEscape func()
 }

@@ -53,6 +53,9 @@ type signInPanel struct {
 	content  fyne.CanvasObject
 	inFlight context.CancelFunc
 	stopped  bool // Cancel ended the sign-in in flight
+	// asked numbers the reads of the stored session refresh starts: an
+	// answer is shown only if no newer read was started after it.
+	asked uint64
 
 	// The device sign-in's code and where to enter it, shown while it
 	// waits: selectable, and each with a button that copies it.
@@ -66,7 +69,7 @@ type signInPanel struct {
 // newSignInPanel returns the panel of s; changed runs after the session
 // began or ended, showErr shows a failure.
 func newSignInPanel(s *signin.Session, changed func(), showErr func(error)) *signInPanel {
-	p := &signInPanel{s: s, changed: changed, showErr: showErr, status: widget.NewLabel("")}
+	p := &signInPanel{s: s, changed: changed, showErr: showErr, status: widget.NewLabel("Reading the sign-in…")}
 	p.status.Wrapping = fyne.TextWrapWord
 	p.signIn = widget.NewButton("Sign in", p.startSignIn)
 	p.device = widget.NewButton("Sign in on another device", p.startDeviceSignIn)
@@ -89,23 +92,51 @@ func newSignInPanel(s *signin.Session, changed func(), showErr func(error)) *sig
 	return p
 }
 
-// refresh shows the stored session (no network).
-func (p *signInPanel) refresh() {
-	st, err := p.s.Status()
+// refresh shows the stored session (no network), read off the UI
+// goroutine: the keyring may take its time, and a renewal under way holds
+// the session. Each then runs once the session read is shown.
+func (p *signInPanel) refresh(then ...func()) {
+	p.showButtons()
+	p.asked++
+	ask, s := p.asked, p.s
+	go func() {
+		st, err := s.Status()
+		ui(func() {
+			if ask != p.asked {
+				return // a newer read was started
+			}
+			p.showStatus(st, err)
+			for _, fn := range then {
+				fn()
+			}
+		})
+	}()
+}
+
+// showStatus shows what refresh read. A sign-in under way keeps its own
+// line.
+func (p *signInPanel) showStatus(st signin.Status, err error) {
+	var msg string
 	switch {
 	case errors.Is(err, signin.ErrNotSignedIn):
-		p.status.SetText("Not signed in to " + p.s.Issuer())
-		p.signIn.Enable()
+		msg = "Not signed in to " + p.s.Issuer()
 		p.signOut.Disable()
 	case err != nil:
-		p.status.SetText("Sign-in: " + err.Error())
-		p.signIn.Enable()
+		msg = "Sign-in: " + err.Error()
 		p.signOut.Enable()
 	default:
-		p.status.SetText(describeSession(st))
-		p.signIn.Enable()
+		msg = describeSession(st)
 		p.signOut.Enable()
 	}
+	if p.inFlight == nil {
+		p.status.SetText(msg)
+	}
+	p.showButtons()
+}
+
+// showButtons shows Cancel instead of the sign-ins while one is under way.
+func (p *signInPanel) showButtons() {
+	p.signIn.Enable()
 	p.device.Enable()
 	p.cancel.Hide()
 	if p.inFlight != nil {
@@ -172,7 +203,7 @@ func (p *signInPanel) begin(limit time.Duration, note string, login func(context
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	p.inFlight, p.stopped = cancel, false
-	p.refresh() // the buttons: Cancel instead of the sign-ins
+	p.showButtons()
 	p.status.SetText(note)
 	go func() {
 		err := login(ctx)
@@ -182,13 +213,15 @@ func (p *signInPanel) begin(limit time.Duration, note string, login func(context
 			p.codeBox.Hide()
 			p.code.SetText("")
 			p.uri.SetText("")
-			p.refresh()
+			stopped := p.stopped
 			switch {
-			case err != nil && p.stopped:
-				p.status.SetText(p.status.Text + "\nSign-in cancelled.")
+			case err != nil && stopped:
+				p.refresh(func() { p.status.SetText(p.status.Text + "\nSign-in cancelled.") })
 			case err != nil:
+				p.refresh()
 				p.showErr(err)
 			default:
+				p.refresh()
 				p.changed()
 			}
 		})

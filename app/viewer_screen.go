@@ -54,6 +54,8 @@ type viewerScreen struct {
 	// complete is what the cache holds of the studies shown (the open one and
 	// its prior), kept up to date by sync events (partial.go).
 	complete map[string]cache.Completeness
+	// checking is the studies whose first completeness read is under way.
+	checking map[string]bool
 	// gen counts the studies opened, so that an answer for an earlier one
 	// is dropped. listed and listing are the open study's series as the
 	// archive lists them and those being asked for; sliceErr says why a

@@ -90,8 +90,9 @@ type viewportHost interface {
 	moved(*viewport)
 	// openStudy is the study open for reading: its UID and Patient ID.
 	openStudy() (studyUID, patientID string)
-	// completenessOf is what the cache holds of a study shown.
-	completenessOf(studyUID string) cache.Completeness
+	// completenessOf is what the cache holds of a study shown; known is
+	// false until the cache answered.
+	completenessOf(studyUID string) (c cache.Completeness, known bool)
 	// wantSlice asks for the instance of the slice the cache lacks that the
 	// viewport is on; sliceError says why one could not be fetched.
 	wantSlice(*viewport)

@@ -32,7 +32,9 @@ func (h *fakeViewportHost) moved(*viewport)         {}
 func (h *fakeViewportHost) openStudy() (string, string) {
 	return "", ""
 }
-func (h *fakeViewportHost) completenessOf(string) cache.Completeness { return cache.Completeness{} }
+func (h *fakeViewportHost) completenessOf(string) (cache.Completeness, bool) {
+	return cache.Completeness{}, true
+}
 func (h *fakeViewportHost) wantSlice(v *viewport) {
 	h.asked = append(h.asked, v.st.Items[v.index].SOP)
 }

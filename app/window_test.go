@@ -465,8 +465,16 @@ func guiScript(ws *workstation, out string) error {
 		p.findings.SetText("No acute intracranial haemorrhage. Ventricles and sulci are normal for age. No mass effect or midline shift.")
 		p.impression.SetText("No acute intracranial abnormality.")
 		p.sign()
-		rep.ReportState = string(p.rep.State)
 	})
+	// The signature is stored off the UI goroutine.
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		signing := true
+		do(func() { signing = ws.viewer.report.signing != nil })
+		if !signing {
+			break
+		}
+	}
+	do(func() { rep.ReportState = string(ws.viewer.report.rep.State) })
 	// The outbox delivers it to the demo archive; the panel says so.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		do(func() { rep.Delivery = ws.viewer.report.delivery.Text })
