@@ -252,11 +252,16 @@ func (rw *realWindow) signedOutbox(uid string) int {
 }
 
 // confirmSign taps Sign, waits for the signing dialog to know the study,
-// and confirms it with Enter.
+// and confirms it with Enter, without waiting for the UI goroutine to
+// finish handling the key (a cache call held there would hold it).
 func (rw *realWindow) confirmSign(b *widget.Button) {
 	rw.do(func() { test.Tap(b) })
 	rw.waitUntil("the signing dialog", 20*time.Second, func() bool { pr, _ := rw.topOverlayPrompt(); return pr != nil && !pr.checking })
-	rw.key(fyne.KeyReturn)
+	fyne.Do(func() {
+		if f := rw.win.Canvas().Focused(); f != nil {
+			f.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+		}
+	})
 }
 
 // asksAgain tries every way of asking to sign while a signature is held,
@@ -370,7 +375,7 @@ func signDialogCheckingScenario(rw *realWindow) {
 
 	check := h.hold("StudyCompleteness", nil)
 	defer check.free()
-	rw.do(func() { test.Tap(p.signBtn) })
+	fyne.Do(func() { test.Tap(p.signBtn) })
 	rw.heldOffUI(check, "the signing dialog's completeness read", uiG)
 	rw.answers(check, "the signing dialog's completeness read")
 	rw.waitUntil("the signing dialog", 10*time.Second, func() bool { pr, _ := rw.topOverlayPrompt(); return pr != nil })
@@ -415,7 +420,7 @@ func signDialogCheckingScenario(rw *realWindow) {
 	// Cancelled while checking: the answer opens nothing.
 	check = h.hold("StudyCompleteness", nil)
 	defer check.free()
-	rw.do(func() { test.Tap(p.signBtn) })
+	fyne.Do(func() { test.Tap(p.signBtn) })
 	rw.heldOffUI(check, "the signing dialog's completeness read", uiG)
 	rw.waitUntil("the checking dialog", 10*time.Second, func() bool { pr, _ := rw.topOverlayPrompt(); return pr != nil })
 	rw.key(fyne.KeyEscape)
@@ -478,7 +483,7 @@ func addendumRetryOffUIScenario(rw *realWindow) {
 	rw.do(p.refreshDelivery)
 	rw.waitUntil("Retry delivery offered", 20*time.Second, func() bool { return p.retryBtn.Visible() })
 	retry := h.hold("RetryFailed", nil)
-	rw.do(func() { test.Tap(p.retryBtn) })
+	fyne.Do(func() { test.Tap(p.retryBtn) })
 	rw.heldOffUI(retry, "retrying delivery", uiG)
 	rw.answers(retry, "retrying delivery")
 	rw.do(func() {
@@ -511,7 +516,7 @@ func firstCompletenessOffUIScenario(rw *realWindow) {
 		return rw.cache.StudyCompleteness(id)
 	})
 	rw.reloadWorklist()
-	rw.do(func() { rw.ws.openStudy(uid) })
+	fyne.Do(func() { rw.ws.openStudy(uid) })
 	rw.heldOffUI(read, "the first completeness read", uiG)
 	rw.answers(read, "the first completeness read")
 	rw.waitShown()
@@ -552,10 +557,11 @@ func signInStatusOffUIScenario(rw *realWindow) {
 	if err != nil {
 		rw.fatalf("%v", err)
 	}
-	var p *signInPanel
-	rw.do(func() { p = newSignInPanel(s, func() {}, func(error) {}) })
+	made := make(chan *signInPanel, 1)
+	fyne.Do(func() { made <- newSignInPanel(s, func() {}, func(error) {}) })
 	rw.heldOffUI(read, "the sign-in status read", uiG)
 	rw.answers(read, "the sign-in status read")
+	p := <-made
 	rw.do(func() {
 		if strings.Contains(p.status.Text, "Not signed in") {
 			rw.errorf("before the session was read the panel says %q", p.status.Text)
