@@ -15,7 +15,8 @@ import (
 // completenessOf returns what the cache holds of a study shown in the viewer,
 // kept up to date by studyChanged. known is false until the first read
 // answers: that read runs off the UI goroutine (studyReader), and the study
-// is not taken as complete meanwhile.
+// is not taken as complete meanwhile. It reads the stacks too, so that
+// instances that arrived since the study was opened join them.
 func (s *viewerScreen) completenessOf(uid string) (c cache.Completeness, known bool) {
 	if uid == "" {
 		return cache.Completeness{}, true
@@ -28,7 +29,7 @@ func (s *viewerScreen) completenessOf(uid string) (c cache.Completeness, known b
 			s.checking = map[string]bool{}
 		}
 		s.checking[uid] = true
-		s.reader.wantCompleteness(uid)
+		s.reader.want(uid)
 	}
 	return cache.Completeness{}, false
 }
@@ -68,7 +69,7 @@ func (s *viewerScreen) studyRead(r studyReading) {
 		s.complete = map[string]cache.Completeness{}
 	}
 	s.complete[r.uid] = r.comp
-	if r.full && (!known || r.comp.Have != old.Have) {
+	if !known || r.comp.Have != old.Have {
 		s.growStacks(r.uid, r.stacks)
 	}
 	if !known && r.uid == s.study.StudyInstanceUID && !r.comp.Complete() {
@@ -77,12 +78,11 @@ func (s *viewerScreen) studyRead(r studyReading) {
 	s.refreshStudy(r.uid)
 }
 
-// studyReading is what the cache holds of a study: its completeness and,
-// when full, its image series as stacks.
+// studyReading is what the cache holds of a study: its completeness and its
+// image series as stacks.
 type studyReading struct {
 	uid    string
 	comp   cache.Completeness
-	full   bool
 	stacks []*reading.Stack
 	err    error
 }
@@ -97,7 +97,7 @@ type studyReader struct {
 	stop  chan struct{}
 
 	mu           gosync.Mutex
-	pending      map[string]bool                              // by study: true to read its stacks too
+	pending      map[string]bool
 	readComplete func(uid string) (cache.Completeness, error) // the completeness query; tests wrap it
 }
 
@@ -108,15 +108,10 @@ func newStudyReader(store *cache.Cache, done func(studyReading)) *studyReader {
 	return r
 }
 
-// want asks for a study to be read again, its stacks and completeness.
-func (r *studyReader) want(uid string) { r.ask(uid, true) }
-
-// wantCompleteness asks for what the cache holds of a study.
-func (r *studyReader) wantCompleteness(uid string) { r.ask(uid, false) }
-
-func (r *studyReader) ask(uid string, full bool) {
+// want asks for a study to be read again.
+func (r *studyReader) want(uid string) {
 	r.mu.Lock()
-	r.pending[uid] = r.pending[uid] || full
+	r.pending[uid] = true
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -145,9 +140,9 @@ func (r *studyReader) run() {
 		uids, readComplete := r.pending, r.readComplete
 		r.pending = map[string]bool{}
 		r.mu.Unlock()
-		for uid, full := range uids {
-			out := studyReading{uid: uid, full: full}
-			if out.comp, out.err = readComplete(uid); out.err == nil && full {
+		for uid := range uids {
+			out := studyReading{uid: uid}
+			if out.comp, out.err = readComplete(uid); out.err == nil {
 				out.stacks, out.err = loadStacks(r.store, uid)
 			}
 			r.done(out)
