@@ -92,6 +92,8 @@ func TestAppSignInSyncs(t *testing.T) {
 	ws.showSettings() // the panel has its place there
 	waitFor("Settings show the sign-in panel", func() bool { return ws.signIn != nil })
 	panel := ws.signIn
+	// The stored session is read off the UI goroutine.
+	waitFor("the panel says who is signed in", func() bool { return !strings.Contains(panel.status.Text, "Reading") })
 	if !strings.Contains(panel.status.Text, "Not signed in") {
 		t.Errorf("before sign-in the panel says %q", panel.status.Text)
 	}
