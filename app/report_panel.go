@@ -42,19 +42,24 @@ type reportStore interface {
 
 var _ reportStore = (*cache.Cache)(nil)
 
+// draftStore is where the draft saver writes.
+type draftStore interface {
+	SaveDraft(r *report.Report) error
+}
+
 // draftSaver writes drafts to the cache on a goroutine of its own, newest first:
 // a draft posted while another is being written replaces any still waiting.
 type draftSaver struct {
-	c     interface{ SaveDraft(*report.Report) error }
-	onErr func(error) // called on the saver goroutine
+	onErr func(error) // called on the saver goroutine, or settle's caller
 
 	write gosync.Mutex                    // held while a draft is written
+	c     draftStore                      // guarded by write
 	inbox *mailbox.Latest[*report.Report] // the newest snapshot not yet written
 	stop  chan struct{}
 	done  chan struct{}
 }
 
-func newDraftSaver(c interface{ SaveDraft(*report.Report) error }, onErr func(error)) *draftSaver {
+func newDraftSaver(c draftStore, onErr func(error)) *draftSaver {
 	s := &draftSaver{c: c, onErr: onErr, inbox: mailbox.New[*report.Report](), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.run()
 	return s
@@ -68,26 +73,31 @@ func (s *draftSaver) run() {
 			return
 		case <-s.inbox.Ready():
 		}
-		s.write.Lock()
-		if r, _ := s.inbox.Take(); r != nil {
-			if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) && s.onErr != nil {
-				s.onErr(err)
-			}
-		}
-		s.write.Unlock()
+		s.settle()
 	}
 }
 
 // post queues a snapshot of a draft for writing.
 func (s *draftSaver) post(r *report.Report) { s.inbox.Put(r) }
 
-// saveNow writes r at once, after any write under way; a queued older
-// snapshot is dropped.
-func (s *draftSaver) saveNow(r *report.Report) error {
+// settle writes the snapshot waiting, if any, after any write under way:
+// once it returns, the cache holds the newest draft posted before.
+func (s *draftSaver) settle() {
 	s.write.Lock()
 	defer s.write.Unlock()
-	s.inbox.Clear()
-	return s.c.SaveDraft(r)
+	if r, _ := s.inbox.Take(); r != nil {
+		// A draft signed meanwhile is not written back (ErrSigned).
+		if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) && s.onErr != nil {
+			s.onErr(err)
+		}
+	}
+}
+
+// use makes the saver write to c (tests: to hold the writes).
+func (s *draftSaver) use(c draftStore) {
+	s.write.Lock()
+	s.c = c
+	s.write.Unlock()
 }
 
 // settle writes the snapshot waiting, if any, after any write under way:
@@ -110,9 +120,24 @@ func (s *draftSaver) drop() {
 	s.inbox.Clear()
 }
 
+// close stops the saver once the snapshot waiting is written.
 func (s *draftSaver) close() {
 	close(s.stop)
 	<-s.done
+	s.settle()
+}
+
+// draftsFirst is the report panel's cache: a report is read only once the
+// drafts posted before it are written, so that a study opened again shows
+// the text typed last, though drafts are written off the UI goroutine.
+type draftsFirst struct {
+	reportStore
+	saver *draftSaver
+}
+
+func (s draftsFirst) LoadReport(studyUID string, kind report.Kind) (*report.Report, error) {
+	s.saver.settle()
+	return s.reportStore.LoadReport(studyUID, kind)
 }
 
 // snapshot copies a report so that the saver's copy never shares a slice the
@@ -183,8 +208,9 @@ type reportHost interface {
 }
 
 func newReportPanel(host reportHost, c reportStore, now func() time.Time) *reportPanel {
-	p := &reportPanel{host: host, cache: c, now: now, kind: report.KindReport}
+	p := &reportPanel{host: host, now: now, kind: report.KindReport}
 	p.saver = newDraftSaver(c, func(err error) { ui(func() { p.host.note(err.Error()) }) })
+	p.cache = draftsFirst{reportStore: c, saver: p.saver}
 	p.templates, _ = report.BuiltinTemplates()
 	var names []string
 	for _, t := range p.templates {
@@ -550,7 +576,9 @@ func (p *reportPanel) autosave() {
 	p.saver.post(snapshot(p.rep))
 }
 
-// flush writes a pending draft now (on leaving the study or closing the window).
+// flush hands a pending draft to the saver now (on leaving the study or
+// closing the window); the saver writes it off the UI goroutine, before the
+// report is read again (draftsFirst) and before the panel closes.
 func (p *reportPanel) flush() {
 	if p.timer != nil {
 		p.timer.Stop()
@@ -564,14 +592,14 @@ func (p *reportPanel) flush() {
 	}
 }
 
+// saveNow hands the draft to the saver at once, not waiting for the
+// autosave.
 func (p *reportPanel) saveNow() {
 	p.dirty = false
 	if p.rep == nil || p.rep.State != report.StateDraft {
 		return
 	}
-	if err := p.saver.saveNow(snapshot(p.rep)); err != nil {
-		p.host.note(err.Error())
-	}
+	p.saver.post(snapshot(p.rep))
 }
 
 // close stops the saver after a final flush, once a signature being

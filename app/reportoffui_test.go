@@ -31,6 +31,7 @@ func init() {
 	guiScenarios["addendum-retry-off-ui"] = addendumRetryOffUIScenario
 	guiScenarios["first-completeness-off-ui"] = firstCompletenessOffUIScenario
 	guiScenarios["signin-status-off-ui"] = signInStatusOffUIScenario
+	guiScenarios["draft-off-ui"] = draftOffUIScenario
 }
 
 // TestSignOffUIGoroutine: the signature is stored on a goroutine that is not
@@ -64,6 +65,14 @@ func TestAddendumAndRetryOffUIGoroutine(t *testing.T) {
 // complete.
 func TestFirstCompletenessReadOffUIGoroutine(t *testing.T) {
 	runInRealWindow(t, "first-completeness-off-ui")
+}
+
+// TestDraftWrittenOffUIGoroutine: leaving a study writes its draft off the
+// UI goroutine (the window answers while the write is held), and the study
+// opened again shows the text typed last: its report is read only after
+// the draft is written.
+func TestDraftWrittenOffUIGoroutine(t *testing.T) {
+	runInRealWindow(t, "draft-off-ui")
 }
 
 // TestSignInStatusOffUIGoroutine: the sign-in panel reads the stored session
@@ -132,6 +141,13 @@ func (h *heldStore) enter(op string) error {
 		return nil
 	}
 	return g.pass()
+}
+
+func (h *heldStore) SaveDraft(r *report.Report) error {
+	if err := h.enter("SaveDraft"); err != nil {
+		return err
+	}
+	return h.reportStore.SaveDraft(r)
 }
 
 func (h *heldStore) SignReport(r *report.Report, at time.Time) (report.Document, error) {
@@ -571,4 +587,41 @@ func signInStatusOffUIScenario(rw *realWindow) {
 	rw.waitUntil("the panel says nobody is signed in", 20*time.Second, func() bool {
 		return p.status.Text == "Not signed in to "+issuer
 	})
+}
+
+func draftOffUIScenario(rw *realWindow) {
+	uiG := rw.uiGoroutine()
+	uid := rw.importStudy("ct_small_explicit_le.dcm")
+	h := rw.openForReport(uid)
+	p := rw.ws.viewer.report
+	rw.do(func() { p.saver.use(h) })
+	held := h.hold("SaveDraft", nil)
+	defer held.free()
+	const text = "Typed just before leaving the study."
+	rw.do(func() { p.findings.SetText(text) })
+	fyne.Do(rw.ws.showWorklist) // the draft is handed over on leaving
+	rw.heldOffUI(held, "writing the draft", uiG)
+	rw.answers(held, "writing the draft")
+	rw.do(func() {
+		if rw.ws.onViewer {
+			rw.errorf("Q did not bring the worklist back while the draft was being written")
+		}
+	})
+	// Opened again while the draft is still being written: the report is
+	// read once it is.
+	fyne.Do(func() { rw.ws.openStudy(uid) })
+	time.Sleep(100 * time.Millisecond)
+	held.free()
+	rw.waitUntil("the study opened again with its report", 20*time.Second, func() bool {
+		return p.study.StudyInstanceUID == uid && p.rep != nil && rw.ws.onViewer
+	})
+	rw.do(func() {
+		if p.findings.Text != text {
+			rw.errorf("the study opened again shows the findings %q; want the text typed last %q", p.findings.Text, text)
+		}
+	})
+	r, err := rw.cache.LoadReport(uid, report.KindReport)
+	if err != nil || r.Sections.Findings != text {
+		rw.errorf("the cache's draft: %v, %v; want the text typed last", r, err)
+	}
 }
