@@ -131,7 +131,7 @@ func (p *reportPanel) confirmSignature(what string, sign func()) {
 			d.Hide()
 			switch {
 			case err != nil:
-				p.host.note(fmt.Errorf("sign: %w", err).Error())
+				p.host.note(fmt.Errorf("sign: what the cache holds of the study: %w", err).Error())
 				p.host.focusViewer()
 			case p.study.StudyInstanceUID != st.StudyInstanceUID:
 				p.host.focusViewer() // another study was opened meanwhile
