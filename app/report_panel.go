@@ -28,8 +28,7 @@ const autosaveDelay = 750 * time.Millisecond
 // reportStore is what the report panel needs of the cache: the study's
 // report, its drafts, signatures and addenda, the outbox that delivers them,
 // and how much of the study is cached (the signing dialog says). The panel
-// calls it off the UI goroutine, except to load the report of the study it
-// opens.
+// calls it off the UI goroutine.
 type reportStore interface {
 	LoadReport(studyUID string, kind report.Kind) (*report.Report, error)
 	SaveDraft(r *report.Report) error
@@ -100,19 +99,6 @@ func (s *draftSaver) use(c draftStore) {
 	s.write.Unlock()
 }
 
-// settle writes the snapshot waiting, if any, after any write under way:
-// once it returns, the cache holds the newest draft posted before.
-func (s *draftSaver) settle() {
-	s.write.Lock()
-	defer s.write.Unlock()
-	if r, _ := s.inbox.Take(); r != nil {
-		// A draft signed meanwhile is not written back (ErrSigned).
-		if err := s.c.SaveDraft(r); err != nil && !errors.Is(err, report.ErrSigned) && s.onErr != nil {
-			s.onErr(err)
-		}
-	}
-}
-
 // drop forgets a queued snapshot (the report was just signed).
 func (s *draftSaver) drop() {
 	s.write.Lock()
@@ -125,19 +111,6 @@ func (s *draftSaver) close() {
 	close(s.stop)
 	<-s.done
 	s.settle()
-}
-
-// draftsFirst is the report panel's cache: a report is read only once the
-// drafts posted before it are written, so that a study opened again shows
-// the text typed last, though drafts are written off the UI goroutine.
-type draftsFirst struct {
-	reportStore
-	saver *draftSaver
-}
-
-func (s draftsFirst) LoadReport(studyUID string, kind report.Kind) (*report.Report, error) {
-	s.saver.settle()
-	return s.reportStore.LoadReport(studyUID, kind)
 }
 
 // snapshot copies a report so that the saver's copy never shares a slice the
@@ -208,9 +181,8 @@ type reportHost interface {
 }
 
 func newReportPanel(host reportHost, c reportStore, now func() time.Time) *reportPanel {
-	p := &reportPanel{host: host, now: now, kind: report.KindReport}
+	p := &reportPanel{host: host, cache: c, now: now, kind: report.KindReport}
 	p.saver = newDraftSaver(c, func(err error) { ui(func() { p.host.note(err.Error()) }) })
-	p.cache = draftsFirst{reportStore: c, saver: p.saver}
 	p.templates, _ = report.BuiltinTemplates()
 	var names []string
 	for _, t := range p.templates {
@@ -578,7 +550,7 @@ func (p *reportPanel) autosave() {
 
 // flush hands a pending draft to the saver now (on leaving the study or
 // closing the window); the saver writes it off the UI goroutine, before the
-// report is read again (draftsFirst) and before the panel closes.
+// report is read again (readReport) and before the panel closes.
 func (p *reportPanel) flush() {
 	if p.timer != nil {
 		p.timer.Stop()

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	gosync "sync"
@@ -60,12 +61,19 @@ func TestAddendumAndRetryOffUIGoroutine(t *testing.T) {
 }
 
 // TestFirstCompletenessReadOffUIGoroutine: the viewer's first read of what
-// the cache holds of a study runs off the UI goroutine, and until it answers
-// the overlay says the completeness is unknown, never that the study is
-// complete.
+// the cache holds of a study shown beside the one opened (the prior
+// compared, still downloading) runs off the UI goroutine, and until it
+// answers the prior's overlay says its completeness is unknown, never that
+// it is complete.
 func TestFirstCompletenessReadOffUIGoroutine(t *testing.T) {
-	runInRealWindow(t, "first-completeness-off-ui")
+	dir := t.TempDir()
+	writeSeries(t, dir, seriesSpec{"cur", "TLR-CMP-9", compareCurrent, compareCurrent + ".1", "20260110", "CT CHEST", steps(0, 5, 2)})
+	writeSeries(t, dir, seriesSpec{"prior", "TLR-CMP-9", comparePrior, comparePrior + ".1", "20250110", "CT CHEST", steps(0, 5, 1)})
+	runInRealWindow(t, "first-completeness-off-ui", "TELEREAD_GUI_SERIES="+dir)
 }
+
+// The studies of TestFirstCompletenessReadOffUIGoroutine.
+const compareCurrent, comparePrior = "1.2.826.0.1.3680043.10.1.91", "1.2.826.0.1.3680043.10.1.92"
 
 // TestDraftWrittenOffUIGoroutine: leaving a study writes its draft off the
 // UI goroutine (the window answers while the write is held), and the study
@@ -522,36 +530,44 @@ func addendumRetryOffUIScenario(rw *realWindow) {
 
 func firstCompletenessOffUIScenario(rw *realWindow) {
 	uiG := rw.uiGoroutine()
-	uid := rw.importStudy("ct_small_explicit_le.dcm")
-	rw.makeIncomplete(uid)
+	if sum := rw.cache.ImportPaths([]string{os.Getenv("TELEREAD_GUI_SERIES")}, nil); sum.Imported != 3 {
+		rw.fatalf("import: %+v", sum)
+	}
+	// The prior is on the worklist, one of its two instances cached.
+	if err := rw.cache.PutWorkItem(comparePrior, "Doe^Jane", "prior", compareCurrent, tsync.PrioritySTAT, map[string]string{"PatientID": "TLR-CMP-9"}); err != nil {
+		rw.fatalf("%v", err)
+	}
+	if err := rw.cache.SetStudyState(comparePrior, tsync.StateDownloading, 1, 2, ""); err != nil {
+		rw.fatalf("%v", err)
+	}
+	s := rw.ws.viewer
 	read := newGate(nil)
 	defer read.free()
-	s := rw.ws.viewer
 	s.reader.setReadComplete(func(id string) (cache.Completeness, error) {
 		read.pass()
 		return rw.cache.StudyCompleteness(id)
 	})
 	rw.reloadWorklist()
-	fyne.Do(func() { rw.ws.openStudy(uid) })
-	rw.heldOffUI(read, "the first completeness read", uiG)
-	rw.answers(read, "the first completeness read")
-	rw.waitShown()
+	rw.do(func() { rw.ws.openStudy(compareCurrent) })
+	rw.waitUntil("the study open with its prior", 20*time.Second, func() bool {
+		return s.study.StudyInstanceUID == compareCurrent && s.prior != nil && s.prior.StudyInstanceUID == comparePrior
+	})
+	fyne.Do(s.toggleCompare)
+	rw.heldOffUI(read, "the prior's first completeness read", uiG)
+	rw.answers(read, "the prior's first completeness read")
+	right := s.viewports[1]
+	rw.waitUntil("the prior drawn", 20*time.Second, func() bool { return right.study == comparePrior && right.hasLast })
 	rw.do(func() {
-		vp := s.active
-		if vp == nil || vp.study != uid {
-			rw.errorf("the study is not in the active viewport")
-			return
+		if c, known := s.completenessOf(comparePrior); known {
+			rw.errorf("before the read answered the prior's completeness is known: %+v", c)
 		}
-		if c, known := s.completenessOf(uid); known {
-			rw.errorf("before the read answered the study's completeness is known: %+v", c)
-		}
-		if !hasOverlay(vp, "completeness unknown") || hasOverlay(vp, "incomplete") {
-			rw.errorf("before the read answered the overlay says %v; want the completeness unknown", overlayLines(vp))
+		if !hasOverlay(right, "completeness unknown") || hasOverlay(right, "incomplete") {
+			rw.errorf("before the read answered the prior's overlay says %v; want the completeness unknown", overlayLines(right))
 		}
 	})
 	read.free()
-	rw.waitUntil("the completeness read answered", 20*time.Second, func() bool { _, known := s.completenessOf(uid); return known })
-	rw.do(func() { rw.checkOverlay(s.active, "Im 1/1", "incomplete 1/2") })
+	rw.waitUntil("the completeness read answered", 20*time.Second, func() bool { _, known := s.completenessOf(comparePrior); return known })
+	rw.do(func() { rw.checkOverlay(right, "Im 1/1", "incomplete 1/2") })
 }
 
 // heldSessions is a sign-in store whose reads are held by a gate.
