@@ -3,7 +3,9 @@
 //
 // All three interleave modes are accepted; the Image is always pixel
 // interleaved. CharLS returns the component planes one after the other for
-// interleave mode "none", and this package interleaves them.
+// interleave mode "none", and this package interleaves them; the scans of such
+// a stream, one per component, are decoded at the same time (scans.go).
+// DecodeInto writes the samples into memory the caller provides.
 package jpegls
 
 /*

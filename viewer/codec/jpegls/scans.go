@@ -1,6 +1,7 @@
 package jpegls
 
 import (
+	"bytes"
 	"encoding/binary"
 	"runtime"
 	"sync"
@@ -92,11 +93,16 @@ func scanStreams(src []byte) [][]byte {
 			// The coded data run up to the next marker other than RSTm
 			// (within coded data, 0xFF is followed by a byte below 0x80).
 			i := end
-			for i+1 < len(b) && (b[i] != 0xFF || b[i+1] < 0x80 || b[i+1] >= 0xD0 && b[i+1] <= 0xD7) {
+			for {
+				j := bytes.IndexByte(b[i:], 0xFF)
+				if j < 0 || i+j+1 >= len(b) {
+					return nil
+				}
+				i += j
+				if c := b[i+1]; c >= 0x80 && (c < 0xD0 || c > 0xD7) {
+					break
+				}
 				i++
-			}
-			if i+1 >= len(b) {
-				return nil
 			}
 			scans = append(scans, scan{items: len(items), sos: seg, data: b[end:i]})
 			end = i
@@ -135,7 +141,7 @@ func scanStreams(src []byte) [][]byte {
 }
 
 // decodeScans decodes the single-component streams of scanStreams into
-// consecutive planes of out, each in a goroutine of its own, and reports
+// consecutive planes of out, all at the same time, and reports
 // whether every one decoded as h says its plane must be. On false, out holds
 // anything and the caller decodes the whole stream.
 func decodeScans[T uint8 | uint16](streams [][]byte, h Header, out []T) bool {
@@ -145,13 +151,15 @@ func decodeScans[T uint8 | uint16](streams [][]byte, h Header, out []T) bool {
 	}
 	ok := make([]bool, len(streams))
 	var wg sync.WaitGroup
-	for k, st := range streams {
+	last := len(streams) - 1
+	for k, st := range streams[:last] {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			ok[k] = decodePlane(st, h, out[k*plane:(k+1)*plane])
 		}()
 	}
+	ok[last] = decodePlane(streams[last], h, out[last*plane:])
 	wg.Wait()
 	for _, v := range ok {
 		if !v {
