@@ -13,8 +13,9 @@ func init() {
 	}
 }
 
-// decodeJ2K decodes into recycled frame memory where some fits: the codec's
-// samples become the frame (adoptCodec).
+// decodeJ2K decodes into recycled frame memory where some fits, and else
+// into a frame of the codec's own, made once OpenJPEG's buffers are shrunk:
+// the codec's samples become the frame (adoptCodec).
 func decodeJ2K(src []byte, _ *Image) (*codec.Image, error) {
-	return jpeg2000.DecodeInto(src, func(n int) []byte { return makeSamples[uint8](n, false) })
+	return jpeg2000.DecodeInto(src, func(n int) []byte { return pooledSlice[uint8](n, false) })
 }

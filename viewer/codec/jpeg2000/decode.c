@@ -161,6 +161,7 @@ void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask) {
 		if (src == NULL || n == 0) {
 			continue;
 		}
+		t->held += n * sizeof(OPJ_INT32);
 		switch (size) {
 		case 1: {
 			uint8_t *dst = (uint8_t *)c->data;
@@ -187,7 +188,43 @@ void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask) {
 		p = realloc(c->data, n * (size_t)size);
 		if (p != NULL) {
 			c->data = (OPJ_INT32 *)p;
-			t->shrunk += n * sizeof(OPJ_INT32);
+		}
+	}
+}
+
+/* TL_J2K_STORE writes component ci of k into dst, interleaved, masked. */
+#define TL_J2K_STORE(T)                                                      \
+	do {                                                                 \
+		T *d = (T *)dst + ci;                                        \
+		if (k == 1) {                                                \
+			for (i = 0; i < n; i++) {                            \
+				d[i] = (T)((uint32_t)src[i] & mask);         \
+			}                                                    \
+		} else {                                                     \
+			for (i = 0; i < n; i++) {                            \
+				d[i * k] = (T)((uint32_t)src[i] & mask);     \
+			}                                                    \
+		}                                                            \
+	} while (0)
+
+void tl_j2k_store(tl_j2k *t, void *dst, int size, unsigned int mask) {
+	OPJ_UINT32 ci, k = t->image->numcomps;
+
+	for (ci = 0; ci < k; ci++) {
+		const opj_image_comp_t *c = &t->image->comps[ci];
+		size_t i, n = (size_t)c->w * c->h;
+		const OPJ_INT32 *src = c->data;
+
+		t->held += n * sizeof(OPJ_INT32);
+		switch (size) {
+		case 1:
+			TL_J2K_STORE(uint8_t);
+			break;
+		case 2:
+			TL_J2K_STORE(uint16_t);
+			break;
+		default:
+			TL_J2K_STORE(uint32_t);
 		}
 	}
 }
@@ -201,16 +238,18 @@ void tl_j2k_close(tl_j2k *t) {
 	 * own and, when such a block is freed, raises the threshold to its size
 	 * and keeps up to twice that free at the top of its heap, so that the
 	 * next blocks of that size come from the heap and find their pages
-	 * already there. A shrunk buffer is freed at its shrunk size: the
-	 * threshold stays below the next frame's buffers, and every decode of a
-	 * series would map, fault in and unmap them again (a quarter of the CPU
-	 * time of a 1024x1024 frame). Freeing a block of the buffers' full size,
-	 * its pages never written, tells glibc that size: it costs a map and an unmap once,
-	 * and nothing where the block comes from the heap already. glibc does not
-	 * raise the threshold beyond TL_J2K_MMAP_MAX. */
-	if (t->shrunk > 0) {
-		opj_image_data_free(opj_image_data_alloc(t->shrunk < TL_J2K_MMAP_MAX ? t->shrunk : TL_J2K_MMAP_MAX));
-		t->shrunk = 0;
+	 * already there. A shrunk buffer is freed at its shrunk size, and the
+	 * buffers of several components take more than twice the largest: the
+	 * threshold stays below the next frame's buffers, or the heap is trimmed
+	 * of them, and every decode of a series would map (or grow the heap),
+	 * fault in and unmap them again (a quarter of the CPU time of a
+	 * 1024x1024 frame). Freeing a block of the buffers' full size, its pages
+	 * never written, tells glibc that size: it costs a map and an unmap
+	 * once, and nothing where the block comes from the heap already. glibc
+	 * does not raise the threshold beyond TL_J2K_MMAP_MAX. */
+	if (t->held > 0) {
+		opj_image_data_free(opj_image_data_alloc(t->held < TL_J2K_MMAP_MAX ? t->held : TL_J2K_MMAP_MAX));
+		t->held = 0;
 	}
 	if (t->stream != NULL) {
 		opj_stream_destroy(t->stream);

@@ -16,7 +16,7 @@ typedef struct {
 	const unsigned char *data;
 	size_t len, pos;
 	int mct;              /* the default tile's multiple component transform */
-	size_t shrunk;        /* how many bytes of component buffers tl_j2k_narrow shrank */
+	size_t held;          /* bytes of decoded component buffers, for tl_j2k_close */
 	char msg[TL_J2K_MSG]; /* OpenJPEG's error and warning messages, in order */
 } tl_j2k;
 
@@ -30,6 +30,10 @@ int tl_j2k_decode(tl_j2k *t);
 /* tl_j2k_narrow rewrites every decoded component in place as samples of size
  * bytes (1, 2 or 4), each masked with mask, and shrinks its buffer to them. */
 void tl_j2k_narrow(tl_j2k *t, int size, unsigned int mask);
+/* tl_j2k_store writes every decoded component into dst, which holds
+ * w*h*numcomps samples of size bytes (1, 2 or 4): the components of a pixel
+ * follow each other, each sample masked with mask. */
+void tl_j2k_store(tl_j2k *t, void *dst, int size, unsigned int mask);
 void tl_j2k_close(tl_j2k *t);
 
 #endif

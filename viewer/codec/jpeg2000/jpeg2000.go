@@ -124,8 +124,11 @@ func Decode(src []byte) (*codec.Image, error) {
 // returns at least n bytes (their contents do not matter: every sample is
 // written) or nil for memory of Decode's own. A caller decoding frame after
 // frame hands out the memory of frames it is done with, so that each frame
-// does not allocate, zero and fault in its samples anew. Memory not aligned
-// for the sample type is not used.
+// does not allocate, zero and fault in its samples anew. The samples are
+// written there straight from OpenJPEG's 32-bit buffers, before those are
+// freed: alloc should return nil rather than new memory, which would raise
+// the decode's peak by a frame (Decode makes its frame only after shrinking
+// them). Memory not aligned for the sample type is not used.
 func DecodeInto(src []byte, alloc func(n int) []byte) (*codec.Image, error) {
 	// OpenJPEG allocates what the main header declares while reading it: the
 	// SIZ is checked here first (in Go), so that 16384 components or 65025
@@ -187,8 +190,6 @@ func DecodeInto(src []byte, alloc func(n int) []byte) (*codec.Image, error) {
 			return nil, fmt.Errorf("jpeg2000: decode: component %d has no %dx%d samples after decoding: %w", ci, h.Width, h.Height, codec.ErrCorrupt)
 		}
 	}
-	// The samples are narrowed inside OpenJPEG's buffers before the frame is
-	// allocated, so that the frame never lies beside the int32 samples.
 	size := 4
 	switch {
 	case h.Precision <= 8:
@@ -196,21 +197,39 @@ func DecodeInto(src []byte, alloc func(n int) []byte) (*codec.Image, error) {
 	case h.Precision <= 16:
 		size = 2
 	}
-	C.tl_j2k_narrow(s.t, C.int(size), C.uint(mask))
 	k := h.Components
+	// Memory from alloc is already the process's (a recycled frame): the
+	// samples go straight into it, in one pass.
+	if b := fitting(alloc, samples*size, size); b != nil {
+		C.tl_j2k_store(s.t, unsafe.Pointer(unsafe.SliceData(b)), C.int(size), C.uint(mask))
+		p := unsafe.Pointer(unsafe.SliceData(b))
+		switch size {
+		case 1:
+			img.U8 = unsafe.Slice((*uint8)(p), samples)
+		case 2:
+			img.U16 = unsafe.Slice((*uint16)(p), samples)
+		default:
+			img.U32 = unsafe.Slice((*uint32)(p), samples)
+		}
+		return img, nil
+	}
+	// A new frame: the samples are narrowed inside OpenJPEG's buffers, which
+	// are shrunk, before it is allocated, so that the frame never lies
+	// beside the int32 samples.
+	C.tl_j2k_narrow(s.t, C.int(size), C.uint(mask))
 	switch size {
 	case 1:
-		img.U8 = samplesFrom[uint8](alloc, samples)
+		img.U8 = make([]uint8, samples)
 		for ci, c := range comps {
 			interleave(img.U8, unsafe.Slice((*uint8)(unsafe.Pointer(c.data)), n), ci, k)
 		}
 	case 2:
-		img.U16 = samplesFrom[uint16](alloc, samples)
+		img.U16 = make([]uint16, samples)
 		for ci, c := range comps {
 			interleave(img.U16, unsafe.Slice((*uint16)(unsafe.Pointer(c.data)), n), ci, k)
 		}
 	default:
-		img.U32 = samplesFrom[uint32](alloc, samples)
+		img.U32 = make([]uint32, samples)
 		for ci, c := range comps {
 			interleave(img.U32, unsafe.Slice((*uint32)(unsafe.Pointer(c.data)), n), ci, k)
 		}
@@ -218,17 +237,18 @@ func DecodeInto(src []byte, alloc func(n int) []byte) (*codec.Image, error) {
 	return img, nil
 }
 
-// samplesFrom returns n samples of T in memory from alloc, or newly made
-// ones where alloc is nil or gives too little or misaligned memory.
-func samplesFrom[T uint8 | uint16 | uint32](alloc func(int) []byte, n int) []T {
-	size := int(unsafe.Sizeof(T(0)))
-	if alloc != nil {
-		b := alloc(n * size)
-		if len(b) >= n*size && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%uintptr(size) == 0 {
-			return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n)
-		}
+// fitting returns the memory alloc hands out for n bytes of samples of size
+// bytes each, or nil where alloc is nil or gives none, too little or memory
+// misaligned for the samples.
+func fitting(alloc func(int) []byte, n, size int) []byte {
+	if alloc == nil {
+		return nil
 	}
-	return make([]T, n)
+	b := alloc(n)
+	if len(b) < n || n == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%uintptr(size) != 0 {
+		return nil
+	}
+	return b[:n]
 }
 
 // threadBytes is how much code stream makes another decoding thread worth
