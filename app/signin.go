@@ -35,6 +35,18 @@ func signInMessage(err error) string {
 	return "not signed in to the archive (" + err.Error() + "): Settings → Sign in"
 }
 
+// signInSession is what the sign-in panel needs of a session
+// (signin.Session): who it is with, its state, and signing in and out.
+type signInSession interface {
+	Issuer() string
+	Status() (signin.Status, error)
+	Login(ctx context.Context, open func(authURL string) error) (signin.Status, error)
+	LoginDevice(ctx context.Context, show func(signin.DeviceCode)) (signin.Status, error)
+	Logout(ctx context.Context) (revoked bool, err error)
+}
+
+var _ signInSession = (*signin.Session)(nil)
+
 // signInPanel says who is signed in to the archive's provider and when the
 // access token and the session expire, with Sign in (the system browser),
 // Sign in on another device (the device authorization grant, RFC 8628: a
@@ -42,7 +54,7 @@ func signInMessage(err error) string {
 // while either waits, and Sign out. It is a widget of its own so that
 // Settings can place it.
 type signInPanel struct {
-	s        *signin.Session
+	s        signInSession
 	changed  func()      // after a sign-in or sign-out: reconnect
 	showErr  func(error) // on the UI goroutine
 	status   *widget.Label
@@ -68,7 +80,7 @@ type signInPanel struct {
 
 // newSignInPanel returns the panel of s; changed runs after the session
 // began or ended, showErr shows a failure.
-func newSignInPanel(s *signin.Session, changed func(), showErr func(error)) *signInPanel {
+func newSignInPanel(s signInSession, changed func(), showErr func(error)) *signInPanel {
 	p := &signInPanel{s: s, changed: changed, showErr: showErr, status: widget.NewLabel("Reading the sign-in…")}
 	p.status.Wrapping = fyne.TextWrapWord
 	p.signIn = widget.NewButton("Sign in", p.startSignIn)
