@@ -118,6 +118,29 @@ func (c *Cache) SaveSigned(r *report.Report, doc report.Document) error {
 		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
 	}
 	defer tx.Rollback()
+	// The report stored now must be the one r was signed from: no document
+	// yet (a draft, or nothing stored) for a signature, exactly one fewer for
+	// an addendum. Two signs from the same draft (two windows, a double
+	// click that got past the panel, the CLI beside the app) would otherwise
+	// both queue an SR, and the archive would get two reports for one study.
+	var stored raw
+	had := 0
+	switch err := tx.QueryRow(`SELECT body FROM reports WHERE study_uid = ? AND kind = ?`,
+		r.StudyInstanceUID, string(r.Kind)).Scan(&stored); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("cache: save signed %s: %w", r.StudyInstanceUID, err)
+	default:
+		prev, err := c.openReport(r.StudyInstanceUID, string(r.Kind), stored.v)
+		if err != nil {
+			return fmt.Errorf("cache: save signed %s: stored report: %w", r.StudyInstanceUID, err)
+		}
+		had = len(prev.Documents)
+	}
+	if had != len(r.Documents)-1 {
+		return fmt.Errorf("cache: save signed %s: stored report has %d signed documents, this one %d: %w",
+			r.StudyInstanceUID, had, len(r.Documents), report.ErrSigned)
+	}
 	t := now()
 	if _, err := tx.Exec(`INSERT INTO reports(study_uid, kind, state, body, updated_at) VALUES (?,?,?,?,?)
 		ON CONFLICT(study_uid, kind) DO UPDATE SET state = excluded.state, body = excluded.body, updated_at = excluded.updated_at`,
