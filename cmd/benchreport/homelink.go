@@ -19,8 +19,14 @@ import (
 )
 
 // homeLinkFloor is issue 17's floor: `teleread sync --once` over curl of the
-// stored study, on the shaped link.
+// stored study, on the home link of 50/10 Mbit/s. The other rates are there
+// to show where transcoding stops paying (on a fast link the transfer of
+// stored bytes costs less than the archive's transcoding), so they carry no
+// floor.
 const homeLinkFloor = 2.5
+
+// homeLinkFloorRate is the download rate, Mbit/s, the floor is set for.
+const homeLinkFloorRate = 50
 
 // linkRate is one shaped line: down is the archive's way to the reader.
 type linkRate struct{ downMbit, upMbit int }
@@ -97,7 +103,7 @@ func benchHomeLink(b *bench) error {
 	fmt.Fprintf(b.out, "in a network namespace behind a veth pair shaped with tc tbf (no added delay: tc netem is not\n")
 	fmt.Fprintf(b.out, "available on these kernels, so the RTT is the veth's, well under 1 ms).\n")
 
-	t := newTable("link (down/up)", "curl stored", "teleread sync --once", "ratio", "floor 2.5x", "sync asked for",
+	t := newTable("link (down/up)", "curl stored", "teleread sync --once", "ratio", "floor 2.5x at 50/10", "sync asked for",
 		"again, estimate kept", "ratio", "then asked for", "first slice durable", "first series complete", "study ready")
 	for _, r := range rates {
 		if err := nl.shape(r); err != nil {
@@ -126,7 +132,11 @@ func benchHomeLink(b *bench) error {
 				row = append(row, "n/a", "n/a")
 			} else {
 				x := curlT.Seconds() / syncT.Seconds()
-				row = append(row, fmt.Sprintf("%.2fx", x), verdict(x >= homeLinkFloor))
+				v := "(no floor)"
+				if r.downMbit == homeLinkFloorRate {
+					v = verdict(x >= homeLinkFloor)
+				}
+				row = append(row, fmt.Sprintf("%.2fx", x), v)
 			}
 			row = append(row, asked)
 		}
