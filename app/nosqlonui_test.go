@@ -1,0 +1,303 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"modernc.org/sqlite"
+
+	"teleread/cache/report"
+	tsync "teleread/sync"
+)
+
+// No SQL runs on the UI goroutine, whichever part of the app asks for it:
+// every statement the cache prepares is seen by an SQLite authorizer (a
+// callback SQLite makes while compiling a statement, on the goroutine that
+// asked for it), and a reading session driven through the real window fails
+// when any of them ran on the UI goroutine. The targeted tests of
+// reportoffui_test.go and worklistload_test.go hold one known call each; this
+// one catches the calls nobody listed.
+
+const noSQLOnUIScenarioName = "no-sql-on-ui"
+
+func init() {
+	guiScenarios[noSQLOnUIScenarioName] = noSQLOnUIScenario
+	// Only the child running this scenario watches its connections: the hook
+	// is process-wide and must be in place before the cache opens its pool.
+	if os.Getenv(guiScenarioEnv) == noSQLOnUIScenarioName {
+		sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, _ string) error {
+			a, ok := conn.(sqlite.AuthorizerRegisterer)
+			if !ok {
+				return fmt.Errorf("watch statements: the SQLite connection has no authorizer")
+			}
+			return a.RegisterAuthorizer(uiSQL.authorize)
+		})
+	}
+}
+
+// TestNoSQLOnUIGoroutine: a whole reading session in a real window (the
+// worklist, a study opened from the keyboard, slices scrolled, window/level
+// presets, the report typed, signed and amended, back to the worklist,
+// another study opened and compared with its prior, Settings) prepares no
+// SQL statement on the UI goroutine. A failure lists each statement seen
+// there: what it does (SQLite's authorizer actions and the tables and
+// columns they name), the cache function that ran it and the app frames
+// that called it.
+func TestNoSQLOnUIGoroutine(t *testing.T) {
+	dir := t.TempDir()
+	writeSeries(t, dir, seriesSpec{"cur", "TLR-SQL-1", sqlCurrent, sqlCurrent + ".1", "20260110", "CT CHEST", steps(0, 5, 6)})
+	writeSeries(t, dir, seriesSpec{"prior", "TLR-SQL-1", sqlPrior, sqlPrior + ".1", "20250110", "CT CHEST", steps(0, 5, 6)})
+	runInRealWindow(t, noSQLOnUIScenarioName, "TELEREAD_GUI_SERIES="+dir)
+}
+
+// The studies of TestNoSQLOnUIGoroutine: one study and its prior.
+const sqlCurrent, sqlPrior = "1.2.826.0.1.3680043.10.1.95", "1.2.826.0.1.3680043.10.1.96"
+
+// sqlWatch records the statements prepared on one goroutine while it is
+// set. The authorizer is called once per action of a statement being
+// compiled; the calls of one statement share one stack, which is what a
+// statement is recorded by.
+type sqlWatch struct {
+	goroutine atomic.Uint64 // the goroutine watched; 0 watches none
+	elsewhere atomic.Int64  // authorizer calls on other goroutines meanwhile
+
+	mu    gosync.Mutex
+	seen  map[string]*uiStatement // by stack
+	order []string
+}
+
+// uiStatement is a statement prepared on the watched goroutine.
+type uiStatement struct {
+	actions []string // "SELECT", "READ studies.study_uid", …
+	frames  []string // the project's frames, innermost first
+	times   int      // authorizer calls
+}
+
+var uiSQL sqlWatch
+
+// watch starts recording statements prepared on goroutine id.
+func (w *sqlWatch) watch(id uint64) {
+	w.mu.Lock()
+	w.seen, w.order = map[string]*uiStatement{}, nil
+	w.mu.Unlock()
+	w.elsewhere.Store(0)
+	w.goroutine.Store(id)
+}
+
+// stop stops recording and returns what was seen, one line block a
+// statement.
+func (w *sqlWatch) stop() []string {
+	w.goroutine.Store(0)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, k := range w.order {
+		s := w.seen[k]
+		what := strings.Join(s.actions, "; ")
+		if len(what) > 80 {
+			what = what[:80] + "…"
+		}
+		out = append(out, fmt.Sprintf("%s\n\t\t%s", what, strings.Join(s.frames, "\n\t\t")))
+	}
+	return out
+}
+
+// authorize is the authorizer of every watched connection: it allows
+// everything and records what runs on the watched goroutine. Statements the
+// cache keeps prepared (Cache.stmt) are compiled once per connection, so
+// their later runs are not seen.
+func (w *sqlWatch) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
+	g := w.goroutine.Load()
+	if g == 0 {
+		return sqlite.AuthorizerOK
+	}
+	if goroutineID() != g {
+		w.elsewhere.Add(1)
+		return sqlite.AuthorizerOK
+	}
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	var key strings.Builder
+	var mine []string
+	for {
+		f, more := frames.Next()
+		if strings.HasPrefix(f.Function, "teleread/") {
+			fmt.Fprintf(&key, "%s:%d;", f.Function, f.Line)
+			mine = append(mine, fmt.Sprintf("%s (%s:%d)", strings.TrimPrefix(f.Function, "teleread/"), shortPath(f.File), f.Line))
+		}
+		if !more {
+			break
+		}
+	}
+	act := authActionName(action)
+	switch {
+	case arg1 != "" && arg2 != "":
+		act += " " + arg1 + "." + arg2
+	case arg1 != "":
+		act += " " + arg1
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.seen[key.String()]
+	if s == nil {
+		s = &uiStatement{frames: mine}
+		w.seen[key.String()] = s
+		w.order = append(w.order, key.String())
+	}
+	s.times++
+	if !containsString(s.actions, act) {
+		s.actions = append(s.actions, act)
+	}
+	return sqlite.AuthorizerOK
+}
+
+func containsString(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// shortPath is a file's last two path elements.
+func shortPath(p string) string {
+	parts := strings.Split(p, "/")
+	if len(parts) > 2 {
+		parts = parts[len(parts)-2:]
+	}
+	return strings.Join(parts, "/")
+}
+
+// authActionName names an authorizer action as SQL does.
+func authActionName(a sqlite.AuthorizerActionCode) string {
+	names := map[sqlite.AuthorizerActionCode]string{
+		sqlite.AuthSelect: "SELECT", sqlite.AuthRead: "READ", sqlite.AuthInsert: "INSERT",
+		sqlite.AuthUpdate: "UPDATE", sqlite.AuthDelete: "DELETE", sqlite.AuthTransaction: "TRANSACTION",
+		sqlite.AuthPragma: "PRAGMA", sqlite.AuthFunction: "FUNCTION", sqlite.AuthSavepoint: "SAVEPOINT",
+		sqlite.AuthCreateTable: "CREATE TABLE", sqlite.AuthCreateIndex: "CREATE INDEX",
+		sqlite.AuthDropTable: "DROP TABLE", sqlite.AuthAlterTable: "ALTER TABLE",
+		sqlite.AuthRecursive: "RECURSIVE", sqlite.AuthAttach: "ATTACH", sqlite.AuthDetach: "DETACH",
+	}
+	if n, ok := names[a]; ok {
+		return n
+	}
+	return fmt.Sprintf("action %d", a)
+}
+
+func noSQLOnUIScenario(rw *realWindow) {
+	// The workstation was built, and its first worklist read, before the
+	// scenario starts: newWorkstation runs on the main goroutine before the
+	// window exists (runGUIScenario, as app.Run), where nothing is on screen
+	// to freeze. Everything after the window is up is watched.
+	if sum := rw.cache.ImportPaths([]string{os.Getenv("TELEREAD_GUI_SERIES")}, nil); sum.Imported != 12 {
+		rw.fatalf("import: %+v", sum)
+	}
+	if err := rw.cache.PutWorkItem(sqlCurrent, "Doe^Jane", "assigned", "", tsync.PrioritySTAT, map[string]string{"PatientID": "TLR-SQL-1"}); err != nil {
+		rw.fatalf("%v", err)
+	}
+	if err := rw.cache.PutWorkItem(sqlPrior, "Doe^Jane", "prior", sqlCurrent, tsync.PriorityRoutine, map[string]string{"PatientID": "TLR-SQL-1"}); err != nil {
+		rw.fatalf("%v", err)
+	}
+	uiG := rw.uiGoroutine()
+	uiSQL.watch(uiG)
+	defer func() {
+		ran := uiSQL.stop()
+		fmt.Printf("the session's statements were compiled off the UI goroutine (%d authorizer calls there)\n", uiSQL.elsewhere.Load())
+		if len(ran) > 0 {
+			rw.errorf("%d statements ran on the UI goroutine (%d):\n\t%s", len(ran), uiG, strings.Join(ran, "\n\t"))
+		}
+	}()
+	// Something must be watched: a connection without the authorizer would
+	// make this test pass whatever the app does.
+	if _, err := rw.cache.Studies(); err != nil {
+		rw.fatalf("%v", err)
+	}
+	rw.do(func() {
+		if _, err := rw.cache.Studies(); err != nil {
+			rw.errorf("%v", err)
+		}
+	})
+	if ran := uiSQL.stop(); len(ran) == 0 {
+		rw.fatalf("a query run on the UI goroutine on purpose was not seen: the statements are not watched")
+	}
+	uiSQL.watch(uiG)
+
+	// The worklist, a study opened from the keyboard.
+	rw.reloadWorklist()
+	rw.do(func() { rw.win.Canvas().Focus(rw.ws.worklist.table) })
+	rw.key(fyne.KeyDown)
+	rw.key(fyne.KeyReturn)
+	rw.waitUntil("a study opened from the worklist with Down, Enter", 20*time.Second, func() bool { return rw.ws.onViewer })
+	rw.waitShown()
+
+	// Slices scrolled, window/level changed, the picture turned about.
+	for _, k := range []fyne.KeyName{fyne.KeyDown, fyne.KeyDown, fyne.KeyPageDown, fyne.KeyUp, fyne.KeyEnd, fyne.KeyHome,
+		fyne.Key1, fyne.Key2, fyne.KeyI, fyne.KeyR, fyne.KeyF, fyne.KeyN, fyne.KeyEscape} {
+		rw.key(k)
+	}
+	rw.waitShown()
+
+	// Back to the worklist; the study and its prior opened, the report typed,
+	// signed and amended.
+	rw.key(fyne.KeyQ)
+	rw.waitUntil("the worklist again", 20*time.Second, func() bool { return !rw.ws.onViewer && rw.ws.rows.settled() })
+	rw.openStudy(sqlCurrent)
+	rw.waitShown()
+	s := rw.ws.viewer
+	p := s.report
+	rw.waitUntil("the study's report and prior", 20*time.Second, func() bool {
+		return p.rep != nil && p.rep.StudyInstanceUID == sqlCurrent && s.prior != nil && s.prior.StudyInstanceUID == sqlPrior
+	})
+	rw.key(fyne.KeyK)
+	rw.waitUntil("the prior drawn beside the study", 20*time.Second, func() bool {
+		return len(s.viewports) > 1 && s.viewports[1].study == sqlPrior && s.viewports[1].hasLast
+	})
+	for _, k := range []fyne.KeyName{fyne.KeyDown, fyne.KeyU, fyne.KeyDown, fyne.Key3} {
+		rw.key(k)
+	}
+	rw.do(func() {
+		rw.win.Canvas().Focus(p.findings)
+		for _, r := range "No acute finding." {
+			p.findings.TypedRune(r)
+		}
+		rw.win.Canvas().Focus(p.impression)
+		for _, r := range "Normal." {
+			p.impression.TypedRune(r)
+		}
+	})
+	rw.confirmSign(p.signBtn)
+	rw.waitUntil("the report signed", 20*time.Second, func() bool { return p.signing == nil && p.rep.State == report.StateSigned })
+	rw.do(func() {
+		rw.win.Canvas().Focus(p.addendum)
+		for _, r := range "Unchanged from the prior." {
+			p.addendum.TypedRune(r)
+		}
+	})
+	rw.confirmSign(p.addBtn)
+	rw.waitUntil("the addendum signed", 20*time.Second, func() bool { return p.signing == nil && len(p.rep.Documents) == 2 })
+
+	// The worklist again, the prior opened on its own, Settings.
+	rw.key(fyne.KeyQ)
+	rw.waitUntil("the worklist again", 20*time.Second, func() bool { return !rw.ws.onViewer && rw.ws.rows.settled() })
+	rw.openStudy(sqlPrior)
+	rw.waitShown()
+	rw.key(fyne.KeyPageDown)
+	rw.waitShown()
+	rw.key(fyne.KeyQ)
+	rw.waitUntil("the worklist again", 20*time.Second, func() bool { return !rw.ws.onViewer && rw.ws.rows.settled() })
+	rw.do(rw.ws.showSettings)
+	rw.waitUntil("the settings dialog", 20*time.Second, func() bool { return rw.topOverlay() != nil })
+	time.Sleep(500 * time.Millisecond) // the sign-in panel's status read answers
+	rw.closeErrorDialog()
+	// Work the session started (drafts, the delivery state) answers.
+	rw.reloadWorklist()
+	rw.do(func() {})
+}
