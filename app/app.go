@@ -136,6 +136,7 @@ func Run(cfg Config) error {
 		runLocked(cfg, a, w)
 		return nil
 	}
+	firstRun(cfg, cfg.Cache)
 	ws, err := startWorkstation(cfg, a, w)
 	if err != nil {
 		return err
@@ -150,11 +151,6 @@ func Run(cfg Config) error {
 func startWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
-	}
-	if cfg.NoDemoArchive {
-		if _, err := ImportSamplesIfEmpty(cfg.Cache, cfg.SamplesDir); err != nil {
-			fmt.Fprintln(os.Stderr, "teleread:", err)
-		}
 	}
 	// Settings of an earlier version, kept in the preferences, go into the
 	// configuration file once.
@@ -171,6 +167,19 @@ func startWorkstation(cfg Config, a fyne.App, w fyne.Window) (*workstation, erro
 	}
 	ws.startSync()
 	return ws, nil
+}
+
+// firstRun imports the samples into c when it holds no study and no demo
+// archive is started. It reads and writes the cache, so it runs before the
+// window is shown or, behind the unlock form, on the goroutine that opened
+// the cache: never on the UI goroutine of a window on screen.
+func firstRun(cfg Config, c *cache.Cache) {
+	if !cfg.NoDemoArchive {
+		return
+	}
+	if _, err := ImportSamplesIfEmpty(c, cfg.SamplesDir); err != nil {
+		fmt.Fprintln(os.Stderr, "teleread:", err)
+	}
 }
 
 // ImportSamplesIfEmpty imports every file under dir when c holds no study yet, and

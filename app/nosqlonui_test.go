@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	gosync "sync"
@@ -11,8 +12,12 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 	"modernc.org/sqlite"
 
+	"teleread/cache"
 	"teleread/cache/report"
 	tsync "teleread/sync"
 )
@@ -31,7 +36,7 @@ func init() {
 	guiScenarios[noSQLOnUIScenarioName] = noSQLOnUIScenario
 	// Only the child running this scenario watches its connections: the hook
 	// is process-wide and must be in place before the cache opens its pool.
-	if os.Getenv(guiScenarioEnv) == noSQLOnUIScenarioName {
+	if n := os.Getenv(guiScenarioEnv); n == noSQLOnUIScenarioName || n == lockedNoSQLName {
 		sqlite.RegisterConnectionHook(func(conn sqlite.ExecQuerierContext, _ string) error {
 			a, ok := conn.(sqlite.AuthorizerRegisterer)
 			if !ok {
@@ -300,4 +305,96 @@ func noSQLOnUIScenario(rw *realWindow) {
 	// Work the session started (drafts, the delivery state) answers.
 	rw.reloadWorklist()
 	rw.do(func() {})
+}
+
+// The app started on a cache it must ask the passphrase of: the unlock form is
+// on screen before the cache is open, so the first run's work on the new
+// cache (the samples imported) must not run on the UI goroutine either.
+const lockedNoSQLName = "locked-no-sql-on-ui"
+
+// TestUnlockedStartNoSQLOnUIGoroutine: a cache unlocked from the window's
+// form (a new passphrase, samples to import on the first run) is opened,
+// filled and shown in the workstation with no SQL statement compiled on the
+// UI goroutine; the failure lists each one seen there.
+func TestUnlockedStartNoSQLOnUIGoroutine(t *testing.T) {
+	runInRealWindow(t, lockedNoSQLName)
+}
+
+// runLockedNoSQL is that test's child: runLocked on a new cache, the form
+// filled in and submitted as the reader would, watched from the start (the
+// cache is not open before the window is).
+func runLockedNoSQL() error {
+	home := os.Getenv("TELEREAD_GUI_HOME")
+	a := fyneapp.NewWithID(AppID + ".test")
+	a.Settings().SetTheme(newTheme())
+	w := a.NewWindow("Teleread")
+	w.Resize(fyne.NewSize(1600, 960))
+	var opened atomic.Pointer[cache.Cache]
+	cfg := Config{
+		Home: filepath.Join(home, "cache"), NewPassphrase: true, NoDemoArchive: true,
+		SamplesDir: os.Getenv("TELEREAD_GUI_SAMPLES"), Preferences: a.Preferences(),
+		OpenCache: func(pass []byte) (*cache.Cache, error) {
+			c, err := cache.OpenWith(filepath.Join(home, "cache"), cache.Options{Keystore: cache.KeystorePassphrase,
+				Passphrase: func(cache.PassphraseRequest) ([]byte, error) { return pass, nil }})
+			opened.Store(c)
+			return c, err
+		},
+	}
+	var failed []string
+	started := make(chan struct{})
+	a.Lifecycle().SetOnStarted(func() { close(started) })
+	uiSQL.watch(goroutineID()) // runLocked's ShowAndRun makes this the UI goroutine
+	go func() {
+		defer fyne.Do(a.Quit)
+		<-started
+		var form fyne.CanvasObject
+		fyne.DoAndWait(func() {
+			form = w.Content()
+			var entries []*widget.Entry
+			var button *widget.Button
+			walk(form, func(o fyne.CanvasObject) {
+				switch x := o.(type) {
+				case *widget.Entry:
+					entries = append(entries, x)
+				case *widget.Button:
+					button = x
+				}
+			})
+			for _, e := range entries {
+				e.SetText("a passphrase for the test")
+			}
+			if button != nil {
+				test.Tap(button)
+			}
+		})
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			shown := false
+			fyne.DoAndWait(func() { shown = w.Content() != form })
+			if shown {
+				break
+			}
+			if time.Now().After(deadline) {
+				failed = append(failed, "the workstation never replaced the unlock form")
+				return
+			}
+		}
+		time.Sleep(time.Second) // the workstation's first reads answer
+		fyne.DoAndWait(func() {})
+		// Read here, off the UI goroutine: runLocked closes the cache.
+		if c := opened.Load(); c == nil {
+			failed = append(failed, "the form opened no cache")
+		} else if studies, err := c.Studies(); err != nil || len(studies) == 0 {
+			failed = append(failed, fmt.Sprintf("the first run imported no samples (%d studies, %v)", len(studies), err))
+		}
+	}()
+	runLocked(cfg, a, w)
+	ran := uiSQL.stop()
+	fmt.Printf("the start's statements were compiled off the UI goroutine (%d authorizer calls there)\n", uiSQL.elsewhere.Load())
+	if len(ran) > 0 {
+		failed = append(failed, fmt.Sprintf("%d statements ran on the UI goroutine:\n\t%s", len(ran), strings.Join(ran, "\n\t")))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d failures:\n%s", len(failed), strings.Join(failed, "\n"))
+	}
+	return nil
 }

@@ -21,7 +21,16 @@ type OpenCacheFunc func(passphrase []byte) (*cache.Cache, error)
 // it opened is closed when the window is.
 func runLocked(cfg Config, a fyne.App, w fyne.Window) {
 	var ws *workstation
-	form := newUnlockForm(cfg.Home, cfg.NewPassphrase, cfg.OpenCache, func(c *cache.Cache) error {
+	// The first run's import is done where the cache is opened, off the UI
+	// goroutine: the window is on screen already.
+	open := func(pass []byte) (*cache.Cache, error) {
+		c, err := cfg.OpenCache(pass)
+		if err == nil {
+			firstRun(cfg, c)
+		}
+		return c, err
+	}
+	form := newUnlockForm(cfg.Home, cfg.NewPassphrase, open, func(c *cache.Cache) error {
 		run := cfg
 		run.Cache = c
 		s, err := startWorkstation(run, a, w)

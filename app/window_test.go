@@ -36,6 +36,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(guiScenarioEnv) == lockedNoSQLName {
+		if err := runLockedNoSQL(); err != nil {
+			fmt.Fprintf(os.Stderr, "scenario %s: %v\n", lockedNoSQLName, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if name := os.Getenv(guiScenarioEnv); name != "" {
 		if err := runGUIScenario(name); err != nil {
 			fmt.Fprintf(os.Stderr, "scenario %s: %v\n", name, err)
