@@ -144,17 +144,89 @@ func (s *viewerScreen) compare() {
 		cur, idx = a.st, a.index
 	}
 	prior := matchingSeries(cur, s.priorStacks)
-	// The link reads both stacks' headers once, here (about 20 ms for 300
-	// images from a warm disk: BenchmarkPlaceStack).
-	s.comparing, s.linked, s.link = true, true, reading.Link{}
-	s.setLayout(1)
-	s.viewports[0].setStackAt(s.study.StudyInstanceUID, cur, idx)
-	s.viewports[1].setStackAt(s.prior.StudyInstanceUID, prior, s.link.Follow(cur, prior, idx, true))
-	s.setActive(s.viewports[0])
-	s.buildThumbs()
-	s.syncCompareButtons()
-	s.host.note(fmt.Sprintf("Comparing with the prior of %s (%s)", format.Date(s.prior.StudyDate), s.prior.StudyDescription))
-	s.host.focusViewer()
+	// The link needs both stacks' slice positions, read from every header
+	// once (about 20 ms for 300 images from a warm disk: BenchmarkPlaceStack),
+	// through the cache: off the UI goroutine, the comparison opening when
+	// they are in.
+	if !cur.Placed() || !prior.Placed() {
+		s.host.note("Prior: reading slice positions…")
+	}
+	s.whenPlaced([]*reading.Stack{cur, prior}, func() {
+		if s.comparing {
+			return // asked twice while the positions were read
+		}
+		if a := s.active; a != nil && a.st == cur && a.study == s.study.StudyInstanceUID {
+			idx = a.index // the reader may have scrolled meanwhile
+		}
+		s.comparing, s.linked, s.link = true, true, reading.Link{}
+		s.setLayout(1)
+		s.viewports[0].setStackAt(s.study.StudyInstanceUID, cur, idx)
+		s.viewports[1].setStackAt(s.prior.StudyInstanceUID, prior, s.link.Follow(cur, prior, idx, true))
+		s.setActive(s.viewports[0])
+		s.buildThumbs()
+		s.syncCompareButtons()
+		s.host.note(fmt.Sprintf("Comparing with the prior of %s (%s)", format.Date(s.prior.StudyDate), s.prior.StudyDescription))
+		s.host.focusViewer()
+	})
+}
+
+// placeRequest is work that waits for stacks' slice positions.
+type placeRequest struct {
+	stacks []*reading.Stack
+	then   func()
+}
+
+// whenPlaced runs then (on the UI goroutine) once every stack's slice
+// positions are known, which the link needs. Those not known yet are read
+// off the UI goroutine (every instance's header, through the cache), and then
+// runs when they are in, unless another study was opened meanwhile; it checks
+// its own conditions again, since the screen may have changed. One read runs
+// at a time: a request made meanwhile waits for it (the newest one only).
+func (s *viewerScreen) whenPlaced(stacks []*reading.Stack, then func()) {
+	var reads []*reading.PlacementRead
+	for _, st := range stacks {
+		if st != nil && !st.Placed() {
+			reads = append(reads, st.BeginPlacement())
+		}
+	}
+	if len(reads) == 0 {
+		then()
+		return
+	}
+	if s.placing {
+		s.placeNext = &placeRequest{stacks, then}
+		return
+	}
+	s.placing = true
+	gen := s.gen
+	go func() {
+		perr := guard("read slice positions", func() {
+			for _, r := range reads {
+				r.Read()
+			}
+		})
+		ui(func() {
+			if gen != s.gen {
+				return // another study was opened meanwhile (it reset placing)
+			}
+			s.placing = false
+			next := s.placeNext
+			s.placeNext = nil
+			if perr != nil {
+				s.host.note(perr.Error())
+				return
+			}
+			for _, r := range reads {
+				r.Apply()
+			}
+			// Placed again: a stack whose items were replaced meanwhile (more
+			// slices arrived) is read once more rather than on this goroutine.
+			s.whenPlaced(stacks, then)
+			if next != nil {
+				s.whenPlaced(next.stacks, next.then)
+			}
+		})
+	}()
 }
 
 // offerOther says why the study the worklist lists as its prior is not
@@ -208,7 +280,7 @@ func (s *viewerScreen) readStacks(uid, what string, use func([]*reading.Stack)) 
 
 // readingStacks reports whether stacks are being read for a comparison (UI
 // goroutine).
-func (s *viewerScreen) readingStacks() bool { return len(s.stackReads) > 0 }
+func (s *viewerScreen) readingStacks() bool { return len(s.stackReads) > 0 || s.placing }
 
 // endCompare goes back to the current study alone.
 func (s *viewerScreen) endCompare() {
@@ -238,8 +310,16 @@ func (s *viewerScreen) toggleLink() {
 	}
 	s.linked = !s.linked
 	if s.linked {
+		// The link keeps the two as they are now, by slice position once
+		// both stacks' positions are known (read off the UI goroutine when
+		// they are not).
 		l, r := s.viewports[0], s.viewports[1]
-		s.link = reading.LinkAt(l.st, r.st, l.index, r.index)
+		lst, rst, il, ir := l.st, r.st, l.index, r.index
+		s.whenPlaced([]*reading.Stack{lst, rst}, func() {
+			if s.comparing && s.linked && s.viewports[0].st == lst && s.viewports[1].st == rst {
+				s.link = reading.LinkAt(lst, rst, il, ir)
+			}
+		})
 	}
 	s.syncCompareButtons()
 	s.host.focusViewer()
@@ -261,6 +341,12 @@ func (s *viewerScreen) moved(v *viewport) {
 		return
 	}
 	if dst.st == nil || v.st == nil {
+		return
+	}
+	if !v.st.Placed() || !dst.st.Placed() {
+		// A series changed or more slices arrived: follow once their
+		// positions are read.
+		s.whenPlaced([]*reading.Stack{v.st, dst.st}, func() { s.moved(v) })
 		return
 	}
 	j := s.link.Follow(v.st, dst.st, v.index, fromLeft)

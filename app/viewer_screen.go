@@ -72,6 +72,10 @@ type viewerScreen struct {
 	// stackReads are the studies whose stacks are being read for the
 	// comparison (prior.go), by UID.
 	stackReads map[string]bool
+	// placing says slice positions are being read for the link (whenPlaced,
+	// prior.go); placeNext waits for that read to end.
+	placing   bool
+	placeNext *placeRequest
 
 	// The most recent cached prior of the study's patient (same Patient ID), its
 	// stacks once compared, and the comparison's state (viewport 0 the study,
@@ -161,6 +165,7 @@ func (s *viewerScreen) open(o studyOpening) {
 	s.gen++
 	s.listed, s.listing, s.sliceErr = map[string][]reading.Listed{}, map[string]bool{}, map[string]error{}
 	s.stackReads = map[string]bool{}
+	s.placing, s.placeNext = false, nil
 	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, reading.Link{}, nil, o.prior
 	s.other, s.otherStacks, s.showOther = o.other, nil, false
 	for i, vp := range s.viewports {
@@ -265,20 +270,29 @@ func (s *viewerScreen) studyByUID(uid string) *cache.Study {
 // loadInto shows a series of a study (the open one or its prior) in a
 // viewport; a linked comparison keeps it at the place of its partner.
 func (s *viewerScreen) loadInto(vp *viewport, study string, st *reading.Stack) {
-	idx := -1
+	var partner *viewport
+	fromLeft := false
 	if s.comparing && s.linked {
 		switch {
 		case vp == s.viewports[0] && s.viewports[1].st != nil:
-			r := s.viewports[1]
-			idx = s.link.Follow(r.st, st, r.index, false)
+			partner = s.viewports[1]
 		case vp == s.viewports[1] && s.viewports[0].st != nil:
-			l := s.viewports[0]
-			idx = s.link.Follow(l.st, st, l.index, true)
+			partner, fromLeft = s.viewports[0], true
 		}
 	}
-	if idx >= 0 {
-		vp.setStackAt(study, st, idx)
-	} else {
+	switch {
+	case partner != nil && partner.st.Placed() && st.Placed():
+		vp.setStackAt(study, st, s.link.Follow(partner.st, st, partner.index, fromLeft))
+	case partner != nil:
+		// The link needs the new series' slice positions: it shows at once
+		// and joins its partner's place once they are read.
+		vp.setStack(study, st)
+		s.whenPlaced([]*reading.Stack{partner.st, st}, func() {
+			if vp.st == st && s.comparing && s.linked {
+				s.moved(partner)
+			}
+		})
+	default:
 		vp.setStack(study, st)
 	}
 	s.syncToolbar()

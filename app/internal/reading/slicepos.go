@@ -24,12 +24,50 @@ type Placement struct {
 }
 
 // Placement returns the stack's Placement, reading its headers the first time.
+// That read goes through the cache (each instance's row, file and key), so a
+// UI reads it away from its own goroutine first (BeginPlacement) and calls
+// Placement only once Placed says it is known.
 func (s *Stack) Placement() Placement {
 	if s.place == nil {
 		p := placeStack(s)
 		s.place = &p
 	}
 	return *s.place
+}
+
+// Placed reports whether the stack's Placement is known, so that asking for
+// it (Placement, Link.Follow, LinkAt) reads nothing.
+func (s *Stack) Placed() bool { return s.place != nil }
+
+// PlacementRead reads a stack's Placement away from the goroutine that owns
+// the stack: BeginPlacement and Apply run on the owner's goroutine, Read on
+// any other. Read sees only the items the stack had when it began.
+type PlacementRead struct {
+	st    *Stack
+	items []Item
+	p     Placement
+}
+
+// BeginPlacement starts a read of the stack's Placement from its items now.
+func (s *Stack) BeginPlacement() *PlacementRead {
+	return &PlacementRead{st: s, items: s.Items}
+}
+
+// Read reads the headers (on any goroutine; it touches only its snapshot of
+// the stack's items).
+func (r *PlacementRead) Read() { r.p = placeStack(&Stack{Items: r.items}) }
+
+// Apply gives the stack the Placement read, unless its items were replaced
+// meanwhile (Replace: more slices arrived), when it stays unknown. It
+// reports whether the stack took it.
+func (r *PlacementRead) Apply() bool {
+	cur := r.st.Items
+	if len(cur) != len(r.items) || len(cur) > 0 && &cur[0] != &r.items[0] {
+		return false
+	}
+	p := r.p
+	r.st.place = &p
+	return true
 }
 
 // planeOf is what one image says about its plane.
