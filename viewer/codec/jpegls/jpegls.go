@@ -68,6 +68,16 @@ func open(src []byte) (*decoder, error) {
 	if !endsWithEOI(src) {
 		return nil, fmt.Errorf("jpegls: read header: no EOI marker at the end (truncated code stream): %w", codec.ErrCorrupt)
 	}
+	// The viewer checks a frame's size against the DICOM header with
+	// codec.JPEGHeader before it decodes, and CharLS reads the header its own
+	// way (it skips fill bytes before SOI, which PS3.5 does not allow and
+	// codec.JPEGHeader refuses). Both must read the same frame, else a
+	// stream could pass the check as one size and be decoded as another: a
+	// 28-byte stream so made allocated a 1.2 MB frame.
+	want, err := codec.JPEGHeader(src)
+	if err != nil {
+		return nil, fmt.Errorf("jpegls: read header: %w", err)
+	}
 	d := &decoder{d: C.charls_jpegls_decoder_create()}
 	if d.d == nil {
 		return nil, fmt.Errorf("jpegls: read header: cannot create a CharLS decoder")
@@ -105,6 +115,11 @@ func open(src []byte) (*decoder, error) {
 	d.h = Header{
 		Width: int(fi.width), Height: int(fi.height), Components: int(fi.component_count),
 		Precision: int(fi.bits_per_sample), InterleaveMode: int(ilv), NearLossless: int(near),
+	}
+	if d.h.Width != want.Width || d.h.Height != want.Height || d.h.Components != want.Components {
+		d.close()
+		return nil, fmt.Errorf("jpegls: read header: CharLS reads a %dx%dx%d frame where the frame header says %dx%dx%d: %w",
+			d.h.Width, d.h.Height, d.h.Components, want.Width, want.Height, want.Components, codec.ErrCorrupt)
 	}
 	return d, nil
 }
