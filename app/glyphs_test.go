@@ -105,7 +105,7 @@ func checkGlyphWindow(t *testing.T, out string, env []string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd := ownDisplay(ctx)
 	cmd.Env = append(append(os.Environ(), glyphChildEnv+"="+out, "FYNE_SCALE=1"), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("glyph window: %v\n%s", err, b)

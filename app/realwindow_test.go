@@ -55,7 +55,7 @@ func runInRealWindow(t *testing.T, name string, env ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	home := t.TempDir()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd := ownDisplay(ctx)
 	cmd.Env = append(os.Environ(), guiScenarioEnv+"="+name, "TELEREAD_GUI_SAMPLES="+samples,
 		"TELEREAD_GUI_HOME="+home, "HOME="+t.TempDir(), "FYNE_SCALE=1", "LANG=en_US.UTF-8")
 	cmd.Env = append(cmd.Env, env...)
@@ -69,6 +69,15 @@ func runInRealWindow(t *testing.T, name string, env ...string) string {
 		t.Fatalf("scenario %s in a real window: %v", name, err)
 	}
 	return home
+}
+
+// ownDisplay is the command that runs this test binary's window scenario
+// (the child) on an X display of its own. Under `make test` every package's
+// tests share one virtual display, so another package's window could take
+// the keyboard focus or lie under the pointer while the scenario types and
+// drags with xdotool: Enter and a window drag were lost that way under CI.
+func ownDisplay(ctx context.Context) *exec.Cmd {
+	return exec.CommandContext(ctx, "xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", os.Args[0], "-test.run=^$")
 }
 
 // realWindow is the child's side: the workstation in a real window, and the

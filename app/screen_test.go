@@ -114,7 +114,7 @@ func TestRealWindowViewports(t *testing.T) {
 	// A bound against a hung window, not a measure: a loaded machine is slow.
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd := ownDisplay(ctx)
 	cmd.Env = append(os.Environ(), screenChildEnv+"=1", "TELEREAD_GUI_HOME="+home, "TELEREAD_GUI_OUT="+out,
 		"HOME="+t.TempDir(), "FYNE_SCALE=1")
 	if b, err := cmd.CombinedOutput(); err != nil {

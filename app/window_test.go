@@ -143,7 +143,7 @@ func TestRealWindowScreenshots(t *testing.T) {
 	// A bound against a hung window, not a measure: a loaded machine is slow.
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd := ownDisplay(ctx)
 	cmd.Env = append(os.Environ(), guiChildEnv+"=1", "TELEREAD_GUI_HOME="+home, "TELEREAD_GUI_OUT="+out,
 		"TELEREAD_GUI_SAMPLES="+abs, "HOME="+t.TempDir(), "FYNE_SCALE=1")
 	b, err := cmd.CombinedOutput()
