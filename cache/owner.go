@@ -27,8 +27,10 @@ type owner struct {
 // a live owner or by none.
 func claimOwner(home string) (*owner, error) {
 	// Between CreateTemp and the lock, another process opening the cache
-	// may take the new file for a dead claimant's leftover and remove it
-	// (liveOwners); the rename then finds nothing, and the claim starts over.
+	// may take the new file for a dead claimant's leftover (liveOwners):
+	// it locks the file to judge it and removes it. The rename then finds
+	// nothing, or the lock here finds the file locked by that judge; either
+	// way the claim starts over with a new file.
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		var o *owner
@@ -36,12 +38,16 @@ func claimOwner(home string) (*owner, error) {
 		if err == nil {
 			return o, nil
 		}
-		if !errors.Is(err, os.ErrNotExist) {
+		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errClaimJudged) {
 			break
 		}
 	}
 	return nil, fmt.Errorf("owner lock: %w", err)
 }
+
+// errClaimJudged is a new lock file found locked before its claimant locked
+// it: another opener is judging it as a dead claimant's leftover.
+var errClaimJudged = errors.New("new lock file locked by another opener")
 
 func claimOwnerOnce(home string) (*owner, error) {
 	var b [8]byte
@@ -56,7 +62,7 @@ func claimOwnerOnce(home string) (*owner, error) {
 	}
 	held, err := lockFile(f)
 	if err == nil && !held {
-		err = errors.New("new lock file already locked")
+		err = errClaimJudged
 	} else if err != nil {
 		// A filesystem without locks: the lock file still names this
 		// owner, and others judge it by its age (see liveOwners).
