@@ -6,14 +6,16 @@ package jpegls
 import "C"
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unsafe"
 )
 
 // A DICOM JPEG-LS frame is nearly always one component in one scan: a CT,
 // MR or CR slice. For those, fastscan.c decodes the scan (T.87 with
-// CharLS's choices, specialised for that layout; 1.6x CharLS's speed on a
-// 512x512 CT, see README "Decoding"), and CharLS decodes everything else. The
+// CharLS's choices, specialised for that layout: a 512x512 near-lossless CT
+// opens and decodes in 3.0 ms against 4.0 ms through CharLS, README
+// "Decoding"), and CharLS decodes everything else. The
 // fast decoder declines any stream it is not sure CharLS decodes the same way,
 // and then CharLS decodes it: FuzzFastScan holds the two to the same samples.
 
@@ -79,10 +81,11 @@ func findPlainScan(src []byte, h Header) (s plainScan, ok bool) {
 			// The data run up to the first marker; it must be EOI.
 			i := end
 			for {
-				if i+1 >= len(b) {
+				j := bytes.IndexByte(b[i:], 0xFF)
+				if j < 0 || i+j+1 >= len(b) {
 					return s, false
 				}
-				if b[i] == 0xFF && b[i+1] >= 0x80 {
+				if i += j; b[i+1] >= 0x80 {
 					break
 				}
 				i++

@@ -1,5 +1,8 @@
 // Package jpegls decodes DICOM JPEG-LS frames, lossless (1.2.840.10008.1.2.4.80)
-// and near-lossless (1.2.840.10008.1.2.4.81), with CharLS.
+// and near-lossless (1.2.840.10008.1.2.4.81), with CharLS, and one-component
+// scans (nearly every DICOM frame) with a faster decoder of its own that
+// declines, leaving the stream to CharLS, whatever it is not sure of
+// (fastscan.go).
 //
 // All three interleave modes are accepted; the Image is always pixel
 // interleaved. CharLS returns the component planes one after the other for
