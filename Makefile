@@ -64,6 +64,13 @@ run: build
 # the app's Fyne-free parts (app/internal) among them.
 RACE_PACKAGES := ./cache/... ./sync/... ./viewer/dataset/... ./viewer/codec/ljpeg ./viewer/codec/rle ./app/internal/... ./internal/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The codec packages with C of our own run again under AddressSanitizer
+# (gcc's libasan); the JPEG-LS scan decoder's tests hand it its input and
+# output in C memory of their exact sizes, so a read or write past either
+# fails the test. JPEG 2000's page-fault test measures glibc's allocator,
+# which AddressSanitizer replaces, so it is left out of that run.
+ASAN_PACKAGES := ./viewer/codec/jpegls ./viewer/codec/jpeg ./viewer/codec/jpeg2000
+ASAN_SKIP := TestDecodeSeriesFaults
 
 # Lint first; every test runs under a virtual X display (the GL and GUI tests
 # need one; the rest do not mind); CI=true makes a missing dependency fail
@@ -76,6 +83,7 @@ test: deps
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -count=1 -timeout 30m ./...
 	xvfb-run -a -s "-screen 0 1600x1000x24" $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 15m ./...
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PACKAGES)
+	$(GO) test -asan -count=1 -timeout 15m -skip '$(ASAN_SKIP)' $(ASAN_PACKAGES)
 	$(MAKE) --no-print-directory fuzz-brief
 
 # fuzz-brief runs each fuzz target for FUZZ_TIME_TEST (go test runs one fuzz

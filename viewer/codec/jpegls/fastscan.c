@@ -60,6 +60,7 @@ static void fill_slow(reader *r) {
 		if (r->p >= r->end) {
 			r->pad += 63 - r->nb;
 			r->nb = 63;
+			r->ff = r->end;
 			return;
 		}
 		uint64_t b = *r->p++;
@@ -71,9 +72,11 @@ static void fill_slow(reader *r) {
 	find_ff(r);
 }
 
-// fill makes at least 56 bits valid (or appends zeros past the end).
+// fill makes at least 56 bits valid (or appends zeros past the end). The
+// wide load needs 8 bytes before the next 0xFF (so before the end): ff is
+// never behind p, and the test keeps it so.
 static inline void fill(reader *r) {
-	if ((size_t)(r->ff - r->p) >= 8) {
+	if (r->ff >= r->p && r->ff - r->p >= 8) {
 		r->c |= load_be64(r->p) >> r->nb;
 		int n = (63 - r->nb) >> 3;
 		r->p += n;

@@ -18,8 +18,9 @@ func charLSOnly(src []byte) (*codec.Image, error) {
 	return Decode(src)
 }
 
-// fastOnly decodes src's one scan with fastscan.c alone, and reports false
-// where it does not take or declines the stream.
+// fastOnly decodes src's one scan with fastscan.c alone, in C memory of the
+// exact sizes (decodeFastExact), and reports false where it does not take or
+// declines the stream.
 func fastOnly(src []byte) (*codec.Image, bool) {
 	h, err := DecodeHeader(src)
 	if err != nil {
@@ -33,10 +34,10 @@ func fastOnly(src []byte) (*codec.Image, bool) {
 	n := h.Width * h.Height
 	if h.Precision <= 8 {
 		img.U8 = make([]uint8, n)
-		ok = decodeFast(s, h, img.U8)
+		ok = decodeFastExact(s, h, img.U8)
 	} else {
 		img.U16 = make([]uint16, n)
-		ok = decodeFast(s, h, img.U16)
+		ok = decodeFastExact(s, h, img.U16)
 	}
 	return img, ok
 }
@@ -270,6 +271,85 @@ func FuzzFastScan(f *testing.F) {
 		}
 		if !slices.Equal(corpus.Samples(got), corpus.Samples(want)) {
 			t.Fatal("fast and CharLS decodes differ")
+		}
+	})
+}
+
+// FuzzFastScanImages has CharLS encode images and coding parameters made
+// from the input and holds the fast decoder to both the image (exact, or
+// within NEAR) and CharLS's decode: valid streams of every shape, where the
+// mutations of FuzzFastScan mostly make streams both decoders refuse.
+func FuzzFastScanImages(f *testing.F) {
+	f.Add([]byte{7, 9, 11, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 200, 3, 3, 3, 3, 3, 3})
+	f.Add([]byte{15, 30, 3, 4, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 0x80, 0x01, 0x80, 0x01, 0x80, 0x01})
+	f.Add([]byte{1, 1, 7, 0, 5, 9, 30, 10, 0x55})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) < 9 {
+			return
+		}
+		p := encodeParams{
+			width:  int(in[0])%64 + 1,
+			height: int(in[1])%64 + 1,
+			bits:   int(in[2])%15 + 2,
+		}
+		maxval := 1<<p.bits - 1
+		p.near = int(in[3]) % (min(maxval/2, 255) + 1) % 32
+		// Explicit thresholds and RESET now and then, each valid alone
+		// (CharLS's encoder refuses the rest, which is no test).
+		if in[4]&1 != 0 {
+			p.t1 = p.near + 1 + int(in[5])%8
+			p.t2 = p.t1 + int(in[6])%16
+			p.t3 = p.t2 + int(in[7])%64
+			if p.t3 > maxval {
+				p.t1, p.t2, p.t3 = 0, 0, 0
+			}
+		}
+		if in[4]&2 != 0 {
+			p.reset = 3 + int(in[8])%253
+		}
+		// Samples: the rest of the input, repeated; a byte b paints a
+		// run of b%4+1 samples so that run mode has work.
+		img := make([]uint16, p.width*p.height)
+		src := in[9:]
+		for i, j := 0, 0; i < len(img) && len(src) > 0; j++ {
+			b := src[j%len(src)]
+			v := (uint16(b) * 2579) & uint16(maxval)
+			for range int(b)%4 + 1 {
+				if i < len(img) {
+					img[i] = v
+					i++
+				}
+			}
+		}
+		stream, err := func() ([]byte, error) {
+			if p.bits <= 8 {
+				u8 := make([]uint8, len(img))
+				for i, v := range img {
+					u8[i] = uint8(v)
+				}
+				return encodeOne(u8, p)
+			}
+			return encodeOne(img, p)
+		}()
+		if err != nil {
+			return // parameters CharLS does not encode
+		}
+		want, err := charLSOnly(stream)
+		if err != nil {
+			t.Fatalf("CharLS refuses its own stream %+v: %v", p, err)
+		}
+		got, ok := fastOnly(stream)
+		if !ok {
+			t.Fatalf("the fast decoder declined a stream CharLS encoded with %+v", p)
+		}
+		gs := corpus.Samples(got)
+		if !slices.Equal(gs, corpus.Samples(want)) {
+			t.Fatalf("fast and CharLS decodes differ for %+v", p)
+		}
+		for i, v := range gs {
+			if d := int(v) - int(img[i]); d < -p.near || d > p.near {
+				t.Fatalf("sample %d: %d decoded, %d encoded, %+v", i, v, img[i], p)
+			}
 		}
 	})
 }
