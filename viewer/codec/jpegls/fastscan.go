@@ -40,6 +40,7 @@ func findPlainScan(src []byte, h Header) (s plainScan, ok bool) {
 		return s, false
 	}
 	var sof, lse bool
+	var id byte   // the component's identifier in the frame header
 	var pc [5]int // MAXVAL, T1, T2, T3, RESET as the stream gives them; 0 is default
 	pos := 2
 	for {
@@ -63,7 +64,7 @@ func findPlainScan(src []byte, h Header) (s plainScan, ok bool) {
 				int(binary.BigEndian.Uint16(seg[3:])) != h.Width {
 				return s, false
 			}
-			sof = true
+			sof, id = true, seg[6]
 		case m == 0xF8: // LSE: only preset coding parameters, once
 			if lse || len(seg) != 11 || seg[0] != 1 {
 				return s, false
@@ -74,7 +75,7 @@ func findPlainScan(src []byte, h Header) (s plainScan, ok bool) {
 			}
 		case m >= 0xE0 && m <= 0xEF, m == 0xFE: // APPn, COM
 		case m == 0xDA: // SOS: Ns=1, Tm=0, ILV=0, point transform 0
-			if !sof || len(seg) != 6 || seg[0] != 1 || seg[2] != 0 || seg[4] != 0 || seg[5] != 0 {
+			if !sof || len(seg) != 6 || seg[0] != 1 || seg[1] != id || seg[2] != 0 || seg[4] != 0 || seg[5] != 0 {
 				return s, false
 			}
 			s.near = int(seg[3])

@@ -229,6 +229,12 @@ func TestFastScanDeclines(t *testing.T) {
 		{"data followed by one zero byte", splice(eoi, 0x00)},
 		{"restart interval", splice(2, 0xFF, 0xDD, 0, 4, 0, 8)},
 		{"mapping table", splice(2, 0xFF, 0xF8, 0, 6, 2, 1, 1, 0)},
+		{"scan of another component", func() []byte {
+			b := slices.Clone(src)
+			sos := bytes.Index(b, []byte{0xFF, 0xDA, 0, 8, 1})
+			b[sos+5]++
+			return b
+		}()},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -255,7 +255,7 @@ func decodeSamples[T uint8 | uint16](d *decoder, src []byte, alloc func(int) []T
 		return nil, err
 	}
 	decoded := false
-	if d.h.Components == 1 && fastScans {
+	if d.h.Components == 1 && d.xform == C.CHARLS_COLOR_TRANSFORMATION_NONE && fastScans {
 		if s, ok := findPlainScan(src, d.h); ok {
 			decoded = decodeFast(s, d.h, out)
 		}
