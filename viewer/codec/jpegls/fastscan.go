@@ -164,6 +164,21 @@ func defaultThresholds(maxval, near int) (t1, t2, t3 int) {
 	return
 }
 
+// fastScans says whether one-component scans go to fastscan.c first; tests
+// turn it off to have CharLS's own answer.
+var fastScans = true
+
+// decodeFastInto decodes src, which d has open, into out with fastscan.c
+// when src is a one-component stream without colour transform that it takes,
+// and reports whether it did; on false the caller decodes with CharLS.
+func decodeFastInto[T uint8 | uint16](d *decoder, src []byte, out []T) bool {
+	if !fastScans || d.h.Components != 1 || d.xform != 0 {
+		return false
+	}
+	s, ok := findPlainScan(src, d.h)
+	return ok && decodeFast(s, d.h, out)
+}
+
 // decodeFast decodes s into out, which holds exactly width*height samples,
 // and reports whether it did; on false out holds anything.
 func decodeFast[T uint8 | uint16](s plainScan, h Header, out []T) bool {

@@ -254,12 +254,7 @@ func decodeSamples[T uint8 | uint16](d *decoder, src []byte, alloc func(int) []T
 	if err != nil {
 		return nil, err
 	}
-	decoded := false
-	if d.h.Components == 1 && d.xform == C.CHARLS_COLOR_TRANSFORMATION_NONE && fastScans {
-		if s, ok := findPlainScan(src, d.h); ok {
-			decoded = decodeFast(s, d.h, out)
-		}
-	}
+	decoded := decodeFastInto(d, src, out)
 	if planar && parallelScans(n) && d.xform == C.CHARLS_COLOR_TRANSFORMATION_NONE {
 		if streams := scanStreams(src); streams != nil {
 			decoded = decodeScans(streams, d.h, out)
@@ -283,10 +278,6 @@ func decodeSamples[T uint8 | uint16](d *decoder, src []byte, alloc func(int) []T
 	}
 	return out, nil
 }
-
-// fastScans says whether one-component scans go to fastscan.c first; tests
-// turn it off to have CharLS's own answer.
-var fastScans = true
 
 // decode runs CharLS into size bytes at buf.
 func (d *decoder) decode(buf unsafe.Pointer, size int) error {

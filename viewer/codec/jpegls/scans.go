@@ -181,10 +181,8 @@ func decodePlane[T uint8 | uint16](src []byte, h Header, dst []T) bool {
 	if p.Width != h.Width || p.Height != h.Height || p.Components != 1 || p.Precision != h.Precision || d.xform != 0 {
 		return false
 	}
-	if fastScans {
-		if s, ok := findPlainScan(src, p); ok && decodeFast(s, p, dst) {
-			return true
-		}
+	if decodeFastInto(d, src, dst) {
+		return true
 	}
 	return d.decode(unsafe.Pointer(unsafe.SliceData(dst)), len(dst)*int(unsafe.Sizeof(T(0)))) == nil
 }
