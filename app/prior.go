@@ -181,7 +181,9 @@ type placeRequest struct {
 // off the UI goroutine (every instance's header, through the cache), and then
 // runs when they are in, unless another study was opened meanwhile; it checks
 // its own conditions again, since the screen may have changed. One read runs
-// at a time: a request made meanwhile waits for it (the newest one only).
+// at a time: requests made meanwhile wait for it and then run in order (each
+// a different intent: open the comparison, link at the current places,
+// follow a scroll; keeping only the newest lost a relink to a scroll).
 func (s *viewerScreen) whenPlaced(stacks []*reading.Stack, then func()) {
 	var reads []*reading.PlacementRead
 	for _, st := range stacks {
@@ -194,7 +196,7 @@ func (s *viewerScreen) whenPlaced(stacks []*reading.Stack, then func()) {
 		return
 	}
 	if s.placing {
-		s.placeNext = &placeRequest{stacks, then}
+		s.placeWaiting = append(s.placeWaiting, placeRequest{stacks, then})
 		return
 	}
 	s.placing = true
@@ -210,8 +212,8 @@ func (s *viewerScreen) whenPlaced(stacks []*reading.Stack, then func()) {
 				return // another study was opened meanwhile (it reset placing)
 			}
 			s.placing = false
-			next := s.placeNext
-			s.placeNext = nil
+			waiting := s.placeWaiting
+			s.placeWaiting = nil
 			if perr != nil {
 				s.host.note(perr.Error())
 				return
@@ -222,8 +224,8 @@ func (s *viewerScreen) whenPlaced(stacks []*reading.Stack, then func()) {
 			// Placed again: a stack whose items were replaced meanwhile (more
 			// slices arrived) is read once more rather than on this goroutine.
 			s.whenPlaced(stacks, then)
-			if next != nil {
-				s.whenPlaced(next.stacks, next.then)
+			for _, w := range waiting {
+				s.whenPlaced(w.stacks, w.then)
 			}
 		})
 	}()

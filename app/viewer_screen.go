@@ -73,9 +73,9 @@ type viewerScreen struct {
 	// comparison (prior.go), by UID.
 	stackReads map[string]bool
 	// placing says slice positions are being read for the link (whenPlaced,
-	// prior.go); placeNext waits for that read to end.
-	placing   bool
-	placeNext *placeRequest
+	// prior.go); placeWaiting wait for that read to end.
+	placing      bool
+	placeWaiting []placeRequest
 
 	// The most recent cached prior of the study's patient (same Patient ID), its
 	// stacks once compared, and the comparison's state (viewport 0 the study,
@@ -165,7 +165,7 @@ func (s *viewerScreen) open(o studyOpening) {
 	s.gen++
 	s.listed, s.listing, s.sliceErr = map[string][]reading.Listed{}, map[string]bool{}, map[string]error{}
 	s.stackReads = map[string]bool{}
-	s.placing, s.placeNext = false, nil
+	s.placing, s.placeWaiting = false, nil
 	s.comparing, s.linked, s.link, s.priorStacks, s.prior = false, true, reading.Link{}, nil, o.prior
 	s.other, s.otherStacks, s.showOther = o.other, nil, false
 	for i, vp := range s.viewports {
